@@ -1,0 +1,1 @@
+"""REST API under /api/v1 (FastAPI): routers parse, authorise through services, and map domain errors."""

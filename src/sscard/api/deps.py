@@ -1,0 +1,33 @@
+"""Request dependencies: the database, the authenticated actor, the response language."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sscard.auth import service as auth
+from sscard.auth.errors import AuthenticationFailed
+from sscard.auth.roles import Actor
+from sscard.db import Database
+
+_bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def current_actor(request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationFailed("missing bearer token")
+    actor = auth.authenticate(get_db(request), credentials.credentials)
+    request.state.actor = actor
+    return actor
+
+
+DB = Annotated[Database, Depends(get_db)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -1,0 +1,65 @@
+"""Mapping of failures to JSON: domain errors keep their status and code; nothing else leaks a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from sscard.errors import DomainError
+
+log = structlog.get_logger("sscard.api")
+
+
+def language(request: Request) -> str:
+    accept = request.headers.get("accept-language", "")
+    return "en" if accept.lower().startswith("en") else "zh"
+
+
+def _body(code: str, zh: str, en: str, lang: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": en if lang == "en" else zh, "message_zh": zh, "message_en": en,
+                      **extra}}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+        return JSONResponse({"error": exc.to_dict(language(request))}, status_code=exc.http_status,
+                            headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")),
+                   "type": str(e.get("type", ""))} for e in exc.errors()]
+        return JSONResponse(_body("VALIDATION_ERROR", "输入数据不合法", "The input is invalid", language(request),
+                                  errors=errors), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, f"HTTP_{exc.status_code}")
+        return JSONResponse(_body(code, "请求无法处理", str(exc.detail), language(request)),
+                            status_code=exc.status_code)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        return JSONResponse(_body("CONCURRENT_UPDATE", "记录已被他人修改，请重试",
+                                  "The record was changed concurrently; retry", language(request)), status_code=409)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity_error", error=str(exc.orig))
+        return JSONResponse(_body("CONFLICT", "与现有数据冲突", "Conflicts with existing data", language(request)),
+                            status_code=409)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return JSONResponse(_body("INTERNAL_ERROR", "系统内部错误", "Internal error", language(request)),
+                            status_code=500)

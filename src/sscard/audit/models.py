@@ -1,0 +1,44 @@
+"""Tables: audit records and the single chain-head row that serialises appends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sscard.db import Base
+
+
+class AuditRecord(Base):
+    """One state change. ``seq`` is gapless; ``hash`` = SHA-256 over the previous hash and this record.
+
+    The migration installs triggers that refuse UPDATE and DELETE on this table.
+    """
+
+    __tablename__ = "audit_records"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[dt.datetime]
+    operator_id: Mapped[int | None] = mapped_column(Integer)
+    operator: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20))
+    outlet: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(50), index=True)
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The tip of the chain. Appending locks this one row, so the chain stays linear under concurrency."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,1 @@
+"""Operators, roles, outlets, API tokens and the permission check every use case starts with."""

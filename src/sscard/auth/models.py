@@ -1,0 +1,53 @@
+"""Tables: outlets (service points), operators, API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from sscard.db import Base, utcnow
+
+
+class Outlet(Base):
+    """A service point: HRSS card window (人社窗口) or a cooperating bank's branch (银行网点)."""
+
+    __tablename__ = "outlets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(10))  # hrss | bank
+    bank_code: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(20))
+    outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    outlet: Mapped[Outlet | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored, so a copy of the table grants nothing."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -1,0 +1,91 @@
+"""Roles and what each may do. Authorisation is decided here, once, for every interface (API, CLI, web)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from sscard.auth.errors import PermissionDenied
+
+
+class Role(enum.StrEnum):
+    COUNTER = "counter"  # 柜员
+    SUPERVISOR = "supervisor"  # 主管
+    ADMIN = "admin"  # 系统管理员
+    SYSTEM = "system"  # scheduled jobs and batch tools; cannot log in
+
+
+class Permission(enum.StrEnum):
+    PERSON_READ = "person.read"
+    PERSON_WRITE = "person.write"
+    CARD_READ = "card.read"
+    CARD_APPLY = "card.apply"
+    CARD_APPLY_BULK = "card.apply_bulk"
+    CARD_PRODUCTION = "card.production"
+    CARD_PICKUP = "card.pickup"
+    CARD_ACTIVATE = "card.activate"
+    CARD_PIN = "card.pin"
+    CARD_UNLOCK = "card.unlock"
+    CARD_TEMP_LOSS = "card.temp_loss"
+    CARD_FORMAL_LOSS = "card.formal_loss"
+    CARD_LIFT_LOSS = "card.lift_loss"
+    CARD_CANCEL = "card.cancel"
+    OPERATOR_ADMIN = "operator.admin"
+    POLICY_ADMIN = "policy.admin"
+    AUDIT_READ = "audit.read"
+    JOBS_RUN = "jobs.run"
+
+
+_COUNTER = {
+    Permission.PERSON_READ,
+    Permission.PERSON_WRITE,
+    Permission.CARD_READ,
+    Permission.CARD_APPLY,
+    Permission.CARD_PICKUP,
+    Permission.CARD_ACTIVATE,
+    Permission.CARD_PIN,
+    Permission.CARD_TEMP_LOSS,
+    Permission.CARD_FORMAL_LOSS,
+    Permission.CARD_LIFT_LOSS,
+}
+# Supervisors additionally authorise the operations a counter clerk may not do alone.
+_SUPERVISOR = _COUNTER | {
+    Permission.CARD_APPLY_BULK,
+    Permission.CARD_UNLOCK,
+    Permission.CARD_CANCEL,
+    Permission.AUDIT_READ,
+}
+_ADMIN = _SUPERVISOR | {
+    Permission.CARD_PRODUCTION,
+    Permission.OPERATOR_ADMIN,
+    Permission.POLICY_ADMIN,
+    Permission.JOBS_RUN,
+}
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.COUNTER: frozenset(_COUNTER),
+    Role.SUPERVISOR: frozenset(_SUPERVISOR),
+    Role.ADMIN: frozenset(_ADMIN),
+    Role.SYSTEM: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: written into every audit record."""
+
+    operator_id: int | None
+    username: str
+    role: Role
+    outlet_id: int | None = None
+    outlet_code: str | None = None
+
+    def can(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
+    def require(self, permission: Permission) -> None:
+        if not self.can(permission):
+            raise PermissionDenied(f"role {self.role.value} lacks {permission.value}", permission=permission.value)
+
+
+SYSTEM_ACTOR = Actor(operator_id=None, username="system", role=Role.SYSTEM)

@@ -1,0 +1,295 @@
+"""sscard CLI: serve, migrate, demo, jobs, audit, person and card commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from sscard import jobs, migrate
+from sscard.audit import service as audit
+from sscard.auth import service as auth
+from sscard.auth.roles import Actor
+from sscard.cards import service as cards
+from sscard.cards.schemas import CardOut
+from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.config import get_settings
+from sscard.db import Database
+from sscard.errors import DomainError
+from sscard.registry import service as registry
+from sscard.registry.schemas import PersonIn, PersonOut
+
+app = typer.Typer(help="sscard — 社会保障卡管理系统 command line", no_args_is_help=True)
+jobs_app = typer.Typer(help="Scheduled jobs", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log", no_args_is_help=True)
+person_app = typer.Typer(help="Persons (registry)", no_args_is_help=True)
+cardlife_app = typer.Typer(help="Card lifecycle", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(audit_app, name="audit")
+app.add_typer(person_app, name="person")
+app.add_typer(cardlife_app, name="cards")
+try:  # the chip CLI (sscard card …) lives in its own module
+    from sscard.cli.card import card_app
+
+    app.add_typer(card_app, name="card")
+except ImportError:  # pragma: no cover - only while the chip package is absent
+    pass
+
+console = Console()
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+OperatorOpt = Annotated[str, typer.Option("--operator", envvar="SSCARD_OPERATOR",
+                                          help="act as this operator (default: the system actor)")]
+
+
+def _db() -> Database:
+    return Database(get_settings().database_url)
+
+
+def _actor(db: Database, username: str) -> Actor:
+    return auth.actor_for_username(db, username)
+
+
+def domain_errors(fn: F) -> F:
+    """Domain errors → a one-line message on stderr and exit status 2 (never a traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}"
+                      + (f" ({exc.detail})" if exc.detail else ""))
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
+
+
+def _print(data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@app.command("migrate")
+def migrate_cmd(revision: str = "head") -> None:
+    """Create or upgrade the schema (Alembic)."""
+    url = get_settings().database_url
+    migrate.upgrade(url, revision)
+    console.print(f"schema at {revision} on {url.split('@')[-1]}")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API and pages with uvicorn."""
+    import uvicorn
+
+    from sscard.api.app import configure_logging
+
+    configure_logging(get_settings().log_json)
+    uvicorn.run("sscard.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
+@app.command()
+@domain_errors
+def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve")] = False,
+         host: str = "127.0.0.1", port: int = 8000, fresh: bool = True) -> None:
+    """Migrate, load the demo city (if empty) and optionally serve it."""
+    import uvicorn
+
+    from sscard.api.app import configure_logging, create_app
+    from sscard.demo.city import DEMO_PASSWORD, seed
+    from sscard.stats.service import overview
+
+    url = get_settings().database_url
+    migrate.upgrade(url)
+    db = Database(url)
+    users: list[tuple[str, str]]
+    if overview(db).persons == 0:
+        console.print(f"loading the demo city ({persons} persons) …")
+        summary = seed(db, persons)
+        users = summary.operators
+        console.print(f"demo city: {summary.persons} persons; card states {summary.cards_by_state}")
+    else:
+        console.print("demo data already present; keeping it (make clean to start over)")
+        users = [(o.username, o.role) for o in auth.list_operators(db, auth.SYSTEM_ACTOR)]
+    if not serve_after:
+        return
+    base = f"http://{host}:{port}"
+    console.print(f"\n[bold]sscard demo[/bold] on {base}\n  landing page  {base}/\n  API docs      {base}/docs\n"
+                  f"  OpenAPI       {base}/openapi.json\n  metrics       {base}/metrics\n"
+                  f"  log in as admin / supervisor / counter01 … with password {DEMO_PASSWORD}\n")
+    configure_logging(get_settings().log_json)
+    uvicorn.run(create_app(db, {"password": DEMO_PASSWORD, "users": users}), host=host, port=port,
+                log_level="warning")
+
+
+@jobs_app.command("run")
+@domain_errors
+def jobs_run(operator: OperatorOpt = "system",
+             now: Annotated[str | None, typer.Option(help="ISO instant to run as of")] = None) -> None:
+    """Run every due job (temporary losses lapse, …)."""
+    db = _db()
+    at = dt.datetime.fromisoformat(now) if now else None
+    _print(jobs.run_due(db, _actor(db, operator), at))
+
+
+@audit_app.command("verify")
+@domain_errors
+def audit_verify(operator: OperatorOpt = "system") -> None:
+    """Recompute the hash chain; exit 1 if any record was changed, removed or reordered."""
+    db = _db()
+    result = audit.verify(db, _actor(db, operator))
+    if result.ok:
+        console.print(f"[green]audit chain intact[/green]: {result.checked} records")
+        return
+    err.print(f"[red]AUDIT CHAIN BROKEN[/red] at record {result.first_bad_seq}: {result.reason} "
+              f"({result.checked} records verified before it)")
+    raise typer.Exit(1)
+
+
+@person_app.command("add")
+@domain_errors
+def person_add(id_number: str, name: str, region: str, phone: str | None = None,
+               operator: OperatorOpt = "system") -> None:
+    """Register a person."""
+    db = _db()
+    person = registry.register(db, _actor(db, operator),
+                               PersonIn(id_number=id_number, name=name, region_code=region, phone=phone))
+    _print(PersonOut.model_validate(person).model_dump(mode="json"))
+
+
+@person_app.command("show")
+@domain_errors
+def person_show(id_number: str, operator: OperatorOpt = "system") -> None:
+    """Show a person and their cards."""
+    db = _db()
+    actor = _actor(db, operator)
+    person = PersonOut.model_validate(registry.get(db, actor, id_number)).model_dump(mode="json")
+    person["cards"] = [CardOut.model_validate(c).model_dump(mode="json")
+                       for c in cards.cards_of_person(db, actor, id_number)]
+    _print(person)
+
+
+def _card_out(card: Any) -> None:
+    _print(CardOut.model_validate(card).model_dump(mode="json"))
+
+
+@cardlife_app.command("apply")
+@domain_errors
+def cards_apply(id_number: str, operator: OperatorOpt = "system") -> None:
+    """New application (新申领)."""
+    db = _db()
+    applied = cards.apply_new(db, _actor(db, operator), id_number)
+    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
+            "fee_fen": applied.fee.amount_fen})
+
+
+@cardlife_app.command("show")
+@domain_errors
+def cards_show(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.get_card(db, _actor(db, operator), card_no))
+
+
+@cardlife_app.command("produce")
+@domain_errors
+def cards_produce(card_no: str, to_status: ProductionStatus, outlet: str | None = None,
+                  operator: OperatorOpt = "system") -> None:
+    """Advance the production status (00→10→20→30→60; failures 22/32)."""
+    db = _db()
+    _card_out(cards.advance_production(db, _actor(db, operator), card_no, to_status, outlet))
+
+
+@cardlife_app.command("pickup")
+@domain_errors
+def cards_pickup(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.pick_up(db, _actor(db, operator), card_no))
+
+
+@cardlife_app.command("activate")
+@domain_errors
+def cards_activate(card_no: str, pin: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+                   operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.activate(db, _actor(db, operator), card_no, pin))
+
+
+@cardlife_app.command("temporary-loss")
+@domain_errors
+def cards_temporary_loss(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.report_temporary_loss(db, _actor(db, operator), card_no))
+
+
+@cardlife_app.command("formal-loss")
+@domain_errors
+def cards_formal_loss(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.report_formal_loss(db, _actor(db, operator), card_no))
+
+
+@cardlife_app.command("lift-loss")
+@domain_errors
+def cards_lift_loss(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.lift_loss(db, _actor(db, operator), card_no))
+
+
+@cardlife_app.command("replace")
+@domain_errors
+def cards_replace(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    applied = cards.apply_replacement(db, _actor(db, operator), card_no)
+    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
+            "fee_fen": applied.fee.amount_fen})
+
+
+@cardlife_app.command("exchange")
+@domain_errors
+def cards_exchange(card_no: str, reason: ExchangeReason, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    applied = cards.apply_exchange(db, _actor(db, operator), card_no, reason)
+    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
+            "fee_fen": applied.fee.amount_fen})
+
+
+@cardlife_app.command("unlock")
+@domain_errors
+def cards_unlock(card_no: str, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.unlock(db, _actor(db, operator), card_no))
+
+
+@cardlife_app.command("cancel")
+@domain_errors
+def cards_cancel(card_no: str, reason: CancelReason, operator: OperatorOpt = "system") -> None:
+    db = _db()
+    _card_out(cards.cancel(db, _actor(db, operator), card_no, reason))
+
+
+@app.command("operator-add")
+@domain_errors
+def operator_add(username: str, role: str, outlet: str | None = None,
+                 display_name: str | None = None, operator: OperatorOpt = "system") -> None:
+    """Create an operator; the password is read from SSCARD_NEW_PASSWORD or prompted."""
+    from sscard.auth.roles import Role
+
+    password = os.environ.get("SSCARD_NEW_PASSWORD") or typer.prompt("password", hide_input=True,
+                                                                      confirmation_prompt=True)
+    db = _db()
+    op = auth.create_operator(db, _actor(db, operator), username, display_name or username, Role(role),
+                              password, outlet)
+    _print({"username": op.username, "role": op.role})
+
+
+def main() -> None:  # pragma: no cover
+    app(sys.argv[1:])

@@ -1,0 +1,39 @@
+"""Process configuration (pydantic-settings): database URL, secrets, server options.
+
+Policy numbers (fees, loss periods, PIN thresholds) are *not* here: they are effective-dated rows in the
+database (``sscard.policy``), because they change over time and must be auditable.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_database_url() -> str:
+    return f"sqlite:///{Path('var').absolute() / 'sscard.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SSCARD_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default_factory=_default_database_url)
+    # Lifetime of an API bearer token, in seconds.
+    token_ttl_seconds: int = 8 * 3600
+    # Key-encryption key for master keys at rest (hex, 32 bytes for AES-256-GCM). The default is for demo
+    # and tests only; production sets SSCARD_KMS_KEK_HEX from a secret store.
+    kms_kek_hex: str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+    # Secret key for the HMAC that protects stored medical PINs (hex). Demo/test default; set it in production.
+    pin_pepper_hex: str = "5353434152442d70696e2d7065707065722d64656d6f2d6f6e6c792d30303031"
+    # Local time zone of the bureau: business dates (fee tables, policy dates) are local dates.
+    timezone: str = "Asia/Shanghai"
+    log_json: bool = True
+    echo_sql: bool = False
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

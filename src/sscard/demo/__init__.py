@@ -1,0 +1,1 @@
+"""The demo city: a synthetic Qingyuan population with outlets, operators and cards in every state."""

@@ -1,0 +1,133 @@
+"""Seeding the demo city through the services (so every demo record is valid and audited).
+
+Names come from Faker zh_CN plus a few real rare-character and long minority names; ID numbers are generated
+with valid check digits for each division (and some legacy regions such as 清新县 441827).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+
+from faker import Faker
+from rich.progress import Progress
+
+from sscard.auth import service as auth
+from sscard.auth.roles import SYSTEM_ACTOR, Actor, Role
+from sscard.cards import service as cards
+from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.db import Database
+from sscard.registry import service as registry
+from sscard.registry.idnumber import check_digit
+from sscard.registry.regions import DIVISIONS
+from sscard.registry.schemas import PersonIn
+
+DEMO_PASSWORD = "sscard-demo-2013"
+RARE_NAMES = ["王䶮", "李𬌗", "张燚", "陈犇", "赵𠇔", "刘龘", "周堃", "吴喆", "郑鍹", "孙𬣙"]
+LONG_NAMES = ["阿卜杜热合曼·买买提艾力·艾合麦提江", "迪丽娜尔·阿不都克里木", "盘金妹", "房八妹"]
+BANKS = ["ICBC", "ABC", "BOC", "CCB", "CGB", "QYRCB"]
+
+
+@dataclass
+class DemoSummary:
+    persons: int = 0
+    cards_by_state: dict[str, int] = field(default_factory=dict)
+    operators: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _id_number(rng: random.Random, region: str, birth: dt.date, male: bool, seq: int) -> str:
+    order = (seq % 499) * 2 + (1 if male else 2)
+    body = f"{region}{birth:%Y%m%d}{order:03d}"
+    return body + check_digit(body)
+
+
+def _outlets_and_operators(db: Database) -> list[tuple[str, str]]:
+    users: list[tuple[str, str]] = []
+    for i, division in enumerate(DIVISIONS):
+        code = f"QY{i + 1:02d}"
+        auth.create_outlet(db, SYSTEM_ACTOR, code, f"{division.name_zh}社保卡服务网点", division.code, "hrss")
+        bank = BANKS[i % len(BANKS)]
+        auth.create_outlet(db, SYSTEM_ACTOR, f"{bank}{i + 1:02d}", f"{bank} {division.name_zh}支行",
+                           division.code, "bank", bank)
+        username = f"counter{i + 1:02d}"
+        auth.create_operator(db, SYSTEM_ACTOR, username, f"{division.name_zh}柜员", Role.COUNTER, DEMO_PASSWORD,
+                             code)
+        users.append((username, f"counter @ {code}"))
+    auth.create_operator(db, SYSTEM_ACTOR, "supervisor", "业务主管", Role.SUPERVISOR, DEMO_PASSWORD, "QY01")
+    auth.create_operator(db, SYSTEM_ACTOR, "admin", "系统管理员", Role.ADMIN, DEMO_PASSWORD, None)
+    users += [("supervisor", "supervisor @ QY01"), ("admin", "admin")]
+    return users
+
+
+def _issue(db: Database, actor: Actor, card_no: str, outlet: str) -> None:
+    for status in (ProductionStatus.IN_BATCH, ProductionStatus.BANK_OPENED, ProductionStatus.CARD_MADE):
+        cards.advance_production(db, actor, card_no, status)
+    cards.advance_production(db, actor, card_no, ProductionStatus.AT_OUTLET, outlet_code=outlet)
+
+
+def seed(db: Database, persons: int = 400, seed_value: int = 2013) -> DemoSummary:
+    """Create the demo city. Cards are spread over every production and application state."""
+    rng = random.Random(seed_value)
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed_value)
+    summary = DemoSummary(operators=_outlets_and_operators(db))
+    actor = SYSTEM_ACTOR
+    states = ["collected", "in_batch", "bank_failed", "at_outlet", "sealed", "normal", "normal", "normal",
+              "normal", "locked", "temp_loss", "formal_loss", "replacing", "exchanging", "cancelled", "none"]
+    with Progress(transient=True) as progress:
+        task = progress.add_task("demo city", total=persons)
+        for n in range(persons):
+            division = DIVISIONS[n % len(DIVISIONS)]
+            outlet = f"QY{n % len(DIVISIONS) + 1:02d}"
+            male = rng.random() < 0.5
+            birth = dt.date(1935, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 78))
+            # A few older numbers keep the abolished 清新县 code: still valid for life.
+            id_region = "441827" if division.code == "441803" and rng.random() < 0.3 else division.code
+            name = (RARE_NAMES[n // 16 % len(RARE_NAMES)] if n % 16 == 3 else
+                    LONG_NAMES[n // 16 % len(LONG_NAMES)] if n % 16 == 7 else
+                    fake.name_male() if male else fake.name_female())
+            id_no = _id_number(rng, id_region, birth, male, n)
+            phone = "1" + str(rng.choice([3, 5, 7, 8, 9])) + f"{rng.randrange(10**9):09d}"
+            registry.register(db, actor, PersonIn(id_number=id_no, name=name, region_code=division.code,
+                                                  phone=phone))
+            state = states[n % len(states)]
+            summary.cards_by_state[state] = summary.cards_by_state.get(state, 0) + 1
+            progress.advance(task)
+            if state == "none":
+                continue
+            card_no = cards.apply_new(db, actor, id_no).card.card_no
+            if state == "collected":
+                continue
+            cards.advance_production(db, actor, card_no, ProductionStatus.IN_BATCH)
+            if state == "in_batch":
+                continue
+            if state == "bank_failed":
+                cards.advance_production(db, actor, card_no, ProductionStatus.BANK_FAILED)
+                continue
+            for status in (ProductionStatus.BANK_OPENED, ProductionStatus.CARD_MADE):
+                cards.advance_production(db, actor, card_no, status)
+            cards.advance_production(db, actor, card_no, ProductionStatus.AT_OUTLET, outlet_code=outlet)
+            if state == "at_outlet":
+                continue
+            cards.pick_up(db, actor, card_no)
+            if state == "sealed":
+                continue
+            pin = f"{rng.randrange(10**6):06d}".replace("123456", "654321")
+            cards.activate(db, actor, card_no, pin)
+            if state == "locked":
+                while not cards.verify_pin(db, actor, card_no, "000000" if pin != "000000" else "111111").locked:
+                    pass
+            elif state == "temp_loss":
+                cards.report_temporary_loss(db, actor, card_no)
+            elif state in ("formal_loss", "replacing"):
+                cards.report_formal_loss(db, actor, card_no)
+                if state == "replacing":
+                    cards.apply_replacement(db, actor, card_no)
+            elif state == "exchanging":
+                new_no = cards.apply_exchange(db, actor, card_no, ExchangeReason.DAMAGED).card.card_no
+                _issue(db, actor, new_no, outlet)
+            elif state == "cancelled":
+                cards.cancel(db, actor, card_no, CancelReason.TRANSFER_OUT)
+    summary.persons = persons
+    return summary

@@ -1,0 +1,1 @@
+"""Fees (工本费): an effective-dated fee table and the charges recorded with receipt numbers."""

@@ -1,0 +1,17 @@
+"""Scheduled jobs (``sscard jobs run``, ``POST /api/v1/jobs/run``): everything that happens because time passed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sscard.auth.roles import Actor, Permission
+from sscard.cards import service as cards
+from sscard.db import Database
+
+
+def run_due(db: Database, actor: Actor, now: dt.datetime | None = None) -> dict[str, int]:
+    """Run every job that is due at ``now``; returns a count per job."""
+    actor.require(Permission.JOBS_RUN)
+    if now is not None and now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    return {"temporary_losses_lapsed": cards.lapse_temporary_losses(db, actor, now)}

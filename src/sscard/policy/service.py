@@ -1,0 +1,80 @@
+"""Reading the parameter in effect on a date, and setting new values (administrators only, audited)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.db import Database
+from sscard.policy.errors import PolicyInvalid, PolicyMissing
+from sscard.policy.models import PolicyParameter
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    name: str
+    description: str
+    minimum: int
+    maximum: int
+
+
+# The parameters the foundation knows, with sane bounds; values live in the database (seeded by migration).
+KNOWN: dict[str, ParameterSpec] = {
+    s.name: s
+    for s in (
+        ParameterSpec("card.temp_loss_days", "临时挂失有效天数 / days a temporary loss stays before lapsing", 1, 90),
+        ParameterSpec("card.pin_max_tries", "社保密码连续错误锁定次数 / wrong PINs before lock", 1, 15),
+        ParameterSpec("card.validity_years", "卡有效期（年）/ card validity in years", 1, 30),
+        ParameterSpec("auth.max_failed_logins", "操作员登录失败锁定次数 / failed logins before lock", 1, 50),
+    )
+}
+
+
+def get_int(session: Session, name: str, on: dt.date) -> int:
+    row = session.execute(
+        select(PolicyParameter.value)
+        .where(PolicyParameter.name == name, PolicyParameter.effective_from <= on)
+        .order_by(PolicyParameter.effective_from.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if row is None:
+        raise PolicyMissing(f"{name} on {on.isoformat()}", name=name)
+    return int(row)
+
+
+def set_parameter(db: Database, actor: Actor, name: str, value: int, effective_from: dt.date,
+                  note: str | None = None) -> PolicyParameter:
+    actor.require(Permission.POLICY_ADMIN)
+    spec = KNOWN.get(name)
+    if spec is None:
+        raise PolicyInvalid(f"unknown parameter {name}", name=name)
+    if not spec.minimum <= value <= spec.maximum:
+        raise PolicyInvalid(f"{name} must be between {spec.minimum} and {spec.maximum}", name=name)
+    with db.unit_of_work() as session:
+        existing = session.execute(
+            select(PolicyParameter).where(PolicyParameter.name == name,
+                                          PolicyParameter.effective_from == effective_from)
+        ).scalar_one_or_none()
+        before = {"value": existing.value} if existing else None
+        if existing is None:
+            existing = PolicyParameter(name=name, value=str(value), effective_from=effective_from, note=note,
+                                       created_by=actor.username)
+            session.add(existing)
+        else:
+            existing.value, existing.note = str(value), note
+        session.flush()
+        audit.record(session, actor, "policy.set", "policy", f"{name}@{effective_from.isoformat()}", before,
+                     {"value": str(value), "effective_from": effective_from.isoformat(), "note": note})
+        return existing
+
+
+def list_parameters(db: Database) -> list[PolicyParameter]:
+    with db.unit_of_work() as session:
+        return list(session.execute(
+            select(PolicyParameter).order_by(PolicyParameter.name, PolicyParameter.effective_from)
+        ).scalars())

@@ -1,0 +1,39 @@
+"""Table: persons."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from sscard.db import Base, utcnow
+
+
+class Person(Base):
+    __tablename__ = "persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)  # 社会保障号码 = 公民身份号码
+    name: Mapped[str] = mapped_column(String(50))  # full Unicode; length counted in code points
+    sex: Mapped[str] = mapped_column(String(1))  # GB/T 2261.1: 1 male, 2 female
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    region_code: Mapped[str] = mapped_column(String(6), index=True)  # division of residence (Qingyuan)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    living_status: Mapped[str] = mapped_column(String(1), default="1")  # AAC060
+    legacy_id_number: Mapped[str | None] = mapped_column(String(15))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    def snapshot(self) -> dict[str, object]:
+        """What the audit log records (ID number masked: invariant 8)."""
+        return {
+            "id_number": self.id_number[:4] + "**********" + self.id_number[-4:],
+            "name": self.name,
+            "sex": self.sex,
+            "birth_date": self.birth_date.isoformat(),
+            "region_code": self.region_code,
+            "phone": self.phone,
+            "living_status": self.living_status,
+        }

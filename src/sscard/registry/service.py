@@ -1,0 +1,141 @@
+"""Registering and maintaining persons. Every change is audited."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.db import Database
+from sscard.registry import idnumber
+from sscard.registry.errors import (
+    BirthDateMismatch,
+    NameInvalid,
+    PersonExists,
+    PersonNotFound,
+    PhoneInvalid,
+    RegionInvalid,
+    SexMismatch,
+)
+from sscard.registry.models import Person
+from sscard.registry.regions import DIVISION_BY_CODE
+from sscard.registry.schemas import LivingStatus, PersonIn, PersonUpdate
+
+NAME_MAX = 50
+# Mainland mobile (1xx xxxx xxxx) or a fixed line with area code (0763 is Qingyuan's).
+_PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def normalise_name(raw: str) -> str:
+    """NFC-normalise and check a name: 1–50 code points, no control characters, '·' as U+00B7."""
+    name = unicodedata.normalize("NFC", (raw or "").strip())
+    # 民委发〔2016〕33号: the separator in multi-part names is U+00B7 (GB18030 A1A4); fold look-alikes.
+    name = name.replace("•", "·").replace("・", "·").replace("．", "·")
+    if not name or len(name) > NAME_MAX:
+        raise NameInvalid(f"{len(name)} characters")
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in name):
+        raise NameInvalid("control, private-use or unassigned characters")
+    return name
+
+
+def _phone(raw: str | None) -> str | None:
+    if raw is None or raw.strip() == "":
+        return None
+    phone = raw.strip().replace(" ", "")
+    if not _PHONE.match(phone):
+        raise PhoneInvalid(phone)
+    return phone
+
+
+def _region(code: str) -> str:
+    if code not in DIVISION_BY_CODE:
+        raise RegionInvalid(code, region=code)
+    return code
+
+
+def find_by_id_number(session: Session, raw: str) -> Person:
+    number = idnumber.parse(raw).value
+    person = session.execute(select(Person).where(Person.id_number == number)).scalar_one_or_none()
+    if person is None:
+        raise PersonNotFound(idnumber.mask(number))
+    return person
+
+
+def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
+    """Register inside an existing transaction (used by bulk applications and the demo loader)."""
+    actor.require(Permission.PERSON_WRITE)
+    parsed = idnumber.parse(data.id_number)
+    if data.sex is not None and data.sex != parsed.sex:
+        raise SexMismatch(f"the ID number says {parsed.sex}")
+    if data.birth_date is not None and data.birth_date != parsed.birth_date:
+        raise BirthDateMismatch(f"the ID number says {parsed.birth_date.isoformat()}")
+    person = Person(
+        id_number=parsed.value,
+        legacy_id_number=parsed.upgraded_from,
+        name=normalise_name(data.name),
+        sex=parsed.sex,
+        birth_date=parsed.birth_date,
+        region_code=_region(data.region_code),
+        phone=_phone(data.phone),
+        living_status=LivingStatus.ALIVE.value,
+    )
+    if session.execute(select(Person.id).where(Person.id_number == parsed.value)).first():
+        raise PersonExists(parsed.masked())
+    session.add(person)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:  # a concurrent registration won the race
+        raise PersonExists(parsed.masked()) from exc
+    audit.record(session, actor, "person.register", "person", person.id, None, person.snapshot())
+    return person
+
+
+def register(db: Database, actor: Actor, data: PersonIn) -> Person:
+    with db.unit_of_work() as session:
+        return register_in(session, actor, data)
+
+
+def get(db: Database, actor: Actor, id_number: str) -> Person:
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        person = find_by_id_number(session, id_number)
+        audit.record(session, actor, "person.read", "person", person.id)
+        return person
+
+
+def update(db: Database, actor: Actor, id_number: str, change: PersonUpdate) -> Person:
+    actor.require(Permission.PERSON_WRITE)
+    with db.unit_of_work() as session:
+        person = find_by_id_number(session, id_number)
+        before = person.snapshot()
+        if "phone" in change.model_fields_set:
+            person.phone = _phone(change.phone)
+        if change.region_code is not None:
+            person.region_code = _region(change.region_code)
+        if change.living_status is not None:
+            person.living_status = change.living_status.value
+        person.version += 1
+        session.flush()
+        audit.record(session, actor, "person.update", "person", person.id, before, person.snapshot())
+        return person
+
+
+def search(db: Database, actor: Actor, name: str | None = None, region_code: str | None = None,
+           limit: int = 50, offset: int = 0) -> list[Person]:
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        query = select(Person).order_by(Person.id)
+        if name:
+            query = query.where(Person.name.contains(name))
+        if region_code:
+            query = query.where(Person.region_code == region_code)
+        found = list(session.execute(query.limit(min(limit, 500)).offset(offset)).scalars())
+        audit.record(session, actor, "person.search", "person", "*", None,
+                     {"name": name, "region_code": region_code, "returned": len(found)})
+        return found

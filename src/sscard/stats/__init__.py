@@ -1,0 +1,1 @@
+"""Issuance statistics: cards by status and division (the progress issue extends this to targets)."""
