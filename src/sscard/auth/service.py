@@ -111,7 +111,7 @@ def login(db: Database, username: str, password: str) -> IssuedToken:
     """Password → bearer token. Wrong passwords count; at the configured limit the account locks."""
     with db.unit_of_work() as session:
         operator = session.execute(
-            select(Operator).where(Operator.username == username).with_for_update()
+            select(Operator).where(Operator.username == username).with_for_update(of=Operator)
         ).scalar_one_or_none()
         if operator is None or operator.password_hash is None:
             _hasher.hash(password)  # spend the same time as a real check: no user enumeration by timing

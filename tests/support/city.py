@@ -1,0 +1,100 @@
+"""Test databases (SQLite files, fresh PostgreSQL databases) and a small city of operators."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sscard import migrate
+from sscard.auth import service as auth
+from sscard.auth.roles import SYSTEM_ACTOR, Actor, Role
+from sscard.db import Database
+
+PG_URL = os.environ.get("SSCARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "test-password-1"
+
+
+def _driver_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+def _pg_admin() -> sa.Engine | None:
+    engine = sa.create_engine(_driver_url(PG_URL), isolation_level="AUTOCOMMIT",
+                              connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError:
+        engine.dispose()
+        return None
+    return engine
+
+
+@dataclass
+class Backend:
+    """Creates migrated databases of one kind and drops them at the end."""
+
+    name: str
+    tmp: Path
+    admin: sa.Engine | None = None
+
+    def __post_init__(self) -> None:
+        self.created: list[str] = []
+        self.handles: list[Database] = []
+
+    def new_url(self) -> str:
+        if self.name == "sqlite":
+            return f"sqlite:///{self.tmp / f'sscard-{uuid.uuid4().hex[:8]}.db'}"
+        assert self.admin is not None
+        name = f"sscard_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+        return str(self.admin.url.set(database=name).render_as_string(hide_password=False))
+
+    def new_database(self) -> Database:
+        url = self.new_url()
+        migrate.upgrade(url)
+        db = Database(url)
+        self.handles.append(db)
+        return db
+
+    def close(self) -> None:
+        for db in self.handles:
+            db.dispose()
+        if self.admin is not None:
+            with self.admin.connect() as conn:
+                for name in self.created:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.admin.dispose()
+
+
+@dataclass
+class City:
+    """A migrated database with outlets and one operator per role."""
+
+    db: Database
+    admin: Actor
+    supervisor: Actor
+    counter: Actor
+    other_counter: Actor  # at another outlet
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
+
+
+def build_city(db: Database) -> City:
+    auth.create_outlet(db, SYSTEM_ACTOR, "T01", "清城测试网点", "441802", "hrss")
+    auth.create_outlet(db, SYSTEM_ACTOR, "T02", "英德测试网点", "441881", "bank", "ICBC")
+    made = {}
+    for username, role, outlet in (("t-admin", Role.ADMIN, None), ("t-super", Role.SUPERVISOR, "T01"),
+                                   ("t-counter", Role.COUNTER, "T01"), ("t-counter2", Role.COUNTER, "T02")):
+        made[username] = auth.actor_of(auth.create_operator(db, SYSTEM_ACTOR, username, username, role, PASSWORD,
+                                                            outlet))
+    return City(db, made["t-admin"], made["t-super"], made["t-counter"], made["t-counter2"])
