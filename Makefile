@@ -1,5 +1,5 @@
 # Two commands matter: `make demo` and `make test`. Everything else is a helper.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -9,7 +9,7 @@ PORT ?= 8000
 .PHONY: demo test venv lint typecheck bench clean
 
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY)"; exit 1; }
+	@test -n "$(PY)" || { echo "need Python 3.11 (python3.11 or python3)"; exit 1; }
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

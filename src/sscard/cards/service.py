@@ -310,6 +310,37 @@ def advance_production(db: Database, actor: Actor, card_no: str, to_status: Prod
         return card
 
 
+def advance_production_batch(db: Database, actor: Actor, card_nos: list[str], to_status: ProductionStatus,
+                             outlet_code: str | None = None) -> int:
+    """One production step for a whole batch, all or nothing (a batch file's header equals its records)."""
+    actor.require(Permission.CARD_PRODUCTION)
+    to_status = ProductionStatus(to_status)
+    with db.unit_of_work() as session:
+        outlet_id = None
+        if to_status is ProductionStatus.AT_OUTLET:
+            outlet = session.execute(select(Outlet).where(Outlet.code == outlet_code)).scalar_one_or_none()
+            if outlet is None:
+                from sscard.auth.errors import OutletNotFound
+
+                raise OutletNotFound(str(outlet_code))
+            outlet_id = outlet.id
+        batch = session.execute(
+            select(Card).where(Card.card_no.in_(card_nos)).order_by(Card.id).with_for_update()).scalars().all()
+        if len(batch) != len(set(card_nos)):
+            raise CardNotFound(f"{len(set(card_nos)) - len(batch)} of the batch's cards do not exist")
+        for card in batch:
+            current = ProductionStatus(card.production_status)
+            if to_status not in PRODUCTION_EDGES[current]:
+                raise ProductionTransitionInvalid(f"{card.card_no}: {current.name} → {to_status.name}",
+                                                  card_no=card.card_no)
+            before = card.snapshot()
+            card.production_status = to_status.value
+            if outlet_id is not None:
+                card.outlet_id = outlet_id
+            _audit(session, actor, f"production.{to_status.name.lower()}", card, before)
+        return len(batch)
+
+
 def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
     """领卡: the card is handed over sealed (封存). A replacement/exchange cancels the old card now."""
     actor.require(Permission.CARD_PICKUP)

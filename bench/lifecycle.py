@@ -1,0 +1,158 @@
+"""Benchmark: card applications and activations per second through the service layer, on PostgreSQL.
+
+For N persons (default 100,000): register them (setup, batched), then time
+  1. applications: ``cards.apply_new`` — one transaction each (person lookup, one-card checks, card number,
+     fee with receipt, audit record);
+  2. production to the outlet in batches of 1,000 (``advance_production_batch``, timed separately);
+  3. pickup + activation: ``cards.pick_up`` and ``cards.activate`` — one transaction each.
+The ceiling is pgbench's TPC-B-like transaction rate with one client on the same server in the same run.
+
+    python bench/lifecycle.py [--persons 100000] [--url postgresql://postgres@127.0.0.1:5432/test]
+Writes bench/results/lifecycle.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from sscard import migrate  # noqa: E402
+from sscard.auth import service as auth  # noqa: E402
+from sscard.auth.roles import SYSTEM_ACTOR, Role  # noqa: E402
+from sscard.cards import service as cards  # noqa: E402
+from sscard.cards.states import ProductionStatus  # noqa: E402
+from sscard.db import Database  # noqa: E402
+from sscard.registry import service as registry  # noqa: E402
+from sscard.registry.idnumber import check_digit  # noqa: E402
+from sscard.registry.regions import DIVISIONS  # noqa: E402
+from sscard.registry.schemas import PersonIn  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results" / "lifecycle.json"
+
+
+def id_number(n: int) -> str:
+    region = DIVISIONS[n % len(DIVISIONS)].code
+    birth = dt.date(1950, 1, 1) + dt.timedelta(days=n // 400)
+    body = f"{region}{birth:%Y%m%d}{(n % 400) * 2 + 1 + (n // 200) % 2:03d}"
+    return body + check_digit(body)
+
+
+def pgbench_tps(url: sa.URL, seconds: int) -> float | None:
+    """TPC-B-like, 1 client, on the bench database itself: the ceiling for one sequential writer."""
+    if shutil.which("pgbench") is None:
+        return None
+    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    subprocess.run(["pgbench", "-i", "-q", "-s", "1", *args, str(url.database)], check=True,
+                   capture_output=True)
+    out = subprocess.run(["pgbench", "-n", "-c", "1", "-T", str(seconds), *args, str(url.database)], check=True,
+                         capture_output=True, text=True).stdout
+    match = re.search(r"tps = ([\d.]+)", out)
+    return float(match.group(1)) if match else None
+
+
+def timed(label: str, items: list[str], fn: object) -> dict[str, float]:
+    latencies = []
+    started = time.perf_counter()
+    for i, item in enumerate(items):
+        t0 = time.perf_counter()
+        fn(item)  # type: ignore[operator]
+        latencies.append(time.perf_counter() - t0)
+        if (i + 1) % 10000 == 0:
+            print(f"  {label}: {i + 1}/{len(items)}", flush=True)
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"count": len(items), "seconds": round(elapsed, 2), "per_second": round(len(items) / elapsed, 1),
+            "p50_ms": round(statistics.median(latencies) * 1000, 2),
+            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--url", default=os.environ.get("SSCARD_TEST_POSTGRES_URL",
+                                                        "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--pgbench-seconds", type=int, default=20)
+    args = parser.parse_args()
+
+    admin_url = sa.make_url(args.url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"sscard_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = admin_url.set(database=name)
+    try:
+        migrate.upgrade(url.render_as_string(hide_password=False))
+        db = Database(url.render_as_string(hide_password=False))
+        auth.create_outlet(db, SYSTEM_ACTOR, "B01", "bench outlet", "441802")
+        counter = auth.actor_of(auth.create_operator(db, SYSTEM_ACTOR, "bench", "bench", Role.COUNTER,
+                                                     "bench-password", "B01"))
+        numbers = [id_number(n) for n in range(args.persons)]
+        print(f"setup: registering {args.persons} persons in batches", flush=True)
+        t0 = time.perf_counter()
+        for start in range(0, len(numbers), 1000):
+            with db.unit_of_work() as session:
+                for no in numbers[start:start + 1000]:
+                    registry.register_in(session, SYSTEM_ACTOR, PersonIn(id_number=no, name="测试人员",
+                                                                         region_code=no[:6] if no[:6] != "441827"
+                                                                         else "441803"))
+        setup_s = time.perf_counter() - t0
+
+        card_nos: list[str] = []
+
+        def apply(no: str) -> None:
+            card_nos.append(cards.apply_new(db, counter, no).card.card_no)
+
+        applications = timed("applications", numbers, apply)
+        t0 = time.perf_counter()
+        for start in range(0, len(card_nos), 1000):
+            chunk = card_nos[start:start + 1000]
+            for status in (ProductionStatus.IN_BATCH, ProductionStatus.BANK_OPENED, ProductionStatus.CARD_MADE):
+                cards.advance_production_batch(db, SYSTEM_ACTOR, chunk, status)
+            cards.advance_production_batch(db, SYSTEM_ACTOR, chunk, ProductionStatus.AT_OUTLET, "B01")
+        production_s = time.perf_counter() - t0
+        pickups = timed("pickups", card_nos, lambda c: cards.pick_up(db, counter, c))
+        activations = timed("activations", card_nos, lambda c: cards.activate(db, counter, c, "408213"))
+        db.dispose()
+        ceiling = pgbench_tps(url, args.pgbench_seconds)
+        result = {
+            "name": "lifecycle",
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "database": "postgresql",
+            "persons": args.persons,
+            "setup_register_seconds": round(setup_s, 1),
+            "applications": applications,
+            "production_batches_seconds": round(production_s, 1),
+            "production_card_steps_per_second": round(4 * len(card_nos) / production_s, 1),
+            "pickups": pickups,
+            "activations": activations,
+            "applications_plus_activations_per_second": round(
+                2 * args.persons / (applications["seconds"] + activations["seconds"]), 1),
+            "ceiling_pgbench_tpcb_1_client_tps": ceiling,
+        }
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
