@@ -31,16 +31,16 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from sscard import migrate  # noqa: E402
-from sscard.auth import service as auth  # noqa: E402
-from sscard.auth.roles import SYSTEM_ACTOR, Role  # noqa: E402
-from sscard.cards import service as cards  # noqa: E402
-from sscard.cards.states import ProductionStatus  # noqa: E402
-from sscard.db import Database  # noqa: E402
-from sscard.registry import service as registry  # noqa: E402
-from sscard.registry.idnumber import check_digit  # noqa: E402
-from sscard.registry.regions import DIVISIONS  # noqa: E402
-from sscard.registry.schemas import PersonIn  # noqa: E402
+from sscard import migrate
+from sscard.auth import service as auth
+from sscard.auth.roles import SYSTEM_ACTOR, Role
+from sscard.cards import service as cards
+from sscard.cards.states import ProductionStatus
+from sscard.db import Database
+from sscard.registry import service as registry
+from sscard.registry.idnumber import check_digit
+from sscard.registry.regions import DIVISIONS
+from sscard.registry.schemas import PersonIn
 
 RESULTS = Path(__file__).resolve().parent / "results" / "lifecycle.json"
 

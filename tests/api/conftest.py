@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from support.city import PASSWORD, City
 from sscard.api.app import create_app
+from support.city import PASSWORD, City
 
 
 @pytest.fixture

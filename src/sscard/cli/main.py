@@ -16,7 +16,7 @@ from rich.console import Console
 from sscard import jobs, migrate
 from sscard.audit import service as audit
 from sscard.auth import service as auth
-from sscard.auth.roles import Actor
+from sscard.auth.roles import SYSTEM_ACTOR, Actor
 from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
@@ -119,7 +119,7 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
         console.print(f"demo city: {summary.persons} persons; card states {summary.cards_by_state}")
     else:
         console.print("demo data already present; keeping it (make clean to start over)")
-        users = [(o.username, o.role) for o in auth.list_operators(db, auth.SYSTEM_ACTOR)]
+        users = [(o.username, o.role) for o in auth.list_operators(db, SYSTEM_ACTOR)]
     if not serve_after:
         return
     base = f"http://{host}:{port}"
