@@ -100,23 +100,30 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 @app.command()
 @domain_errors
 def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve")] = False,
-         host: str = "127.0.0.1", port: int = 8000, fresh: bool = True) -> None:
-    """Migrate, load the demo city (if empty) and optionally serve it."""
+         host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Migrate and load the demo city (if the database is empty); with --serve, serve it at once.
+
+    With --serve the population loads in the background, so the pages answer within seconds.
+    """
+    import threading
+
     import uvicorn
 
     from sscard.api.app import configure_logging, create_app
-    from sscard.demo.city import DEMO_PASSWORD, seed
+    from sscard.demo.city import DEMO_PASSWORD, seed_population, seed_staff
     from sscard.stats.service import overview
 
     url = get_settings().database_url
     migrate.upgrade(url)
     db = Database(url)
-    users: list[tuple[str, str]]
-    if overview(db).persons == 0:
-        console.print(f"loading the demo city ({persons} persons) …")
-        summary = seed(db, persons)
-        users = summary.operators
-        console.print(f"demo city: {summary.persons} persons; card states {summary.cards_by_state}")
+    loader: threading.Thread | None = None
+    if overview(db).persons == 0 and not auth.list_operators(db, SYSTEM_ACTOR):
+        users = seed_staff(db)
+        if serve_after:
+            loader = threading.Thread(target=seed_population, args=(db, persons), daemon=True, name="demo-city")
+        else:
+            summary = seed_population(db, persons, show_progress=True)
+            console.print(f"demo city: {persons} persons; card states {summary.cards_by_state}")
     else:
         console.print("demo data already present; keeping it (make clean to start over)")
         users = [(o.username, o.role) for o in auth.list_operators(db, SYSTEM_ACTOR)]
@@ -125,7 +132,10 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     base = f"http://{host}:{port}"
     console.print(f"\n[bold]sscard demo[/bold] on {base}\n  landing page  {base}/\n  API docs      {base}/docs\n"
                   f"  OpenAPI       {base}/openapi.json\n  metrics       {base}/metrics\n"
-                  f"  log in as admin / supervisor / counter01 … with password {DEMO_PASSWORD}\n")
+                  f"  log in as admin / supervisor / counter01 … with password {DEMO_PASSWORD}\n"
+                  + (f"  loading {persons} demo persons in the background …\n" if loader else ""))
+    if loader:
+        loader.start()
     configure_logging(get_settings().log_json)
     uvicorn.run(create_app(db, {"password": DEMO_PASSWORD, "users": users}), host=host, port=port,
                 log_level="warning")

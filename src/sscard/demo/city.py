@@ -66,16 +66,29 @@ def _issue(db: Database, actor: Actor, card_no: str, outlet: str) -> None:
     cards.advance_production(db, actor, card_no, ProductionStatus.AT_OUTLET, outlet_code=outlet)
 
 
-def seed(db: Database, persons: int = 400, seed_value: int = 2013) -> DemoSummary:
-    """Create the demo city. Cards are spread over every production and application state."""
+def seed(db: Database, persons: int = 400, seed_value: int = 2013, progress: bool = True) -> DemoSummary:
+    """Create the demo city: staff first, then the population."""
+    summary = DemoSummary(operators=seed_staff(db))
+    seed_population(db, persons, seed_value, progress, summary)
+    return summary
+
+
+def seed_staff(db: Database) -> list[tuple[str, str]]:
+    """Outlets (an HRSS window and a bank branch per division) and operators of every role."""
+    return _outlets_and_operators(db)
+
+
+def seed_population(db: Database, persons: int, seed_value: int = 2013, show_progress: bool = False,
+                    summary: DemoSummary | None = None) -> DemoSummary:
+    """Persons over the 8 divisions with cards spread over every production and application state."""
     rng = random.Random(seed_value)
     fake = Faker("zh_CN")
     fake.seed_instance(seed_value)
-    summary = DemoSummary(operators=_outlets_and_operators(db))
+    summary = summary or DemoSummary()
     actor = SYSTEM_ACTOR
     states = ["collected", "in_batch", "bank_failed", "at_outlet", "sealed", "normal", "normal", "normal",
               "normal", "locked", "temp_loss", "formal_loss", "replacing", "exchanging", "cancelled", "none"]
-    with Progress(transient=True) as progress:
+    with Progress(transient=True, disable=not show_progress) as progress:
         task = progress.add_task("demo city", total=persons)
         for n in range(persons):
             division = DIVISIONS[n % len(DIVISIONS)]
