@@ -176,9 +176,10 @@ def _create_application(session: Session, actor: Actor, person: Person, business
                               old_card_id=old_card.id if old_card else None, idempotency_key=idempotency_key,
                               operator=actor.username, outlet=actor.outlet_code)
     number = CardNumber()
-    session.add_all([application, number])
     try:
+        # Add inside the savepoint: begin_nested() flushes what is pending *before* the savepoint starts.
         with session.begin_nested():
+            session.add_all([application, number])
             session.flush()
     except IntegrityError as exc:  # a concurrent application for the same person won the race
         raise ApplicationPending(idnumber.mask(person.id_number)) from exc

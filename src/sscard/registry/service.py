@@ -86,9 +86,10 @@ def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
     )
     if session.execute(select(Person.id).where(Person.id_number == parsed.value)).first():
         raise PersonExists(parsed.masked())
-    session.add(person)
     try:
+        # Add inside the savepoint: begin_nested() flushes what is pending *before* the savepoint starts.
         with session.begin_nested():
+            session.add(person)
             session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
         raise PersonExists(parsed.masked()) from exc
