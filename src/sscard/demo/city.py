@@ -86,8 +86,9 @@ def seed_population(db: Database, persons: int, seed_value: int = 2013, show_pro
     fake.seed_instance(seed_value)
     summary = summary or DemoSummary()
     actor = SYSTEM_ACTOR
-    states = ["collected", "in_batch", "bank_failed", "at_outlet", "sealed", "normal", "normal", "normal",
-              "normal", "locked", "temp_loss", "formal_loss", "replacing", "exchanging", "cancelled", "none"]
+    states = ["collected", "in_batch", "bank_failed", "bank_opened", "maker_failed", "card_made", "at_outlet",
+              "sealed", "normal", "normal", "normal", "normal", "normal", "normal", "locked", "temp_loss",
+              "formal_loss", "replacing", "exchanging", "cancelled", "none"]
     with Progress(transient=True, disable=not show_progress) as progress:
         task = progress.add_task("demo city", total=persons)
         for n in range(persons):
@@ -118,8 +119,15 @@ def seed_population(db: Database, persons: int, seed_value: int = 2013, show_pro
             if state == "bank_failed":
                 cards.advance_production(db, actor, card_no, ProductionStatus.BANK_FAILED)
                 continue
-            for status in (ProductionStatus.BANK_OPENED, ProductionStatus.CARD_MADE):
-                cards.advance_production(db, actor, card_no, status)
+            cards.advance_production(db, actor, card_no, ProductionStatus.BANK_OPENED)
+            if state == "bank_opened":
+                continue
+            if state == "maker_failed":
+                cards.advance_production(db, actor, card_no, ProductionStatus.MAKER_FAILED)
+                continue
+            cards.advance_production(db, actor, card_no, ProductionStatus.CARD_MADE)
+            if state == "card_made":
+                continue
             cards.advance_production(db, actor, card_no, ProductionStatus.AT_OUTLET, outlet_code=outlet)
             if state == "at_outlet":
                 continue
