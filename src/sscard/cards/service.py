@@ -401,42 +401,47 @@ def activate(db: Database, actor: Actor, card_no: str, pin: str) -> Card:
         return card
 
 
+def _check_pin(session: Session, actor: Actor, card: Card, pin: str) -> PinCheck:
+    """Compare the PIN; a wrong one is counted (and audited), locking the card at the configured limit."""
+    if card.app_status == AppStatus.LOCKED.value:
+        raise CardLocked(card.card_no)
+    _edge(card, "verify_pin")
+    limit = policy.get_int(session, "card.pin_max_tries", _today())
+    if card.pin_hmac is not None and hmac.compare_digest(card.pin_hmac, _pin_digest(card.card_no, pin)):
+        if card.pin_failures:
+            before = card.snapshot()
+            card.pin_failures = 0
+            _audit(session, actor, "card.pin_ok", card, before)
+        return PinCheck(True, limit, False)
+    before = card.snapshot()
+    card.pin_failures += 1
+    locked = card.pin_failures >= limit
+    if locked:
+        card.app_status = AppStatus.LOCKED.value
+    _audit(session, actor, "card.lock" if locked else "card.pin_wrong", card, before)
+    return PinCheck(False, max(limit - card.pin_failures, 0), locked)
+
+
 def verify_pin(db: Database, actor: Actor, card_no: str, pin: str) -> PinCheck:
     """Check the medical PIN; each wrong try is kept (and audited) even though the check fails."""
     actor.require(Permission.CARD_PIN)
     with db.unit_of_work() as session:
-        card = _card(session, card_no)
-        if card.app_status == AppStatus.LOCKED.value:
-            raise CardLocked(card.card_no)
-        _edge(card, "verify_pin")
-        limit = policy.get_int(session, "card.pin_max_tries", _today())
-        if card.pin_hmac is not None and hmac.compare_digest(card.pin_hmac, _pin_digest(card.card_no, pin)):
-            if card.pin_failures:
-                before = card.snapshot()
-                card.pin_failures = 0
-                _audit(session, actor, "card.pin_ok", card, before)
-            return PinCheck(True, limit, False)
-        before = card.snapshot()
-        card.pin_failures += 1
-        locked = card.pin_failures >= limit
-        if locked:
-            card.app_status = AppStatus.LOCKED.value
-        _audit(session, actor, "card.lock" if locked else "card.pin_wrong", card, before)
-        return PinCheck(False, max(limit - card.pin_failures, 0), locked)
+        return _check_pin(session, actor, _card(session, card_no), pin)
 
 
 def change_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: str) -> PinCheck:
+    """修改密码: the old PIN must be right (a wrong one counts towards the lock); the new one is checked."""
+    actor.require(Permission.CARD_PIN)
     _check_new_pin(new_pin)
-    check = verify_pin(db, actor, card_no, old_pin)
-    if not check.ok:
-        return check
     with db.unit_of_work() as session:
         card = _card(session, card_no)
-        _edge(card, "change_pin")
-        before = card.snapshot()
-        card.pin_hmac = _pin_digest(card.card_no, new_pin)
-        _audit(session, actor, "card.change_pin", card, before)
-    return check
+        check = _check_pin(session, actor, card, old_pin)
+        if check.ok:
+            _edge(card, "change_pin")
+            before = card.snapshot()
+            card.pin_hmac = _pin_digest(card.card_no, new_pin)
+            _audit(session, actor, "card.change_pin", card, before)
+        return check
 
 
 def unlock(db: Database, actor: Actor, card_no: str, new_pin: str | None = None) -> Card:
