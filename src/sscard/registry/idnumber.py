@@ -8,6 +8,7 @@ year, but numbers were assigned at registration (often decades after birth), so 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from stdnum.cn import ric
@@ -21,6 +22,11 @@ from sscard.registry.errors import (
 from sscard.registry.regions import is_known_region
 
 MALE, FEMALE = "1", "2"  # GB/T 2261.1 sex codes
+# Chinese input methods often type full-width digits (０-９) and Ｘ: fold them to ASCII, then accept ASCII only
+# (str.isdigit() would let through superscripts and other scripts' digits).
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９ＸｘＸ", "0123456789XXX")
+_EIGHTEEN = re.compile(r"[0-9]{17}[0-9X]")
+_FIFTEEN = re.compile(r"[0-9]{15}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +54,7 @@ def check_digit(first17: str) -> str:
 
 def upgrade_15(number: str) -> str:
     """A 15-digit GB 11643-1989 number → 18 digits: insert the century "19" and append the check digit."""
-    if len(number) != 15 or not number.isdigit():
+    if not _FIFTEEN.fullmatch(number):
         raise IdFormatInvalid("a legacy number has 15 digits")
     body = number[:6] + "19" + number[6:]
     return body + check_digit(body)
@@ -56,12 +62,12 @@ def upgrade_15(number: str) -> str:
 
 def parse(raw: str, today: dt.date | None = None) -> IdNumber:
     """Validate an ID number and return its parts; 15-digit numbers are upgraded. Raises a typed error."""
-    number = (raw or "").strip().upper().replace(" ", "")
+    number = (raw or "").translate(_FULL_WIDTH).strip().upper().replace(" ", "")
     upgraded_from = None
     if len(number) == 15:
         upgraded_from = number
         number = upgrade_15(number)
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not _EIGHTEEN.fullmatch(number):
         raise IdFormatInvalid("an ID number has 18 characters: 17 digits and a digit or X")
     if number[17] != check_digit(number[:17]):
         raise IdCheckDigitInvalid(f"expected check character {check_digit(number[:17])}")
