@@ -8,15 +8,13 @@ The schema of the foundation: persons, outlets, operators, tokens, policy parame
 applications, cards, the audit log (append-only by trigger) and the default effective-dated policy values.
 """
 
-from collections.abc import Sequence
-
 import datetime as dt
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 import sscard.db
-
 
 revision: str = '0001'
 down_revision: str | None = None
