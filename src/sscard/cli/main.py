@@ -20,6 +20,7 @@ from sscard.auth.roles import SYSTEM_ACTOR, Actor
 from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.cli.settle import settle_trial
 from sscard.config import get_settings
 from sscard.db import Database
 from sscard.errors import DomainError
@@ -41,6 +42,8 @@ try:  # the chip CLI (sscard card …) lives in its own module
     app.add_typer(card_app, name="card")
 except ImportError:  # pragma: no cover - only while the chip package is absent
     pass
+
+app.command("settle-trial")(settle_trial)
 
 console = Console()
 err = Console(stderr=True)

@@ -18,6 +18,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(50))  # full Unicode; length counted in code points
     sex: Mapped[str] = mapped_column(String(1))  # GB/T 2261.1: 1 male, 2 female
     birth_date: Mapped[dt.date] = mapped_column(Date)
+    ethnicity: Mapped[str] = mapped_column(String(2), default="01")  # 民族, GB/T 3304 (01 汉族)
     region_code: Mapped[str] = mapped_column(String(6), index=True)  # division of residence (Qingyuan)
     phone: Mapped[str | None] = mapped_column(String(20))
     living_status: Mapped[str] = mapped_column(String(1), default="1")  # AAC060
@@ -33,6 +34,7 @@ class Person(Base):
             "name": self.name,
             "sex": self.sex,
             "birth_date": self.birth_date.isoformat(),
+            "ethnicity": self.ethnicity,
             "region_code": self.region_code,
             "phone": self.phone,
             "living_status": self.living_status,

@@ -26,6 +26,8 @@ class PersonIn(BaseModel):
     birth_date: dt.date | None = Field(default=None, description="must match the ID number if given")
     region_code: str = Field(description="one of Qingyuan's 8 county-level division codes", max_length=20)
     phone: str | None = Field(default=None, max_length=40)
+    ethnicity: str = Field(default="01", pattern=r"^(0[1-9]|[1-4][0-9]|5[0-6]|9[78])$",
+                           description="民族 code, GB/T 3304 (01 汉族 … 56 基诺族, 97 其他, 98 外国血统)")
 
 
 class PersonUpdate(BaseModel):
@@ -42,6 +44,7 @@ class PersonOut(BaseModel):
     name: str
     sex: str
     birth_date: dt.date
+    ethnicity: str
     region_code: str
     phone: str | None
     living_status: str

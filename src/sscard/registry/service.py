@@ -80,6 +80,7 @@ def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
         name=normalise_name(data.name),
         sex=parsed.sex,
         birth_date=parsed.birth_date,
+        ethnicity=data.ethnicity,
         region_code=_region(data.region_code),
         phone=_phone(data.phone),
         living_status=LivingStatus.ALIVE.value,

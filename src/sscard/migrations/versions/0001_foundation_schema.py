@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=50), nullable=False),
     sa.Column('sex', sa.String(length=1), nullable=False),
     sa.Column('birth_date', sa.Date(), nullable=False),
+    sa.Column('ethnicity', sa.String(length=2), nullable=False),
     sa.Column('region_code', sa.String(length=6), nullable=False),
     sa.Column('phone', sa.String(length=20), nullable=True),
     sa.Column('living_status', sa.String(length=1), nullable=False),
