@@ -1,33 +1,5 @@
-"""Fixtures for chip tests: an in-memory key manager for 深圳 (440300) and freshly personalised cards."""
+"""Chip fixtures come from support.chipcards (shared with the other chip test folders)."""
 
-from __future__ import annotations
+from support.chipcards import generation, km, make_card
 
-import os
-
-import pytest
-
-from sscard.chip import HolderData, VirtualCard, personalise
-from sscard.chip.samples import CardFactory, sample_holder
-from sscard.kms import KeyManager
-
-
-@pytest.fixture(scope="module")
-def km() -> KeyManager:
-    manager = KeyManager(os.urandom(32))
-    manager.init_ministry()
-    manager.provision_city("440300")
-    return manager
-
-
-@pytest.fixture
-def make_card(km: KeyManager) -> CardFactory:
-    def make(generation: int = 3, **overrides: object) -> tuple[VirtualCard, HolderData]:
-        holder = sample_holder(generation, **overrides)
-        return personalise(holder, km.card_keys(holder)), holder
-
-    return make
-
-
-@pytest.fixture(params=[2, 3], ids=["gen2-3des", "gen3-sm4"])
-def generation(request: pytest.FixtureRequest) -> int:
-    return int(request.param)
+__all__ = ["generation", "km", "make_card"]

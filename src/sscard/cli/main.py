@@ -19,6 +19,7 @@ from sscard.auth import service as auth
 from sscard.auth.roles import SYSTEM_ACTOR, Actor
 from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
+from sscard.cards.service import Applied
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
 from sscard.cli.settle import settle_trial
 from sscard.config import get_settings
@@ -195,21 +196,38 @@ def _card_out(card: Any) -> None:
     _print(CardOut.model_validate(card).model_dump(mode="json"))
 
 
+def _applied_out(applied: Applied) -> None:
+    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
+            "fee_fen": applied.fee.amount_fen})
+
+
+def _card_command(name: str, use_case: Callable[[Database, Actor, str], Any], help_text: str) -> None:
+    """Register ``sscard cards NAME CARD_NO``: one use case on one card, printing the card afterwards."""
+
+    @cardlife_app.command(name, help=help_text)
+    @domain_errors
+    def command(card_no: str, operator: OperatorOpt = "system") -> None:
+        db = _db()
+        _card_out(use_case(db, _actor(db, operator), card_no))
+
+
+for _name, _use_case, _help in (
+    ("show", cards.get_card, "Show a card."),
+    ("pickup", cards.pick_up, "领卡: hand the card over at this outlet (it becomes sealed)."),
+    ("temporary-loss", cards.report_temporary_loss, "临时挂失: freeze at once; lapses after the configured days."),
+    ("formal-loss", cards.report_formal_loss, "正式挂失."),
+    ("lift-loss", cards.lift_loss, "解挂: only before a replacement is requested."),
+    ("unlock", cards.unlock, "解锁 after too many wrong PINs."),
+):
+    _card_command(_name, _use_case, _help)
+
+
 @cardlife_app.command("apply")
 @domain_errors
 def cards_apply(id_number: str, operator: OperatorOpt = "system") -> None:
     """New application (新申领)."""
     db = _db()
-    applied = cards.apply_new(db, _actor(db, operator), id_number)
-    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
-            "fee_fen": applied.fee.amount_fen})
-
-
-@cardlife_app.command("show")
-@domain_errors
-def cards_show(card_no: str, operator: OperatorOpt = "system") -> None:
-    db = _db()
-    _card_out(cards.get_card(db, _actor(db, operator), card_no))
+    _applied_out(cards.apply_new(db, _actor(db, operator), id_number))
 
 
 @cardlife_app.command("produce")
@@ -221,70 +239,35 @@ def cards_produce(card_no: str, to_status: ProductionStatus, outlet: str | None 
     _card_out(cards.advance_production(db, _actor(db, operator), card_no, to_status, outlet))
 
 
-@cardlife_app.command("pickup")
-@domain_errors
-def cards_pickup(card_no: str, operator: OperatorOpt = "system") -> None:
-    db = _db()
-    _card_out(cards.pick_up(db, _actor(db, operator), card_no))
-
-
 @cardlife_app.command("activate")
 @domain_errors
 def cards_activate(card_no: str, pin: Annotated[str, typer.Option(prompt=True, hide_input=True)],
                    operator: OperatorOpt = "system") -> None:
+    """激活: set the medical PIN (never 123456)."""
     db = _db()
     _card_out(cards.activate(db, _actor(db, operator), card_no, pin))
-
-
-@cardlife_app.command("temporary-loss")
-@domain_errors
-def cards_temporary_loss(card_no: str, operator: OperatorOpt = "system") -> None:
-    db = _db()
-    _card_out(cards.report_temporary_loss(db, _actor(db, operator), card_no))
-
-
-@cardlife_app.command("formal-loss")
-@domain_errors
-def cards_formal_loss(card_no: str, operator: OperatorOpt = "system") -> None:
-    db = _db()
-    _card_out(cards.report_formal_loss(db, _actor(db, operator), card_no))
-
-
-@cardlife_app.command("lift-loss")
-@domain_errors
-def cards_lift_loss(card_no: str, operator: OperatorOpt = "system") -> None:
-    db = _db()
-    _card_out(cards.lift_loss(db, _actor(db, operator), card_no))
 
 
 @cardlife_app.command("replace")
 @domain_errors
 def cards_replace(card_no: str, operator: OperatorOpt = "system") -> None:
+    """补卡 (needs a formal loss); prints the new card number and the fee receipt."""
     db = _db()
-    applied = cards.apply_replacement(db, _actor(db, operator), card_no)
-    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
-            "fee_fen": applied.fee.amount_fen})
+    _applied_out(cards.apply_replacement(db, _actor(db, operator), card_no))
 
 
 @cardlife_app.command("exchange")
 @domain_errors
 def cards_exchange(card_no: str, reason: ExchangeReason, operator: OperatorOpt = "system") -> None:
+    """换卡 with a reason; prints the new card number and the fee receipt."""
     db = _db()
-    applied = cards.apply_exchange(db, _actor(db, operator), card_no, reason)
-    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
-            "fee_fen": applied.fee.amount_fen})
-
-
-@cardlife_app.command("unlock")
-@domain_errors
-def cards_unlock(card_no: str, operator: OperatorOpt = "system") -> None:
-    db = _db()
-    _card_out(cards.unlock(db, _actor(db, operator), card_no))
+    _applied_out(cards.apply_exchange(db, _actor(db, operator), card_no, reason))
 
 
 @cardlife_app.command("cancel")
 @domain_errors
 def cards_cancel(card_no: str, reason: CancelReason, operator: OperatorOpt = "system") -> None:
+    """注销: death, emigration or transfer out."""
     db = _db()
     _card_out(cards.cancel(db, _actor(db, operator), card_no, reason))
 
