@@ -1,0 +1,82 @@
+"""Rewrite the README's benchmark table from bench/results/*.json (run after any benchmark).
+
+    python bench/table.py
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+START, END = "<!-- bench-table -->", "<!-- /bench-table -->"
+
+
+def _n(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def lifecycle(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    ceiling = f"pgbench TPC-B, 1 client: {_n(r['ceiling_pgbench_tpcb_1_client_tps'])} tps"
+    a, act, pick = r["applications"], r["activations"], r["pickups"]
+    return [
+        (f"`bench/lifecycle.py` applications + activations, {r['persons']:,} persons, PostgreSQL",
+         f"**{_n(r['applications_plus_activations_per_second'])}/s** (one sequential client)", ceiling),
+        ("  applications (`apply_new`, 1 transaction each)",
+         f"{_n(a['per_second'])}/s, p50 {a['p50_ms']} ms, p99 {a['p99_ms']} ms", ceiling),
+        ("  pickups", f"{_n(pick['per_second'])}/s, p50 {pick['p50_ms']} ms, p99 {pick['p99_ms']} ms", ceiling),
+        ("  activations", f"{_n(act['per_second'])}/s, p50 {act['p50_ms']} ms, p99 {act['p99_ms']} ms", ceiling),
+        ("  production steps in batches of 1,000", f"{_n(r['production_card_steps_per_second'])} card steps/s",
+         ceiling),
+    ]
+
+
+def chip(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    x = r["results"]
+    return [
+        ("`bench/chip.py` READ RECORD, one core", f"{_n(x['read_record_apdus_per_s_gen2'])} APDU/s (2nd gen), "
+         f"{_n(x['read_record_apdus_per_s_gen3'])} APDU/s (3rd gen)", "—"),
+        ("`bench/chip.py` personalisations incl. key derivation, one core",
+         f"**{_n(x['personalisations_per_s'])}/s** ({_n(x['personalisations_with_json_image_per_s'])}/s "
+         "with the JSON image written)", "target ≥ 2,000/s"),
+    ]
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str, str]]]] = {
+    "lifecycle.json": lifecycle,
+    "chip.json": chip,
+}
+
+
+def generic(name: str, r: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Benchmarks without a renderer: show their own "summary" rows if present."""
+    rows = r.get("summary") or []
+    return [(f"`bench/{name.removesuffix('.json')}.py` {row['what']}", str(row["figure"]),
+             str(row.get("ceiling", "—"))) for row in rows]
+
+
+def main() -> None:
+    lines = ["| benchmark | figure | ceiling / target (same run) | measured |", "|---|---|---|---|"]
+    for path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+        rows = RENDERERS[path.name](result) if path.name in RENDERERS else generic(path.name, result)
+        date = str(result.get("date", ""))[:10]
+        lines += [f"| {what} | {figure} | {ceiling} | {date} |" for what, figure, ceiling in rows]
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    table = "\n".join(lines)
+    text = re.sub(re.escape(START) + r".*?" + re.escape(END), f"{START}\n{table}\n{END}", text, flags=re.S)
+    readme.write_text(text)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
