@@ -5,10 +5,11 @@ from sscard.auth.models import ApiToken, Operator, Outlet
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
 from sscard.fees.models import FeeCharge, FeeRate
+from sscard.ledger.models import LedgerAccount, LedgerTransfer
 from sscard.policy.models import PolicyParameter
 from sscard.registry.models import Person
 
 __all__ = [
     "ApiToken", "Application", "AuditHead", "AuditRecord", "Base", "Card", "CardNumber", "FeeCharge",
-    "FeeRate", "Operator", "Outlet", "Person", "PolicyParameter",
+    "FeeRate", "LedgerAccount", "LedgerTransfer", "Operator", "Outlet", "Person", "PolicyParameter",
 ]
