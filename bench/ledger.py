@@ -13,20 +13,14 @@ Writes bench/results/ledger.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import platform
-import re
-import shutil
 import statistics
-import subprocess
 import threading
 import time
 import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
+from common import machine, now_iso, pgbench_tps, scratch_database, server_url, url_string
 
 from sscard import migrate
 from sscard.db import Database
@@ -35,20 +29,6 @@ from sscard.ledger import service as ledger
 from sscard.ledger.schemas import TransferIn
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ledger.json"
-
-
-def pgbench_tps(url: sa.URL, clients: int, seconds: int, scale: int) -> float | None:
-    """TPC-B-like (pgbench's default script) on the bench database itself."""
-    if shutil.which("pgbench") is None:
-        return None
-    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), *args, str(url.database)], check=True,
-                   capture_output=True)
-    out = subprocess.run(["pgbench", "-n", "-c", str(clients), "-j", str(min(clients, os.cpu_count() or 1)),
-                          "-T", str(seconds), *args, str(url.database)], check=True, capture_output=True,
-                         text=True).stdout
-    match = re.search(r"tps = ([\d.]+)", out)
-    return float(match.group(1)) if match else None
 
 
 def open_accounts(db: Database, prefix: str, funded: int) -> tuple[str, str, str]:
@@ -103,23 +83,15 @@ def run(db: Database, threads: int, seconds: float, accounts: list[tuple[str, st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--url", default=os.environ.get("SSCARD_BENCH_POSTGRES_URL",
-                                                        "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--url", default=None, help="server URL (default: SSCARD_BENCH_POSTGRES_URL or local)")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument("--pgbench-scale", type=int, default=8)
     args = parser.parse_args()
 
-    admin_url = sa.make_url(args.url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"sscard_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name)
-    db: Database | None = None
-    try:
-        migrate.upgrade(url.render_as_string(hide_password=False))
-        db = Database(url.render_as_string(hide_password=False))
+    with scratch_database(server_url(args.url)) as url:
+        migrate.upgrade(url_string(url))
+        db = Database(url_string(url))
         hot = [open_accounts(db, "hot", 10**12)]
         spread = [open_accounts(db, f"spread{t}", 10**12) for t in range(8)]
         scenarios = {}
@@ -135,8 +107,8 @@ def main() -> None:
         print(ceilings, flush=True)
         result = {
             "name": "ledger",
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "date": now_iso(),
+            "machine": machine(),
             "database": "postgresql",
             "server_version": db.engine.dialect.server_version_info,
             "seconds_per_scenario": args.seconds,
@@ -148,12 +120,7 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print(json.dumps(result, indent=2, ensure_ascii=False))
-    finally:
-        if db is not None:
-            db.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+        db.dispose()
 
 
 if __name__ == "__main__":

@@ -16,20 +16,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
-import re
-import shutil
-import statistics
-import subprocess
-import sys
 import time
-import uuid
 from pathlib import Path
 
-import sqlalchemy as sa
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from common import latency_summary, machine, now_iso, pgbench_tps, scratch_database, server_url, url_string
 
 from sscard import migrate
 from sscard.auth import service as auth
@@ -52,19 +42,6 @@ def id_number(n: int) -> str:
     return body + check_digit(body)
 
 
-def pgbench_tps(url: sa.URL, seconds: int) -> float | None:
-    """TPC-B-like, 1 client, on the bench database itself: the ceiling for one sequential writer."""
-    if shutil.which("pgbench") is None:
-        return None
-    args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres"]
-    subprocess.run(["pgbench", "-i", "-q", "-s", "1", *args, str(url.database)], check=True,
-                   capture_output=True)
-    out = subprocess.run(["pgbench", "-n", "-c", "1", "-T", str(seconds), *args, str(url.database)], check=True,
-                         capture_output=True, text=True).stdout
-    match = re.search(r"tps = ([\d.]+)", out)
-    return float(match.group(1)) if match else None
-
-
 def timed(label: str, items: list[str], fn: object) -> dict[str, float]:
     latencies = []
     started = time.perf_counter()
@@ -74,30 +51,19 @@ def timed(label: str, items: list[str], fn: object) -> dict[str, float]:
         latencies.append(time.perf_counter() - t0)
         if (i + 1) % 10000 == 0:
             print(f"  {label}: {i + 1}/{len(items)}", flush=True)
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"count": len(items), "seconds": round(elapsed, 2), "per_second": round(len(items) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000, 2),
-            "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)}
+    return latency_summary(latencies, time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--url", default=os.environ.get("SSCARD_TEST_POSTGRES_URL",
-                                                        "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--url", default=None, help="server URL (default: SSCARD_TEST_POSTGRES_URL or local)")
     parser.add_argument("--pgbench-seconds", type=int, default=20)
     args = parser.parse_args()
 
-    admin_url = sa.make_url(args.url.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"sscard_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    url = admin_url.set(database=name)
-    try:
-        migrate.upgrade(url.render_as_string(hide_password=False))
-        db = Database(url.render_as_string(hide_password=False))
+    with scratch_database(server_url(args.url)) as url:
+        migrate.upgrade(url_string(url))
+        db = Database(url_string(url))
         auth.create_outlet(db, SYSTEM_ACTOR, "B01", "bench outlet", "441802")
         counter = auth.actor_of(auth.create_operator(db, SYSTEM_ACTOR, "bench", "bench", Role.COUNTER,
                                                      "bench-password", "B01"))
@@ -128,11 +94,11 @@ def main() -> None:
         pickups = timed("pickups", card_nos, lambda c: cards.pick_up(db, counter, c))
         activations = timed("activations", card_nos, lambda c: cards.activate(db, counter, c, "408213"))
         db.dispose()
-        ceiling = pgbench_tps(url, args.pgbench_seconds)
+        ceiling = pgbench_tps(url, clients=1, seconds=args.pgbench_seconds)
         result = {
             "name": "lifecycle",
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "date": now_iso(),
+            "machine": machine(),
             "database": "postgresql",
             "persons": args.persons,
             "setup_register_seconds": round(setup_s, 1),
@@ -148,10 +114,6 @@ def main() -> None:
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print(json.dumps(result, indent=2, ensure_ascii=False))
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
 
 
 if __name__ == "__main__":
