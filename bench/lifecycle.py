@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def id_number(n: int) -> str:
 
 
 def timed(label: str, items: list[str], fn: object) -> dict[str, float]:
+    """Run one use case per item, sequentially; the summary records the machine's load while it ran."""
+    load_before = os.getloadavg()[0]
     latencies = []
     started = time.perf_counter()
     for i, item in enumerate(items):
@@ -51,7 +54,9 @@ def timed(label: str, items: list[str], fn: object) -> dict[str, float]:
         latencies.append(time.perf_counter() - t0)
         if (i + 1) % 10000 == 0:
             print(f"  {label}: {i + 1}/{len(items)}", flush=True)
-    return latency_summary(latencies, time.perf_counter() - started)
+    summary = latency_summary(latencies, time.perf_counter() - started)
+    summary["load_average_1m"] = round((load_before + os.getloadavg()[0]) / 2, 2)
+    return summary
 
 
 def main() -> None:
@@ -94,6 +99,7 @@ def main() -> None:
         pickups = timed("pickups", card_nos, lambda c: cards.pick_up(db, counter, c))
         activations = timed("activations", card_nos, lambda c: cards.activate(db, counter, c, "408213"))
         db.dispose()
+        ceiling_load = os.getloadavg()[0]
         ceiling = pgbench_tps(url, clients=1, seconds=args.pgbench_seconds)
         result = {
             "name": "lifecycle",
@@ -110,6 +116,7 @@ def main() -> None:
             "applications_plus_activations_per_second": round(
                 2 * args.persons / (applications["seconds"] + activations["seconds"]), 1),
             "ceiling_pgbench_tpcb_1_client_tps": ceiling,
+            "ceiling_load_average_1m": round(ceiling_load, 2),
         }
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
