@@ -31,6 +31,8 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("card.pin_max_tries", "社保密码连续错误锁定次数 / wrong PINs before lock", 1, 15),
         ParameterSpec("card.validity_years", "卡有效期（年）/ card validity in years", 1, 30),
         ParameterSpec("auth.max_failed_logins", "操作员登录失败锁定次数 / failed logins before lock", 1, 50),
+        ParameterSpec("card.seal_unactivated_months", "领卡后未激活逾期封存月数 / months before an unactivated card is "
+                      "sealed as overdue", 1, 60),
     )
 }
 
