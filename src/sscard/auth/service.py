@@ -70,8 +70,8 @@ def create_operator(db: Database, actor: Actor, username: str, display_name: str
     role = Role(role)
     if len(password) < 8:
         raise WeakPassword()
-    if role is Role.SYSTEM:
-        raise ValidationFailed("the system role cannot be given to a person")
+    if role in (Role.SYSTEM, Role.INSTITUTION):
+        raise ValidationFailed(f"the {role.value} role cannot be given to a person")
     with db.unit_of_work() as session:
         if session.execute(select(Operator.id).where(Operator.username == username)).first():
             raise OperatorExists(username)

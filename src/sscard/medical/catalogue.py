@@ -53,6 +53,10 @@ class Catalogue:
                     raise ValueError(f"catalogue rows for {code} overlap in time")
         self._by_code = dict(by_code)
 
+    def items(self) -> list[CatalogueItem]:
+        """Every row, by code and then date."""
+        return [row for code in sorted(self._by_code) for row in self._by_code[code]]
+
     def __len__(self) -> int:
         return sum(len(rows) for rows in self._by_code.values())
 

@@ -1,10 +1,10 @@
 """Settlement input errors, each with a stable code (policy errors reuse sscard.policy.errors)."""
 
-from sscard.errors import NotFound, ValidationFailed
+from sscard.errors import Conflict, DomainError, NotFound, ValidationFailed
 from sscard.policy.errors import PolicyInvalid, PolicyMissing
 
 __all__ = ["BillInvalid", "CatalogueInvalid", "CatalogueItemUnknown", "PersonContextInvalid", "PolicyInvalid",
-           "PolicyMissing", "PolicyRuleMissing"]
+           "PolicyMissing", "PolicyRuleMissing"]  # and the service errors below
 
 
 class BillInvalid(ValidationFailed):
@@ -41,3 +41,152 @@ class PolicyRuleMissing(PolicyMissing):
     http_status = 422
     message_zh = "政策中没有适用于该险种、人员类别、就诊类型和医院等级的待遇规则"
     message_en = "The policy has no benefit rule for this scheme, person type, visit type and hospital level"
+
+
+# ---------------------------------------------------------------------------------- settlement service errors
+
+
+class InstitutionNotFound(NotFound):
+    code = "INSTITUTION_NOT_FOUND"
+    message_zh = "定点医药机构不存在"
+    message_en = "Designated institution not found"
+
+
+class InstitutionExists(Conflict):
+    code = "INSTITUTION_EXISTS"
+    message_zh = "定点医药机构编码已存在"
+    message_en = "An institution with this code already exists"
+
+
+class InstitutionInvalid(ValidationFailed):
+    code = "INSTITUTION_INVALID"
+    message_zh = "定点医药机构信息不合法"
+    message_en = "The institution's kind, level or services are invalid"
+
+
+class InstitutionAuthFailed(DomainError):
+    code = "INSTITUTION_AUTH_FAILED"
+    http_status = 401
+    message_zh = "机构身份认证失败"
+    message_en = "Institution authentication failed (missing, unknown or revoked API key)"
+
+
+class ServiceNotAllowed(DomainError):
+    code = "SERVICE_NOT_ALLOWED"
+    http_status = 403
+    message_zh = "该机构未开通此项服务"
+    message_en = "The institution is not allowed this service"
+
+
+class TerminalUnknown(ValidationFailed):
+    code = "TERMINAL_UNKNOWN"
+    message_zh = "结算终端未登记或已停用"
+    message_en = "The terminal is not registered (or not active) for this institution"
+
+
+class TerminalExists(Conflict):
+    code = "TERMINAL_EXISTS"
+    message_zh = "结算终端已存在"
+    message_en = "The terminal already exists"
+
+
+class PersonNotInsured(NotFound):
+    code = "PERSON_NOT_INSURED"
+    message_zh = "该人员未参加医疗保险"
+    message_en = "The person is not enrolled in medical insurance"
+
+
+class IdentificationInvalid(ValidationFailed):
+    code = "IDENTIFICATION_INVALID"
+    message_zh = "请提供社会保障卡号或身份证号码之一"
+    message_en = "Give exactly one of card_no and id_number"
+
+
+class CardNotUsable(Conflict):
+    """The card presented is not in app status 1 (正常)."""
+
+    code = "CARD_NOT_NORMAL"
+    message_zh = "社会保障卡不是正常状态，不能结算"
+    message_en = "The card is not in normal state and cannot settle"
+
+
+class IdSettlementNotAllowed(Conflict):
+    """By ID number only when the card is formally lost or not yet made (清远: 未制卡/正式挂失)."""
+
+    code = "ID_SETTLEMENT_NOT_ALLOWED"
+    message_zh = "持有可用社会保障卡的人员须持卡结算"
+    message_en = "Settlement by ID number is only for formally lost or not-yet-made cards"
+
+
+class MessageIdReused(Conflict):
+    code = "MESSAGE_ID_REUSED"
+    message_zh = "报文编号已用于不同的请求"
+    message_en = "This message id was already used for a different request"
+
+
+class MessageIdInvalid(ValidationFailed):
+    code = "MESSAGE_ID_INVALID"
+    message_zh = "报文编号不合法"
+    message_en = "The message id is invalid"
+
+
+class SettlementNotFound(NotFound):
+    code = "SETTLEMENT_NOT_FOUND"
+    message_zh = "结算记录不存在"
+    message_en = "Settlement not found"
+
+
+class ReversalCrossYear(Conflict):
+    code = "REVERSAL_CROSS_YEAR"
+    message_zh = "跨年度的结算不能撤销"
+    message_en = "A settlement of a previous year cannot be reversed"
+
+
+class BillDateInvalid(ValidationFailed):
+    code = "BILL_DATE_INVALID"
+    message_zh = "结算日期不能晚于今天"
+    message_en = "The bill date is in the future"
+
+
+class AmountInvalid(ValidationFailed):
+    code = "AMOUNT_INVALID"
+    message_zh = "金额必须为正整数（分）"
+    message_en = "The amount must be a positive whole number of fen"
+
+
+class PolicyOverlap(Conflict):
+    code = "POLICY_OVERLAP"
+    message_zh = "政策有效期与已有政策重叠"
+    message_en = "The policy's validity overlaps another policy"
+
+
+class CatalogueItemNotFound(NotFound):
+    code = "CATALOGUE_ROW_NOT_FOUND"
+    message_zh = "目录项不存在"
+    message_en = "Catalogue row not found"
+
+
+class ReconRunNotFound(NotFound):
+    code = "RECON_RUN_NOT_FOUND"
+    message_zh = "对账任务不存在"
+    message_en = "Reconciliation run not found"
+
+
+class ReconStateInvalid(Conflict):
+    code = "RECON_STATE_INVALID"
+    message_zh = "对账任务或差异的状态不允许此操作"
+    message_en = "The reconciliation run or difference does not allow this step"
+
+
+class ReconDifferenceNotFound(NotFound):
+    code = "RECON_DIFFERENCE_NOT_FOUND"
+    message_zh = "对账差异不存在"
+    message_en = "Reconciliation difference not found"
+
+
+class ReversalNotAllowed(Conflict):
+    """2601 reverses only settlements (2207) or messages that never arrived."""
+
+    code = "REVERSAL_NOT_ALLOWED"
+    message_zh = "该报文类型不能冲正"
+    message_en = "This kind of message cannot be reversed"

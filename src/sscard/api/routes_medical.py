@@ -1,0 +1,238 @@
+"""Medical settlement API under /api/v1/medical: the institution interface (API key in ``X-Institution-Key``;
+eligibility, 2206, 2207, 2208, 2601, 3201, 3202) and the administrator's interface (operator bearer token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel, ConfigDict, Field
+
+from sscard.api.deps import DB, CurrentActor, get_db
+from sscard.auth.roles import Permission
+from sscard.medical import config, institutions, reconciliation, service
+from sscard.medical.catalogue import CatalogueItem
+from sscard.medical.errors import InstitutionAuthFailed
+from sscard.medical.institutions import InstitutionPrincipal
+from sscard.medical.policy import Policy
+from sscard.medical.reconciliation import DetailsIn, DifferenceOut, RunOut, TotalsIn
+from sscard.medical.schemas import (
+    EligibilityIn,
+    EligibilityOut,
+    PositionOut,
+    ReversalOut,
+    ReverseIn,
+    SettleIn,
+    SettlementOut,
+    VoidIn,
+    VoidOut,
+)
+from sscard.medical.terms import PersonType, Scheme
+
+router = APIRouter(prefix="/medical", tags=["medical"])
+_key = APIKeyHeader(name="X-Institution-Key", auto_error=False,
+                    description="the institution's API key (issued by an administrator)")
+
+
+def current_institution(request: Request, key: Annotated[str | None, Depends(_key)]) -> InstitutionPrincipal:
+    if not key:
+        raise InstitutionAuthFailed("missing X-Institution-Key")
+    principal = institutions.authenticate(get_db(request), key)
+    request.state.actor = principal.actor
+    return principal
+
+
+Inst = Annotated[InstitutionPrincipal, Depends(current_institution)]
+
+
+# ------------------------------------------------------------------------------------------ institution interface
+
+
+@router.post("/eligibility", response_model=EligibilityOut)
+def eligibility(body: EligibilityIn, inst: Inst, db: DB) -> EligibilityOut:
+    """人员待遇检查: by card (must be 正常), or by ID number for a formally lost or not-yet-made card."""
+    return service.eligibility(db, inst, body)
+
+
+@router.post("/pre-settlements", response_model=SettlementOut)
+def pre_settle(body: SettleIn, inst: Inst, db: DB) -> SettlementOut:
+    """2206 预结算: the split, nothing stored."""
+    return service.pre_settle(db, inst, body)
+
+
+@router.post("/settlements", response_model=SettlementOut)
+def settle(body: SettleIn, inst: Inst, db: DB) -> SettlementOut:
+    """2207 结算. A repeated msg_id returns the first answer (``replayed: true``)."""
+    return service.settle(db, inst, body)
+
+
+@router.get("/settlements/{setl_id}")
+def get_settlement(setl_id: str, inst: Inst, db: DB) -> dict[str, Any]:
+    return service.settlement_record(db, inst, setl_id)
+
+
+@router.post("/reversals", response_model=ReversalOut)
+def reverse(body: ReverseIn, inst: Inst, db: DB) -> ReversalOut:
+    """2208 结算撤销 by settlement id (same settlement year only)."""
+    return service.reverse(db, inst, body)
+
+
+@router.post("/voids", response_model=VoidOut)
+def void(body: VoidIn, inst: Inst, db: DB) -> VoidOut:
+    """2601 冲正 by the original message id."""
+    return service.void_message(db, inst, body)
+
+
+@router.post("/reconciliation/totals", response_model=RunOut)
+def reconcile_totals(body: TotalsIn, inst: Inst, db: DB) -> RunOut:
+    """3201 对总账 for one day and scheme."""
+    return reconciliation.submit_totals(db, inst, body)
+
+
+@router.post("/reconciliation/{run_id}/details", response_model=RunOut)
+def reconcile_details(run_id: int, body: DetailsIn, inst: Inst, db: DB) -> RunOut:
+    """3202 对明细账 for an unbalanced run."""
+    return reconciliation.submit_details(db, inst, run_id, body)
+
+
+@router.get("/reconciliation/{run_id}/result.csv", response_class=PlainTextResponse)
+def reconcile_result(run_id: int, inst: Inst, db: DB) -> str:
+    return reconciliation.result_csv(db, run_id, inst.id)
+
+
+# ------------------------------------------------------------------------------------------ administrator interface
+
+
+class InstitutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=20)
+    name: str = Field(max_length=100)
+    kind: str = Field(pattern="^(hospital|pharmacy)$")
+    level: str | None = Field(default=None, max_length=10)
+    services: list[str] = Field(max_length=4)
+
+
+class KeyOut(BaseModel):
+    institution: str
+    api_key: str = Field(description="shown once; only its SHA-256 is stored")
+
+
+class TerminalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    terminal_no: str = Field(max_length=20)
+    description: str = Field(default="", max_length=100)
+
+
+class EnrolIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(max_length=18)
+    scheme: Scheme
+    person_type: PersonType
+
+
+class CreditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id_number: str = Field(max_length=18)
+    amount_fen: int = Field(strict=True, gt=0, le=10**12)
+    transfer_id: str = Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")
+
+
+class CreditOut(BaseModel):
+    balance_fen: int
+
+
+class CatalogueImportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(default="upload.csv", max_length=100)
+    csv: str = Field(max_length=50_000_000)
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: int = Field(ge=1, le=2)
+    note: str = Field(max_length=500)
+
+
+@router.post("/admin/institutions", response_model=KeyOut, status_code=201)
+def create_institution(body: InstitutionIn, actor: CurrentActor, db: DB) -> KeyOut:
+    issued = institutions.create_institution(db, actor, body.code, body.name, body.kind, body.level, body.services)
+    return KeyOut(institution=issued.institution, api_key=issued.api_key)
+
+
+@router.post("/admin/institutions/{code}/keys", response_model=KeyOut, status_code=201)
+def issue_key(code: str, actor: CurrentActor, db: DB, revoke_others: bool = False) -> KeyOut:
+    issued = institutions.issue_key(db, actor, code, revoke_others)
+    return KeyOut(institution=issued.institution, api_key=issued.api_key)
+
+
+@router.post("/admin/institutions/{code}/terminals", status_code=201)
+def add_terminal(code: str, body: TerminalIn, actor: CurrentActor, db: DB) -> dict[str, str]:
+    institutions.add_terminal(db, actor, code, body.terminal_no, body.description)
+    return {"institution": code, "terminal_no": body.terminal_no}
+
+
+@router.post("/admin/enrolments", status_code=201)
+def enrol(body: EnrolIn, actor: CurrentActor, db: DB) -> dict[str, str]:
+    service.enrol(db, actor, body.id_number, body.scheme, body.person_type)
+    return {"scheme": body.scheme.value, "person_type": body.person_type.value}
+
+
+@router.post("/admin/account-credits", response_model=CreditOut)
+def credit_account(body: CreditIn, actor: CurrentActor, db: DB) -> CreditOut:
+    """个人账户划入 (for tests and the demo until the funds issue posts real allocations)."""
+    return CreditOut(balance_fen=service.credit_personal_account(db, actor, body.id_number, body.amount_fen,
+                                                                 body.transfer_id))
+
+
+@router.get("/admin/positions/{id_number}", response_model=PositionOut)
+def position(id_number: str, actor: CurrentActor, db: DB, year: int | None = None) -> PositionOut:
+    return service.position(db, actor, id_number, year)
+
+
+@router.put("/admin/catalogue", status_code=204)
+def put_catalogue_item(body: CatalogueItem, actor: CurrentActor, db: DB) -> None:
+    config.put_catalogue_item(db, actor, body)
+
+
+@router.post("/admin/catalogue/import")
+def import_catalogue(body: CatalogueImportIn, actor: CurrentActor, db: DB) -> dict[str, int]:
+    return config.import_catalogue_csv(db, actor, body.csv, body.source)
+
+
+@router.get("/admin/catalogue", response_model=list[CatalogueItem])
+def list_catalogue(actor: CurrentActor, db: DB, code_prefix: str = "", limit: int = 200) -> list[CatalogueItem]:
+    return config.list_catalogue(db, actor, code_prefix, limit)
+
+
+@router.put("/admin/policies", status_code=200)
+def put_policy(body: Policy, actor: CurrentActor, db: DB) -> dict[str, Any]:
+    return {"policy_id": body.policy_id, "version": config.put_policy(db, actor, body)}
+
+
+@router.post("/admin/policies/{policy_id}/end", status_code=200)
+def end_policy(policy_id: str, effective_to: dt.date, actor: CurrentActor, db: DB) -> dict[str, Any]:
+    return {"policy_id": policy_id, "version": config.end_policy(db, actor, policy_id, effective_to)}
+
+
+@router.get("/admin/policies", response_model=list[Policy])
+def list_policies(actor: CurrentActor, db: DB) -> list[Policy]:
+    return config.list_policies(db, actor)
+
+
+@router.get("/admin/reconciliation/{run_id}/differences", response_model=list[DifferenceOut])
+def list_differences(run_id: int, actor: CurrentActor, db: DB) -> list[DifferenceOut]:
+    return reconciliation.differences(db, actor, run_id)
+
+
+@router.post("/admin/reconciliation/differences/{difference_id}/resolve", response_model=DifferenceOut)
+def resolve_difference(difference_id: int, body: ResolveIn, actor: CurrentActor, db: DB) -> DifferenceOut:
+    return reconciliation.resolve(db, actor, difference_id, body.status, body.note)
+
+
+@router.get("/admin/reconciliation/{run_id}/result.csv", response_class=PlainTextResponse)
+def admin_reconcile_result(run_id: int, actor: CurrentActor, db: DB) -> str:
+    actor.require(Permission.MEDICAL_RECONCILE)
+    return reconciliation.result_csv(db, run_id)

@@ -1,0 +1,139 @@
+"""``sscard medical …``: institutions, enrolment, account funding, catalogue and policy import, reconciliation
+differences and result files. Domain errors exit with status 2 and their stable code."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from sscard.auth import service as auth
+from sscard.auth.roles import Permission
+from sscard.config import get_settings
+from sscard.db import Database
+from sscard.errors import DomainError
+from sscard.medical import config, institutions, reconciliation, service
+
+medical_app = typer.Typer(help="Medical settlement: institutions, catalogue, policy, reconciliation",
+                          no_args_is_help=True)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+OperatorOpt = Annotated[str, typer.Option("--operator", envvar="SSCARD_OPERATOR",
+                                          help="act as this operator (default: the system actor)")]
+
+
+def _errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}"
+                      + (f" ({exc.detail})" if exc.detail else ""), highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
+
+
+def _db() -> Database:
+    return Database(get_settings().database_url)
+
+
+def _echo(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@medical_app.command("institution-create")
+@_errors
+def institution_create(code: str, name: str, kind: Annotated[str, typer.Option(help="hospital | pharmacy")],
+                       services: Annotated[str, typer.Option(help="comma-separated: outpatient,inpatient,"
+                                                                  "pharmacy,reconcile")],
+                       level: Annotated[str | None, typer.Option(help="community | 1 | 2 | 3")] = None,
+                       operator: OperatorOpt = "system") -> None:
+    """Register a designated hospital or pharmacy; prints its API key (shown once)."""
+    db = _db()
+    issued = institutions.create_institution(db, auth.actor_for_username(db, operator), code, name, kind, level,
+                                             [s.strip() for s in services.split(",") if s.strip()])
+    _echo({"institution": issued.institution, "api_key": issued.api_key})
+
+
+@medical_app.command("terminal-add")
+@_errors
+def terminal_add(code: str, terminal_no: str, description: str = "", operator: OperatorOpt = "system") -> None:
+    db = _db()
+    institutions.add_terminal(db, auth.actor_for_username(db, operator), code, terminal_no, description)
+    _echo({"institution": code, "terminal_no": terminal_no})
+
+
+@medical_app.command("enrol")
+@_errors
+def enrol(id_number: str, scheme: str, person_type: str, operator: OperatorOpt = "system") -> None:
+    """参保登记: SCHEME employee|resident, PERSON_TYPE in_service|retired|resident."""
+    db = _db()
+    service.enrol(db, auth.actor_for_username(db, operator), id_number, scheme, person_type)
+    _echo({"id_number": id_number, "scheme": scheme, "person_type": person_type})
+
+
+@medical_app.command("account-credit")
+@_errors
+def account_credit(id_number: str, amount_fen: int, transfer_id: str, operator: OperatorOpt = "system") -> None:
+    """个人账户划入 (idempotent by TRANSFER_ID); prints the new balance in fen."""
+    db = _db()
+    _echo({"balance_fen": service.credit_personal_account(db, auth.actor_for_username(db, operator), id_number,
+                                                          amount_fen, transfer_id)})
+
+
+@medical_app.command("catalogue-import")
+@_errors
+def catalogue_import(path: Path, operator: OperatorOpt = "system") -> None:
+    """Import a catalogue CSV (the settle-trial format), all rows or none."""
+    db = _db()
+    text = path.read_text(encoding="utf-8-sig")
+    _echo(config.import_catalogue_csv(db, auth.actor_for_username(db, operator), text, path.name))
+
+
+@medical_app.command("policy-import")
+@_errors
+def policy_import(path: Path, operator: OperatorOpt = "system") -> None:
+    """Store every policy of a policy file (sscard-policy/1), each audited."""
+    db = _db()
+    text = path.read_text(encoding="utf-8-sig")
+    _echo({"stored": config.import_policy_file(db, auth.actor_for_username(db, operator), text, path.name)})
+
+
+@medical_app.command("differences")
+@_errors
+def differences(run_id: int, operator: OperatorOpt = "system") -> None:
+    """List the differences of a reconciliation run."""
+    db = _db()
+    _echo([d.model_dump(mode="json") for d in reconciliation.differences(db, auth.actor_for_username(db, operator),
+                                                                          run_id)])
+
+
+@medical_app.command("resolve")
+@_errors
+def resolve(difference_id: int, status: int, note: str, operator: OperatorOpt = "system") -> None:
+    """Move a difference to STATUS 1 (已核对) or 2 (已平账) with a NOTE."""
+    db = _db()
+    _echo(reconciliation.resolve(db, auth.actor_for_username(db, operator), difference_id, status, note)
+          .model_dump(mode="json"))
+
+
+@medical_app.command("recon-result")
+@_errors
+def recon_result(run_id: int, out: Annotated[Path | None, typer.Option("--out", help="write the CSV here")] = None,
+                 operator: OperatorOpt = "system") -> None:
+    """The result file of a reconciliation run (CSV)."""
+    db = _db()
+    auth.actor_for_username(db, operator).require(Permission.MEDICAL_RECONCILE)
+    text = reconciliation.result_csv(db, run_id)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(str(out))

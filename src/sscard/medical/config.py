@@ -1,0 +1,222 @@
+"""The persisted, effective-dated catalogue and policy: administrator edits (audited) and the settlement path's
+lookups (the catalogue rows a bill names; the policy in effect on a date, parsed once per version and cached)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterable
+
+import pydantic
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.db import Database
+from sscard.medical.catalogue import Catalogue, CatalogueItem
+from sscard.medical.errors import CatalogueInvalid, CatalogueItemNotFound, PolicyInvalid, PolicyMissing, PolicyOverlap
+from sscard.medical.loading import parse_catalogue_csv, parse_policy
+from sscard.medical.models import CatalogueRow, PolicyVersion
+from sscard.medical.policy import Policy
+
+_cache_lock = threading.Lock()
+_policy_cache: dict[tuple[str, int, int], Policy] = {}
+
+
+# ---------------------------------------------------------------------------------------------------- catalogue
+
+
+def _item(row: CatalogueRow) -> CatalogueItem:
+    return CatalogueItem.model_validate({
+        "code": row.code, "name": row.name, "item_type": row.item_type, "catalogue_class": row.catalogue_class,
+        "price_cap_fen": row.price_cap_fen, "yi_self_pay_bp": row.yi_self_pay_bp,
+        "effective_from": row.effective_from, "effective_to": row.effective_to})
+
+
+def _values(item: CatalogueItem) -> dict[str, object]:
+    return {"code": item.code, "name": item.name, "item_type": item.item_type.value,
+            "catalogue_class": item.catalogue_class.value, "price_cap_fen": item.price_cap_fen,
+            "yi_self_pay_bp": item.yi_self_pay_bp, "effective_from": item.effective_from,
+            "effective_to": item.effective_to}
+
+
+def _upsert(session: Session, items: Iterable[CatalogueItem]) -> tuple[int, int]:
+    added = changed = 0
+    for item in items:
+        row = session.execute(select(CatalogueRow).where(CatalogueRow.code == item.code,
+                                                         CatalogueRow.effective_from == item.effective_from)
+                              ).scalar_one_or_none()
+        if row is None:
+            session.add(CatalogueRow(**_values(item)))
+            added += 1
+        elif _item(row) != item:
+            for key, value in _values(item).items():
+                setattr(row, key, value)
+            changed += 1
+    session.flush()
+    return added, changed
+
+
+def _check_codes(session: Session, codes: set[str]) -> None:
+    """The rows of every touched code must still not overlap in time (the engine's Catalogue rule)."""
+    rows = session.execute(select(CatalogueRow).where(CatalogueRow.code.in_(codes))).scalars().all()
+    try:
+        Catalogue([_item(r) for r in rows])
+    except ValueError as exc:
+        raise CatalogueInvalid(str(exc)) from None
+
+
+def put_catalogue_item(db: Database, actor: Actor, item: CatalogueItem) -> None:
+    """Add a row, or replace the row with the same code and ``effective_from`` (e.g. to end-date it)."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        before = session.execute(select(CatalogueRow).where(CatalogueRow.code == item.code,
+                                                            CatalogueRow.effective_from == item.effective_from)
+                                 ).scalar_one_or_none()
+        before_json = _item(before).model_dump(mode="json") if before else None
+        _upsert(session, [item])
+        _check_codes(session, {item.code})
+        audit.record(session, actor, "medical.catalogue.put", "medical_catalogue", item.code, before_json,
+                     item.model_dump(mode="json"))
+
+
+def import_catalogue_csv(db: Database, actor: Actor, text: str, source: str = "<upload>") -> dict[str, int]:
+    """Import a catalogue CSV (the settle-trial format): every row added or replaced, all or nothing."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    items = parse_catalogue_csv(text, source).items()
+    with db.unit_of_work() as session:
+        added, changed = _upsert(session, items)
+        codes = {i.code for i in items}
+        for chunk in _chunks(sorted(codes), 500):
+            _check_codes(session, set(chunk))
+        summary = {"rows": len(items), "added": added, "changed": changed, "unchanged": len(items) - added - changed}
+        audit.record(session, actor, "medical.catalogue.import", "medical_catalogue", source[:100], None,
+                     {**summary, "sha256": hashlib.sha256(text.encode()).hexdigest()})
+        return summary
+
+
+def _chunks(values: list[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def delete_catalogue_item(db: Database, actor: Actor, code: str, effective_from: dt.date) -> None:
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        row = session.execute(select(CatalogueRow).where(CatalogueRow.code == code,
+                                                         CatalogueRow.effective_from == effective_from)
+                              ).scalar_one_or_none()
+        if row is None:
+            raise CatalogueItemNotFound(code, code=code)
+        before = _item(row).model_dump(mode="json")
+        session.delete(row)
+        audit.record(session, actor, "medical.catalogue.delete", "medical_catalogue", code, before, None)
+
+
+def catalogue_for(session: Session, codes: Iterable[str], on: dt.date) -> Catalogue:
+    """The rows in effect on ``on`` for the codes a bill names (a bill never needs the whole catalogue)."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return Catalogue([])
+    rows = session.execute(select(CatalogueRow).where(
+        CatalogueRow.code.in_(wanted), CatalogueRow.effective_from <= on,
+        or_(CatalogueRow.effective_to.is_(None), CatalogueRow.effective_to >= on))).scalars().all()
+    return Catalogue([_item(r) for r in rows])
+
+
+def list_catalogue(db: Database, actor: Actor, code_prefix: str = "", limit: int = 200) -> list[CatalogueItem]:
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        rows = session.execute(select(CatalogueRow).where(CatalogueRow.code.startswith(code_prefix, autoescape=True))
+                               .order_by(CatalogueRow.code, CatalogueRow.effective_from)
+                               .limit(max(1, min(limit, 5000)))).scalars()
+        return [_item(r) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------------- policy
+
+
+def put_policy(db: Database, actor: Actor, policy: Policy) -> int:
+    """Store a policy version (new ``policy_id``) or replace one; windows of different ids must not overlap.
+    Returns the stored version number."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        others = session.execute(select(PolicyVersion).where(PolicyVersion.policy_id != policy.policy_id)).scalars()
+        for other in others:
+            if _overlaps(policy.effective_from, policy.effective_to, other.effective_from, other.effective_to):
+                raise PolicyOverlap(f"{policy.policy_id} overlaps {other.policy_id}; end-date it first",
+                                    other=other.policy_id)
+        row = session.execute(select(PolicyVersion).where(PolicyVersion.policy_id == policy.policy_id)
+                              ).scalar_one_or_none()
+        document = policy.model_dump_json()
+        before = None
+        if row is None:
+            row = PolicyVersion(policy_id=policy.policy_id, effective_from=policy.effective_from,
+                                effective_to=policy.effective_to, document=document, version=1)
+            session.add(row)
+        else:
+            before = json.loads(row.document)
+            row.effective_from, row.effective_to = policy.effective_from, policy.effective_to
+            row.document, row.version = document, row.version + 1
+        session.flush()
+        audit.record(session, actor, "medical.policy.put", "medical_policy", policy.policy_id, before,
+                     json.loads(document))
+        return row.version
+
+
+def import_policy_file(db: Database, actor: Actor, text: str, source: str = "<upload>") -> list[str]:
+    """Store every policy of a policy file (format sscard-policy/1), each as its own audited version."""
+    book = parse_policy(text, source)
+    for policy in sorted(book.policies, key=lambda p: p.effective_from):
+        put_policy(db, actor, policy)
+    return [p.policy_id for p in book.policies]
+
+
+def end_policy(db: Database, actor: Actor, policy_id: str, effective_to: dt.date) -> int:
+    """End-date a policy (so that a successor can start the day after)."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        row = session.execute(select(PolicyVersion).where(PolicyVersion.policy_id == policy_id)).scalar_one_or_none()
+        if row is None:
+            raise PolicyMissing(policy_id, policy_id=policy_id)
+    document = Policy.model_validate_json(row.document).model_dump()
+    try:
+        ended = Policy.model_validate({**document, "effective_to": effective_to})
+    except pydantic.ValidationError as exc:
+        raise PolicyInvalid(exc.errors()[0]["msg"], policy_id=policy_id) from exc
+    return put_policy(db, actor, ended)
+
+
+def _overlaps(a_from: dt.date, a_to: dt.date | None, b_from: dt.date, b_to: dt.date | None) -> bool:
+    return (a_to is None or a_to >= b_from) and (b_to is None or b_to >= a_from)
+
+
+def policy_on(session: Session, day: dt.date) -> Policy:
+    """The policy in effect on ``day`` (POLICY_MISSING if none). Parsed documents are cached per version."""
+    found = session.execute(select(PolicyVersion.id, PolicyVersion.version).where(
+        PolicyVersion.effective_from <= day,
+        or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= day))).first()
+    if found is None:
+        raise PolicyMissing(f"no medical policy in effect on {day.isoformat()}", date=day.isoformat())
+    key = (str(session.get_bind().engine.url), int(found.id), int(found.version))
+    with _cache_lock:
+        cached = _policy_cache.get(key)
+    if cached is not None:
+        return cached
+    document = session.execute(select(PolicyVersion.document).where(PolicyVersion.id == found.id)).scalar_one()
+    policy = Policy.model_validate_json(document)
+    with _cache_lock:
+        if len(_policy_cache) > 256:
+            _policy_cache.clear()
+        _policy_cache[key] = policy
+    return policy
+
+
+def list_policies(db: Database, actor: Actor) -> list[Policy]:
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        docs = session.execute(select(PolicyVersion.document).order_by(PolicyVersion.effective_from)).scalars()
+        return [Policy.model_validate_json(d) for d in docs]

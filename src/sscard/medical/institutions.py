@@ -1,0 +1,196 @@
+"""Designated institutions (定点医药机构) as API clients: registration, API keys, terminals, authentication.
+
+A key is ``<code>.<43 random url-safe characters>`` (256 bits); only its SHA-256 is stored. The institution
+acts as an ``Actor`` with role ``institution`` (permission ``medical.settle`` only), so the audit log names it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission, Role
+from sscard.db import Database
+from sscard.ledger import service as ledger
+from sscard.medical.errors import (
+    InstitutionAuthFailed,
+    InstitutionExists,
+    InstitutionInvalid,
+    InstitutionNotFound,
+    ServiceNotAllowed,
+    TerminalExists,
+    TerminalUnknown,
+)
+from sscard.medical.models import Institution, InstitutionKey, Terminal
+from sscard.medical.terms import HospitalLevel, VisitType
+
+CODE_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+TERMINAL_RE = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
+RECONCILE = "reconcile"  # a service beside the visit types: submitting daily reconciliation
+
+
+@dataclass(frozen=True, slots=True)
+class InstitutionPrincipal:
+    """An authenticated institution: what the settlement service needs to know about the caller."""
+
+    id: int
+    code: str
+    kind: str
+    level: HospitalLevel | None
+    services: frozenset[str]
+    actor: Actor
+
+    def require_service(self, service: str) -> None:
+        self.actor.require(Permission.MEDICAL_SETTLE)
+        if service not in self.services:
+            raise ServiceNotAllowed(f"{self.code} may not use {service}", institution=self.code, service=service)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    institution: str
+    api_key: str  # shown once; only the hash is kept
+
+
+def payable_account(code: str) -> str:
+    """The ledger account the fund and personal accounts pay the institution into (应付定点机构款)."""
+    return f"institution:{code}:payable"
+
+
+def _sha(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _services(kind: str, level: str | None, services: list[str]) -> tuple[HospitalLevel | None, str]:
+    if kind not in ("hospital", "pharmacy"):
+        raise InstitutionInvalid("kind must be hospital or pharmacy", kind=kind)
+    if kind == "hospital":
+        if level not in {lv.value for lv in HospitalLevel}:
+            raise InstitutionInvalid("a hospital needs a level: community, 1, 2 or 3", level=str(level))
+        allowed = {VisitType.OUTPATIENT.value, VisitType.INPATIENT.value, RECONCILE}
+    else:
+        if level is not None:
+            raise InstitutionInvalid("a pharmacy has no hospital level")
+        allowed = {VisitType.PHARMACY.value, RECONCILE}
+    chosen = sorted(set(services))
+    if not chosen or not set(chosen) <= allowed:
+        raise InstitutionInvalid(f"services must be some of {sorted(allowed)} for a {kind}",
+                                 services=",".join(chosen))
+    return (HospitalLevel(level) if level else None), ",".join(chosen)
+
+
+def create_institution(db: Database, actor: Actor, code: str, name: str, kind: str, level: str | None,
+                       services: list[str]) -> IssuedKey:
+    """Register a hospital or pharmacy with its allowed services and payable account; returns its first key."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    if not CODE_RE.match(code) or not name.strip():
+        raise InstitutionInvalid("code: 2–20 capital letters or digits; name required", code=code)
+    hospital_level, service_list = _services(kind, level, services)
+    with db.unit_of_work() as session:
+        if session.execute(select(Institution.id).where(Institution.code == code)).first():
+            raise InstitutionExists(code, code=code)
+        inst = Institution(code=code, name=name.strip(), kind=kind,
+                           level=hospital_level.value if hospital_level else None, services=service_list)
+        session.add(inst)
+        session.flush()
+        ledger.get_or_create_account(session, payable_account(code), "institution_payable")
+        key = _new_key(session, inst)
+        audit.record(session, actor, "medical.institution.create", "medical_institution", code, None,
+                     {"name": inst.name, "kind": kind, "level": inst.level, "services": service_list})
+        return IssuedKey(code, key)
+
+
+def _new_key(session: Session, inst: Institution) -> str:
+    key = f"{inst.code}.{secrets.token_urlsafe(32)}"
+    session.add(InstitutionKey(institution_id=inst.id, key_sha256=_sha(key), prefix=key[:12]))
+    return key
+
+
+def _institution(session: Session, code: str) -> Institution:
+    inst = session.execute(select(Institution).where(Institution.code == code)).scalar_one_or_none()
+    if inst is None:
+        raise InstitutionNotFound(code, code=code)
+    return inst
+
+
+def issue_key(db: Database, actor: Actor, code: str, revoke_others: bool = False) -> IssuedKey:
+    """A new API key (key rotation: issue, deploy, then revoke the old ones)."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        inst = _institution(session, code)
+        if revoke_others:
+            for old in session.execute(select(InstitutionKey).where(InstitutionKey.institution_id == inst.id,
+                                                                     InstitutionKey.revoked.is_(False))).scalars():
+                old.revoked = True
+        key = _new_key(session, inst)
+        audit.record(session, actor, "medical.institution.key", "medical_institution", code, None,
+                     {"prefix": key[:12], "revoked_others": revoke_others})
+        return IssuedKey(code, key)
+
+
+def set_active(db: Database, actor: Actor, code: str, active: bool) -> None:
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        inst = _institution(session, code)
+        before = {"active": inst.active}
+        inst.active = active
+        audit.record(session, actor, "medical.institution.activate" if active else "medical.institution.suspend",
+                     "medical_institution", code, before, {"active": active})
+
+
+def add_terminal(db: Database, actor: Actor, code: str, terminal_no: str, description: str = "") -> None:
+    actor.require(Permission.MEDICAL_ADMIN)
+    if not TERMINAL_RE.match(terminal_no):
+        raise TerminalUnknown("terminal_no: 1–20 letters, digits, _ or -", terminal_no=terminal_no)
+    with db.unit_of_work() as session:
+        inst = _institution(session, code)
+        if session.execute(select(Terminal.id).where(Terminal.institution_id == inst.id,
+                                                     Terminal.terminal_no == terminal_no)).first():
+            raise TerminalExists(terminal_no, terminal_no=terminal_no)
+        session.add(Terminal(institution_id=inst.id, terminal_no=terminal_no, description=description))
+        audit.record(session, actor, "medical.terminal.add", "medical_institution", code, None,
+                     {"terminal_no": terminal_no, "description": description})
+
+
+def list_institutions(db: Database, actor: Actor) -> list[Institution]:
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        return list(session.execute(select(Institution).order_by(Institution.code)).scalars())
+
+
+def authenticate(db: Database, api_key: str) -> InstitutionPrincipal:
+    """API key → the institution acting; refuses unknown or revoked keys and suspended institutions."""
+    if not api_key or len(api_key) > 200:
+        raise InstitutionAuthFailed()
+    with db.unit_of_work() as session:
+        row = session.execute(
+            select(Institution).join(InstitutionKey, InstitutionKey.institution_id == Institution.id)
+            .where(InstitutionKey.key_sha256 == _sha(api_key), InstitutionKey.revoked.is_(False))
+        ).scalar_one_or_none()
+        if row is None or not row.active:
+            raise InstitutionAuthFailed()
+        return principal_of(row)
+
+
+def principal_of(inst: Institution) -> InstitutionPrincipal:
+    actor = Actor(operator_id=None, username=f"institution:{inst.code}", role=Role.INSTITUTION,
+                  outlet_code=inst.code)
+    return InstitutionPrincipal(id=inst.id, code=inst.code, kind=inst.kind,
+                                level=HospitalLevel(inst.level) if inst.level else None,
+                                services=frozenset(inst.services.split(",")), actor=actor)
+
+
+def check_terminal(session: Session, principal: InstitutionPrincipal, terminal_no: str | None) -> None:
+    """A request naming a terminal must name an active terminal of this institution (None: not given)."""
+    if terminal_no is None:
+        return
+    found = session.execute(select(Terminal.active).where(Terminal.institution_id == principal.id,
+                                                          Terminal.terminal_no == terminal_no)).scalar_one_or_none()
+    if not found:
+        raise TerminalUnknown(terminal_no, terminal_no=terminal_no)

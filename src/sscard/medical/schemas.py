@@ -1,0 +1,155 @@
+"""Pydantic shapes of the institution API (after the national platform's 2206/2207/2208/2601/3201/3202) and of
+the administrator's reads. Amounts are integer fen; every request names the institution's message id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sscard.medical.engine_schemas import BillLine, Split
+from sscard.medical.terms import Fen, FundExclusion, PersonType, RemoteCare, Scheme, VisitType
+
+MsgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$", description="the institution's message id "
+                                                                            "(msgid); a retry repeats it")]
+SetlId = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="settlement id (setl_id)")]
+TerminalNo = Annotated[str | None, Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,20}$")]
+CardNo = Annotated[str | None, Field(default=None, min_length=1, max_length=12)]
+IdNumber = Annotated[str | None, Field(default=None, min_length=1, max_length=18)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BillIn(_In):
+    """The bill as the institution sends it; the hospital level is the institution's own, not the caller's."""
+
+    bill_no: Annotated[str, Field(max_length=64)] = ""
+    date: dt.date = Field(description="settlement date; for an admission the discharge date (cap year)")
+    visit_type: VisitType
+    remote: RemoteCare = RemoteCare.NONE
+    admission_no_in_year: Annotated[int, Field(strict=True, ge=1, le=366)] | None = None
+    fund_exclusion: FundExclusion | None = None
+    total_fen: Fen | None = None
+    lines: list[BillLine] = Field(min_length=1, max_length=2000)
+
+
+class EligibilityIn(_In):
+    """人员待遇享受检查 (2001/1101): by card, or by ID number where the card is formally lost or not yet made."""
+
+    msg_id: MsgId
+    terminal_no: TerminalNo = None
+    card_no: CardNo = None
+    id_number: IdNumber = None
+    year: Annotated[int, Field(strict=True, ge=2000, le=2999)] | None = None
+
+
+class SettleIn(_In):
+    """2206 预结算 and 2207 结算 share this body."""
+
+    msg_id: MsgId
+    terminal_no: TerminalNo = None
+    card_no: CardNo = None
+    id_number: IdNumber = None
+    use_account: bool = Field(default=True, description="the patient lets the personal account pay (个账支付)")
+    bill: BillIn
+
+
+class ReverseIn(_In):
+    """2208 结算撤销 by the original settlement id."""
+
+    msg_id: MsgId
+    terminal_no: TerminalNo = None
+    setl_id: SetlId
+
+
+class VoidIn(_In):
+    """2601 冲正: undo whatever the message ``original_msg_id`` did, even if its outcome is unknown."""
+
+    msg_id: MsgId
+    terminal_no: TerminalNo = None
+    original_msg_id: MsgId
+
+
+class AccumulatorsOut(BaseModel):
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    year: int
+    fund_paid_fen: int = 0
+    deductible_paid_fen: int = 0
+    in_scope_fen: int = 0
+    account_spent_fen: int = 0
+    admissions: int = 0
+    settlements: int = 0
+
+
+class EligibilityOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    msg_id: str
+    psn_no: str
+    name_masked: str
+    id_number_masked: str
+    identified_by: Literal["card", "id_number"]
+    card_no: str | None
+    card_app_status: str | None
+    scheme: Scheme
+    person_type: PersonType
+    accumulators: AccumulatorsOut
+    account_balance_fen: int
+
+
+class SettlementOut(BaseModel):
+    """The answer to 2206 (``setl_id`` null: nothing was stored) and 2207."""
+
+    model_config = ConfigDict(frozen=True)
+
+    msg_id: str
+    setl_id: str | None
+    institution: str
+    psn_no: str
+    identified_by: Literal["card", "id_number"]
+    card_no: str | None
+    settled_on: dt.date
+    split: Split
+    accumulators_after: AccumulatorsOut
+    account_balance_after_fen: int
+    replayed: bool = False
+
+
+class ReversalOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    msg_id: str
+    setl_id: str
+    status: Literal["reversed"]
+    reversal_msg_id: str
+    reversed_at: dt.datetime
+    fund_returned_fen: int
+    account_returned_fen: int
+    accumulators_after: AccumulatorsOut
+    replayed: bool = False
+
+
+class VoidOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    msg_id: str
+    original_msg_id: str
+    outcome: Literal["reversed", "voided_unknown"]  # voided_unknown: never arrived; now refused if it does
+    setl_id: str | None = None
+    replayed: bool = False
+
+
+class PositionOut(BaseModel):
+    """A person's medical position: enrolment, this year's accumulators, the personal account balance."""
+
+    model_config = ConfigDict(frozen=True)
+
+    psn_no: str
+    scheme: Scheme
+    person_type: PersonType
+    accumulators: AccumulatorsOut
+    account_balance_fen: int

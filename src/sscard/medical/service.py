@@ -1,0 +1,450 @@
+"""Settlement use cases (医保即时结算): eligibility, pre-settlement (2206), settlement (2207), reversal (2208),
+冲正 (2601), plus enrolment and personal-account funding. One use case = one transaction.
+
+Lock order, the same in every use case so that none waits on another in a cycle: the message row (unique
+index), then a settlement row (reversals), then the person's accumulator row, then the ledger accounts (one
+``transfers`` call, which locks them in id order). Settlement and reversal journal themselves (message rows with
+request hash and answer, settlement rows with institution, terminal and message id) instead of writing the
+audit chain, whose single head row would serialise every settlement in the city; administrator changes and
+personal-data reads are audited.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from sscard import clock
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.cards.errors import CardNotFound
+from sscard.cards.models import Card
+from sscard.cards.states import AppStatus
+from sscard.db import Database
+from sscard.ledger import service as ledger
+from sscard.ledger.errors import LedgerAccountNotFound
+from sscard.ledger.schemas import TransferIn
+from sscard.medical import config, journal
+from sscard.medical.engine import settle as split_bill
+from sscard.medical.engine_schemas import Bill, PersonContext, Split
+from sscard.medical.errors import (
+    AmountInvalid,
+    BillDateInvalid,
+    BillInvalid,
+    CardNotUsable,
+    IdentificationInvalid,
+    IdSettlementNotAllowed,
+    PersonContextInvalid,
+    PersonNotInsured,
+    ReversalCrossYear,
+    ReversalNotAllowed,
+    SettlementNotFound,
+)
+from sscard.medical.institutions import InstitutionPrincipal, check_terminal, payable_account
+from sscard.medical.models import Accumulator, Insured, Settlement
+from sscard.medical.schemas import (
+    AccumulatorsOut,
+    BillIn,
+    EligibilityIn,
+    EligibilityOut,
+    PositionOut,
+    ReversalOut,
+    ReverseIn,
+    SettleIn,
+    SettlementOut,
+    VoidIn,
+    VoidOut,
+)
+from sscard.medical.terms import SCHEME_PERSON_TYPES, PersonType, Scheme
+from sscard.registry import idnumber
+from sscard.registry import service as registry
+from sscard.registry.errors import PersonDeceased
+from sscard.registry.models import Person
+
+SETTLE, REVERSE, VOID = "2207", "2208", "2601"
+FUNDING_SOURCE = "fund:account-allocation:employee"  # 个人账户划入 (the funds issue will post real allocations)
+
+
+def person_account(person_id: int) -> str:
+    """个人医疗账户: a credit-balance account that can never go negative (debits_must_not_exceed_credits)."""
+    return f"person:{person_id}:medical"
+
+
+def pool_account(scheme: Scheme | str) -> str:
+    """统筹基金: the scheme's pooled fund, debited by what it pays."""
+    return f"fund:pool:{Scheme(scheme).value}"
+
+
+@dataclass(frozen=True)
+class _Subject:
+    person: Person
+    insured: Insured
+    card: Card | None
+    identified_by: Literal["card", "id_number"]
+
+
+# ---------------------------------------------------------------------------------------------------- identification
+
+
+def _identify(session: Session, card_no: str | None, id_number: str | None) -> _Subject:
+    """By card (app status must be 1 正常), or by ID number when the card is formally lost or not yet made."""
+    if (card_no is None) == (id_number is None):
+        raise IdentificationInvalid()
+    if card_no is not None:
+        card = session.execute(select(Card).where(Card.card_no == card_no.strip().upper())).scalar_one_or_none()
+        if card is None:
+            raise CardNotFound(card_no)
+        if card.app_status != AppStatus.NORMAL.value:
+            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
+        person = session.get(Person, card.person_id)
+        assert person is not None  # a card always belongs to a person (foreign key)
+        by: Literal["card", "id_number"] = "card"
+    else:
+        assert id_number is not None
+        person = registry.find_by_id_number(session, id_number)
+        card = session.execute(select(Card).where(Card.person_id == person.id, Card.app_status.is_not(None),
+                                                  Card.app_status != AppStatus.CANCELLED.value)).scalar_one_or_none()
+        if card is not None and card.app_status == AppStatus.NORMAL.value:
+            raise IdSettlementNotAllowed("the person holds a card in normal state: settle by card",
+                                         card_no=card.card_no)
+        if card is not None and card.app_status != AppStatus.FORMAL_LOSS.value:
+            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
+        by = "id_number"
+    if person.living_status != "1":
+        raise PersonDeceased(idnumber.mask(person.id_number))
+    insured = session.get(Insured, person.id)
+    if insured is None:
+        raise PersonNotInsured(idnumber.mask(person.id_number))
+    return _Subject(person, insured, card, by)
+
+
+def _available_balance(session: Session, person_id: int) -> int:
+    try:
+        return ledger.balance(session, person_account(person_id)).available_credit_balance
+    except LedgerAccountNotFound:
+        return 0
+
+
+def _accumulators(session: Session, person_id: int, year: int, lock: bool) -> Accumulator:
+    """The person's accumulator row for the year; with ``lock``, created if new and locked FOR UPDATE."""
+    if lock:
+        stmt = postgresql.insert(Accumulator) if session.get_bind().dialect.name == "postgresql" \
+            else sqlite.insert(Accumulator)
+        session.execute(stmt.values(person_id=person_id, year=year, fund_paid_fen=0, deductible_paid_fen=0,
+                                    in_scope_fen=0, account_spent_fen=0, admissions=0, settlements=0)
+                        .on_conflict_do_nothing())
+    query = select(Accumulator).where(Accumulator.person_id == person_id, Accumulator.year == year)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = session.execute(query).scalar_one_or_none()
+    return row if row is not None else Accumulator(person_id=person_id, year=year, fund_paid_fen=0,
+                                                   deductible_paid_fen=0, in_scope_fen=0, account_spent_fen=0,
+                                                   admissions=0, settlements=0)
+
+
+def _acc_out(row: Accumulator) -> AccumulatorsOut:
+    return AccumulatorsOut(year=row.year, fund_paid_fen=row.fund_paid_fen, deductible_paid_fen=row.deductible_paid_fen,
+                           in_scope_fen=row.in_scope_fen, account_spent_fen=row.account_spent_fen,
+                           admissions=row.admissions, settlements=row.settlements)
+
+
+def _mask_name(name: str) -> str:
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityIn) -> EligibilityOut:
+    """人员待遇享受检查: may this person settle here now, and with what scheme, accumulators and balance."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    with db.unit_of_work() as session:
+        check_terminal(session, principal, req.terminal_no)
+        subject = _identify(session, req.card_no, req.id_number)
+        year = req.year or clock.local_date().year
+        acc = _accumulators(session, subject.person.id, year, lock=False)
+        audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id)
+        return EligibilityOut(
+            msg_id=req.msg_id, psn_no=str(subject.person.id), name_masked=_mask_name(subject.person.name),
+            id_number_masked=idnumber.mask(subject.person.id_number), identified_by=subject.identified_by,
+            card_no=subject.card.card_no if subject.card else None,
+            card_app_status=subject.card.app_status if subject.card else None,
+            scheme=Scheme(subject.insured.scheme), person_type=PersonType(subject.insured.person_type),
+            accumulators=_acc_out(acc), account_balance_fen=_available_balance(session, subject.person.id))
+
+
+# ---------------------------------------------------------------------------------------------------- settlement
+
+
+@dataclass(frozen=True)
+class _Computed:
+    subject: _Subject
+    accumulators: Accumulator
+    balance: int
+    split: Split
+
+
+def _bill(principal: InstitutionPrincipal, bill: BillIn) -> Bill:
+    if bill.date > clock.local_date():
+        raise BillDateInvalid(bill.date.isoformat(), date=bill.date.isoformat())
+    try:
+        return Bill.model_validate({**bill.model_dump(), "hospital_level": principal.level})
+    except ValidationError as exc:
+        raise BillInvalid("; ".join(str(e["msg"]) for e in exc.errors()[:3])) from None
+
+
+def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, lock: bool) -> _Computed:
+    principal.require_service(req.bill.visit_type.value)
+    check_terminal(session, principal, req.terminal_no)
+    bill = _bill(principal, req.bill)
+    subject = _identify(session, req.card_no, req.id_number)
+    policy = config.policy_on(session, bill.date)
+    catalogue = config.catalogue_for(session, (line.code for line in bill.lines if not line.out_of_catalogue),
+                                     bill.date)
+    acc = _accumulators(session, subject.person.id, bill.date.year, lock)
+    scheme = Scheme(subject.insured.scheme)
+    balance = _available_balance(session, subject.person.id) if scheme is Scheme.EMPLOYEE else 0
+    try:
+        person = PersonContext(scheme=scheme, person_type=PersonType(subject.insured.person_type),
+                               year=bill.date.year, fund_paid_ytd_fen=acc.fund_paid_fen,
+                               deductible_paid_ytd_fen=acc.deductible_paid_fen, in_scope_ytd_fen=acc.in_scope_fen,
+                               account_balance_fen=balance if req.use_account else 0,
+                               admissions_this_year=acc.admissions)
+    except ValidationError as exc:  # pragma: no cover - enrolment validates scheme and person type
+        raise PersonContextInvalid(str(exc)) from None
+    return _Computed(subject, acc, balance, split_bill(bill, policy, catalogue, person))
+
+
+def _settlement_out(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed, setl_id: str | None,
+                    acc_after: AccumulatorsOut) -> SettlementOut:
+    subject = computed.subject
+    return SettlementOut(msg_id=req.msg_id, setl_id=setl_id, institution=principal.code,
+                         psn_no=str(subject.person.id), identified_by=subject.identified_by,
+                         card_no=subject.card.card_no if subject.card else None, settled_on=clock.local_date(),
+                         split=computed.split, accumulators_after=acc_after,
+                         account_balance_after_fen=computed.balance - computed.split.account_paid_fen)
+
+
+def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
+    """2206 预结算: the split a settlement would make now. Reads only; nothing is written or locked."""
+    with db.unit_of_work() as session:
+        computed = _compute(session, principal, req, lock=False)
+        return _settlement_out(principal, req, computed, None, _acc_out(computed.accumulators))
+
+
+def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
+    """2207 结算: accumulators, the settlement record and the ledger transfers in one transaction."""
+    principal.require_service(req.bill.visit_type.value)
+    digest = journal.request_hash(req)
+    with db.unit_of_work() as session:
+        first = journal.begin(session, principal.id, req.msg_id, SETTLE, digest)
+        if first is not None:
+            return SettlementOut.model_validate_json(first).model_copy(update={"replayed": True})
+        computed = _compute(session, principal, req, lock=True)
+        split, acc = computed.split, computed.accumulators
+        setl_id = f"{clock.local_date():%Y%m%d}{secrets.token_hex(6).upper()}"
+        session.add(_settlement_row(principal, req, computed, setl_id))
+        delta = split.accumulators
+        acc.fund_paid_fen += delta.fund_paid_fen
+        acc.deductible_paid_fen += delta.deductible_paid_fen
+        acc.in_scope_fen += delta.in_scope_fen
+        acc.account_spent_fen += delta.account_spent_fen
+        acc.admissions += delta.admissions
+        acc.settlements += 1
+        session.flush()
+        legs = []
+        payable = payable_account(principal.code)
+        if split.fund_paid_fen:
+            legs.append(TransferIn(id=f"med:{setl_id}:fund", debit_account=pool_account(split.scheme),
+                                   credit_account=payable, amount=split.fund_paid_fen, code="medical.settlement",
+                                   reference=setl_id))
+        if split.account_paid_fen:
+            legs.append(TransferIn(id=f"med:{setl_id}:acct", debit_account=person_account(computed.subject.person.id),
+                                   credit_account=payable, amount=split.account_paid_fen,
+                                   code="medical.settlement", reference=setl_id))
+        if legs:
+            ledger.transfers(session, legs)
+        out = _settlement_out(principal, req, computed, setl_id, _acc_out(acc))
+        journal.finish(session, principal.id, req.msg_id, out.model_dump_json())
+        return out
+
+
+def _settlement_row(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed, setl_id: str) -> Settlement:
+    s, subject = computed.split, computed.subject
+    return Settlement(
+        setl_id=setl_id, institution_id=principal.id, terminal_no=req.terminal_no, msg_id=req.msg_id,
+        person_id=subject.person.id, card_no=subject.card.card_no if subject.card else None,
+        identified_by=subject.identified_by, scheme=s.scheme.value, person_type=s.person_type.value,
+        visit_type=s.visit_type.value, hospital_level=s.hospital_level.value if s.hospital_level else None,
+        bill_no=s.bill_no, bill_date=s.date, year=s.date.year, settled_on=clock.local_date(), policy_id=s.policy_id,
+        total_fen=s.total_fen, out_of_catalogue_fen=s.out_of_catalogue_fen, over_price_cap_fen=s.over_price_cap_fen,
+        fund_excluded_fen=s.fund_excluded_fen, first_self_pay_fen=s.first_self_pay_fen, in_scope_fen=s.in_scope_fen,
+        deductible_paid_fen=s.deductible_paid_fen, fund_paid_fen=s.fund_paid_fen, copay_fen=s.copay_fen,
+        over_annual_cap_fen=s.over_annual_cap_fen, self_pay_fen=s.self_pay_fen, own_expense_fen=s.own_expense_fen,
+        account_paid_fen=s.account_paid_fen, cash_fen=s.cash_fen, admissions_added=s.accumulators.admissions,
+        split=s.model_dump_json(), status="settled")
+
+
+# ---------------------------------------------------------------------------------------------------- reversal
+
+
+def reverse(db: Database, principal: InstitutionPrincipal, req: ReverseIn) -> ReversalOut:
+    """2208 结算撤销: undo a settlement of this year — accumulators back, ledger transfers reversed. Reversing
+    a reversed settlement returns the first reversal's answer."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    digest = journal.request_hash(req)
+    with db.unit_of_work() as session:
+        first = journal.begin(session, principal.id, req.msg_id, REVERSE, digest)
+        if first is not None:
+            return ReversalOut.model_validate_json(first).model_copy(update={"replayed": True})
+        check_terminal(session, principal, req.terminal_no)
+        out = _reverse_in(session, principal, req.setl_id, req.msg_id)
+        journal.finish(session, principal.id, req.msg_id, out.model_dump_json())
+        return out
+
+
+def _reverse_in(session: Session, principal: InstitutionPrincipal, setl_id: str, msg_id: str) -> ReversalOut:
+    row = session.execute(select(Settlement).where(Settlement.setl_id == setl_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
+    if row is None or row.institution_id != principal.id:
+        raise SettlementNotFound(setl_id, setl_id=setl_id)
+    principal.require_service(row.visit_type)
+    if row.status == "reversed":
+        acc = _accumulators(session, row.person_id, row.year, lock=False)
+        return _reversal_out(row, msg_id, acc)
+    if row.year != clock.local_date().year:
+        raise ReversalCrossYear(f"{setl_id} belongs to {row.year}", setl_id=setl_id, year=row.year)
+    acc = _accumulators(session, row.person_id, row.year, lock=True)
+    acc.fund_paid_fen -= row.fund_paid_fen
+    acc.deductible_paid_fen -= row.deductible_paid_fen
+    acc.in_scope_fen -= row.in_scope_fen
+    acc.account_spent_fen -= row.account_paid_fen
+    acc.admissions -= row.admissions_added
+    acc.settlements -= 1
+    row.status, row.reversal_msg_id, row.reversed_at = "reversed", msg_id, clock.now()
+    session.flush()
+    payable = payable_account(principal.code)
+    legs = []
+    if row.fund_paid_fen:
+        legs.append(TransferIn(id=f"med:{setl_id}:fund:rev", debit_account=payable,
+                               credit_account=pool_account(row.scheme), amount=row.fund_paid_fen,
+                               code="medical.reversal", reference=setl_id))
+    if row.account_paid_fen:
+        legs.append(TransferIn(id=f"med:{setl_id}:acct:rev", debit_account=payable,
+                               credit_account=person_account(row.person_id), amount=row.account_paid_fen,
+                               code="medical.reversal", reference=setl_id))
+    if legs:
+        ledger.transfers(session, legs)
+    return _reversal_out(row, msg_id, acc)
+
+
+def _reversal_out(row: Settlement, msg_id: str, acc: Accumulator) -> ReversalOut:
+    assert row.reversal_msg_id is not None and row.reversed_at is not None
+    return ReversalOut(msg_id=msg_id, setl_id=row.setl_id, status="reversed", reversal_msg_id=row.reversal_msg_id,
+                       reversed_at=row.reversed_at, fund_returned_fen=row.fund_paid_fen,
+                       account_returned_fen=row.account_paid_fen, accumulators_after=_acc_out(acc))
+
+
+def void_message(db: Database, principal: InstitutionPrincipal, req: VoidIn) -> VoidOut:
+    """2601 冲正: reverse the settlement a message made; if it never arrived, block its id so it never will."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    digest = journal.request_hash(req)
+    with db.unit_of_work() as session:
+        first = journal.begin(session, principal.id, req.msg_id, VOID, digest)
+        if first is not None:
+            return VoidOut.model_validate_json(first).model_copy(update={"replayed": True})
+        check_terminal(session, principal, req.terminal_no)
+        original = journal.claim(session, principal.id, req.original_msg_id, journal.VOID, "0" * 64)
+        if original is None or original.kind == journal.VOID:
+            out = VoidOut(msg_id=req.msg_id, original_msg_id=req.original_msg_id, outcome="voided_unknown")
+            if original is None:
+                journal.finish(session, principal.id, req.original_msg_id, out.model_dump_json())
+        elif original.kind == SETTLE and original.response is not None:
+            setl_id = json.loads(original.response)["setl_id"]
+            _reverse_in(session, principal, setl_id, req.msg_id)
+            out = VoidOut(msg_id=req.msg_id, original_msg_id=req.original_msg_id, outcome="reversed",
+                          setl_id=setl_id)
+        else:
+            raise ReversalNotAllowed(f"message {req.original_msg_id} is a {original.kind}", kind=original.kind)
+        journal.finish(session, principal.id, req.msg_id, out.model_dump_json())
+        return out
+
+
+# ---------------------------------------------------------------------------------------------------- administration
+
+
+def enrol(db: Database, actor: Actor, id_number: str, scheme: Scheme | str, person_type: PersonType | str) -> None:
+    """参保登记: record the person's scheme and type; employees get a personal medical account."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    try:
+        scheme, person_type = Scheme(scheme), PersonType(person_type)
+    except ValueError:
+        raise PersonContextInvalid(f"unknown scheme {scheme} or person type {person_type}") from None
+    if person_type not in SCHEME_PERSON_TYPES[scheme]:
+        raise PersonContextInvalid(f"person type {person_type} does not belong to scheme {scheme}")
+    with db.unit_of_work() as session:
+        person = registry.find_by_id_number(session, id_number)
+        row = session.get(Insured, person.id)
+        before = None if row is None else {"scheme": row.scheme, "person_type": row.person_type}
+        if row is None:
+            session.add(Insured(person_id=person.id, scheme=scheme.value, person_type=person_type.value))
+        else:
+            row.scheme, row.person_type = scheme.value, person_type.value
+        ledger.get_or_create_account(session, pool_account(scheme), "medical_fund")
+        if scheme is Scheme.EMPLOYEE:
+            ledger.get_or_create_account(session, person_account(person.id), "medical_personal",
+                                         debits_must_not_exceed_credits=True)
+        audit.record(session, actor, "medical.enrol", "person", person.id, before,
+                     {"scheme": scheme.value, "person_type": person_type.value})
+
+
+def credit_personal_account(db: Database, actor: Actor, id_number: str, amount_fen: int, transfer_id: str) -> int:
+    """个人账户划入 from the allocation source (idempotent by ``transfer_id``); returns the new balance."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise AmountInvalid(str(amount_fen))
+    with db.unit_of_work() as session:
+        person = registry.find_by_id_number(session, id_number)
+        insured = session.get(Insured, person.id)
+        if insured is None or insured.scheme != Scheme.EMPLOYEE.value:
+            raise PersonNotInsured("only the employees' scheme has a personal account",
+                                   id_number=idnumber.mask(person.id_number))
+        ledger.get_or_create_account(session, FUNDING_SOURCE, "medical_fund")
+        out = ledger.transfer(session, TransferIn(id=transfer_id, debit_account=FUNDING_SOURCE,
+                                                  credit_account=person_account(person.id), amount=amount_fen,
+                                                  code="medical.account_credit", reference=str(person.id)))
+        if not out.replayed:
+            audit.record(session, actor, "medical.account.credit", "person", person.id, None,
+                         {"amount_fen": amount_fen, "transfer_id": transfer_id})
+        return ledger.balance(session, person_account(person.id)).credit_balance
+
+
+def position(db: Database, actor: Actor, id_number: str, year: int | None = None) -> PositionOut:
+    """The person's enrolment, accumulators for ``year`` (default this year) and account balance."""
+    actor.require(Permission.MEDICAL_ADMIN)
+    with db.unit_of_work() as session:
+        person = registry.find_by_id_number(session, id_number)
+        insured = session.get(Insured, person.id)
+        if insured is None:
+            raise PersonNotInsured(idnumber.mask(person.id_number))
+        acc = _accumulators(session, person.id, year or clock.local_date().year, lock=False)
+        audit.record(session, actor, "medical.position.read", "person", person.id)
+        return PositionOut(psn_no=str(person.id), scheme=Scheme(insured.scheme),
+                           person_type=PersonType(insured.person_type), accumulators=_acc_out(acc),
+                           account_balance_fen=_available_balance(session, person.id))
+
+
+def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: str) -> dict[str, object]:
+    """One of the institution's settlements as stored (status, split)."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    with db.unit_of_work() as session:
+        row = session.execute(select(Settlement).where(Settlement.setl_id == setl_id)).scalar_one_or_none()
+        if row is None or row.institution_id != principal.id:
+            raise SettlementNotFound(setl_id, setl_id=setl_id)
+        return {"setl_id": row.setl_id, "msg_id": row.msg_id, "status": row.status,
+                "reversal_msg_id": row.reversal_msg_id, "settled_on": row.settled_on.isoformat(),
+                "split": json.loads(row.split)}
