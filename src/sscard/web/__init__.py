@@ -1,1 +1,24 @@
-"""Server-rendered pages (Jinja2). For now: the landing page with links and aggregate figures."""
+"""Server-rendered pages (Jinja2 + htmx): the landing page, the counter workstation and the dashboard.
+
+``install(app)`` adds them to the ASGI application: routes, vendored static files under ``/static``, the
+security-header and CSRF-cookie middleware, and the web's error pages. See docs/web.md.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from sscard.web import actions, pages, routes_counter, routes_dashboard, routes_session, security
+from sscard.web.i18n import HERE
+from sscard.web.routes_session import landing
+
+__all__ = ["install", "landing"]
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router):
+        app.include_router(router)
+    pages.install_handlers(app)
+    app.middleware("http")(security.middleware)

@@ -1,0 +1,67 @@
+"""Display names for codes (statuses, roles, reasons), marked for translation and translated where shown."""
+
+from __future__ import annotations
+
+from sscard.auth.roles import Role
+from sscard.cards.states import AppStatus, Business, CancelReason, ExchangeReason, ProductionStatus, Source
+from sscard.registry.regions import DIVISIONS
+from sscard.web.i18n import N_
+
+APP_STATUS = {
+    AppStatus.SEALED.value: N_("Sealed (not activated)"),
+    AppStatus.NORMAL.value: N_("Normal"),
+    AppStatus.FORMAL_LOSS.value: N_("Formal loss"),
+    AppStatus.LOCKED.value: N_("Locked"),
+    AppStatus.TEMP_LOSS.value: N_("Temporary loss"),
+    AppStatus.CANCELLED.value: N_("Cancelled"),
+    "-": N_("Not issued yet (in production)"),
+}
+PRODUCTION_STATUS = {
+    ProductionStatus.COLLECTED.value: N_("Application accepted"),
+    ProductionStatus.IN_BATCH.value: N_("In a production batch"),
+    ProductionStatus.BANK_OPENED.value: N_("Bank account opened"),
+    ProductionStatus.BANK_FAILED.value: N_("Bank account opening failed"),
+    ProductionStatus.CARD_MADE.value: N_("Card made"),
+    ProductionStatus.MAKER_FAILED.value: N_("Card making failed"),
+    ProductionStatus.AT_OUTLET.value: N_("Waiting at the outlet"),
+    ProductionStatus.PICKED_UP.value: N_("Picked up"),
+    ProductionStatus.VOIDED.value: N_("Voided"),
+}
+ROLE = {Role.COUNTER.value: N_("Counter operator"), Role.SUPERVISOR.value: N_("Supervisor"),
+        Role.ADMIN.value: N_("Administrator"), Role.SYSTEM.value: N_("System")}
+BUSINESS = {Business.NEW.value: N_("New card"), Business.REPLACEMENT.value: N_("Replacement of a lost card"),
+            Business.EXCHANGE.value: N_("Exchange")}
+EXCHANGE_REASON = {ExchangeReason.DAMAGED.value: N_("Damaged"), ExchangeReason.EXPIRED.value: N_("Expired"),
+                   ExchangeReason.DATA_CHANGED.value: N_("Card data changed"),
+                   ExchangeReason.QUALITY.value: N_("Quality defect")}
+CANCEL_REASON = {CancelReason.DEATH.value: N_("Death"), CancelReason.EMIGRATION.value: N_("Emigration"),
+                 CancelReason.TRANSFER_OUT.value: N_("Transfer out of the city"),
+                 CancelReason.REPLACED.value: N_("Replaced"), CancelReason.EXCHANGED.value: N_("Exchanged")}
+CANCEL_CHOICES = (CancelReason.DEATH.value, CancelReason.EMIGRATION.value, CancelReason.TRANSFER_OUT.value)
+SOURCE = {Source.PERSONAL.value: N_("Personal"), Source.EMPLOYER.value: N_("Through the employer")}
+SEX = {"1": N_("Male"), "2": N_("Female")}
+ACTIONS = {
+    "register": N_("Person registered"),
+    "apply_new": N_("Application for a new card taken"),
+    "apply_replacement": N_("Application for a replacement card taken"),
+    "apply_exchange": N_("Application for an exchange taken"),
+    "production": N_("Production status advanced"),
+    "pickup": N_("Card handed over (sealed)"),
+    "activate": N_("Card activated"),
+    "temp_loss": N_("Temporary loss reported"),
+    "formal_loss": N_("Formal loss reported"),
+    "lift_loss": N_("Loss lifted"),
+    "unlock": N_("Card unlocked"),
+    "cancel": N_("Card cancelled"),
+}
+
+
+def division_name(code: str, language: str) -> str:
+    for division in DIVISIONS:
+        if division.code == code:
+            return division.name_en if language == "en" else division.name_zh
+    return code
+
+
+def divisions(language: str) -> list[tuple[str, str]]:
+    return [(d.code, d.name_en if language == "en" else d.name_zh) for d in DIVISIONS]

@@ -1,0 +1,60 @@
+"""The person's page at the counter: personal data, cards with their statuses and the operations they offer."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from starlette.responses import Response
+
+from sscard.auth.roles import Actor, Permission
+from sscard.cards import service as cards
+from sscard.registry import idnumber
+from sscard.registry import service as registry
+from sscard.web import labels, security
+from sscard.web.cardview import can_apply_new, card_views, outlets_for
+from sscard.web.forms import FormErrors
+from sscard.web.i18n import N_, gettext, language_of
+from sscard.web.pages import db_of, error_page, render
+
+EXPIRED = N_("This page has expired. Search for the person again.")
+
+
+def person_url(id_number: str, **result: Any) -> str:
+    params = {"ref": security.person_ref(id_number), **{k: v for k, v in result.items() if v is not None}}
+    return "/counter/person?" + urlencode(params)
+
+
+def person_page(request: Request, actor: Actor, ref: str, errors: FormErrors | None = None,
+                failed: tuple[str, str] | None = None, values: dict[str, str] | None = None,
+                status: int = 200) -> Response:
+    """The person with their cards; ``failed`` = (card_no or "", action) whose form shows ``errors``."""
+    id_number = security.open_person_ref(ref)
+    if id_number is None:
+        return error_page(request, 404, N_("Not found"), EXPIRED)
+    db = db_of(request)
+    language = language_of(request)
+    person = registry.get(db, actor, id_number)
+    person_cards = cards.cards_of_person(db, actor, id_number) if actor.can(Permission.CARD_READ) else []
+    params = request.query_params
+    result = None
+    if params.get("done"):
+        result = {"action": params.get("done", ""), "seq": params.get("seq"), "card_no": params.get("card"),
+                  "application_id": params.get("app")}
+    views, can_apply = card_views(actor, person_cards), can_apply_new(actor, person_cards)
+    failed = failed or ("", "")
+    shown = (failed[1] == "apply_new" and can_apply) or any(
+        v.card.card_no == failed[0] and failed[1] in v.actions for v in views)
+    # The form that failed may no longer be on the page (the card's state changed): say why at the top.
+    orphan_errors = list(errors.messages.values()) if errors and not shown else []
+    return render(request, "person.html", {
+        "person": person, "ref": ref, "show_full_id": actor.can(Permission.PERSON_WRITE),
+        "id_masked": idnumber.mask(person.id_number), "cards": views,
+        "can_apply": can_apply, "orphan_errors": orphan_errors, "orphan_id": f"{failed[1]}-{failed[0]}",
+        "outlets": outlets_for(db, actor, person_cards),
+        "result": result, "errors": errors or FormErrors(language), "failed": failed,
+        "values": values or {},
+        "exchange_options": [(code, gettext(language, text)) for code, text in labels.EXCHANGE_REASON.items()],
+        "cancel_options": [(code, gettext(language, labels.CANCEL_REASON[code])) for code in labels.CANCEL_CHOICES]},
+        status=status)

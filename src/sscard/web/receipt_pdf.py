@@ -1,0 +1,62 @@
+"""The fee receipt as a PDF (fpdf2), with a CJK font from the system (Debian: fonts-wqy-microhei)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fpdf import FPDF
+
+from sscard.web import labels
+from sscard.web.i18n import N_, gettext
+from sscard.web.queries import Receipt
+
+FONT_ENV = "SSCARD_WEB_PDF_FONT"
+FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+                   "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+class PdfFontMissing(Exception):
+    """No font with Chinese glyphs was found; the HTML print view still works."""
+
+
+def font_path() -> Path:
+    configured = os.environ.get(FONT_ENV)
+    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
+        if Path(candidate).is_file():
+            return Path(candidate)
+    raise PdfFontMissing(f"set {FONT_ENV} or install fonts-wqy-microhei")
+
+
+def receipt_pdf(receipt: Receipt, language: str) -> bytes:
+    def t(message: str) -> str:
+        return gettext(language, message)
+
+    pdf = FPDF(format="A5")
+    pdf.set_title(f"{t(N_('Fee receipt'))} {receipt.receipt_no}")
+    pdf.add_page()
+    pdf.add_font("cjk", fname=str(font_path()))
+    pdf.set_font("cjk", size=14)
+    pdf.cell(text=t(N_("Qingyuan Social Security Card Management System")), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font_size(12)
+    pdf.cell(text=t(N_("Fee receipt")), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    business = t(labels.BUSINESS.get(receipt.business, receipt.business))
+    if receipt.reason:
+        business += " — " + t(labels.EXCHANGE_REASON.get(receipt.reason, receipt.reason))
+    rows = [
+        (N_("Receipt number"), receipt.receipt_no),
+        (N_("Business"), business),
+        (N_("Name"), receipt.person_name),
+        (N_("ID number"), receipt.id_number_masked),
+        (N_("New card number"), receipt.card_no),
+        (N_("Amount"), f"¥{receipt.amount_fen // 100}.{receipt.amount_fen % 100:02d}"),
+        (N_("Time"), receipt.charged_at.strftime("%Y-%m-%d %H:%M") + " UTC"),
+        (N_("Operator / outlet"), f"{receipt.operator} / {receipt.outlet or '-'}"),
+        (N_("Audit reference"), f"#{receipt.audit_seq}"),
+    ]
+    pdf.set_font_size(10)
+    for label, value in rows:
+        pdf.cell(w=40, h=7, text=t(label), border=1)
+        pdf.cell(w=0, h=7, text=value, border=1, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -1,0 +1,125 @@
+"""Counter workstation (柜面): find and register persons, the person's page with cards, receipts."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from sscard.auth.roles import Permission
+from sscard.errors import DomainError
+from sscard.registry import idnumber
+from sscard.registry import service as registry
+from sscard.registry.schemas import PersonIn
+from sscard.web import queries
+from sscard.web.forms import FormErrors
+from sscard.web.i18n import N_, language_of
+from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
+from sscard.web.person import person_page, person_url
+from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
+
+router = APIRouter(include_in_schema=False)
+_ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
+Text = Annotated[str, Query(max_length=100)]
+
+
+@router.get("/counter", response_class=HTMLResponse)
+def home(request: Request, actor: WebActor) -> Response:
+    require(actor, Permission.PERSON_READ)
+    return render(request, "counter.html", {"q": "", "results": None, "errors": FormErrors(language_of(request))})
+
+
+@router.get("/counter/search", response_class=HTMLResponse)
+def search(request: Request, actor: WebActor, q: Text = "") -> Response:
+    """An ID number opens the person; anything else searches names. htmx asks for the results only."""
+    require(actor, Permission.PERSON_READ)
+    errors = FormErrors(language_of(request))
+    partial = request.headers.get("HX-Request") == "true"
+    results: list[dict[str, str]] | None = None
+    q = q.strip()
+    if _ID_LIKE.match(q):
+        try:
+            person = registry.get(db_of(request), actor, q)
+        except DomainError as err:
+            errors.add_domain(err, {"PERSON_NOT_FOUND": "q", "ID_FORMAT_INVALID": "q",
+                                    "ID_CHECK_DIGIT_INVALID": "q", "ID_BIRTH_DATE_INVALID": "q",
+                                    "ID_REGION_UNKNOWN": "q"})
+        else:
+            target = person_url(person.id_number)
+            if partial:
+                return Response(status_code=204, headers={"HX-Redirect": target})
+            return RedirectResponse(target, status_code=303)
+    elif q:
+        found = registry.search(db_of(request), actor, name=q, limit=50)
+        results = [{"name": p.name, "id_masked": idnumber.mask(p.id_number), "region_code": p.region_code,
+                    "url": person_url(p.id_number)} for p in found]
+    context = {"q": q, "results": results, "errors": errors}
+    return render(request, "counter_results.html" if partial else "counter.html", context,
+                  status=422 if errors else 200)
+
+
+def _register_page(request: Request, values: dict[str, str], errors: FormErrors, status: int = 200) -> Response:
+    return render(request, "register.html", {"values": values, "errors": errors}, status=status)
+
+
+@router.get("/counter/register", response_class=HTMLResponse)
+def register_form(request: Request, actor: WebActor) -> Response:
+    require(actor, Permission.PERSON_WRITE)
+    return _register_page(request, {"ethnicity": "01"}, FormErrors(language_of(request)))
+
+
+@router.post("/counter/register", response_class=HTMLResponse)
+def register(request: Request, actor: WebActor, form: Form) -> Response:
+    require(actor, Permission.PERSON_WRITE)
+    errors = FormErrors(language_of(request))
+    errors.required(form, "id_number", "name", "region_code")
+    if not errors:
+        try:
+            person = registry.register(db_of(request), actor, PersonIn(
+                id_number=form["id_number"], name=form["name"], region_code=form["region_code"],
+                phone=form.get("phone") or None, ethnicity=form.get("ethnicity") or "01"))
+        except ValidationError as err:
+            errors.add_validation(err)
+        except DomainError as err:
+            errors.add_domain(err)
+        else:
+            seq = queries.own_last_audit_seq(db_of(request), actor, "person", person.id)
+            return RedirectResponse(person_url(person.id_number, done="register", seq=seq), status_code=303)
+    return _register_page(request, form, errors, status=422)
+
+
+@router.get("/counter/person", response_class=HTMLResponse)
+def person(request: Request, actor: WebActor, ref: Annotated[str, Query(max_length=400)] = "") -> Response:
+    require(actor, Permission.PERSON_READ)
+    return person_page(request, actor, ref)
+
+
+@router.get("/counter/receipt/{application_id}", response_class=HTMLResponse)
+def receipt(request: Request, actor: WebActor, application_id: int) -> Response:
+    require(actor, Permission.CARD_READ)
+    try:
+        data = queries.receipt(db_of(request), actor, application_id)
+    except DomainError:
+        return error_page(request, 404, N_("Not found"), N_("No receipt for this application."))
+    return render(request, "receipt.html", {"r": data, "yuan": f"{data.amount_fen // 100}.{data.amount_fen % 100:02d}"})
+
+
+@router.get("/counter/receipt/{application_id}/pdf")
+def receipt_as_pdf(request: Request, actor: WebActor, application_id: int) -> Response:
+    require(actor, Permission.CARD_READ)
+    try:
+        data = queries.receipt(db_of(request), actor, application_id)
+    except DomainError:
+        return error_page(request, 404, N_("Not found"), N_("No receipt for this application."))
+    try:
+        body = receipt_pdf(data, language_of(request))
+    except PdfFontMissing:
+        return error_page(request, 503, N_("PDF not available"),
+                          N_("No Chinese font is installed for PDF receipts; print the HTML receipt instead."))
+    return Response(body, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{data.receipt_no}.pdf"'})
+
