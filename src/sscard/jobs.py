@@ -7,6 +7,7 @@ import datetime as dt
 from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.db import Database
+from sscard.production import progress
 
 
 def run_due(db: Database, actor: Actor, now: dt.datetime | None = None) -> dict[str, int]:
@@ -14,4 +15,5 @@ def run_due(db: Database, actor: Actor, now: dt.datetime | None = None) -> dict[
     actor.require(Permission.JOBS_RUN)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
-    return {"temporary_losses_lapsed": cards.lapse_temporary_losses(db, actor, now)}
+    return {"temporary_losses_lapsed": cards.lapse_temporary_losses(db, actor, now),
+            "unactivated_cards_sealed": progress.seal_overdue(db, actor, now)}

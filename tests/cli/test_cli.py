@@ -53,7 +53,7 @@ def test_domain_errors_exit_2_with_the_code(run: Callable[..., subprocess.Comple
 def test_jobs_run_reports_counts(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     done = run("jobs", "run")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"temporary_losses_lapsed": 0}
+    assert json.loads(done.stdout) == {"temporary_losses_lapsed": 0, "unactivated_cards_sealed": 0}
 
 
 def test_unknown_operator_is_refused(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:

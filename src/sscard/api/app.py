@@ -5,25 +5,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
-from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
-from sscard import __version__
-from sscard.api import errors, routes_admin, routes_auth, routes_cards, routes_persons
-from sscard.cards.states import AppStatus
+from sscard import __version__, web
+from sscard.api import (
+    errors,
+    routes_admin,
+    routes_auth,
+    routes_cards,
+    routes_medical,
+    routes_persons,
+    routes_production,
+)
 from sscard.config import get_settings
 from sscard.db import Database
-from sscard.stats import service as stats
-
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent.parent / "web" / "templates"))
-APP_LABELS = [(AppStatus.SEALED.value, "封存 sealed"), (AppStatus.NORMAL.value, "正常 normal"),
-              (AppStatus.FORMAL_LOSS.value, "正式挂失 formal loss"), (AppStatus.LOCKED.value, "应用锁定 locked"),
-              (AppStatus.TEMP_LOSS.value, "临时挂失 temporary loss"), (AppStatus.CANCELLED.value, "注销 cancelled")]
 
 
 def configure_logging(json_logs: bool = True) -> None:
@@ -43,6 +42,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                               "send `Accept-Language: en` for English messages.")
     app.state.db = database
     errors.install(app)
+    web.install(app)
 
     registry = CollectorRegistry()
     requests = Counter("sscard_http_requests_total", "HTTP requests", ["method", "route", "status"],
@@ -65,16 +65,13 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                  ms=round(elapsed * 1000, 2), operator=getattr(actor, "username", None))
         return response
 
-    for router in (routes_auth.router, routes_persons.router, routes_cards.router, routes_admin.router):
+    for router in (routes_auth.router, routes_persons.router, routes_cards.router, routes_admin.router,
+                   routes_production.router, routes_medical.router):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request) -> HTMLResponse:
-        info = demo_info or {}
-        return TEMPLATES.TemplateResponse(request, "index.html", {
-            "version": __version__, "dialect": database.dialect, "stats": stats.overview(database),
-            "app_labels": APP_LABELS, "demo": bool(info), "demo_password": info.get("password"),
-            "demo_users": info.get("users", [])})
+        return web.landing(request, database, demo_info)
 
     @app.get("/healthz", response_class=PlainTextResponse, include_in_schema=False)
     def healthz() -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -47,10 +48,25 @@ def install(app: FastAPI) -> None:
         return JSONResponse(_body(code, "请求无法处理", str(exc.detail), language(request)),
                             status_code=exc.status_code)
 
+    # A model validated inside a service (not at the edge) that fails: still the caller's input, never a 500.
+    @app.exception_handler(pydantic.ValidationError)
+    async def _model_validation(request: Request, exc: pydantic.ValidationError) -> JSONResponse:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))} for e in exc.errors()]
+        return JSONResponse(_body("VALIDATION_ERROR", "输入数据不合法", "The input is invalid", language(request),
+                                  errors=errors), status_code=422)
+
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
         return JSONResponse(_body("CONCURRENT_UPDATE", "记录已被他人修改，请重试",
                                   "The record was changed concurrently; retry", language(request)), status_code=409)
+
+    # A number beyond what the column holds (SQLite raises OverflowError, PostgreSQL a DataError): bad input,
+    # not a server fault. The use case's transaction has already rolled back, so nothing is half-written.
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse(_body("VALUE_OUT_OF_RANGE", "数值超出允许范围", "A value is out of the allowed range",
+                                  language(request)), status_code=422)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:

@@ -13,6 +13,7 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"  # 主管
     ADMIN = "admin"  # 系统管理员
     SYSTEM = "system"  # scheduled jobs and batch tools; cannot log in
+    INSTITUTION = "institution"  # a designated hospital or pharmacy (API key); cannot log in
 
 
 class Permission(enum.StrEnum):
@@ -34,6 +35,13 @@ class Permission(enum.StrEnum):
     POLICY_ADMIN = "policy.admin"
     AUDIT_READ = "audit.read"
     JOBS_RUN = "jobs.run"
+    PRODUCTION_IMPORT = "production.import"  # import collection/population files, run the comparison
+    PRODUCTION_RESOLVE = "production.resolve"  # decide on comparison exceptions
+    PRODUCTION_BATCH = "production.batch"  # production batches and file exchange with banks and the maker
+    STATS_READ = "stats.read"
+    MEDICAL_ADMIN = "medical.admin"  # institutions, catalogue, policy, enrolment, account funding
+    MEDICAL_RECONCILE = "medical.reconcile"  # review and resolve reconciliation differences
+    MEDICAL_SETTLE = "medical.settle"  # an institution's settlement and reconciliation messages
 
 
 _COUNTER = {
@@ -54,12 +62,18 @@ _SUPERVISOR = _COUNTER | {
     Permission.CARD_UNLOCK,
     Permission.CARD_CANCEL,
     Permission.AUDIT_READ,
+    Permission.PRODUCTION_RESOLVE,
+    Permission.STATS_READ,
 }
 _ADMIN = _SUPERVISOR | {
     Permission.CARD_PRODUCTION,
     Permission.OPERATOR_ADMIN,
     Permission.POLICY_ADMIN,
     Permission.JOBS_RUN,
+    Permission.PRODUCTION_IMPORT,
+    Permission.PRODUCTION_BATCH,
+    Permission.MEDICAL_ADMIN,
+    Permission.MEDICAL_RECONCILE,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -67,6 +81,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
     Role.SYSTEM: frozenset(Permission),
+    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE}),
 }
 
 

@@ -21,6 +21,8 @@ from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
 from sscard.cards.service import Applied
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.cli.medical import medical_app
+from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
 from sscard.config import get_settings
 from sscard.db import Database
@@ -37,6 +39,8 @@ app.add_typer(jobs_app, name="jobs")
 app.add_typer(audit_app, name="audit")
 app.add_typer(person_app, name="person")
 app.add_typer(cardlife_app, name="cards")
+app.add_typer(production_app, name="production")
+app.add_typer(stats_app, name="stats")
 try:  # the chip CLI (sscard card …) lives in its own module
     from sscard.cli.card import card_app
 
@@ -45,6 +49,7 @@ except ImportError:  # pragma: no cover - only while the chip package is absent
     pass
 
 app.command("settle-trial")(settle_trial)
+app.add_typer(medical_app, name="medical")
 
 console = Console()
 err = Console(stderr=True)
