@@ -139,7 +139,8 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     if not serve_after:
         return
     base = f"http://{host}:{port}"
-    console.print(f"\n[bold]sscard demo[/bold] on {base}\n  landing page  {base}/\n  API docs      {base}/docs\n"
+    console.print(f"\n[bold]sscard demo[/bold] on {base}\n  landing page  {base}/\n  counter       {base}/counter\n"
+                  f"  dashboard     {base}/dashboard\n  API docs      {base}/docs\n"
                   f"  OpenAPI       {base}/openapi.json\n  metrics       {base}/metrics\n"
                   f"  log in as admin / supervisor / counter01 … with password {DEMO_PASSWORD}\n"
                   + (f"  loading {persons} demo persons in the background …\n" if loader else ""))
