@@ -13,7 +13,7 @@ from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards.errors import CardStateInvalid
 from sscard.cards.models import Card
-from sscard.cards.service import _add_years, _card
+from sscard.cards.service import _card, add_years
 from sscard.cards.states import ProductionStatus
 from sscard.chip import HolderData, VirtualCard, personalise
 from sscard.db import Database
@@ -32,7 +32,7 @@ def holder_data(person: Person, card: Card, issue_date: dt.date, validity_years:
     return HolderData(
         id_number=person.id_number, name=person.name, sex=person.sex, birth_date=person.birth_date,
         nationality=person.ethnicity, region_code=CITY_CODE, card_no=card.card_no, issue_date=issue_date,
-        expiry_date=card.expires_on or _add_years(issue_date, validity_years), generation=generation,
+        expiry_date=card.expires_on or add_years(issue_date, validity_years), generation=generation,
         birthplace_code=person.id_number[:6],
     )
 

@@ -225,6 +225,14 @@ def apply_new(db: Database, actor: Actor, id_number: str, source: Source = Sourc
                                    idempotency_key)
 
 
+def apply_new_in(session: Session, actor: Actor, person: Person, employer_uscc: str | None = None) -> Applied:
+    """新申领 inside the caller's transaction (the production comparison approves records this way)."""
+    actor.require(Permission.CARD_APPLY)
+    employer = _employer(employer_uscc)
+    source = Source.EMPLOYER if employer else Source.PERSONAL
+    return _create_application(session, actor, person, Business.NEW, "", source, employer, None, None)
+
+
 def apply_bulk(db: Database, actor: Actor, employer_uscc: str, id_numbers: list[str]) -> BulkResult:
     """单位批量申领: every row is decided on its own; refused rows are reported, accepted ones kept."""
     actor.require(Permission.CARD_APPLY_BULK)
@@ -368,14 +376,14 @@ def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
         card.issued_at = now
         years = policy.get_int(session, "card.validity_years", _today())
         today = _today()
-        card.expires_on = _add_years(today, years)
+        card.expires_on = add_years(today, years)
         application.status = ApplicationStatus.COMPLETED.value
         application.completed_at = now
         _audit(session, actor, "card.pick_up", card, before)
         return card
 
 
-def _add_years(day: dt.date, years: int) -> dt.date:
+def add_years(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February

@@ -25,7 +25,7 @@ from sscard.auth.roles import Actor, Permission
 from sscard.cards.errors import ProductionTransitionInvalid
 from sscard.cards.models import Application, Card
 from sscard.cards.personalisation import holder_data
-from sscard.cards.service import _add_years
+from sscard.cards.service import add_years
 from sscard.cards.states import PRODUCTION_EDGES, ApplicationStatus, ProductionStatus
 from sscard.chip import card_atr
 from sscard.db import Database, UtcDateTime
@@ -324,7 +324,7 @@ def export_maker_file(db: Database, actor: Actor, batch_no: str, psam: Psam | Ca
             batch.transport_salt = transport.new_salt()
         key = transport.batch_key(psam if isinstance(psam, Psam) else psam(), batch.batch_no, batch.transport_salt)
         today = clock.local_date()
-        expiry = _add_years(today, policy.get_int(session, "card.validity_years", today))
+        expiry = add_years(today, policy.get_int(session, "card.validity_years", today))
         rows = []
         for seq, (record, card, person) in enumerate(_records(session, batch, "bank_ok"), start=1):
             sealed = transport.seal(key, batch.batch_no, seq, card.card_no, {

@@ -22,7 +22,7 @@ from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.models import Application, Card
-from sscard.cards.states import ApplicationStatus, AppStatus, Business, Source
+from sscard.cards.states import ApplicationStatus, AppStatus
 from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.production import compare, imports
@@ -206,10 +206,8 @@ def _approve(session: Session, actor: Actor, record: CollectedRecord) -> list[st
                 person = registry.register_in(session, actor, PersonIn(
                     id_number=record.id_number, name=record.name, sex=record.sex, birth_date=record.birth_date,
                     ethnicity=record.ethnicity, region_code=record.region_code, phone=record.phone))
-            employer = cards._employer(record.employer_uscc) if record.source == "employer" else None
-            applied = cards._create_application(
-                session, actor, person, Business.NEW, "", Source.EMPLOYER if employer else Source.PERSONAL,
-                employer, None, None)
+            applied = cards.apply_new_in(session, actor, person,
+                                         record.employer_uscc if record.source == "employer" else None)
     except DomainError as err:
         return _refused(session, record, err.code, err.message_en)
     except ValidationError as err:  # e.g. an ethnicity code outside GB/T 3304
