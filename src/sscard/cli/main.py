@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from sscard import jobs, migrate
 from sscard.audit import service as audit
@@ -21,12 +19,14 @@ from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
 from sscard.cards.service import Applied
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.cli.common import OperatorOpt, console, domain_errors, err
+from sscard.cli.common import actor_for as _actor
+from sscard.cli.common import open_db as _db
 from sscard.cli.medical import medical_app
 from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
 from sscard.config import get_settings
 from sscard.db import Database
-from sscard.errors import DomainError
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn, PersonOut
 
@@ -50,37 +50,6 @@ except ImportError:  # pragma: no cover - only while the chip package is absent
 
 app.command("settle-trial")(settle_trial)
 app.add_typer(medical_app, name="medical")
-
-console = Console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-OperatorOpt = Annotated[str, typer.Option("--operator", envvar="SSCARD_OPERATOR",
-                                          help="act as this operator (default: the system actor)")]
-
-
-def _db() -> Database:
-    return Database(get_settings().database_url)
-
-
-def _actor(db: Database, username: str) -> Actor:
-    return auth.actor_for_username(db, username)
-
-
-def domain_errors(fn: F) -> F:
-    """Domain errors → a one-line message on stderr and exit status 2 (never a traceback)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}"
-                      + (f" ({exc.detail})" if exc.detail else ""))
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
-
 
 def _print(data: Any) -> None:
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))

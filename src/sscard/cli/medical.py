@@ -3,45 +3,21 @@ differences and result files. Domain errors exit with status 2 and their stable 
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from sscard.auth import service as auth
 from sscard.auth.roles import Permission
-from sscard.config import get_settings
-from sscard.db import Database
-from sscard.errors import DomainError
+from sscard.cli.common import OperatorOpt, domain_errors, open_db
 from sscard.medical import config, institutions, reconciliation, service
 
 medical_app = typer.Typer(help="Medical settlement: institutions, catalogue, policy, reconciliation",
                           no_args_is_help=True)
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-OperatorOpt = Annotated[str, typer.Option("--operator", envvar="SSCARD_OPERATOR",
-                                          help="act as this operator (default: the system actor)")]
-
-
-def _errors(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}"
-                      + (f" ({exc.detail})" if exc.detail else ""), highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
-
-
-def _db() -> Database:
-    return Database(get_settings().database_url)
+_errors = domain_errors
+_db = open_db
 
 
 def _echo(data: Any) -> None:

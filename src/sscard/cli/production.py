@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-from sscard.auth import service as auth
 from sscard.cli.card import KeystoreOpt, key_manager
-from sscard.config import get_settings
+from sscard.cli.common import OperatorOpt, actor_for, console, domain_errors, err, open_db
 from sscard.db import Database
-from sscard.errors import DomainError
 from sscard.production.schemas import Resolution
 from sscard.registry.regions import CITY_CODE
 
@@ -26,29 +21,13 @@ from sscard.registry.regions import CITY_CODE
 production_app = typer.Typer(help="Card production: collection, comparison, batches, banks, card maker",
                              no_args_is_help=True)
 stats_app = typer.Typer(help="Statistics", no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-OperatorOpt = Annotated[str, typer.Option("--operator", envvar="SSCARD_OPERATOR",
-                                          help="act as this operator (default: the system actor)")]
-
-
-def _handled(fn: F) -> F:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except DomainError as exc:
-            err.print(f"[red]{exc.code}[/red]: {exc.message_zh} / {exc.message_en}"
-                      + (f" ({exc.detail})" if exc.detail else ""), highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]  # functools.wraps keeps the signature Typer reads
+out = console
+_handled = domain_errors
 
 
 def _ctx(operator: str) -> tuple[Database, Any]:
-    db = Database(get_settings().database_url)
-    return db, auth.actor_for_username(db, operator)
+    db = open_db()
+    return db, actor_for(db, operator)
 
 
 def _json(data: Any) -> None:
