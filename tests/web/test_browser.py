@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sscard.audit import service as audit
 from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.stats import service as stats
-from sscard.web import labels, queries
+from sscard.web import labels
 from sscard.web.i18n import gettext
 from support.city import City
 from support.factories import next_id_number
@@ -69,7 +70,7 @@ def test_operator_takes_a_resident_from_registration_to_an_active_card(open_page
     counter.click(f"#card-{card_no} [data-action=activate]")
     counter.wait_for_selector(f"#card-{card_no} .app-status[data-code='1']")
     seq = int(counter.inner_text("#audit-seq").lstrip("#"))
-    assert seq == queries.own_last_audit_seq(sqlite_city.db, sqlite_city.counter, "card", card_no)
+    assert seq == audit.last_seq_by_actor(sqlite_city.db, sqlite_city.counter, "card", card_no)
     assert cards.get_card(sqlite_city.db, SYSTEM_ACTOR, card_no).app_status == "1"
     screenshot(counter, "counter-journey-active-card")
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sscard.audit.models import AuditHead, AuditRecord
@@ -105,3 +105,13 @@ def history(db: Database, actor: Actor, entity_type: str, entity_id: str, limit:
             select(AuditRecord).where(AuditRecord.entity_type == entity_type, AuditRecord.entity_id == entity_id)
             .order_by(AuditRecord.seq.desc()).limit(limit)
         ).scalars())
+
+
+def last_seq_by_actor(db: Database, actor: Actor, entity_type: str, entity_id: str | int) -> int | None:
+    """The audit reference of what this operator just did to the entity (their own latest record of it)."""
+    with db.unit_of_work() as session:
+        seq: int | None = session.execute(
+            select(func.max(AuditRecord.seq)).where(AuditRecord.operator == actor.username,
+                                                    AuditRecord.entity_type == entity_type,
+                                                    AuditRecord.entity_id == str(entity_id))).scalar_one()
+        return seq

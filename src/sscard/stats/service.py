@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
+from sscard.cards.states import AppStatus, ProductionStatus
 from sscard.db import Database
 from sscard.registry.models import Person
 from sscard.registry.regions import DIVISIONS
@@ -35,3 +37,29 @@ def overview(db: Database) -> Overview:
         counts = dict(session.execute(select(Person.region_code, func.count()).group_by(Person.region_code)).all())
         out.persons_by_division = {d.name_zh: counts.get(d.code, 0) for d in DIVISIONS}
         return out
+
+
+@dataclass(frozen=True)
+class DivisionCounts:
+    code: str
+    persons: int
+    cards_issued: int
+    cards_in_production: int
+
+
+def counts_by_division(db: Database, actor: Actor) -> list[DivisionCounts]:
+    """Persons, issued cards (not cancelled) and cards in production per county-level division."""
+    actor.require(Permission.STATS_READ)
+    with db.unit_of_work() as session:
+        persons = dict(session.execute(
+            select(Person.region_code, func.count()).group_by(Person.region_code)).all())
+        issued = dict(session.execute(
+            select(Person.region_code, func.count()).join(Card, Card.person_id == Person.id)
+            .where(Card.app_status.is_not(None), Card.app_status != AppStatus.CANCELLED.value)
+            .group_by(Person.region_code)).all())
+        producing = dict(session.execute(
+            select(Person.region_code, func.count()).join(Card, Card.person_id == Person.id)
+            .where(Card.app_status.is_(None), Card.production_status != ProductionStatus.VOIDED.value)
+            .group_by(Person.region_code)).all())
+        return [DivisionCounts(d.code, persons.get(d.code, 0), issued.get(d.code, 0), producing.get(d.code, 0))
+                for d in DIVISIONS]

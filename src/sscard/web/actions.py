@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.states import (
@@ -18,7 +19,7 @@ from sscard.cards.states import (
 )
 from sscard.db import Database
 from sscard.errors import DomainError
-from sscard.web import labels, queries, security
+from sscard.web import labels, security
 from sscard.web.cardview import PERMISSION
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, language_of
@@ -46,7 +47,7 @@ def _perform(db: Database, actor: Actor, card_no: str, action: str, form: dict[s
     if action in ("apply_replacement", "apply_exchange"):
         applied = (cards.apply_replacement(db, actor, card_no) if action == "apply_replacement" else
                    cards.apply_exchange(db, actor, card_no, ExchangeReason(form["reason"])))
-        seq = queries.own_last_audit_seq(db, actor, "application", applied.application.id)
+        seq = audit.last_seq_by_actor(db, actor, "application", applied.application.id)
         return {"card": applied.card.card_no, "app": applied.application.id, "seq": seq}
     if action == "production":
         card = cards.advance_production(db, actor, card_no, ProductionStatus(form["to_status"]),
@@ -65,7 +66,7 @@ def _perform(db: Database, actor: Actor, card_no: str, action: str, form: dict[s
         card = cards.unlock(db, actor, card_no, form.get("new_pin") or None)
     else:
         card = cards.cancel(db, actor, card_no, CancelReason(form["reason"]))
-    return {"card": card.card_no, "seq": queries.own_last_audit_seq(db, actor, "card", card.card_no)}
+    return {"card": card.card_no, "seq": audit.last_seq_by_actor(db, actor, "card", card.card_no)}
 
 
 def _failed(request: Request, actor: Actor, form: dict[str, str], errors: FormErrors, card_no: str, action: str,
@@ -112,7 +113,7 @@ def apply_new(request: Request, actor: WebActor, form: Form) -> Response:
         except DomainError as err:
             errors.add_domain(err)
             return _failed(request, actor, form, errors, "", "apply_new", err.http_status)
-        seq = queries.own_last_audit_seq(db, actor, "application", applied.application.id)
+        seq = audit.last_seq_by_actor(db, actor, "application", applied.application.id)
         return RedirectResponse(person_url(id_number, done="apply_new", card=applied.card.card_no,
                                            app=applied.application.id, seq=seq), status_code=303)
     return _failed(request, actor, form, errors, "", "apply_new", 422)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from sscard.cards.receipts import Receipt
 from sscard.web import labels
 from sscard.web.i18n import N_, gettext
-from sscard.web.queries import Receipt
 
 FONT_ENV = "SSCARD_WEB_PDF_FONT"
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",

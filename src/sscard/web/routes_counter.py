@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from sscard.audit import service as audit
 from sscard.auth.roles import Permission
+from sscard.cards import receipts
 from sscard.errors import DomainError
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
-from sscard.web import queries
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
@@ -87,7 +88,7 @@ def register(request: Request, actor: WebActor, form: Form) -> Response:
         except DomainError as err:
             errors.add_domain(err)
         else:
-            seq = queries.own_last_audit_seq(db_of(request), actor, "person", person.id)
+            seq = audit.last_seq_by_actor(db_of(request), actor, "person", person.id)
             return RedirectResponse(person_url(person.id_number, done="register", seq=seq), status_code=303)
     return _register_page(request, form, errors, status=422)
 
@@ -102,7 +103,7 @@ def person(request: Request, actor: WebActor, ref: Annotated[str, Query(max_leng
 def receipt(request: Request, actor: WebActor, application_id: int) -> Response:
     require(actor, Permission.CARD_READ)
     try:
-        data = queries.receipt(db_of(request), actor, application_id)
+        data = receipts.receipt(db_of(request), actor, application_id)
     except DomainError:
         return error_page(request, 404, N_("Not found"), N_("No receipt for this application."))
     return render(request, "receipt.html", {"r": data, "yuan": f"{data.amount_fen // 100}.{data.amount_fen % 100:02d}"})
@@ -112,7 +113,7 @@ def receipt(request: Request, actor: WebActor, application_id: int) -> Response:
 def receipt_as_pdf(request: Request, actor: WebActor, application_id: int) -> Response:
     require(actor, Permission.CARD_READ)
     try:
-        data = queries.receipt(db_of(request), actor, application_id)
+        data = receipts.receipt(db_of(request), actor, application_id)
     except DomainError:
         return error_page(request, 404, N_("Not found"), N_("No receipt for this application."))
     try:

@@ -17,7 +17,7 @@ from starlette.responses import Response
 
 from sscard.auth.roles import Actor, Permission
 from sscard.stats import service as stats
-from sscard.web import labels, queries
+from sscard.web import labels
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import WebActor, db_of, render, require
 
@@ -51,7 +51,7 @@ def tables(actor: Actor, request: Request) -> list[Table]:
                                  for code, label in labels.APP_STATUS.items()]
     production_rows: list[list[Any]] = [[t(label), overview.by_production_status.get(code, 0)]
                                         for code, label in labels.PRODUCTION_STATUS.items()]
-    by_division = queries.counts_by_division(db, actor)
+    by_division = stats.counts_by_division(db, actor)
     division_rows: list[list[Any]] = [
         [labels.division_name(d.code, language), d.persons, d.cards_issued, d.cards_in_production]
         for d in by_division]
