@@ -1,0 +1,23 @@
+"""banks
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-27
+
+bank gateway, simulated bank, payment accounts (issue 6). Placeholder until the tables land.
+"""
+
+from collections.abc import Sequence
+
+revision: str = '0005'
+down_revision: str | None = '0004'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
