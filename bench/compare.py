@@ -1,9 +1,10 @@
 """Benchmark: the comparison of N collected records against an N-person register with ~1% differences, end to
 end — the engine (sscard.production.compare on Parquet files) plus writing the exceptions to PostgreSQL with
 COPY — beside a bare DuckDB join and a bare polars join of the same files in the same run. Also the exchange
-file layer: writing and parsing account-opening / return files for 100,000 cards.
+file layer (writing and parsing account-opening files for 100,000 cards) and every production step through the
+services on PostgreSQL for 100,000 cards (bench/production.py).
 
-    python bench/compare.py [--rows 4000000] [--url postgresql://postgres@127.0.0.1:5432/test]
+    python bench/compare.py [--rows 4000000] [--cards 100000] [--url postgresql://postgres@127.0.0.1:5432/test]
 Writes bench/results/compare.json. Exceptions go to an unlogged table of the same shape as
 comparison_exceptions in a scratch database (no collected_records rows exist there for the foreign key).
 """
@@ -15,6 +16,7 @@ import datetime as dt
 import io
 import json
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -30,6 +32,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from common import machine, now_iso, scratch_database, server_url, url_string
 
+from production import production_throughput
 from sscard.production import compare, formats
 
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
@@ -134,17 +137,29 @@ def files_throughput(n: int = 100_000) -> dict[str, float]:
             "bytes": len(data)}
 
 
+def summary(r: dict[str, Any]) -> list[dict[str, str]]:
+    """The rows bench/table.py shows (it has a renderer for this file; these say the same)."""
+    e, f, p = r["engine_end_to_end_postgres"], r["exchange_files"], r["production_steps_postgres"]
+    slowest = min(p["cards_per_minute"].values())
+    return [
+        {"what": f"comparison of {r['rows']:,} collected vs {r['rows']:,} register records, to PostgreSQL",
+         "figure": f"{e['total_seconds']} s, peak {r['peak_rss_mb']:,} MB",
+         "ceiling": f"target ≤ 15 s, ≤ 3 GB; bare DuckDB {r['bare_duckdb_join']['seconds']} s, "
+                    f"bare polars {r['bare_polars_join']['seconds']} s"},
+        {"what": f"exchange files, {f['cards']:,} cards (write / parse)",
+         "figure": f"{f['cards_per_minute_export']:,} / {f['cards_per_minute_import']:,} cards/min",
+         "ceiling": "target ≥ 100,000 cards/min"},
+        {"what": f"production steps through the services, {p['cards']:,} cards, PostgreSQL",
+         "figure": f"slowest step {slowest:,} cards/min", "ceiling": "target ≥ 100,000 cards/min"},
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--url", default=None)
-    parser.add_argument("--cards", type=int, default=100_000, help="cards for the production-file throughput")
-    parser.add_argument("--only-production", action="store_true")
+    parser.add_argument("--cards", type=int, default=100_000, help="cards for the production steps")
     args = parser.parse_args()
-    if args.only_production:
-        with scratch_database(server_url(args.url)) as url:
-            print(json.dumps(production_throughput(url_string(url).replace("+psycopg", ""), args.cards), indent=2))
-        return
     charsets = {"441802": "gb2312", "441803": "gb2312", "441881": "gb2312", "441882": "gb2312", "441821": "gb2312",
                 "441823": "gb2312", "441825": "gb2312", "441826": "gb2312"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,118 +172,28 @@ def main() -> None:
             raise SystemExit("generating the files failed")
         paths = {k: Path(tmp) / f"{k}.parquet" for k in ("collected", "population", "holders")}
         generate_s = time.perf_counter() - t
+        load = round(os.getloadavg()[0], 2)  # the machine is shared: say how busy it was
         duck_s, duck_n = bare_duckdb(paths)
         polars_s, polars_n = bare_polars(paths)
         with scratch_database(server_url(args.url)) as url:
             e2e = engine_to_postgres(paths, url_string(url).replace("+psycopg", ""), charsets)
         with scratch_database(server_url(args.url)) as url:
-            production = production_throughput(url_string(url).replace("+psycopg", ""), args.cards)
+            production = production_throughput(url_string(url), args.cards)
     result = {
         "when": now_iso(), "machine": machine(), "rows": args.rows, "generate_seconds": round(generate_s, 1),
         "bare_duckdb_join": {"seconds": round(duck_s, 2), "mismatches": duck_n},
         "bare_polars_join": {"seconds": round(polars_s, 2), "mismatches": polars_n},
-        "engine_end_to_end_postgres": e2e,
+        "engine_end_to_end_postgres": e2e, "load_average_1m_before_comparison": load,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "targets": {"seconds": 15, "peak_gb": 3},
         "exchange_files": files_throughput(),
         "production_steps_postgres": production,
     }
+    result["summary"] = summary(result)
     out = Path(__file__).parent / "results" / "compare.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
-
-
-def _seed_cards(url: str, n: int) -> None:
-    """n persons with an open application and a card at 00, inserted in bulk (bench setup, not a use case)."""
-    import sqlalchemy as sa
-
-    from sscard.cards.numbers import format_card_no
-    from sscard.db import utcnow
-
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    now = utcnow()
-    with engine.begin() as conn:
-        ids = make_ids(n)
-        conn.execute(sa.text(
-            "INSERT INTO persons (id_number, name, sex, birth_date, ethnicity, region_code, living_status, "
-            "created_at, updated_at, version) VALUES (:i, :n, :s, :b, '01', :r, '1', :t, :t, 1)"),
-            [{"i": i, "n": "张伟", "s": "1" if int(i[16]) % 2 else "2",
-              "b": dt.date(int(i[6:10]), int(i[10:12]), int(i[12:14])), "r": i[:6], "t": now} for i in ids])
-        conn.execute(sa.text(
-            "INSERT INTO applications (person_id, business, reason, source, status, operator, created_at) "
-            "SELECT id, 'new', '', 'personal', 'open', 'bench', :t FROM persons ORDER BY id"), {"t": now})
-        conn.execute(sa.text("INSERT INTO card_numbers (allocated_at) SELECT :t FROM applications"), {"t": now})
-        rows = conn.execute(sa.text("SELECT a.id, a.person_id, c.id FROM applications a JOIN card_numbers c "
-                                    "ON c.id = a.id ORDER BY a.id")).all()
-        conn.execute(sa.text(
-            "INSERT INTO cards (card_no, person_id, application_id, production_status, pin_failures, created_at, "
-            "updated_at, version) VALUES (:c, :p, :a, '00', 0, :t, :t, 1)"),
-            [{"c": format_card_no(num), "p": person, "a": app, "t": now} for app, person, num in rows])
-    engine.dispose()
-
-
-def make_ids(n: int) -> list[str]:
-    out = []
-    for i in range(n):
-        body = f"{DIVISIONS[i % 8]}{dt.date(1950, 1, 1) + dt.timedelta(days=(i // 8) // 450):%Y%m%d}" \
-               f"{((i // 8) % 450) * 2 + 1:03d}"
-        out.append(body + str(CHECK[(np.array([int(d) for d in body]) * WEIGHTS).sum() % 11]))
-    return out
-
-
-def production_throughput(url: str, n: int) -> dict[str, Any]:
-    """Batch, bank export, bank return, maker export and maker return through the services on PostgreSQL."""
-    import os
-
-    from sscard import migrate
-    from sscard.auth.roles import SYSTEM_ACTOR
-    from sscard.chip import card_atr
-    from sscard.db import Database
-    from sscard.kms import KeyManager
-    from sscard.production import batches
-    from sscard.production.simulators import SimulatedBank
-
-    migrate.upgrade(url)
-    _seed_cards(url, n)
-    db = Database(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    km = KeyManager(os.urandom(32))
-    km.init_ministry()
-    km.provision_city("441800")
-    steps: dict[str, float] = {}
-
-    def timed(name: str, fn: Any, *args: Any) -> Any:
-        t = time.perf_counter()
-        value = fn(*args)
-        steps[name] = round(time.perf_counter() - t, 2)
-        return value
-
-    made = timed("create_batches", batches.create_batches, db, SYSTEM_ACTOR, n)
-    kh_all = b""
-    for b in made:
-        kh_all = timed("bank_export", batches.export_bank_file, db, SYSTEM_ACTOR, b.batch_no)
-        kr = SimulatedBank(failure_rate=0.01).answer(kh_all)
-        timed("bank_return_import", batches.import_bank_return, db, SYSTEM_ACTOR, kr)
-        zk = timed("maker_export", batches.export_maker_file, db, SYSTEM_ACTOR, b.batch_no, km.issue_psam("441800"))
-        parsed = formats.parse(zk, "ZK")
-        from sscard.production import transport
-
-        key = transport.batch_key(km.issue_psam("441800"), b.batch_no, parsed.header.extra)
-        rows = []
-        for seq, rec in enumerate(parsed.records, start=1):  # the maker's answer without personalising n chips
-            f = transport.open_sealed(key, b.batch_no, seq, rec["card_no"], rec["payload"])
-            from sscard.chip import HolderData
-
-            holder = HolderData(id_number=f["id_number"], name=f["name"], sex=f["sex"],
-                                birth_date=dt.datetime.strptime(f["birth_date"], "%Y%m%d").date(),
-                                nationality=f["ethnicity"], region_code="441800", card_no=rec["card_no"],
-                                issue_date=dt.date(2013, 6, 1), expiry_date=dt.date(2023, 6, 1))
-            rows.append([rec["card_no"], "00", f"{seq:016X}", card_atr(holder).hex().upper(), ""])
-        zr = formats.write("ZR", b.batch_no, b.bank_code, dt.datetime(2013, 6, 1), rows)
-        timed("maker_return_import", batches.import_maker_return, db, SYSTEM_ACTOR, zr)
-    db.dispose()
-    per_minute = {k: round(n / v * 60) for k, v in steps.items() if v}
-    return {"cards": n, "batches": len(made), "seconds": steps, "cards_per_minute": per_minute}
 
 
 if __name__ == "__main__":

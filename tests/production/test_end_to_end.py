@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, update
 
+from sscard.audit import service as audit
 from sscard.cards import service as cards
 from sscard.cards.models import Card
 from sscard.chip import load
@@ -147,3 +148,18 @@ def test_collected_data_becomes_cards_that_read_back_through_the_terminal(
         s.execute(update(ProductionBatch).where(ProductionBatch.batch_no == batch_no).values(delivered=0))
     with pytest.raises(BatchTotalsMismatch):  # a header that no longer equals its records is caught
         batches.get_batch(city.db, city.admin, batch_no)
+
+    # One audit record per card state change, written by the batch steps in bulk, and the chain is intact.
+    def moves(card: str) -> list[str]:
+        return [r.action.removeprefix("production.") for r in reversed(audit.history(city.db, city.supervisor,
+                                                                                     "card", card))
+                if r.action.startswith("production.")]
+
+    assert moves(card_nos[0]) == ["in_batch", "bank_failed", "in_batch", "bank_opened", "card_made", "at_outlet"]
+    assert moves(card_nos[1]) == ["in_batch", "bank_opened", "maker_failed", "bank_opened", "card_made",
+                                  "at_outlet"]
+    assert moves(card_nos[2]) == ["in_batch", "bank_opened", "card_made", "at_outlet"]
+    first_move = audit.history(city.db, city.supervisor, "card", card_nos[2])[-1]
+    assert first_move.operator == "t-admin" and '"production_status":"00"' in (first_move.before or "")
+    assert '"production_status":"10"' in (first_move.after or "")
+    assert audit.verify(city.db, city.supervisor).ok

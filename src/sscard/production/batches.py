@@ -2,6 +2,7 @@
 its return, the personalisation file for the card maker and its return, hand-over to outlets. Every step moves
 cards along the production state machine of ``sscard.cards`` (its edges, errors and audit), in one transaction
 with the batch records, and ends by checking that the batch header totals equal the sum of its records.
+Writes are set-based (``production.bulk``): a step costs a few statements, not one per card.
 """
 
 from __future__ import annotations
@@ -12,26 +13,24 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy import Integer, String, Table, bindparam, func, select, update
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from sscard import clock
 from sscard.audit import service as audit
-from sscard.audit.models import AuditHead
 from sscard.auth.errors import OutletNotFound
 from sscard.auth.models import Outlet
 from sscard.auth.roles import Actor, Permission
-from sscard.cards.errors import ProductionTransitionInvalid
 from sscard.cards.models import Application, Card
 from sscard.cards.personalisation import holder_data
 from sscard.cards.service import add_years
-from sscard.cards.states import PRODUCTION_EDGES, ApplicationStatus, ProductionStatus
+from sscard.cards.states import ApplicationStatus, ProductionStatus
 from sscard.chip import card_atr
-from sscard.db import Database, UtcDateTime
+from sscard.db import Database
 from sscard.kms import Psam
 from sscard.policy import service as policy
 from sscard.production import formats, transport
+from sscard.production.bulk import Moves, insert_rows, update_rows
 from sscard.production.errors import (
     BankUnknown,
     BatchNotFound,
@@ -50,55 +49,6 @@ _ACCOUNT = re.compile(r"[0-9]{12,19}")
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-
-class Moves:
-    """Production-status transitions of one batch step under the cards state machine (its edges and errors),
-    each audited per card like ``advance_production``, written in one statement per step.
-
-    Batches are large: instead of one ORM flush per card, the audit records are appended without autoflush and
-    the cards are updated by one executemany that still checks each card's version (optimistic locking).
-    """
-
-    def __init__(self, session: Session, actor: Actor) -> None:
-        self.session, self.actor = session, actor
-        self.rows: list[dict[str, object]] = []
-        self.cards: list[Card] = []
-
-    def add(self, card: Card, to: ProductionStatus, outlet_id: int | None = None, bank_code: str | None = None) -> None:
-        current = ProductionStatus(card.production_status)
-        if to not in PRODUCTION_EDGES[current]:
-            raise ProductionTransitionInvalid(f"{card.card_no}: {current.name} → {to.name}", card_no=card.card_no)
-        before = card.snapshot()
-        after = {**before, "production_status": to.value,
-                 "outlet_id": outlet_id if outlet_id is not None else before["outlet_id"]}
-        action = f"production.{to.name.lower()}"
-        head = self.session.get(AuditHead, 1)
-        if head is None or head in self.session.new:  # the chain's head must exist before flushes are skipped
-            audit.record(self.session, self.actor, action, "card", card.card_no, before, after)
-        else:
-            with self.session.no_autoflush:
-                audit.record(self.session, self.actor, action, "card", card.card_no, before, after)
-        self.rows.append({"cid": card.id, "v": card.version, "s": to.value, "o": outlet_id, "b": bank_code})
-        self.cards.append(card)
-
-    def apply(self) -> None:
-        if not self.rows:
-            return
-        self.session.flush()
-        table = cast(Table, Card.__table__)
-        stmt = (update(table).where(table.c.id == bindparam("cid"), table.c.version == bindparam("v"))
-                .values(production_status=bindparam("s"),
-                        outlet_id=func.coalesce(bindparam("o", type_=Integer), table.c.outlet_id),
-                        bank_code=func.coalesce(bindparam("b", type_=String), table.c.bank_code),
-                        version=table.c.version + 1, updated_at=bindparam("now", type_=UtcDateTime())))
-        now = clock.now()
-        result = self.session.connection().execute(stmt, [{**r, "now": now} for r in self.rows])
-        if result.rowcount != len(self.rows) and self.session.get_bind().dialect.supports_sane_multi_rowcount:
-            raise StaleDataError(f"{len(self.rows) - result.rowcount} cards were changed concurrently")
-        for card in self.cards:
-            self.session.expire(card)
-        self.rows, self.cards = [], []
 
 
 def _batch(session: Session, batch_no: str) -> ProductionBatch:
@@ -121,6 +71,11 @@ def _records(session: Session, batch: ProductionBatch, *states: str) -> list[tup
     if states:
         query = query.where(BatchRecord.state.in_(states))
     return [(r, c, p) for r, c, p in session.execute(query.order_by(BatchRecord.seq))]
+
+
+def _update_records(session: Session, updates: list[dict[str, object]]) -> None:
+    """The step's batch-record changes in set-based UPDATEs (the loaded records are not used afterwards)."""
+    update_rows(session, cast(Table, BatchRecord.__table__), updates)
 
 
 def reconcile(session: Session, batch: ProductionBatch) -> None:
@@ -195,16 +150,32 @@ def create_batches(db: Database, actor: Actor, max_per_batch: int = 10_000) -> l
             bank = card.bank_code or _choose_bank(person.region_code, banks, load)
             kind = "maker" if card.production_status == PS.MAKER_FAILED.value else "bank"
             groups[(bank, kind)].append(card)
+        accounts = _last_accounts(session, [c.id for c, _p in due if c.production_status == PS.MAKER_FAILED.value])
         made: list[ProductionBatch] = []
         today = clock.local_date()
         for (bank, kind), members in sorted(groups.items()):
             for start in range(0, len(members), max_per_batch):
-                made.append(_new_batch(session, actor, bank, kind, members[start:start + max_per_batch], today))
+                made.append(_new_batch(session, actor, bank, kind, members[start:start + max_per_batch], today,
+                                       accounts))
         return [_out(b) for b in made]
 
 
+def _last_accounts(session: Session, card_ids: list[int]) -> dict[int, str]:
+    """The account of each card's last successful bank return (a re-made card keeps its account)."""
+    found: dict[int, str] = {}
+    for start in range(0, len(card_ids), 5_000):
+        page = card_ids[start:start + 5_000]
+        for card_id, account in session.execute(
+                select(BatchRecord.card_id, BatchRecord.account_no)
+                .where(BatchRecord.card_id.in_(page), BatchRecord.account_no.is_not(None))
+                .order_by(BatchRecord.id)):
+            if account is not None:  # ordered by id: the last one wins
+                found[card_id] = account
+    return found
+
+
 def _new_batch(session: Session, actor: Actor, bank: str, kind: str, members: list[Card],
-               today: dt.date) -> ProductionBatch:
+               today: dt.date, accounts: dict[int, str]) -> ProductionBatch:
     batch = ProductionBatch(batch_no=_next_batch_no(session, bank, today), bank_code=bank, kind=kind,
                             stage="created" if kind == "bank" else "bank_returned", record_count=len(members),
                             bank_ok=len(members) if kind == "maker" else 0, bank_failed=0, maker_sent=0,
@@ -212,15 +183,13 @@ def _new_batch(session: Session, actor: Actor, bank: str, kind: str, members: li
     session.add(batch)
     session.flush()
     moves = Moves(session, actor)
+    records = []
     for seq, card in enumerate(members, start=1):
-        account = None
-        if kind == "maker":  # the account stays: take it from the card's last successful bank return
-            account = session.execute(select(BatchRecord.account_no).where(
-                BatchRecord.card_id == card.id, BatchRecord.account_no.is_not(None))
-                .order_by(BatchRecord.id.desc()).limit(1)).scalar_one_or_none()
-        session.add(BatchRecord(batch_id=batch.id, seq=seq, card_id=card.id, card_no=card.card_no,
-                                state="bank_ok" if kind == "maker" else "in_batch", account_no=account))
+        records.append({"batch_id": batch.id, "seq": seq, "card_id": card.id, "card_no": card.card_no,
+                        "state": "bank_ok" if kind == "maker" else "in_batch",
+                        "account_no": accounts.get(card.id) if kind == "maker" else None})
         moves.add(card, PS.BANK_OPENED if kind == "maker" else PS.IN_BATCH, bank_code=bank)
+    insert_rows(session, cast(Table, BatchRecord.__table__), records)
     moves.apply()
     reconcile(session, batch)
     audit.record(session, actor, "production.batch_create", "production_batch", batch.batch_no, None,
@@ -286,7 +255,7 @@ def import_bank_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
         if answered != set(members):
             raise FileRejected(f"the return answers {len(answered & set(members))} of {len(members)} records "
                                f"and {len(answered - set(members))} unknown cards")
-        moves = Moves(session, actor)
+        moves, updates = Moves(session, actor), []
         for rec in parsed.records:
             record, card, person = members[rec["card_no"]]
             if rec["id_number"] != person.id_number:
@@ -294,14 +263,16 @@ def import_bank_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
             if rec["result"] == formats.OK:
                 if not _ACCOUNT.fullmatch(rec["account_no"]):
                     raise FileRejected(f"card {record.card_no}: account number {rec['account_no'][:20]!r} malformed")
-                record.state, record.account_no = "bank_ok", rec["account_no"]
+                updates.append({"id": record.id, "state": "bank_ok", "account_no": rec["account_no"],
+                                "fail_code": None, "fail_reason": None})
                 moves.add(card, PS.BANK_OPENED)
                 batch.bank_ok += 1
             else:
-                record.state = "bank_failed"
-                record.fail_code, record.fail_reason = rec["result"][:10], rec["reason"][:100]
+                updates.append({"id": record.id, "state": "bank_failed", "account_no": None,
+                                "fail_code": rec["result"][:10], "fail_reason": rec["reason"][:100]})
                 moves.add(card, PS.BANK_FAILED)
                 batch.bank_failed += 1
+        _update_records(session, updates)
         moves.apply()
         batch.stage = "bank_returned"
         reconcile(session, batch)
@@ -355,7 +326,7 @@ def import_maker_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
             raise FileRejected(f"the return answers {len(answered & set(members))} of {len(members)} records "
                                f"and {len(answered - set(members))} unknown cards")
         today = clock.local_date()
-        moves = Moves(session, actor)
+        moves, updates = Moves(session, actor), []
         for rec in parsed.records:
             record, card, person = members[rec["card_no"]]
             ok = rec["result"] == formats.OK
@@ -365,14 +336,16 @@ def import_maker_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
                 if not rec["atr"].upper().endswith(factor):
                     ok, rec = False, {**rec, "result": "ATR", "reason": "ATR card factor does not match the card"}
             if ok:
-                record.state, record.chip_serial, record.atr = "maker_ok", rec["chip_serial"][:32], rec["atr"][:64]
+                updates.append({"id": record.id, "state": "maker_ok", "chip_serial": rec["chip_serial"][:32],
+                                "atr": rec["atr"][:64], "fail_code": None, "fail_reason": None})
                 moves.add(card, PS.CARD_MADE)
                 batch.maker_ok += 1
             else:
-                record.state = "maker_failed"
-                record.fail_code, record.fail_reason = rec["result"][:10], rec["reason"][:100]
+                updates.append({"id": record.id, "state": "maker_failed", "chip_serial": None, "atr": None,
+                                "fail_code": rec["result"][:10], "fail_reason": rec["reason"][:100]})
                 moves.add(card, PS.MAKER_FAILED)
                 batch.maker_failed += 1
+        _update_records(session, updates)
         moves.apply()
         batch.stage = "maker_returned"
         reconcile(session, batch)
@@ -404,12 +377,17 @@ def hand_over(db: Database, actor: Actor, batch_no: str, outlet_code: str | None
     with db.unit_of_work() as session:
         batch = _batch(session, batch_no)
         _stage(batch, "maker_returned")
-        moves = Moves(session, actor)
+        moves, updates = Moves(session, actor), []
+        outlets: dict[str, Outlet] = {}  # by division: one look-up per division, not per card
         for record, card, person in _records(session, batch, "maker_ok"):
-            outlet = _outlet_for(session, batch.bank_code, person.region_code, outlet_code)
+            outlet = outlets.get(person.region_code)
+            if outlet is None:
+                outlet = outlets[person.region_code] = _outlet_for(session, batch.bank_code, person.region_code,
+                                                                   outlet_code)
             moves.add(card, PS.AT_OUTLET, outlet.id)
-            record.state, record.outlet_code = "delivered", outlet.code
+            updates.append({"id": record.id, "state": "delivered", "outlet_code": outlet.code})
             batch.delivered += 1
+        _update_records(session, updates)
         moves.apply()
         batch.stage = "delivered"
         reconcile(session, batch)
