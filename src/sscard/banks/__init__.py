@@ -1,0 +1,1 @@
+"""Cooperating banks: batch files, the gateway interface, payment accounts, the simulated bank (docs/banks.md)."""

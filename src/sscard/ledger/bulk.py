@@ -1,0 +1,284 @@
+"""Bulk posting: many balanced transfers in a few statements (``post_many``), for monthly runs of a million
+lines; and the raw bulk-SQL helpers it uses (COPY on PostgreSQL, ``executemany`` on SQLite).
+
+``post_many`` keeps the ledger's invariants (docs/ledger.md): every transfer is balanced (one debit leg, one
+credit leg, same amount), a transfer id is written once (a retry of the same transfers posts nothing again; an
+id reused with another body is ``LEDGER_ID_EXISTS_DIFFERENT``), the accounts' limit flags hold after the whole
+batch, and each touched account's totals are updated once. The touched accounts are locked in id order first,
+like ``ledger.service`` does, so bulk and single postings never deadlock each other.
+
+Only *posted* transfers (no pending) are bulk-posted: a monthly batch moves money, it does not reserve it.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from sscard import clock
+from sscard.ledger.errors import (
+    LedgerAccountNotFound,
+    LedgerAmountInvalid,
+    LedgerCurrencyMismatch,
+    LedgerExceedsCredits,
+    LedgerExceedsDebits,
+    LedgerIdExistsDifferent,
+    LedgerIdInvalid,
+    LedgerOverflow,
+    LedgerSameAccount,
+)
+from sscard.ledger.models import LedgerAccount as Account
+from sscard.ledger.models import TransferState
+from sscard.ledger.service import ID_RE, TOTAL_MAX
+
+_CHUNK = 5000  # rows per multi-row statement on SQLite (and per id look-up)
+
+
+@dataclass(frozen=True, slots=True)
+class BulkTransfer:
+    """One posted transfer of ``amount`` fen; ``id`` is its idempotency key (1-64 of A-Z a-z 0-9 _ . : -)."""
+
+    id: str
+    debit_account: str
+    credit_account: str
+    amount: int
+    code: str = ""
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    posted: int  # written now
+    replayed: int  # already there with the same body (a retry): nothing moved
+    amount: int  # fen moved now
+
+
+def post_many(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult:
+    """Post many transfers in the caller's transaction: all of them or (on an error) none."""
+    if not transfers:
+        return BulkResult(0, 0, 0)
+    _check(transfers)
+    codes = {t.debit_account for t in transfers} | {t.credit_account for t in transfers}
+    accounts = _lock(session, codes)
+    by_code = {a.code: a for a in accounts.values()}
+    missing = codes - by_code.keys()
+    if missing:
+        code = sorted(missing)[0]
+        raise LedgerAccountNotFound(code, code=code)
+    if len({a.currency for a in accounts.values()}) > 1:
+        _check_currency(transfers, by_code)
+    if session.get_bind().dialect.name == "postgresql":
+        posted, replayed, amount = _post_postgresql(session, transfers, accounts, by_code)
+        return BulkResult(posted, replayed, amount)
+    new, replayed = _split_replays(session, transfers, by_code)
+    deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # account id → [debits, credits]
+    for t in new:
+        deltas[by_code[t.debit_account].id][0] += t.amount
+        deltas[by_code[t.credit_account].id][1] += t.amount
+    for account_id, (debits, credits) in deltas.items():
+        _check_limits(accounts[account_id], debits, credits)
+    if new:
+        _insert_transfers(session, new, by_code)
+        _add_totals(session, accounts, deltas)
+    return BulkResult(len(new), replayed, sum(t.amount for t in new))
+
+
+def _add_totals(session: Session, accounts: dict[int, Account], deltas: dict[int, list[int]]) -> None:
+    for account_id, (debits, credits) in deltas.items():
+        account = accounts[account_id]
+        account.debits_posted += debits
+        account.credits_posted += credits
+    session.flush()
+
+
+_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS ledger_bulk_in (id VARCHAR(64) NOT NULL, "
+             "debit_account_id BIGINT NOT NULL, credit_account_id BIGINT NOT NULL, amount BIGINT NOT NULL, "
+             "code VARCHAR(40) NOT NULL, reference VARCHAR(64)) ON COMMIT DELETE ROWS")
+_PG_INSERT = ("WITH ins AS (INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, state, "
+              "code, reference, timestamp) SELECT id, debit_account_id, credit_account_id, amount, 'posted', code, "
+              "reference, :now FROM ledger_bulk_in ON CONFLICT (id) DO NOTHING "
+              "RETURNING debit_account_id, credit_account_id, amount) "
+              "SELECT debit_account_id, credit_account_id, count(*), sum(amount) FROM ins GROUP BY 1, 2")
+_PG_DIFFERENT = ("SELECT b.id FROM ledger_bulk_in b JOIN ledger_transfers t ON t.id = b.id "
+                 "WHERE (t.debit_account_id, t.credit_account_id, t.amount, t.state, t.code) "
+                 "<> (b.debit_account_id, b.credit_account_id, b.amount, 'posted', b.code) "
+                 "OR t.pending_id IS NOT NULL OR t.reference IS DISTINCT FROM b.reference LIMIT 1")
+
+
+def _post_postgresql(session: Session, transfers: Sequence[BulkTransfer], accounts: dict[int, Account],
+                     by_code: dict[str, Account]) -> tuple[int, int, int]:
+    """COPY the batch into a scratch table, insert what is new in one statement (ON CONFLICT DO NOTHING makes
+    a retry a no-op), and get back the sums per account pair; all inside a savepoint, so a refused batch
+    leaves nothing behind even if the caller does not roll back."""
+    ids = {code: a.id for code, a in by_code.items()}
+    session.execute(text(_PG_STAGE))
+    session.execute(text("TRUNCATE ledger_bulk_in"))
+    with no_gc():
+        copy_rows(session, "ledger_bulk_in", ("id", "debit_account_id", "credit_account_id", "amount", "code",
+                                              "reference"),
+                  [(t.id, ids[t.debit_account], ids[t.credit_account], t.amount, t.code, t.reference)
+                   for t in transfers])
+    savepoint = session.begin_nested()
+    try:
+        pairs = session.execute(text(_PG_INSERT), {"now": clock.now()}).all()
+        posted = sum(int(count) for _, _, count, _ in pairs)
+        if posted < len(transfers):
+            different = session.execute(text(_PG_DIFFERENT)).scalar_one_or_none()
+            if different is not None:
+                raise LedgerIdExistsDifferent(different, id=different)
+        deltas: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for debit_id, credit_id, _, amount in pairs:
+            deltas[int(debit_id)][0] += int(amount)
+            deltas[int(credit_id)][1] += int(amount)
+        for account_id, (debits, credits) in deltas.items():
+            _check_limits(accounts[account_id], debits, credits)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    _add_totals(session, accounts, deltas)
+    session.execute(text("TRUNCATE ledger_bulk_in"))
+    return posted, len(transfers) - posted, sum(int(amount) for *_, amount in pairs)
+
+
+def _check(transfers: Sequence[BulkTransfer]) -> None:
+    ids = [t.id for t in transfers]
+    if len(set(ids)) != len(ids):
+        raise LedgerIdInvalid("the same id twice in one batch")
+    for t in transfers:
+        if not isinstance(t.id, str) or not ID_RE.match(t.id):
+            raise LedgerIdInvalid("id: 1-64 of A-Z a-z 0-9 _ . : -", id=str(t.id)[:80])
+        if type(t.amount) is not int or not 0 < t.amount <= TOTAL_MAX:
+            raise LedgerAmountInvalid(str(t.amount), id=t.id, amount=str(t.amount))
+        if t.debit_account == t.credit_account:
+            raise LedgerSameAccount(t.debit_account, id=t.id)
+
+
+def _check_currency(transfers: Sequence[BulkTransfer], by_code: dict[str, Account]) -> None:
+    for t in transfers:
+        if by_code[t.debit_account].currency != by_code[t.credit_account].currency:
+            raise LedgerCurrencyMismatch(f"{t.debit_account} ≠ {t.credit_account}", id=t.id)
+
+
+def _lock(session: Session, codes: set[str]) -> dict[int, Account]:
+    rows = session.execute(
+        select(Account).where(Account.code.in_(codes)).order_by(Account.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalars()
+    return {a.id: a for a in rows}
+
+
+def _check_limits(account: Account, debits: int, credits: int) -> None:
+    """The account after the whole batch must keep its flag. A bulk batch is applied as one (all or nothing,
+    in one transaction), so its limits are those of the state it leaves, not of an arbitrary line order."""
+    d = account.debits_posted + debits
+    c = account.credits_posted + credits
+    if account.debits_must_not_exceed_credits and d + account.debits_pending > c:
+        raise LedgerExceedsCredits(account.code, account=account.code,
+                                   available=account.credits_posted - account.debits_posted - account.debits_pending)
+    if account.credits_must_not_exceed_debits and c + account.credits_pending > d:
+        raise LedgerExceedsDebits(account.code, account=account.code)
+    if max(d + account.debits_pending, c + account.credits_pending) > TOTAL_MAX:
+        raise LedgerOverflow(account.code, account=account.code)
+
+
+def _split_replays(session: Session, transfers: Sequence[BulkTransfer],
+                   by_code: dict[str, Account]) -> tuple[list[BulkTransfer], int]:
+    """The transfers not yet written, and how many are already there with the same body (a retry)."""
+    wanted = {t.id: t for t in transfers}
+    found: list[tuple[Any, ...]] = []
+    ids = list(wanted)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start:start + _CHUNK]
+        found.extend(session.execute(
+            text("SELECT id, debit_account_id, credit_account_id, amount, state, pending_id, code, reference "
+                 "FROM ledger_transfers WHERE id IN :ids").bindparams(_expanding("ids")), {"ids": chunk}).all())
+    for row in found:
+        t = wanted.pop(row[0])
+        mine = (by_code[t.debit_account].id, by_code[t.credit_account].id, t.amount, TransferState.POSTED.value,
+                None, t.code, t.reference)
+        if tuple(row[1:]) != mine:
+            raise LedgerIdExistsDifferent(t.id, id=t.id)
+    return list(wanted.values()), len(found)
+
+
+def _expanding(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name, expanding=True)
+
+
+_COLUMNS = ("id", "debit_account_id", "credit_account_id", "amount", "state", "code", "reference", "timestamp")
+
+
+def _insert_transfers(session: Session, new: list[BulkTransfer], by_code: dict[str, Account]) -> None:
+    """SQLite: one prepared INSERT run over every row by the driver (no round trip per line)."""
+    # the text SQLAlchemy itself stores for a UTC instant in SQLite
+    now = clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    ids = {code: a.id for code, a in by_code.items()}
+    posted = TransferState.POSTED.value
+    with no_gc():
+        rows = [(t.id, ids[t.debit_account], ids[t.credit_account], t.amount, posted, t.code, t.reference, now)
+                for t in new]
+        executemany(session, f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) "
+                             f"VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """A million small tuples hold no cycles; the collector's repeated scans of them would dominate."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+# ---------------------------------------------------------------------------------------------------- raw bulk SQL
+
+
+def driver_connection(session: Session) -> Any:
+    """The DBAPI connection under the session's current transaction (psycopg 3 or sqlite3)."""
+    return session.connection().connection.driver_connection
+
+
+def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL ``COPY table (columns) FROM STDIN`` in the session's transaction."""
+    with driver_connection(session).cursor() as cur, \
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def executemany(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """The driver's ``executemany`` in the session's transaction (SQLite: one prepared statement, no round
+    trips; psycopg: pipelined). ``sql`` uses ``?`` placeholders; they become ``%s`` on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    cur = driver_connection(session).cursor()
+    try:
+        cur.executemany(sql, rows)
+    finally:
+        cur.close()
+
+
+def fetch_all(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """Plain tuples straight from the driver (a million rows without ORM or Row objects). ``sql`` uses ``?``
+    placeholders; they become ``%s`` on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = sql.replace("?", "%s")
+    cur = driver_connection(session).cursor()
+    try:
+        cur.execute(sql, tuple(params))
+        return list(cur.fetchall())
+    finally:
+        cur.close()

@@ -1,0 +1,92 @@
+"""The simulated bank as a loopback HTTP service, driven through the HTTP gateway exactly like the embedded one."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from sscard.banks import files as bf
+from sscard.banks.errors import BankBatchConflict, BankFileRejected, BankUnavailable
+from sscard.banks.gateway import AccountState, BankGateway, BankSettings, gateway_for
+from sscard.banks.http_client import HttpGateway
+from sscard.banks.http_service import create_bank_app
+from sscard.banks.simulated import SimulatedBank
+from support.city import City
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def bank_url(city: City) -> Iterator[str]:
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_bank_app(city.db), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # wait for the socket, not for a time
+        if not thread.is_alive():
+            pytest.fail("the bank service did not start")
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join()
+
+
+def _gateway(bank_code: str, url: str) -> BankGateway:
+    gateway = gateway_for(bank_code, BankSettings(mode="embedded", modes={bank_code: "http"},
+                                                  urls={bank_code: url}))
+    assert isinstance(gateway, HttpGateway)
+    return gateway
+
+
+def test_a_batch_file_goes_through_the_http_service(city: City, bank_code: str, bank_url: str) -> None:
+    bank = SimulatedBank(city.db)
+    bank.open_account(bank_code, "2001", "何丽", balance=0)
+    bank.open_account(bank_code, "2002", "郭强", state="frozen")
+    gateway = _gateway(bank_code, bank_url)
+    lines = [bf.BatchLine(1, "h-1", "2001", "何丽", "", 120_000), bf.BatchLine(2, "h-2", "2002", "郭强", "", 90_000)]
+    header = bf.new_header(bank_code, "credit", "H1", "2014-07", lines)
+    data = bf.write_batch(header, lines)
+    handle = gateway.submit(data)
+    assert gateway.submit(data) == handle
+    answer = gateway.fetch_return(handle)
+    assert answer is not None
+    ret = bf.parse_return(answer, bf.parse_batch(data))
+    assert [(line.ok, line.reason) for line in ret.lines] == [(True, None), (False, "ACCOUNT_FROZEN")]
+    assert bank.balance(bank_code, "2001") == 120_000
+
+    with pytest.raises(BankFileRejected) as err:
+        gateway.submit(data[:-5])
+    assert err.value.code == "BANK_FILE_TRUNCATED"
+    changed = [lines[0]._replace(amount=1), lines[1]]
+    with pytest.raises(BankBatchConflict):
+        gateway.submit(bf.write_batch(bf.new_header(bank_code, "credit", "H1", "2014-07", changed), changed))
+
+
+def test_real_time_calls_and_status_over_http(city: City, bank_code: str, bank_url: str) -> None:
+    SimulatedBank(city.db).open_account(bank_code, "3001", "罗杰", balance=5_000)
+    gateway = _gateway(bank_code, bank_url)
+    status = gateway.account_status("3001")
+    assert (status.exists, status.state, status.holder_name) == (True, AccountState.NORMAL, "罗杰")
+    assert not gateway.account_status("nope").exists
+    first = gateway.debit("3001", "罗杰", 2_000, "rt-h1")
+    assert first.ok and not first.replayed
+    assert gateway.debit("3001", "罗杰", 2_000, "rt-h1").replayed
+    assert gateway.debit("3001", "罗杰", 9_000, "rt-h2").reason == bf.Reason.INSUFFICIENT_BALANCE
+    assert gateway.credit("3001", "罗 杰", 1, "rt-h3").reason == bf.Reason.NAME_MISMATCH
+    assert SimulatedBank(city.db).balance(bank_code, "3001") == 3_000
+
+
+def test_an_unreachable_bank_is_unavailable(bank_code: str) -> None:
+    gateway = HttpGateway(bank_code, f"http://127.0.0.1:{_free_port()}", timeout=5)
+    with pytest.raises(BankUnavailable):
+        gateway.account_status("1")
