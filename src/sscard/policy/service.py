@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
+from sscard.funds.contributions.parameters import PARAMETERS as CONTRIB_PARAMETERS
 from sscard.policy.errors import PolicyInvalid, PolicyMissing
 from sscard.policy.models import PolicyParameter
 
@@ -33,6 +34,7 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("auth.max_failed_logins", "操作员登录失败锁定次数 / failed logins before lock", 1, 50),
         ParameterSpec("card.seal_unactivated_months", "领卡后未激活逾期封存月数 / months before an unactivated card is "
                       "sealed as overdue", 1, 60),
+        *(ParameterSpec(name, text, low, high) for name, text, low, high, _ in CONTRIB_PARAMETERS),
     )
 }
 

@@ -1,0 +1,182 @@
+"""``sscard funds …``: run a month (contributions then benefits, resumable, with progress bars), inspect
+disbursement batches, the re-issue queue (failures), correct and re-issue, entitlements and certifications.
+Domain errors exit with status 2 and the stable code, never a traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sscard.cli.common import OperatorOpt, actor_for, console, domain_errors, open_db
+from sscard.db import Database
+from sscard.funds.benefits import entitlements, reissue
+from sscard.funds.benefits import service as benefits
+from sscard.funds.benefits.models import BenefitKind
+from sscard.funds.benefits.schemas import BatchOut, CorrectionIn, EntitlementIn
+from sscard.funds.month import run_month
+
+funds_app = typer.Typer(help="Contributions in, benefits out: month runs, batches, failures, re-issues",
+                        no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+
+
+def _ctx(operator: str) -> tuple[Database, Any]:
+    db = open_db()
+    return db, actor_for(db, operator)
+
+
+def _json(data: Any) -> None:
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def _bars() -> Iterator[Any]:
+    """A progress callback drawing one Rich bar per half of the run (the label's text before ':')."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(label: str, done: int, total: int) -> None:
+            key = label.split(":", 1)[0]
+            if key not in tasks:
+                tasks[key] = progress.add_task(label, total=max(total, 1))
+            progress.update(tasks[key], description=label, completed=done, total=max(total, 1))
+
+        yield report
+
+
+def _fen(amount: int) -> str:
+    return f"{amount / 100:,.2f}"
+
+
+def _batch_table(rows: list[BatchOut]) -> Table:
+    table = Table("batch", "kind", "period", "bank", "state", "lines", "total ¥", "ok", "ok ¥", "failed",
+                  "failed ¥", "header = ok + failed")
+    for b in rows:
+        table.add_row(b.batch_no, b.kind, b.period, b.bank_code, b.state, f"{b.line_count:,}", _fen(b.total_amount),
+                      f"{b.success_count:,}", _fen(b.success_amount), f"{b.failure_count:,}",
+                      _fen(b.failure_amount), "yes" if b.balanced else "NO")
+    return table
+
+
+@funds_app.command("run")
+@domain_errors
+def run(period: str, benefits_only: Annotated[bool, typer.Option("--benefits-only")] = False,
+        as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
+    """Run (or resume) a month: contributions withholding, then benefit disbursement, e.g. 2014-07."""
+    db, actor = _ctx(operator)
+    with _bars() as report:
+        result = run_month(db, actor, period, report, contributions=not benefits_only)
+    if as_json:
+        _json(result.model_dump(mode="json"))
+        return
+    if result.contributions_skipped:
+        console.print(f"[yellow]contributions skipped:[/yellow] {result.contributions_skipped}")
+    elif result.contributions is not None:
+        c = result.contributions
+        console.print(f"contributions {result.period}: {c.get('status')}, withheld {c.get('withheld_count')} "
+                      f"({_fen(int(c.get('withheld_fen') or 0))} ¥), failed {c.get('failed_count')}")
+    b = result.benefits
+    console.print(f"benefits {b.period}{' (resumed)' if b.resumed else ''}: {b.owed:,} lines owed, "
+                  f"{b.released:,} back-paid, {b.held:,} newly held, {b.no_account:,} waiting for an account")
+    console.print(_batch_table(b.batches))
+
+
+@funds_app.command("batches")
+@domain_errors
+def batches(period: Annotated[str | None, typer.Option()] = None,
+            kind: Annotated[str | None, typer.Option(help="regular | reissue")] = None,
+            as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
+    """Disbursement batches with their header and Σ successes / Σ failures."""
+    db, actor = _ctx(operator)
+    rows = benefits.list_batches(db, actor, period, kind)
+    if as_json:
+        _json([b.model_dump(mode="json") for b in rows])
+    else:
+        console.print(_batch_table(rows))
+
+
+@funds_app.command("failures")
+@domain_errors
+def failures(state: Annotated[str | None, typer.Option(help="open | corrected | reissued | paid | failed | all")]
+             = None, lang: str = "zh", limit: int = 200, as_json: JsonOpt = False,
+             operator: OperatorOpt = "system") -> None:
+    """The re-issue queue (退票): failed lines with the bank's reason and what to do."""
+    db, actor = _ctx(operator)
+    rows = reissue.failures(db, actor, state, lang, limit)
+    if as_json:
+        _json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("id", "state", "reason", "person", "name", "month", "¥", "batch", "what to do")
+    for r in rows:
+        table.add_row(str(r.id), r.state, r.reason_code, str(r.person_id), r.name, r.period_due, _fen(r.amount),
+                      r.batch_no, r.what_to_do)
+    console.print(table)
+
+
+@funds_app.command("correct")
+@domain_errors
+def correct(reissue_id: int, note: Annotated[str, typer.Option(help="what was corrected")],
+            bank: Annotated[str | None, typer.Option(help="new payment account: bank code")] = None,
+            account: Annotated[str | None, typer.Option(help="new payment account: number")] = None,
+            holder: Annotated[str | None, typer.Option(help="new payment account: holder name")] = None,
+            operator: OperatorOpt = "system") -> None:
+    """Record the correction of a failed payment (optionally a new payment account); `reissue` pays it."""
+    db, actor = _ctx(operator)
+    data = CorrectionIn(note=note, bank_code=bank, account_no=account, holder_name=holder)
+    _json(reissue.correct_failure(db, actor, reissue_id, data).model_dump(mode="json"))
+
+
+@funds_app.command("reissue")
+@domain_errors
+def reissue_cmd(period: Annotated[str | None, typer.Option(help="label of the re-issue batches")] = None,
+                as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
+    """补发: pay the corrected failures in new batches linked to the failed lines (resumable)."""
+    db, actor = _ctx(operator)
+    with _bars() as report:
+        result = reissue.run_reissues(db, actor, period, report)
+    if as_json:
+        _json(result.model_dump(mode="json"))
+        return
+    console.print(f"re-issued {result.reissued}, waiting for a payment account {result.waiting_for_account}")
+    console.print(_batch_table(result.batches))
+
+
+@funds_app.command("grant")
+@domain_errors
+def grant(person_id: int, kind: BenefitKind, amount_fen: int, start: str,
+          months: Annotated[int | None, typer.Option()] = None, fund: Annotated[str | None, typer.Option()] = None,
+          reference: Annotated[str | None, typer.Option()] = None, operator: OperatorOpt = "system") -> None:
+    """Grant an entitlement (核定待遇): amount in fen per month (or once), first month due YYYY-MM."""
+    db, actor = _ctx(operator)
+    data = EntitlementIn(person_id=person_id, kind=kind, amount=amount_fen, start_period=start, months=months,
+                         fund=fund, reference=reference)
+    _json(entitlements.grant_entitlement(db, actor, data).model_dump(mode="json"))
+
+
+@funds_app.command("certify")
+@domain_errors
+def certify(person_id: int, on: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+            method: str = "counter", operator: OperatorOpt = "system") -> None:
+    """Record a survival certification (资格认证); stopped months are back-paid in the next run."""
+    db, actor = _ctx(operator)
+    try:
+        day = dt.date.fromisoformat(on) if on else None
+    except ValueError:
+        raise typer.BadParameter(f"{on!r} is not a date YYYY-MM-DD", param_hint="--on") from None
+    _json({"certification_id": entitlements.certify(db, actor, person_id, day, method)})
+
+
+@funds_app.command("payments")
+@domain_errors
+def payments(person_id: int, lang: str = "zh", operator: OperatorOpt = "system") -> None:
+    """What a person was paid, month by month (failed ones with the reason and what to do)."""
+    db, actor = _ctx(operator)
+    _json([p.model_dump(mode="json") for p in reissue.payments_for_person(db, actor, person_id, lang)])

@@ -1,0 +1,155 @@
+"""Entitlement use cases: grant (核定), adjust the amount from a month on (调待), certify survival (资格认证), end.
+
+Each is one transaction with its audit record. A grant whose start month lies before a month already run is
+owed those months as holds, released (back-paid) in the next run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from sscard import clock
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.db import Database
+from sscard.funds import FUNDS, add_months, parse_period, period_index
+from sscard.funds.benefits.errors import (
+    BenefitPersonNotFound,
+    CertificationInvalid,
+    EntitlementInvalid,
+    EntitlementNotFound,
+)
+from sscard.funds.benefits.models import (
+    CERTIFIED_KINDS,
+    DEFAULT_FUND,
+    ONE_OFF_KINDS,
+    BenefitKind,
+    Certification,
+    Entitlement,
+    EntitlementAmount,
+    Hold,
+    MonthRun,
+)
+from sscard.funds.benefits.schemas import EntitlementIn, EntitlementOut
+from sscard.registry.models import Person
+
+CERTIFICATION_METHODS = ("award", "counter", "kiosk", "card", "video", "home_visit")
+
+
+def grant_entitlement(db: Database, actor: Actor, data: EntitlementIn) -> EntitlementOut:
+    actor.require(Permission.FUNDS_CORRECT)
+    start = parse_period(data.start_period)
+    kind = BenefitKind(data.kind)
+    fund = data.fund or DEFAULT_FUND[kind]
+    if fund not in FUNDS:
+        raise EntitlementInvalid(f"fund {fund!r} is none of {', '.join(FUNDS)}", fund=fund)
+    if kind in ONE_OFF_KINDS and data.months not in (None, 1):
+        raise EntitlementInvalid("a one-off is paid once (months = 1)")
+    if kind is BenefitKind.UNEMPLOYMENT and data.months is None:
+        raise EntitlementInvalid("unemployment benefit runs for a duration: give months")
+    months = 1 if kind in ONE_OFF_KINDS else data.months
+    end = add_months(start, months - 1) if months is not None else None
+    with db.unit_of_work() as session:
+        if session.get(Person, data.person_id) is None:
+            raise BenefitPersonNotFound(str(data.person_id), person_id=data.person_id)
+        ent = Entitlement(person_id=data.person_id, kind=kind.value, fund=fund, start_period=start,
+                          end_period=end, status="active", reference=data.reference, created_by=actor.username)
+        session.add(ent)
+        session.flush()
+        session.add(EntitlementAmount(entitlement_id=ent.id, from_period=start, amount=data.amount,
+                                      note="核定", created_by=actor.username))
+        if kind in CERTIFIED_KINDS:  # the award itself saw the person: the first certification
+            session.add(Certification(person_id=data.person_id, certified_on=clock.local_date(), method="award",
+                                      created_by=actor.username))
+        _owe_past_months(session, ent)
+        out = EntitlementOut.model_validate(ent)
+        audit.record(session, actor, "benefit.grant", "entitlement", ent.id, None,
+                     {**out.model_dump(), "amount": data.amount})
+        return out
+
+
+def _owe_past_months(session: Session, ent: Entitlement) -> None:
+    """Months of a late grant that earlier runs could not know about: holds, released by the next run."""
+    last_run = session.execute(select(func.max(MonthRun.period))).scalar_one_or_none()
+    if last_run is None or ent.start_period > last_run:
+        return
+    if ent.kind in {k.value for k in ONE_OFF_KINDS}:
+        return  # a one-off stays due until paid: the next run finds it
+    last = min(last_run, ent.end_period) if ent.end_period else last_run
+    now = clock.now()
+    session.execute(insert(Hold), [
+        {"entitlement_id": ent.id, "period_due": add_months(ent.start_period, i), "person_id": ent.person_id,
+         "reason": "LATE_GRANT", "state": "open", "created_at": now}
+        for i in range(period_index(last) - period_index(ent.start_period) + 1)])
+
+
+def adjust_amount(db: Database, actor: Actor, entitlement_id: int, from_period: str, amount: int,
+                  note: str | None = None) -> EntitlementOut:
+    """A new amount from ``from_period`` on (e.g. the yearly pension increase); earlier months keep theirs."""
+    actor.require(Permission.FUNDS_CORRECT)
+    start = parse_period(from_period)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise EntitlementInvalid("the amount is a positive whole number of fen")
+    with db.unit_of_work() as session:
+        ent = _get(session, entitlement_id)
+        row = session.get(EntitlementAmount, (entitlement_id, start))
+        before = {"amount": row.amount} if row else None
+        if row is None:
+            session.add(EntitlementAmount(entitlement_id=entitlement_id, from_period=start, amount=amount,
+                                          note=note, created_by=actor.username))
+        else:
+            row.amount, row.note = amount, note
+        audit.record(session, actor, "benefit.adjust", "entitlement", entitlement_id, before,
+                     {"from_period": start, "amount": amount, "note": note})
+        return EntitlementOut.model_validate(ent)
+
+
+def end_entitlement(db: Database, actor: Actor, entitlement_id: int, last_period: str) -> EntitlementOut:
+    """No month after ``last_period`` is owed (death confirmed, re-employment, duration cut)."""
+    actor.require(Permission.FUNDS_CORRECT)
+    last = parse_period(last_period)
+    with db.unit_of_work() as session:
+        ent = _get(session, entitlement_id)
+        if last < add_months(ent.start_period, -1):
+            raise EntitlementInvalid("the last month cannot be before the month before the start")
+        before = {"end_period": ent.end_period, "status": ent.status}
+        ent.end_period, ent.status = last, "ended"
+        out = EntitlementOut.model_validate(ent)
+        audit.record(session, actor, "benefit.end", "entitlement", entitlement_id, before,
+                     {"end_period": last, "status": "ended"})
+        return out
+
+
+def certify(db: Database, actor: Actor, person_id: int, on: dt.date | None = None, method: str = "counter") -> int:
+    """Record a survival certification; months stopped for want of it are back-paid in the next run."""
+    actor.require(Permission.FUNDS_CERTIFY)
+    day = on or clock.local_date()
+    if day > clock.local_date() or method not in CERTIFICATION_METHODS:
+        raise CertificationInvalid(f"{day.isoformat()} / {method}", method=method)
+    with db.unit_of_work() as session:
+        if session.get(Person, person_id) is None:
+            raise BenefitPersonNotFound(str(person_id), person_id=person_id)
+        row = Certification(person_id=person_id, certified_on=day, method=method, created_by=actor.username)
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, "benefit.certify", "person", person_id, None,
+                     {"certified_on": day.isoformat(), "method": method})
+        return row.id
+
+
+def entitlements_of(db: Database, actor: Actor, person_id: int) -> list[EntitlementOut]:
+    actor.require(Permission.FUNDS_READ)
+    with db.unit_of_work() as session:
+        rows = session.execute(select(Entitlement).where(Entitlement.person_id == person_id)
+                               .order_by(Entitlement.id)).scalars()
+        return [EntitlementOut.model_validate(r) for r in rows]
+
+
+def _get(session: Session, entitlement_id: int) -> Entitlement:
+    ent = session.get(Entitlement, entitlement_id, with_for_update=True)
+    if ent is None:
+        raise EntitlementNotFound(str(entitlement_id), entitlement_id=entitlement_id)
+    return ent

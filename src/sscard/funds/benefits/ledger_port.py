@@ -1,0 +1,42 @@
+"""Benefit pay-outs in the ledger: each paid line is one transfer ``fund:<fund>`` → ``bank:<code>:clearing``
+(id ``ben:<line id>``, so a replay moves nothing), posted in bulk with ``sscard.ledger.bulk.post_many``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from sscard.funds import clearing_account, fund_account
+from sscard.ledger import service as ledger
+from sscard.ledger.bulk import BulkTransfer, post_many
+from sscard.ledger.errors import LedgerAccountNotFound
+
+TRANSFER_CODE = "benefit.payout"
+FUND_KIND = "fund"  # the same kinds contributions opens them with (either may open them first)
+CLEARING_KIND = "bank_clearing"
+
+
+def transfer_id(line_id: int) -> str:
+    return f"ben:{line_id}"
+
+
+def ensure_accounts(session: Session, bank_code: str, funds: set[str]) -> None:
+    wanted = [(clearing_account(bank_code), CLEARING_KIND)] + [(fund_account(f), FUND_KIND) for f in sorted(funds)]
+    for code, kind in wanted:
+        try:
+            ledger.balance(session, code)
+        except LedgerAccountNotFound:
+            ledger.get_or_create_account(session, code, kind)
+
+
+def post_payouts(session: Session, bank_code: str, batch_no: str, paid: Sequence[tuple[int, str, int]]) -> int:
+    """Post one transfer per paid line (line id, fund, amount fen); returns how many were posted now."""
+    if not paid:
+        return 0
+    ensure_accounts(session, bank_code, {fund for _, fund, _ in paid})
+    clearing = clearing_account(bank_code)
+    funds = {fund: fund_account(fund) for _, fund, _ in paid}
+    transfers = [BulkTransfer(transfer_id(line_id), funds[fund], clearing, amount, TRANSFER_CODE, batch_no)
+                 for line_id, fund, amount in paid]
+    return post_many(session, transfers).posted

@@ -1,0 +1,94 @@
+"""Reading contributions: a person's history for the cardholder portal and the counter, batches and failures
+for operators."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission, Role
+from sscard.db import Database
+from sscard.funds import parse_period
+from sscard.funds.contributions.models import (
+    ContribAssessment,
+    EmployerFile,
+    EmployerLine,
+    WithholdingBatch,
+    WithholdingLine,
+)
+from sscard.funds.contributions.schemas import BatchOut, ContributionRecord, FailureOut
+from sscard.funds.contributions.terms import ADVICE, AssessmentStatus
+
+
+def _require_reader(actor: Actor, person_id: int) -> None:
+    if actor.role is Role.CARDHOLDER:
+        actor.require(Permission.PORTAL_SELF)
+        actor.require_own(person_id)
+    else:
+        actor.require(Permission.FUNDS_READ)
+
+
+def contribution_history(db: Database, actor: Actor, person_id: int) -> list[ContributionRecord]:
+    """缴费记录: every assessed month (withholding) and every employer-paid month, newest first, with what to do
+    about an unpaid one. A cardholder sees only their own."""
+    _require_reader(actor, person_id)
+    with db.unit_of_work() as session:
+        records: list[ContributionRecord] = []
+        for a in session.execute(select(ContribAssessment).where(ContribAssessment.person_id == person_id)).scalars():
+            advice = ADVICE.get(a.last_reason or "") if a.status == AssessmentStatus.FAILED.value else None
+            records.append(ContributionRecord(
+                period=a.period, scheme=a.scheme, insurance_type=a.insurance_type, source="withholding",
+                base_fen=a.base_fen, amount_fen=a.amount_fen, personal_fen=a.personal_fen, status=a.status,
+                paid_at=a.paid_at, attempts=a.attempts, last_reason=a.last_reason,
+                advice_zh=advice[0] if advice else None, advice_en=advice[1] if advice else None))
+        for line, file in session.execute(select(EmployerLine, EmployerFile).join(
+                EmployerFile, EmployerFile.id == EmployerLine.file_id).where(EmployerLine.person_id == person_id)):
+            personal = line.employee_fen if line.insurance_type != "unemployment" else 0
+            records.append(ContributionRecord(
+                period=file.period, scheme=f"employee_{line.insurance_type}", insurance_type=line.insurance_type,
+                source="employer", base_fen=line.base_fen, amount_fen=line.employer_fen + line.employee_fen,
+                personal_fen=personal, status=AssessmentStatus.PAID.value, paid_at=file.imported_at, attempts=1,
+                last_reason=None, advice_zh=None, advice_en=None))
+        records.sort(key=lambda r: (r.period, r.insurance_type, r.scheme), reverse=True)
+        audit.record(session, actor, "contrib.history", "person", person_id, None, {"records": len(records)})
+        return records
+
+
+def batches(db: Database, actor: Actor, period: str) -> list[BatchOut]:
+    """The month's debit batches with their success and failure totals."""
+    actor.require(Permission.FUNDS_READ)
+    period = parse_period(period)
+    with db.unit_of_work() as session:
+        return [BatchOut.model_validate(b) for b in session.execute(
+            select(WithholdingBatch).where(WithholdingBatch.period == period)
+            .order_by(WithholdingBatch.bank_code)).scalars()]
+
+
+def failures(db: Database, actor: Actor, period: str) -> list[FailureOut]:
+    """Every line of the month's batches the bank refused, and every assessment that went unsent because no
+    authorisation was active, with the reason and the advice."""
+    actor.require(Permission.FUNDS_READ)
+    period = parse_period(period)
+    out: list[FailureOut] = []
+    with db.unit_of_work() as session:
+        for batch_no, line, a in session.execute(
+                select(WithholdingBatch.batch_no, WithholdingLine, ContribAssessment)
+                .join(WithholdingLine, WithholdingLine.batch_id == WithholdingBatch.id)
+                .join(ContribAssessment, ContribAssessment.id == WithholdingLine.assessment_id)
+                .where(WithholdingBatch.period == period, WithholdingLine.status == "failed")
+                .order_by(WithholdingBatch.batch_no, WithholdingLine.line_no)):
+            out.append(_failure(batch_no, line.line_no, a, line.reason or ""))
+        sent = select(WithholdingLine.assessment_id).join(
+            WithholdingBatch, WithholdingBatch.id == WithholdingLine.batch_id).where(WithholdingBatch.period == period)
+        for a in session.execute(select(ContribAssessment).where(
+                ContribAssessment.status == AssessmentStatus.FAILED.value, ContribAssessment.period <= period,
+                ContribAssessment.last_reason.like("AUTHORISATION_%"), ContribAssessment.id.not_in(sent))
+                .order_by(ContribAssessment.person_id, ContribAssessment.period)).scalars():
+            out.append(_failure(None, None, a, a.last_reason or ""))
+    return out
+
+
+def _failure(batch_no: str | None, line_no: int | None, a: ContribAssessment, reason: str) -> FailureOut:
+    zh, en = ADVICE.get(reason, ("", ""))
+    return FailureOut(batch_no=batch_no, line_no=line_no, person_id=a.person_id, assessment_id=a.id, period=a.period,
+                      scheme=a.scheme, amount_fen=a.amount_fen, reason=reason, advice_zh=zh, advice_en=en)
