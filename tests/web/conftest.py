@@ -10,14 +10,19 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
 
 from sscard.api.app import create_app
+from sscard.kms import KeyManager
+from sscard.web.kiosk_reader import ImageCardReader
 from support.city import IN_CI, PASSWORD, City
 from web.helpers import CHROMIUM, WebClient, web_client
+from web.portal_helpers import kiosk_keys
 
 
 @pytest.fixture
@@ -38,11 +43,26 @@ def _free_port() -> int:
         return port
 
 
+@dataclass
+class KioskSlot:
+    """The live server's kiosk reader: the card image at ``image`` is the card in the slot."""
+
+    image: Path
+    keys: KeyManager
+
+
 @pytest.fixture(scope="session")
-def live_server(sqlite_city: City) -> Iterator[str]:
+def kiosk_slot(tmp_path_factory: pytest.TempPathFactory) -> KioskSlot:
+    return KioskSlot(tmp_path_factory.mktemp("kiosk") / "inserted-card.json", kiosk_keys())
+
+
+@pytest.fixture(scope="session")
+def live_server(sqlite_city: City, kiosk_slot: KioskSlot) -> Iterator[str]:
     port = _free_port()
-    config = uvicorn.Config(create_app(sqlite_city.db), host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False)
+    app = create_app(sqlite_city.db)
+    # One slot serves the kiosk and the counter's desk reader alike.
+    app.state.kiosk_reader = app.state.counter_reader = ImageCardReader(kiosk_slot.image, kiosk_slot.keys)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -1,4 +1,5 @@
-"""Server-rendered pages (Jinja2 + htmx): the landing page, the counter workstation and the dashboard.
+"""Server-rendered pages (Jinja2 + htmx): the landing page, the counter workstation, the dashboard, the
+cardholder portal and its kiosk mode.
 
 ``install(app)`` adds them to the ASGI application: routes, vendored static files under ``/static``, the
 security-header and CSRF-cookie middleware, and the web's error pages. See docs/web.md.
@@ -9,7 +10,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from sscard.web import actions, pages, routes_counter, routes_dashboard, routes_session, security
+from sscard.web import (
+    actions,
+    kiosk_reader,
+    pages,
+    routes_counter,
+    routes_dashboard,
+    routes_kiosk,
+    routes_operator,
+    routes_portal,
+    routes_session,
+    security,
+)
 from sscard.web.i18n import HERE
 from sscard.web.routes_session import landing
 
@@ -18,7 +30,10 @@ __all__ = ["install", "landing"]
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router):
+    for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router,
+                   routes_portal.router, routes_kiosk.router, routes_operator.router):
         app.include_router(router)
     pages.install_handlers(app)
+    # The kiosk's and the counter's card reader (a card image in the demo; tests put their own readers here).
+    app.state.kiosk_reader = app.state.counter_reader = kiosk_reader.from_environment()
     app.middleware("http")(security.middleware)

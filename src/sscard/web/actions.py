@@ -19,6 +19,7 @@ from sscard.cards.states import (
 )
 from sscard.db import Database
 from sscard.errors import DomainError
+from sscard.portal import service as portal
 from sscard.web import labels, security
 from sscard.web.cardview import PERMISSION
 from sscard.web.forms import FormErrors
@@ -28,7 +29,8 @@ from sscard.web.person import EXPIRED, person_page, person_url
 
 router = APIRouter(include_in_schema=False)
 
-SECRET_FIELDS = ("pin", "new_pin", "password", "csrf_token")
+SECRET_FIELDS = ("pin", "new_pin", "password", "query_password", "csrf_token")
+QUERY_PASSWORD_FIELD = {"QUERY_PASSWORD_INVALID": "query_password"}
 
 
 def _check(form: dict[str, str], action: str, errors: FormErrors) -> None:
@@ -40,6 +42,14 @@ def _check(form: dict[str, str], action: str, errors: FormErrors) -> None:
         errors.choice(form, "to_status", [s.value for s in ProductionStatus])
     elif action == "activate":
         errors.required(form, "pin")
+    elif action == "portal_password":
+        errors.required(form, "query_password")
+    if action in ("activate", "portal_password") and form.get("query_password"):
+        # Checked before the card changes: activation and the password are two use cases (two services).
+        try:
+            portal.check_query_password(form["query_password"])
+        except DomainError as err:
+            errors.add_domain(err, QUERY_PASSWORD_FIELD)
 
 
 def _perform(db: Database, actor: Actor, card_no: str, action: str, form: dict[str, str]) -> dict[str, Any]:
@@ -56,6 +66,11 @@ def _perform(db: Database, actor: Actor, card_no: str, action: str, form: dict[s
         card = cards.pick_up(db, actor, card_no)
     elif action == "activate":
         card = cards.activate(db, actor, card_no, form["pin"])
+        if form.get("query_password"):
+            portal.set_query_password(db, actor, card_no, form["query_password"])
+    elif action == "portal_password":
+        person_id = portal.set_query_password(db, actor, card_no, form["query_password"])
+        return {"card": card_no, "seq": audit.last_seq_by_actor(db, actor, "person", person_id)}
     elif action == "temp_loss":
         card = cards.report_temporary_loss(db, actor, card_no)
     elif action == "formal_loss":
@@ -89,7 +104,7 @@ def card_action(request: Request, actor: WebActor, form: Form, card_no: str, act
         try:
             result = _perform(db_of(request), actor, card_no, action, form)
         except DomainError as err:
-            errors.add_domain(err)
+            errors.add_domain(err, QUERY_PASSWORD_FIELD)
             return _failed(request, actor, form, errors, card_no, action, err.http_status)
         return RedirectResponse(person_url(id_number, done=action, **result), status_code=303)
     return _failed(request, actor, form, errors, card_no, action, 422)

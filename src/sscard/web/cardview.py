@@ -24,6 +24,7 @@ PERMISSION = {
     "lift_loss": Permission.CARD_LIFT_LOSS,
     "unlock": Permission.CARD_UNLOCK,
     "cancel": Permission.CARD_CANCEL,
+    "portal_password": Permission.CARD_ACTIVATE,  # set or reset the holder's query password (portal/kiosk)
 }
 
 
@@ -48,6 +49,8 @@ def _allowed_by_state(card: Card, action: str, another_in_production: bool) -> b
         return status in ISSUED_ALIVE or _in_production(card)
     if status is None:
         return False
+    if action == "portal_password":
+        return status in (AppStatus.NORMAL, AppStatus.LOCKED)
     edge = {"apply_replacement": "apply_replacement", "apply_exchange": "apply_exchange",
             "activate": "activate", "temp_loss": "report_temporary_loss", "formal_loss": "report_formal_loss",
             "lift_loss": "lift_loss", "unlock": "unlock"}[action]

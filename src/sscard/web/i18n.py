@@ -48,9 +48,18 @@ def environment(language: str) -> Environment:
     env = Environment(loader=FileSystemLoader(str(TEMPLATE_DIR)), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
     env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["yuan"] = yuan
     env.globals["html_lang"] = HTML_LANG[language]
     env.globals["language"] = language
     return env
+
+
+def yuan(fen: int | None) -> str:
+    """Integer fen as yuan with two decimals (money is never a float)."""
+    if fen is None:
+        return "-"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def gettext(language: str, message: str, **params: Any) -> str:

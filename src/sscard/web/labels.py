@@ -28,7 +28,22 @@ PRODUCTION_STATUS = {
     ProductionStatus.VOIDED.value: N_("Voided"),
 }
 ROLE = {Role.COUNTER.value: N_("Counter operator"), Role.SUPERVISOR.value: N_("Supervisor"),
-        Role.ADMIN.value: N_("Administrator"), Role.SYSTEM.value: N_("System")}
+        Role.ADMIN.value: N_("Administrator"), Role.SYSTEM.value: N_("System"),
+        Role.CARDHOLDER.value: N_("Cardholder")}
+RESOLUTION = {"take_register": N_("Take the register's value"), "accept": N_("Accept (the data are right)"),
+              "reject": N_("Reject: no card is made"), "send_back": N_("Send back for collection again")}
+RECORD_STATUS = {"pending": N_("Pending"), "exception": N_("Exception open"), "approved": N_("Approved"),
+                 "rejected": N_("Rejected"), "returned": N_("Sent back")}
+# Issue 6 (funds): what the portal shows for its codes.
+FUNDS_WHAT = {"pension": N_("Pension"), "medical": N_("Medical insurance"), "unemployment": N_("Unemployment"),
+              "work_injury": N_("Work injury benefit"), "lump_sum": N_("One-off benefit"),
+              "reimbursement": N_("Medical reimbursement"), "employment_subsidy": N_("Employment subsidy")}
+FUNDS_STATUS = {"due": N_("Due"), "sent": N_("Sent to the bank"), "failed": N_("Failed"), "paid": N_("Paid"),
+                "in_progress": N_("Being paid"), "reissue_pending": N_("Failed, to be paid again"),
+                "no_account": N_("No account to pay into"), "stopped": N_("Stopped")}
+BATCH_STAGE = {"created": N_("Created"), "bank_sent": N_("Sent to the bank"),
+               "bank_returned": N_("Returned by the bank"), "maker_sent": N_("Sent to the card maker"),
+               "maker_returned": N_("Returned by the card maker"), "delivered": N_("Delivered to outlets")}
 BUSINESS = {Business.NEW.value: N_("New card"), Business.REPLACEMENT.value: N_("Replacement of a lost card"),
             Business.EXCHANGE.value: N_("Exchange")}
 EXCHANGE_REASON = {ExchangeReason.DAMAGED.value: N_("Damaged"), ExchangeReason.EXPIRED.value: N_("Expired"),
@@ -53,6 +68,7 @@ ACTIONS = {
     "lift_loss": N_("Loss lifted"),
     "unlock": N_("Card unlocked"),
     "cancel": N_("Card cancelled"),
+    "portal_password": N_("Query password set"),
 }
 
 

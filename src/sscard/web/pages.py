@@ -28,6 +28,14 @@ class Forbidden(Exception):
         self.permission = permission
 
 
+class HolderLoginRequired(Exception):
+    """No valid cardholder session: back to the portal's (or the kiosk's) login."""
+
+    def __init__(self, kiosk: bool) -> None:
+        super().__init__("kiosk" if kiosk else "portal")
+        self.kiosk = kiosk
+
+
 class CsrfRefused(Exception):
     """A state-changing request without the matching CSRF token."""
 
@@ -98,6 +106,12 @@ def install_handlers(app: FastAPI) -> None:
         target = request.url.path if request.method == "GET" else "/counter"
         response = RedirectResponse(f"/login?next={target}", status_code=303)
         security.clear_session(response)
+        return response
+
+    @app.exception_handler(HolderLoginRequired)
+    async def _holder_login(request: Request, exc: HolderLoginRequired) -> Response:
+        response = RedirectResponse("/kiosk" if exc.kiosk else "/portal/login", status_code=303)
+        response.delete_cookie("sscard_portal", path="/", httponly=True, samesite="strict")
         return response
 
     @app.exception_handler(Forbidden)

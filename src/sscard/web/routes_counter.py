@@ -13,12 +13,14 @@ from starlette.responses import Response
 from sscard.audit import service as audit
 from sscard.auth.roles import Permission
 from sscard.cards import receipts
+from sscard.cards import service as cards
 from sscard.errors import DomainError
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from sscard.web.forms import FormErrors
-from sscard.web.i18n import N_, language_of
+from sscard.web.i18n import N_, gettext, language_of
+from sscard.web.kiosk_reader import KioskReader, NoCard
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 from sscard.web.person import person_page, person_url
 from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
@@ -26,6 +28,7 @@ from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
 router = APIRouter(include_in_schema=False)
 _ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
 Text = Annotated[str, Query(max_length=100)]
+UNREADABLE = N_("The card could not be read, or it is not a card of this system.")
 
 
 @router.get("/counter", response_class=HTMLResponse)
@@ -65,6 +68,28 @@ def search(request: Request, actor: WebActor, q: Text = "") -> Response:
 
 def _register_page(request: Request, values: dict[str, str], errors: FormErrors, status: int = 200) -> Response:
     return render(request, "register.html", {"values": values, "errors": errors}, status=status)
+
+
+@router.post("/counter/read-card")
+def read_card(request: Request, actor: WebActor, form: Form) -> Response:
+    """读卡: the card on the desk reader opens its holder's page (the chip's ID number must match the card's
+    record in the database, so a forged or foreign card opens nothing)."""
+    require(actor, Permission.CARD_READ)
+    errors = FormErrors(language_of(request))
+    reader: KioskReader | None = getattr(request.app.state, "counter_reader", None)
+    if reader is None:
+        errors.add("card", gettext(language_of(request), N_("No card reader is connected to this counter.")))
+    else:
+        try:
+            read = reader.read_card()
+            card = cards.get_card(db_of(request), actor, read.card_no)
+            person = registry.get(db_of(request), actor, read.id_number)
+        except (NoCard, DomainError):
+            person = None
+        if person is not None and card.person_id == person.id:
+            return RedirectResponse(person_url(person.id_number), status_code=303)
+        errors.add("card", gettext(language_of(request), UNREADABLE))
+    return render(request, "counter.html", {"q": "", "results": None, "errors": errors}, status=422)
 
 
 @router.get("/counter/register", response_class=HTMLResponse)

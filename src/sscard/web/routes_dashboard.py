@@ -7,7 +7,9 @@ figures are printed in a table beside it (readable without JavaScript, and by sc
 from __future__ import annotations
 
 import csv
+import importlib
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,8 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from sscard.auth.roles import Actor, Permission
+from sscard.portal import dashboard as dashboard_reads
+from sscard.production import batches, progress
 from sscard.stats import service as stats
 from sscard.web import labels
 from sscard.web.i18n import N_, gettext, language_of
@@ -57,6 +61,68 @@ def tables(actor: Actor, request: Request) -> list[Table]:
         for d in by_division]
     issued = sum(d.cards_issued for d in by_division)
     coverage = f"{issued * 100 // overview.persons}%" if overview.persons else "-"
+    core = _core(t, overview, app_rows, production_rows, division_rows, issued, coverage)
+    return [*core, *more_tables(actor, request, t)]
+
+
+def _plain_yuan(fen: int) -> str:
+    """Yuan with two decimals and no grouping, from integer fen (a chart reads it as a number)."""
+    return f"{'-' if fen < 0 else ''}{abs(fen) // 100}.{abs(fen) % 100:02d}"
+
+
+def more_tables(actor: Actor, request: Request, t: Callable[[str], str]) -> list[Table]:
+    """Issuance by bank (production), batches and failures (if the role sees batches), settlements by day."""
+    db = db_of(request)
+    made = progress.progress(db, actor)
+    out = [Table("bank", t(N_("Cards issued and activated by bank")),
+                 [t(N_("Bank")), t(N_("Cards issued")), t(N_("Cards activated"))],
+                 [[code, c.issued, c.active] for code, c in made.by_bank.items()])]
+    if actor.can(Permission.PRODUCTION_BATCH):
+        found = batches.list_batches(db, actor, limit=1000)
+        by_stage: dict[str, list[int]] = {}
+        for b in found:
+            row = by_stage.setdefault(b.stage, [0, 0, 0, 0])
+            row[0] += 1
+            row[1] += b.record_count
+            row[2] += b.bank_failed
+            row[3] += b.maker_failed
+        out.append(Table("batches", t(N_("Production batches and failures by stage")),
+                         [t(N_("Stage")), t(N_("Batches")), t(N_("Cards")), t(N_("Bank failures")),
+                          t(N_("Maker failures"))],
+                         [[t(labels.BATCH_STAGE.get(stage, stage)), *row] for stage, row in by_stage.items()]))
+    days = dashboard_reads.settlements_by_day(db, actor)
+    out.append(Table("settlements", t(N_("Medical settlements by day (last 31 days)")),
+                     [t(N_("Day")), t(N_("Settlements")), t(N_("Amount (yuan)")), t(N_("Paid by the fund (yuan)"))],
+                     [[d.day.isoformat(), d.settlements, _plain_yuan(d.total_fen), _plain_yuan(d.fund_paid_fen)]
+                      for d in days]))
+    benefit = benefit_batches_table(actor, request, t)
+    return [*out, *([benefit] if benefit else [])]
+
+
+def benefit_batches_table(actor: Actor, request: Request, t: Callable[[str], str]) -> Table | None:
+    """Benefit disbursement batches by month (issue 6's funds package, once it is installed)."""
+    if not actor.can(Permission.FUNDS_READ):
+        return None
+    try:
+        funds = importlib.import_module("sscard.funds.benefits.service")
+    except ImportError:
+        return None
+    by_period: dict[str, list[Any]] = {}
+    for b in funds.list_batches(db_of(request), actor):
+        row = by_period.setdefault(str(b.period), [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += b.line_count
+        row[2] += b.total_amount
+        row[3] += b.failure_count
+    return Table("benefits", t(N_("Benefit payment batches by month")),
+                 [t(N_("Month")), t(N_("Payment batches")), t(N_("Payments")), t(N_("Amount (yuan)")),
+                  t(N_("Failed payments"))],
+                 [[period, n, lines, _plain_yuan(amount), failed]
+                  for period, (n, lines, amount, failed) in sorted(by_period.items())])
+
+
+def _core(t: Callable[[str], str], overview: Any, app_rows: list[list[Any]], production_rows: list[list[Any]],
+          division_rows: list[list[Any]], issued: int, coverage: str) -> list[Table]:
     return [
         Table("app_status", t(N_("Cards by application status")), [t(N_("Status")), t(N_("Cards"))], app_rows),
         Table("production_status", t(N_("Cards by production status")), [t(N_("Status")), t(N_("Cards"))],

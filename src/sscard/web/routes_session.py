@@ -11,7 +11,10 @@ from starlette.responses import Response
 from sscard import __version__
 from sscard.auth import service as auth
 from sscard.auth.errors import AuthenticationFailed, OperatorLocked
+from sscard.auth.roles import Actor
 from sscard.db import Database
+from sscard.portal import totp
+from sscard.portal.errors import TotpInvalid
 from sscard.stats import service as stats
 from sscard.web import security
 from sscard.web.forms import GENERAL, FormErrors
@@ -58,11 +61,30 @@ def login(request: Request, form: Form) -> Response:
         except AuthenticationFailed:
             errors.add("password", gettext(language, N_("Wrong user name or password.")))
         else:
-            response = RedirectResponse(safe_next(form.get("next")), status_code=303)
-            security.set_session(response, request, issued.token, issued.expires_at.timestamp())
-            return response
+            if _second_factor_ok(request, issued.actor, form.get("code", ""), errors):
+                response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+                security.set_session(response, request, issued.token, issued.expires_at.timestamp())
+                return response
+            auth.logout(request.app.state.db, issued.token)  # the password alone opens nothing
     values = {"username": form.get("username", ""), "next": safe_next(form.get("next"))}
     return render(request, "login.html", {"values": values, "errors": errors}, status=401)
+
+
+def _second_factor_ok(request: Request, actor: Actor, code: str, errors: FormErrors) -> bool:
+    """With TOTP enabled the login also needs a current code (wrong codes count towards the lockout)."""
+    db = request.app.state.db
+    if not totp.enabled(db, actor.operator_id):
+        return True
+    language = language_of(request)
+    if not code:
+        errors.add("code", gettext(language, N_("Enter the 6-digit code from your authenticator app.")))
+        return False
+    try:
+        totp.verify_login(db, actor, code)
+    except TotpInvalid as err:
+        errors.add_domain(err, {err.code: "code"})
+        return False
+    return True
 
 
 @router.post("/logout")

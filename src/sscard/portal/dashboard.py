@@ -1,0 +1,41 @@
+"""Aggregates for the administrator dashboard that no owning package offers yet: settlement volumes and
+amounts by clearing day (medical). Aggregates only, no personal data; ``stats.read``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from sscard import clock
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.db import Database
+from sscard.medical.models import Settlement
+
+
+class DayVolume(BaseModel):
+    day: dt.date
+    settlements: int
+    total_fen: int
+    fund_paid_fen: int
+    reversed: int
+
+
+def settlements_by_day(db: Database, actor: Actor, days: int = 31) -> list[DayVolume]:
+    """Settlements per clearing day over the last ``days`` local days (reversed ones counted apart)."""
+    actor.require(Permission.STATS_READ)
+    since = clock.local_date() - dt.timedelta(days=days - 1)
+    settled = Settlement.status == "settled"
+    with db.unit_of_work() as session:
+        rows = session.execute(
+            select(Settlement.settled_on, func.count().filter(settled),
+                   func.coalesce(func.sum(Settlement.total_fen).filter(settled), 0),
+                   func.coalesce(func.sum(Settlement.fund_paid_fen).filter(settled), 0),
+                   func.count().filter(Settlement.status == "reversed"))
+            .where(Settlement.settled_on >= since).group_by(Settlement.settled_on).order_by(Settlement.settled_on))
+        out = [DayVolume(day=d, settlements=n, total_fen=int(t), fund_paid_fen=int(f), reversed=r)
+               for d, n, t, f, r in rows]
+        audit.record(session, actor, "stats.settlements_by_day", "stats", "settlements", None, {"days": days})
+        return out

@@ -1,0 +1,147 @@
+"""What a cardholder reads: card status, personal data (masked), the personal medical account and its
+settlements, contributions and benefit payments. Each read checks the actor may see that person and is
+audited like every read of personal data.
+
+Medical figures come from the medical package's tables and the ledger's balance (read here rather than
+by editing the medical package); contributions and benefits from the funds package once it provides
+``contribution_history`` / ``payments_for_person`` (until then the section says it has no records).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.cards.models import Card
+from sscard.cards.states import APP_EDGES, AppStatus
+from sscard.db import Database
+from sscard.ledger import service as ledger
+from sscard.ledger.errors import LedgerAccountNotFound
+from sscard.medical.models import Institution, Insured, Settlement
+from sscard.medical.service import person_account
+from sscard.portal.models import PortalAccount
+from sscard.portal.schemas import CardView, FundsRow, FundsSection, Medical, Profile, SettlementView
+from sscard.registry import idnumber
+from sscard.registry.models import Person
+
+SETTLEMENTS_SHOWN = 50
+
+
+def _person_id(actor: Actor) -> int:
+    actor.require(Permission.PORTAL_SELF)
+    if actor.person_id is None:
+        raise ValueError("a portal read needs a cardholder actor")
+    actor.require_own(actor.person_id)
+    return actor.person_id
+
+
+def mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return None
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+def profile(db: Database, actor: Actor) -> Profile:
+    person_id = _person_id(actor)
+    with db.unit_of_work() as session:
+        person = session.get_one(Person, person_id)
+        account = session.get(PortalAccount, person_id)
+        rows = session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())).scalars()
+        cards = [CardView(card_no=c.card_no, app_status=c.app_status, production_status=c.production_status,
+                          expires_on=c.expires_on, temp_loss_expires_at=c.temp_loss_expires_at,
+                          can_report_loss=c.app_status is not None
+                          and AppStatus(c.app_status) in APP_EDGES["report_temporary_loss"])
+                 for c in rows]
+        audit.record(session, actor, "portal.profile_read", "person", person_id)
+        return Profile(name=person.name, id_masked=idnumber.mask(person.id_number), sex=person.sex,
+                       birth_date=person.birth_date, region_code=person.region_code,
+                       phone_masked=mask_phone(person.phone), address=account.address if account else None,
+                       cards=cards)
+
+
+def medical(db: Database, actor: Actor) -> Medical:
+    """The personal medical account (个人账户) balance and the latest settlements (newest first)."""
+    person_id = _person_id(actor)
+    with db.unit_of_work() as session:
+        insured = session.get(Insured, person_id)
+        try:
+            balance = ledger.balance(session, person_account(person_id)).available_credit_balance
+        except LedgerAccountNotFound:
+            balance = 0
+        rows = session.execute(
+            select(Settlement, Institution.name).join(Institution, Institution.id == Settlement.institution_id)
+            .where(Settlement.person_id == person_id).order_by(Settlement.id.desc()).limit(SETTLEMENTS_SHOWN))
+        settlements = [SettlementView(setl_id=s.setl_id, settled_on=s.settled_on, institution=name,
+                                      total_fen=s.total_fen, fund_paid_fen=s.fund_paid_fen,
+                                      account_paid_fen=s.account_paid_fen, cash_fen=s.cash_fen, status=s.status)
+                       for s, name in rows]
+        audit.record(session, actor, "portal.medical_read", "person", person_id)
+        return Medical(insured=insured is not None, scheme=insured.scheme if insured else None,
+                       balance_fen=balance, settlements=settlements)
+
+
+# ------------------------------------------------------------------------------------------------- funds
+
+# Where issue 6 puts the reads (its service modules, or the modules they live in).
+CONTRIBUTIONS = (("sscard.funds.contributions.service", "sscard.funds.contributions.history"),
+                 "contribution_history")
+PAYMENTS = (("sscard.funds.benefits.service", "sscard.funds.benefits.reissue"), "payments_for_person")
+# Payment states that need the cardholder to do something (the funds service says what).
+PAYMENT_PROBLEMS = frozenset({"failed", "reissue_pending", "no_account", "stopped"})
+
+
+def _funds_function(modules: tuple[str, ...], name: str) -> Callable[..., Any] | None:
+    """The funds package's read, if it has landed (it is built in parallel; absent → no records yet)."""
+    for module in modules:
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if callable(found):
+            function: Callable[..., Any] = found
+            return function
+    return None
+
+
+def _month(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()[:10]
+    return "" if value is None else str(value)
+
+
+def contribution_rows(items: Iterable[Any], language: str) -> list[FundsRow]:
+    """``ContributionRecord`` rows: a failed month carries the reason and what to do."""
+    return [FundsRow(period=_month(r.period), what=str(r.insurance_type), amount_fen=int(r.amount_fen),
+                     status=str(r.status), failed=r.status == "failed", reason=r.last_reason,
+                     advice=(r.advice_en if language == "en" else r.advice_zh)) for r in items]
+
+
+def payment_rows(items: Iterable[Any]) -> list[FundsRow]:
+    """``PaymentOut`` rows (already in the caller's language): problems carry what to do."""
+    return [FundsRow(period=_month(p.period_due), what=str(p.kind), amount_fen=int(p.amount), status=str(p.status),
+                     failed=p.status in PAYMENT_PROBLEMS, reason=p.reason_code, advice=p.what_to_do) for p in items]
+
+
+def contributions(db: Database, actor: Actor, language: str = "zh_CN") -> FundsSection:
+    """缴费记录 from the funds package (which checks the cardholder reads only their own)."""
+    person_id = _person_id(actor)
+    read = _funds_function(*CONTRIBUTIONS)
+    if read is None:
+        return FundsSection(available=False)
+    return FundsSection(available=True, rows=contribution_rows(read(db, actor, person_id), language))
+
+
+def benefit_payments(db: Database, actor: Actor, language: str = "zh_CN") -> FundsSection:
+    """待遇发放 with failed payments and what to do, from the funds package."""
+    person_id = _person_id(actor)
+    read = _funds_function(*PAYMENTS)
+    if read is None:
+        return FundsSection(available=False)
+    return FundsSection(available=True, rows=payment_rows(read(db, actor, person_id,
+                                                               lang="en" if language == "en" else "zh")))

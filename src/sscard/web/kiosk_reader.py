@@ -1,0 +1,82 @@
+"""The card reader of a kiosk or a counter: reads the card number (and the holder's ID number) from the chip
+through ``sscard.terminal``.
+
+A real kiosk has a PC/SC reader (``sscard.terminal.PcscReader``) and a PSAM; in the demo and in tests the
+"inserted card" is a card image file (``SSCARD_KIOSK_CARD_IMAGE``) read through the virtual reader, with a
+PSAM issued by the key manager over ``SSCARD_KIOSK_KEYSTORE`` (the same keys the card maker used), so the
+3rd-generation card's internal and external authentication run exactly as on hardware.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sscard.chip import load
+from sscard.chip.image import ImageError
+from sscard.kms import KeyManager, KeyStore, KmsError
+from sscard.registry.regions import CITY_CODE
+from sscard.terminal import Reader, Terminal, TerminalError, VirtualReader
+
+IMAGE_ENV = "SSCARD_KIOSK_CARD_IMAGE"
+KEYSTORE_ENV = "SSCARD_KIOSK_KEYSTORE"
+
+
+class NoCard(Exception):
+    """No card in the reader, or it could not be read (the page asks to insert it again)."""
+
+
+@dataclass(frozen=True)
+class ReadCard:
+    card_no: str
+    id_number: str
+
+
+class KioskReader(Protocol):
+    """A card reader with its PSAM: the kiosk's, or the one on a counter's desk."""
+
+    def read_card(self) -> ReadCard: ...
+
+    def read_card_no(self) -> str: ...
+
+
+@dataclass
+class ImageCardReader:
+    """The card image at ``path`` is the card in the slot; ``keys`` issues the PSAM the terminal uses."""
+
+    path: Path
+    keys: KeyManager
+
+    def _card(self) -> Reader:
+        try:
+            return VirtualReader(load(self.path))  # read only: nothing to save back
+        except (FileNotFoundError, ImageError, ValueError, KeyError) as exc:
+            raise NoCard(str(exc)) from exc
+
+    def read_card(self) -> ReadCard:
+        card = self._card()
+        try:
+            terminal = Terminal(card, VirtualReader(self.keys.issue_psam(CITY_CODE), name="PSAM"))
+            info = terminal.read_holder()
+        except (TerminalError, KmsError) as exc:
+            raise NoCard(str(exc)) from exc
+        finally:
+            card.close()
+        return ReadCard(info.card_no, info.id_number)
+
+    def read_card_no(self) -> str:
+        return self.read_card().card_no
+
+
+def from_environment() -> KioskReader | None:
+    """The demo kiosk: a card image and a keystore named by the environment; None when not configured."""
+    image = os.environ.get(IMAGE_ENV)
+    if not image:
+        return None
+    keys = KeyManager.from_settings(KeyStore(Path(os.environ.get(KEYSTORE_ENV, "var/keystore.json"))))
+    keys.init_ministry()  # as `sscard card …` does: the first use of a keystore provisions the city
+    if keys.store.get("IRK", "sm4", "city", CITY_CODE, keys.current_version()) is None:
+        keys.provision_city(CITY_CODE)
+    return ImageCardReader(Path(image), keys)

@@ -1,0 +1,125 @@
+"""Operator pages beyond the person: the data-comparison exceptions queue (resolve: take the register's
+value, accept a flag, reject, send back), production batches, and enrolment of the optional TOTP factor."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.responses import Response
+
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor, Permission
+from sscard.errors import DomainError
+from sscard.portal import totp
+from sscard.production import batches
+from sscard.production import service as production
+from sscard.production.compare import FLAGS
+from sscard.production.schemas import ExceptionOut, Resolution
+from sscard.web.forms import GENERAL, FormErrors
+from sscard.web.i18n import language_of
+from sscard.web.pages import Form, WebActor, db_of, render, require
+
+router = APIRouter(include_in_schema=False)
+
+
+def resolutions(exc: ExceptionOut) -> list[str]:
+    """The decisions that make sense for this exception (the service refuses the others anyway)."""
+    allowed = []
+    if exc.field and exc.register_value is not None:
+        allowed.append(Resolution.TAKE_REGISTER.value)
+    if exc.reason_code in FLAGS:
+        allowed.append(Resolution.ACCEPT.value)
+    return [*allowed, Resolution.REJECT.value, Resolution.SEND_BACK.value]
+
+
+def _exceptions_page(request: Request, actor: Actor, errors: FormErrors | None = None, failed_id: int = 0,
+                     values: dict[str, str] | None = None, status: int = 200) -> Response:
+    found = production.list_exceptions(db_of(request), actor, limit=200)
+    params = request.query_params
+    result: dict[str, Any] | None = None
+    if params.get("done"):
+        result = {"id": params.get("done"), "resolution": params.get("resolution", ""), "seq": params.get("seq"),
+                  "record_status": params.get("record_status", "")}
+    return render(request, "exceptions.html", {
+        "rows": [(e, resolutions(e)) for e in found], "result": result, "failed_id": failed_id,
+        "errors": errors or FormErrors(language_of(request)), "values": values or {}}, status=status)
+
+
+@router.get("/counter/exceptions", response_class=HTMLResponse)
+def exceptions(request: Request, actor: WebActor) -> Response:
+    require(actor, Permission.PRODUCTION_RESOLVE)
+    return _exceptions_page(request, actor)
+
+
+@router.post("/counter/exceptions/{exception_id}")
+def resolve(request: Request, actor: WebActor, form: Form, exception_id: int) -> Response:
+    require(actor, Permission.PRODUCTION_RESOLVE)
+    errors = FormErrors(language_of(request))
+    errors.choice(form, "resolution", [r.value for r in Resolution])
+    if not errors:
+        db = db_of(request)
+        try:
+            out = production.resolve_exception(db, actor, exception_id, Resolution(form["resolution"]))
+        except DomainError as err:
+            errors.add_domain(err, {err.code: "resolution" if err.code == "RESOLUTION_INVALID" else GENERAL})
+            return _exceptions_page(request, actor, errors, exception_id, form, status=err.http_status)
+        seq = audit.last_seq_by_actor(db, actor, "comparison_exception", exception_id)
+        query = urlencode({"done": exception_id, "resolution": form["resolution"], "seq": seq or "",
+                           "record_status": out.record_status})
+        return RedirectResponse(f"/counter/exceptions?{query}", status_code=303)
+    return _exceptions_page(request, actor, errors, exception_id, form, status=422)
+
+
+@router.get("/counter/batches", response_class=HTMLResponse)
+def batch_list(request: Request, actor: WebActor,
+               stage: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    require(actor, Permission.PRODUCTION_BATCH)
+    found = batches.list_batches(db_of(request), actor, stage=stage or None, limit=200)
+    return render(request, "batches.html", {"batches": found, "stage": stage or ""})
+
+
+# ------------------------------------------------------------------------------------------------ TOTP
+
+
+def _totp_page(request: Request, actor: Actor, errors: FormErrors | None = None, enrolment: Any = None,
+               status: int = 200) -> Response:
+    return render(request, "totp.html", {
+        "state": totp.state(db_of(request), actor.operator_id), "enrolment": enrolment,
+        "done": request.query_params.get("done"), "errors": errors or FormErrors(language_of(request))},
+        status=status)
+
+
+@router.get("/account/totp", response_class=HTMLResponse)
+def totp_page(request: Request, actor: WebActor) -> Response:
+    return _totp_page(request, actor)
+
+
+@router.post("/account/totp/start", response_class=HTMLResponse)
+def totp_start(request: Request, actor: WebActor, form: Form) -> Response:
+    errors = FormErrors(language_of(request))
+    try:
+        enrolment = totp.start_enrolment(db_of(request), actor)
+    except DomainError as err:
+        errors.add_domain(err, {err.code: GENERAL})
+        return _totp_page(request, actor, errors, status=err.http_status)
+    return _totp_page(request, actor, enrolment=enrolment)
+
+
+@router.post("/account/totp/{step}")
+def totp_confirm(request: Request, actor: WebActor, form: Form, step: str) -> Response:
+    if step not in ("confirm", "disable"):
+        return RedirectResponse("/account/totp", status_code=303)
+    errors = FormErrors(language_of(request))
+    errors.required(form, "code")
+    if not errors:
+        try:
+            (totp.confirm_enrolment if step == "confirm" else totp.disable)(db_of(request), actor, form["code"])
+        except DomainError as err:
+            errors.add_domain(err, {"TOTP_INVALID": "code", "TOTP_NOT_ENROLLED": GENERAL})
+        else:
+            return RedirectResponse(f"/account/totp?done={step}", status_code=303)
+    return _totp_page(request, actor, errors, status=422)
+

@@ -1,0 +1,189 @@
+"""The portal's use cases on SQLite and PostgreSQL: query passwords, login and lockout, sessions that
+expire, kiosk rules, cardholders confined to their own data, contact updates, operators' TOTP, and the
+dashboard's settlement figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyotp
+import pytest
+import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from sscard.audit.models import AuditRecord
+from sscard.auth import service as auth
+from sscard.auth.errors import OperatorLocked, PermissionDenied
+from sscard.auth.roles import SYSTEM_ACTOR, Role
+from sscard.cards import service as cards
+from sscard.errors import DomainError
+from sscard.portal import dashboard, reads, totp
+from sscard.portal import service as portal
+from sscard.portal.errors import (
+    CardNotForKiosk,
+    PortalLocked,
+    PortalLoginFailed,
+    PortalSessionInvalid,
+    QueryPasswordInvalid,
+    TotpInvalid,
+)
+from sscard.registry import service as registry
+from sscard.registry.errors import PhoneInvalid
+from support.city import PASSWORD, City
+from web.helpers import person_with_card
+from web.portal_helpers import QUERY_PASSWORD, holder, insured_holder, unique
+
+
+def _is_run_or_repeat(text: str) -> bool:
+    return text == text[0] * len(text) or text in "0123456789" or text in "9876543210"
+
+
+@given(st.text(alphabet="0123456789", min_size=6, max_size=12))
+def test_query_passwords_are_digits_that_are_neither_one_digit_nor_a_run(password: str) -> None:
+    if _is_run_or_repeat(password):
+        with pytest.raises(QueryPasswordInvalid):
+            portal.check_query_password(password)
+    else:
+        assert portal.check_query_password(password) == password
+
+
+@pytest.mark.parametrize("bad", ["", "12345", "1234567890123", "12a456", "０１２３４５", "654321", "000000"])
+def test_malformed_query_passwords_are_refused(bad: str) -> None:
+    with pytest.raises(QueryPasswordInvalid):
+        portal.check_query_password(bad)
+
+
+def test_login_by_card_or_id_number_gives_a_cardholder_confined_to_their_person(city: City) -> None:
+    h = holder(city)
+    by_card = portal.login(city.db, h.card_no.lower(), QUERY_PASSWORD)
+    by_id = portal.login(city.db, h.id_number, QUERY_PASSWORD)
+    assert by_card.actor == by_id.actor and by_card.actor.role is Role.CARDHOLDER
+    actor, kiosk = portal.authenticate(city.db, by_card.token)
+    assert actor.person_id == by_card.actor.person_id and not kiosk
+    with pytest.raises(PermissionDenied):  # a cardholder is not an operator
+        registry.get(city.db, actor, h.id_number)
+    other = holder(city)
+    with pytest.raises(PermissionDenied):
+        portal.report_temporary_loss(city.db, actor, other.card_no)
+    assert cards.get_card(city.db, SYSTEM_ACTOR, other.card_no).app_status == "1"
+
+
+def test_unknown_identifiers_and_wrong_passwords_get_the_same_answer(city: City) -> None:
+    h = holder(city)
+    for identifier in ("A0000000X", "441802199901011234", "nonsense", h.card_no):
+        with pytest.raises(PortalLoginFailed):
+            portal.login(city.db, identifier, "582046")
+
+
+def test_the_account_locks_at_the_policy_limit_and_a_counter_reset_unlocks_it(city: City) -> None:
+    h = holder(city)
+    for _ in range(4):
+        with pytest.raises(PortalLoginFailed):
+            portal.login(city.db, h.card_no, "582046")
+    with pytest.raises(PortalLocked):
+        portal.login(city.db, h.card_no, "582046")
+    with pytest.raises(PortalLocked):  # the right password does not help once locked
+        portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    with pytest.raises(PermissionDenied):  # only roles that activate cards reset it
+        portal.set_query_password(city.db, portal.cardholder_actor(1), h.card_no, "470215")
+    portal.set_query_password(city.db, city.counter, h.card_no, "470215")
+    assert portal.login(city.db, h.card_no, "470215").actor.person_id is not None
+
+
+def test_sessions_expire_and_kiosk_sessions_also_when_idle(city: City) -> None:
+    h = holder(city)
+    online = portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    kiosk = portal.login(city.db, h.card_no, QUERY_PASSWORD, kiosk=True)
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start + dt.timedelta(seconds=60), tick=False):
+        assert portal.authenticate(city.db, kiosk.token)[1] is True  # a touch within 90 s keeps it
+    with time_machine.travel(start + dt.timedelta(seconds=140), tick=False):
+        assert portal.authenticate(city.db, online.token)[0].person_id == online.actor.person_id
+        assert portal.authenticate(city.db, kiosk.token)[1] is True
+    with time_machine.travel(start + dt.timedelta(seconds=240), tick=False), pytest.raises(PortalSessionInvalid):
+        portal.authenticate(city.db, kiosk.token)
+    with time_machine.travel(start + dt.timedelta(minutes=31), tick=False), pytest.raises(PortalSessionInvalid):
+        portal.authenticate(city.db, online.token)
+    fresh = portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    portal.logout(city.db, fresh.token)
+    with pytest.raises(PortalSessionInvalid):
+        portal.authenticate(city.db, fresh.token)
+
+
+def test_a_lost_card_cannot_open_a_kiosk_but_its_holder_can_log_in_online(city: City) -> None:
+    h = holder(city)
+    session = portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    portal.report_temporary_loss(city.db, session.actor, h.card_no)
+    with pytest.raises(CardNotForKiosk):
+        portal.login(city.db, h.card_no, QUERY_PASSWORD, kiosk=True)
+    with pytest.raises(PortalLoginFailed):  # a kiosk reads card numbers only
+        portal.login(city.db, h.id_number, QUERY_PASSWORD, kiosk=True)
+    assert portal.login(city.db, h.id_number, QUERY_PASSWORD).actor == session.actor
+    with city.db.unit_of_work() as s:
+        row = s.execute(select(AuditRecord).where(AuditRecord.action == "card.temporary_loss",
+                                                  AuditRecord.entity_id == h.card_no)).scalar_one()
+        assert row.role == "cardholder" and row.operator == session.actor.username
+
+
+def test_a_card_not_yet_activated_cannot_open_a_kiosk(city: City) -> None:
+    id_no, card_no = person_with_card(city, "at_outlet")
+    assert card_no is not None
+    cards.pick_up(city.db, city.counter, card_no)  # handed over, sealed until the holder activates it
+    portal.set_query_password(city.db, city.counter, card_no, QUERY_PASSWORD)
+    with pytest.raises(CardNotForKiosk):
+        portal.login(city.db, card_no, QUERY_PASSWORD, kiosk=True)
+    assert portal.login(city.db, id_no, QUERY_PASSWORD).actor.person_id is not None
+
+
+def test_contact_update_is_validated_and_audited(city: City) -> None:
+    h = holder(city)
+    actor = portal.login(city.db, h.card_no, QUERY_PASSWORD).actor
+    with pytest.raises(PhoneInvalid):
+        portal.update_contact(city.db, actor, "12ab", "清城区")
+    with pytest.raises(DomainError, match="ADDRESS_INVALID"):
+        portal.update_contact(city.db, actor, "13800138000", "清城区\u0000")
+    assert reads.profile(city.db, actor).address is None  # nothing half-written
+    portal.update_contact(city.db, actor, "138 0013 8000", "  清城区   松岗大道 8 号 ")
+    seen = reads.profile(city.db, actor)
+    assert seen.phone_masked == "138****8000" and seen.address == "清城区 松岗大道 8 号"
+    assert registry.get(city.db, SYSTEM_ACTOR, h.id_number).phone == "13800138000"
+
+
+def test_the_medical_read_shows_the_balance_and_the_settlement(city: City) -> None:
+    h = insured_holder(city, balance_fen=50_000)
+    actor = portal.login(city.db, h.card_no, QUERY_PASSWORD).actor
+    seen = reads.medical(city.db, actor)
+    assert seen.insured and len(seen.settlements) == 1
+    s = seen.settlements[0]
+    assert s.fund_paid_fen + s.account_paid_fen + s.cash_fen == s.total_fen == 4000
+    assert seen.balance_fen == 50_000 - s.account_paid_fen
+    days = dashboard.settlements_by_day(city.db, city.admin)
+    assert any(d.settlements >= 1 and d.total_fen >= 4000 for d in days)
+    with pytest.raises(PermissionDenied):
+        dashboard.settlements_by_day(city.db, city.counter)
+
+
+def test_totp_codes_work_once_and_wrong_codes_lock_the_operator(city: City) -> None:
+    name = f"t-otp-{unique()}"
+    actor = auth.actor_of(auth.create_operator(city.db, SYSTEM_ACTOR, name, name, Role.COUNTER, PASSWORD, "T01"))
+    enrolment = totp.start_enrolment(city.db, actor)
+    assert totp.state(city.db, actor.operator_id) == "pending"
+    start = dt.datetime.now(dt.UTC)
+    code = pyotp.TOTP(enrolment.secret).at(start)
+    with time_machine.travel(start, tick=False):
+        totp.confirm_enrolment(city.db, actor, code)
+        with pytest.raises(TotpInvalid):  # the enrolment code cannot log in again
+            totp.verify_login(city.db, actor, code)
+    later = start + dt.timedelta(seconds=90)
+    with time_machine.travel(later, tick=False):
+        totp.verify_login(city.db, actor, pyotp.TOTP(enrolment.secret).at(later))
+        wrong = "000000" if pyotp.TOTP(enrolment.secret).at(later) != "000000" else "111111"
+        for _ in range(4):
+            with pytest.raises(TotpInvalid):
+                totp.verify_login(city.db, actor, wrong)
+        with pytest.raises(TotpInvalid):
+            totp.verify_login(city.db, actor, wrong)
+    with pytest.raises(OperatorLocked):
+        auth.login(city.db, name, PASSWORD)
