@@ -2,9 +2,31 @@
 
 from sscard.audit.models import AuditHead, AuditRecord
 from sscard.auth.models import ApiToken, Operator, Outlet
+from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
 from sscard.fees.models import FeeCharge, FeeRate
+from sscard.funds.benefits.models import (
+                                   Certification,
+                                   DisbursementBatch,
+                                   DisbursementLine,
+                                   Entitlement,
+                                   EntitlementAmount,
+                                   Hold,
+                                   MonthRun,
+                                   Reissue,
+)
+from sscard.funds.contributions.models import (
+                                   ContribAssessment,
+                                   ContribEnrolment,
+                                   ContribInsured,
+                                   ContribRun,
+                                   EmployerFile,
+                                   EmployerLine,
+                                   WithholdingAuthorisation,
+                                   WithholdingBatch,
+                                   WithholdingLine,
+)
 from sscard.ledger.models import LedgerAccount, LedgerTransfer
 from sscard.medical.models import (
                                    Accumulator,
@@ -20,6 +42,7 @@ from sscard.medical.models import (
                                    Terminal,
 )
 from sscard.policy.models import PolicyParameter
+from sscard.portal.models import OperatorTotp, PortalAccount, PortalSession
 from sscard.production.models import (
                                    BatchRecord,
                                    CollectedRecord,
@@ -44,12 +67,24 @@ __all__ = [
                                    "Card",
                                    "CardNumber",
                                    "CatalogueRow",
+                                   "Certification",
                                    "CollectedRecord",
                                    "ComparisonException",
+                                   "ContribAssessment",
+                                   "ContribEnrolment",
+                                   "ContribInsured",
+                                   "ContribRun",
                                    "CooperatingBank",
                                    "DataImport",
+                                   "DisbursementBatch",
+                                   "DisbursementLine",
+                                   "EmployerFile",
+                                   "EmployerLine",
+                                   "Entitlement",
+                                   "EntitlementAmount",
                                    "FeeCharge",
                                    "FeeRate",
+                                   "Hold",
                                    "ImportRowError",
                                    "Institution",
                                    "InstitutionKey",
@@ -57,16 +92,28 @@ __all__ = [
                                    "LedgerAccount",
                                    "LedgerTransfer",
                                    "Message",
+                                   "MonthRun",
                                    "Operator",
+                                   "OperatorTotp",
                                    "Outlet",
                                    "OverdueSeal",
+                                   "PaymentAccount",
                                    "Person",
                                    "PolicyParameter",
                                    "PolicyVersion",
                                    "PopulationRecord",
+                                   "PortalAccount",
+                                   "PortalSession",
                                    "ProductionBatch",
                                    "ReconDifference",
                                    "ReconRun",
+                                   "Reissue",
                                    "Settlement",
+                                   "SimAccount",
+                                   "SimBatch",
+                                   "SimCall",
                                    "Terminal",
+                                   "WithholdingAuthorisation",
+                                   "WithholdingBatch",
+                                   "WithholdingLine",
 ]

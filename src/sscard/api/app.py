@@ -17,6 +17,7 @@ from sscard.api import (
     routes_admin,
     routes_auth,
     routes_cards,
+    routes_funds,
     routes_medical,
     routes_persons,
     routes_production,
@@ -65,8 +66,9 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                  ms=round(elapsed * 1000, 2), operator=getattr(actor, "username", None))
         return response
 
-    for router in (routes_auth.router, routes_persons.router, routes_cards.router, routes_admin.router,
-                   routes_production.router, routes_medical.router):
+    # Settlement first: routes are matched in order and 2207 is the busiest request (paths do not overlap).
+    for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
+                   routes_admin.router, routes_production.router, routes_funds.router):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

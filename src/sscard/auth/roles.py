@@ -14,6 +14,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"  # 系统管理员
     SYSTEM = "system"  # scheduled jobs and batch tools; cannot log in
     INSTITUTION = "institution"  # a designated hospital or pharmacy (API key); cannot log in
+    CARDHOLDER = "cardholder"  # a resident in the portal or at a kiosk (query password); only their own data
 
 
 class Permission(enum.StrEnum):
@@ -42,6 +43,11 @@ class Permission(enum.StrEnum):
     MEDICAL_ADMIN = "medical.admin"  # institutions, catalogue, policy, enrolment, account funding
     MEDICAL_RECONCILE = "medical.reconcile"  # review and resolve reconciliation differences
     MEDICAL_SETTLE = "medical.settle"  # an institution's settlement and reconciliation messages
+    FUNDS_RUN = "funds.run"  # run the month: contributions withholding and benefit disbursement
+    FUNDS_READ = "funds.read"  # inspect batches, failures, re-issues, entitlements
+    FUNDS_CORRECT = "funds.correct"  # correct a failed payment / entitlement data and queue the re-issue
+    FUNDS_CERTIFY = "funds.certify"  # record a pensioner's survival certification (资格认证) at a counter
+    PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
 
 
 _COUNTER = {
@@ -55,6 +61,7 @@ _COUNTER = {
     Permission.CARD_TEMP_LOSS,
     Permission.CARD_FORMAL_LOSS,
     Permission.CARD_LIFT_LOSS,
+    Permission.FUNDS_CERTIFY,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -64,6 +71,8 @@ _SUPERVISOR = _COUNTER | {
     Permission.AUDIT_READ,
     Permission.PRODUCTION_RESOLVE,
     Permission.STATS_READ,
+    Permission.FUNDS_READ,
+    Permission.FUNDS_CORRECT,
 }
 _ADMIN = _SUPERVISOR | {
     Permission.CARD_PRODUCTION,
@@ -74,6 +83,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.PRODUCTION_BATCH,
     Permission.MEDICAL_ADMIN,
     Permission.MEDICAL_RECONCILE,
+    Permission.FUNDS_RUN,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -82,6 +92,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(_ADMIN),
     Role.SYSTEM: frozenset(Permission),
     Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE}),
+    # The portal service checks that the card or person is the cardholder's own before using these.
+    Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS}),
 }
 
 
@@ -94,13 +106,22 @@ class Actor:
     role: Role
     outlet_id: int | None = None
     outlet_code: str | None = None
+    person_id: int | None = None  # set only for Role.CARDHOLDER: whose data this actor may see
 
     def can(self, permission: Permission) -> bool:
+        if self.role is Role.CARDHOLDER and self.person_id is None:
+            return False  # a cardholder is always someone: never an operator account given this role
         return permission in GRANTS[self.role]
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
             raise PermissionDenied(f"role {self.role.value} lacks {permission.value}", permission=permission.value)
+
+    def require_own(self, person_id: int) -> None:
+        """A cardholder acts only on their own person; operators are limited by their permissions alone."""
+        if self.role is Role.CARDHOLDER and self.person_id != person_id:
+            raise PermissionDenied("a cardholder may act only on their own data",
+                                   permission=Permission.PORTAL_SELF.value)
 
 
 SYSTEM_ACTOR = Actor(operator_id=None, username="system", role=Role.SYSTEM)

@@ -19,9 +19,11 @@ from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
 from sscard.cards.service import Applied
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.cli.banks import bank_app
 from sscard.cli.common import OperatorOpt, console, domain_errors, err
 from sscard.cli.common import actor_for as _actor
 from sscard.cli.common import open_db as _db
+from sscard.cli.funds import funds_app
 from sscard.cli.medical import medical_app
 from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
@@ -50,6 +52,8 @@ except ImportError:  # pragma: no cover - only while the chip package is absent
 
 app.command("settle-trial")(settle_trial)
 app.add_typer(medical_app, name="medical")
+app.add_typer(funds_app, name="funds")
+app.add_typer(bank_app, name="bank")
 
 def _print(data: Any) -> None:
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))
