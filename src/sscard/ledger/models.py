@@ -10,7 +10,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, utcnow
@@ -74,6 +74,10 @@ class LedgerTransfer(Base):
                         "OR (state IN ('posted', 'pending') AND pending_id IS NULL)", name="pending_id_iff_resolving"),
         Index("ix_ledger_transfers_debit_seq", "debit_account_id", "seq"),
         Index("ix_ledger_transfers_credit_seq", "credit_account_id", "seq"),
+        # Partial (migration 0009): posted transfers, nearly all of them, carry no NULL entry. On SQLite the
+        # column keeps the UNIQUE of migration 0002 (same rule).
+        Index("uq_ledger_transfers_pending_id", "pending_id", unique=True,
+              postgresql_where=text("pending_id IS NOT NULL")),
     )
 
     seq: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -82,8 +86,8 @@ class LedgerTransfer(Base):
     credit_account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(12))
-    # Unique: a pending transfer is resolved (posted or voided) at most once, whatever the service does.
-    pending_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("ledger_transfers.id"), unique=True)
+    # Unique (index above): a pending transfer is resolved (posted or voided) at most once, whatever the service does.
+    pending_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("ledger_transfers.id"))
     code: Mapped[str] = mapped_column(String(40), default="")  # reason, e.g. medical.settlement
-    reference: Mapped[str | None] = mapped_column(String(64), index=True)  # e.g. the settlement number
+    reference: Mapped[str | None] = mapped_column(String(64))  # e.g. the settlement number (not indexed: 0009)
     timestamp: Mapped[dt.datetime] = mapped_column(default=utcnow)

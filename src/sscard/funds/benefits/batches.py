@@ -209,14 +209,18 @@ def _post(session: Session, actor: Actor, batch: DisbursementBatch, returned: fi
     if len(lines) != batch.line_count or sum(r.amount for r in lines) != batch.total_amount:
         raise BatchUnbalanced(f"{batch.batch_no}: header {batch.line_count} / {batch.total_amount} fen, lines "
                               f"{len(lines)} / {sum(r.amount for r in lines)} fen", batch=batch.batch_no)
-    ok_lines: list[tuple[_Line, str]] = []
+    ok_lines: list[_Line] = []
     failed: list[tuple[_Line, str]] = []
-    for answer in returned.lines:
-        line = lines[answer.line_no - 1]
-        if answer.ref != str(line.id) or answer.amount != line.amount:
-            raise BankFileUnknownLine(f"line {answer.line_no} does not match the line sent")
-        (ok_lines if answer.ok else failed).append((line, answer.reason or "UNKNOWN"))
-    ok_count, ok_amount = len(ok_lines), sum(line.amount for line, _ in ok_lines)
+    paid, refuse = ok_lines.append, failed.append
+    for line_no, ref, _account, amount, ok, reason in returned.lines:  # a million: plain unpacking, one pass
+        line = lines[line_no - 1]
+        if amount != line.amount or ref != str(line.id):
+            raise BankFileUnknownLine(f"line {line_no} does not match the line sent")
+        if ok:
+            paid(line)
+        else:
+            refuse((line, reason or "UNKNOWN"))
+    ok_count, ok_amount = len(ok_lines), sum(line.amount for line in ok_lines)
     failed_count, failed_amount = len(failed), sum(line.amount for line, _ in failed)
     if (ok_count + failed_count, ok_amount + failed_amount) != (batch.line_count, batch.total_amount) or \
             (ok_count, ok_amount) != (returned.ok_count, returned.ok_amount):
@@ -230,9 +234,8 @@ def _post(session: Session, actor: Actor, batch: DisbursementBatch, returned: fi
              "reason_code": reason, "state": "open", "account_changed": False, "created_at": now}
             for line, reason in failed])
     if batch.kind == "reissue":
-        _close_reissues(session, [line.id for line, _ in ok_lines], [line.id for line, _ in failed])
-    ledger_port.post_payouts(session, batch.bank_code, batch.batch_no,
-                             [(line.id, line.fund, line.amount) for line, _ in ok_lines])
+        _close_reissues(session, [line.id for line in ok_lines], [line.id for line, _ in failed])
+    ledger_port.post_payouts(session, batch.bank_code, batch.batch_no, ok_lines)
     crash_point("during_posting")
     batch.success_count, batch.success_amount = ok_count, ok_amount
     batch.failure_count, batch.failure_amount = failed_count, failed_amount

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -30,13 +31,25 @@ def ensure_accounts(session: Session, bank_code: str, funds: set[str]) -> None:
             ledger.get_or_create_account(session, code, kind)
 
 
-def post_payouts(session: Session, bank_code: str, batch_no: str, paid: Sequence[tuple[int, str, int]]) -> int:
+class PaidLine(Protocol):
+    """What a paid line must tell (the posting step passes its line rows as they are)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def fund(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+
+
+def post_payouts(session: Session, bank_code: str, batch_no: str, paid: Sequence[PaidLine]) -> int:
     """Post one transfer per paid line (line id, fund, amount fen); returns how many were posted now."""
     if not paid:
         return 0
-    ensure_accounts(session, bank_code, {fund for _, fund, _ in paid})
+    wanted = {line.fund for line in paid}
+    ensure_accounts(session, bank_code, wanted)
     clearing = clearing_account(bank_code)
-    funds = {fund: fund_account(fund) for _, fund, _ in paid}
-    transfers = [BulkTransfer(transfer_id(line_id), funds[fund], clearing, amount, TRANSFER_CODE, batch_no)
-                 for line_id, fund, amount in paid]
+    funds = {fund: fund_account(fund) for fund in wanted}
+    transfers = [BulkTransfer(f"ben:{line.id}", funds[line.fund], clearing, line.amount, TRANSFER_CODE, batch_no)
+                 for line in paid]  # f"ben:{id}" is transfer_id() inlined: a million calls saved
     return post_many(session, transfers).posted

@@ -1,6 +1,12 @@
 """Importing an employer's contribution file: whole-file checks against the registry and the policy rates, then
 the lines and their ledger postings in one transaction (the employee medical share goes to the person's
 personal medical account, the employee pension share to the personal pension account).
+
+The employer pays by bank transfer into the bureau's settlement account at the bank the file names; the ledger
+posts that money from ``bank:<code>:clearing``, so the bank must hold it too: after the import commits, the
+bank's gateway records the transfer (the embedded simulated bank credits its bureau account, idempotent by the
+reference ``EMP-<file id>-<sha prefix>``). A crash between the two is healed by importing the same file again:
+the replay repeats the (idempotent) bank step and posts nothing twice.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
+from sscard.banks import simulated
+from sscard.banks.gateway import gateway_for
 from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.funds.contributions import assessment, employer_file, postings
@@ -31,6 +39,12 @@ def import_employer_file(db: Database, actor: Actor, data: bytes) -> EmployerImp
     """单位缴费文件导入: all lines or none. The same file again returns the first result; another file for the
     same employer and month is ``EMPLOYER_FILE_DUPLICATE``."""
     actor.require(Permission.FUNDS_RUN)
+    result, bank_code, sha = _import(db, actor, data)
+    _money_arrives(db, bank_code, result.total_fen, f"EMP-{result.file_id}-{sha[:16]}")
+    return result
+
+
+def _import(db: Database, actor: Actor, data: bytes) -> tuple[EmployerImportResult, str, str]:
     parsed = employer_file.parse(data)
     head = parsed.header
     with db.unit_of_work() as session:
@@ -42,7 +56,7 @@ def import_employer_file(db: Database, actor: Actor, data: bytes) -> EmployerImp
                                             f"{earlier.imported_at:%Y-%m-%d}", uscc=head.uscc, period=head.period)
             return EmployerImportResult(file_id=earlier.id, uscc=earlier.uscc, period=earlier.period,
                                         lines=earlier.line_count, total_fen=earlier.total_fen, transfers=0,
-                                        replayed=True)
+                                        replayed=True), earlier.bank_code, earlier.file_sha256
         if session.get(CooperatingBank, head.bank_code) is None:
             raise EmployerFileMalformed(f"bank {head.bank_code} is not a cooperating bank", bank=head.bank_code)
         persons = _persons(session, parsed)
@@ -66,7 +80,18 @@ def import_employer_file(db: Database, actor: Actor, data: bytes) -> EmployerImp
                      {"uscc": head.uscc, "period": head.period, "lines": head.count, "total_fen": head.total,
                       "sha256": parsed.checksum, "transfers": posted})
         return EmployerImportResult(file_id=row.id, uscc=head.uscc, period=head.period, lines=head.count,
-                                    total_fen=head.total, transfers=posted)
+                                    total_fen=head.total, transfers=posted), head.bank_code, parsed.checksum
+
+
+def _money_arrives(db: Database, bank_code: str, amount: int, ref: str) -> None:
+    """The employer's transfer as the bank records it, outside the import's transaction (the embedded bank
+    shares the database and is not the bureau). Only the embedded simulated bank can be told: the loopback
+    service has no route for an incoming transfer yet, so in ``http`` mode nothing is recorded here."""
+    if amount <= 0:
+        return
+    gateway = gateway_for(bank_code, db=db)
+    if isinstance(gateway, simulated.EmbeddedGateway):
+        simulated.receive_transfer(gateway.bank.db, bank_code, amount, ref)
 
 
 def _persons(session: Session, parsed: employer_file.EmployerFile) -> dict[int, int]:
