@@ -1,5 +1,6 @@
 """``sscard funds …``: run a month (contributions then benefits, resumable, with progress bars), inspect
-disbursement batches, the re-issue queue (failures), correct and re-issue, entitlements and certifications.
+disbursement batches, the re-issue queue (failures), correct and re-issue, entitlements and certifications;
+``sscard funds contrib …``: enrolment, authorisations, employer files, arrears, debit batches, failures, history.
 Domain errors exit with status 2 and the stable code, never a traceback."""
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +22,11 @@ from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits import service as benefits
 from sscard.funds.benefits.models import BenefitKind
 from sscard.funds.benefits.schemas import BatchOut, CorrectionIn, EntitlementIn
+from sscard.funds.contributions import arrears
+from sscard.funds.contributions import history as contrib_history
+from sscard.funds.contributions import service as contrib
+from sscard.funds.contributions.employer import import_employer_file
+from sscard.funds.contributions.terms import Scheme as ContribScheme
 from sscard.funds.month import run_month
 
 funds_app = typer.Typer(help="Contributions in, benefits out: month runs, batches, failures, re-issues",
@@ -180,3 +187,116 @@ def payments(person_id: int, lang: str = "zh", operator: OperatorOpt = "system")
     """What a person was paid, month by month (failed ones with the reason and what to do)."""
     db, actor = _ctx(operator)
     _json([p.model_dump(mode="json") for p in reissue.payments_for_person(db, actor, person_id, lang)])
+
+
+# ------------------------------------------------------------------------------------------- contributions
+
+contrib_app = typer.Typer(help="Contributions: enrolment, withholding authorisations, employer files, arrears, "
+                               "the month's debit batches and failures, a person's history", no_args_is_help=True)
+funds_app.add_typer(contrib_app, name="contrib")
+
+
+@contrib_app.command("enrol")
+@domain_errors
+def contrib_enrol(id_number: str, scheme: ContribScheme, start: str,
+                  ratio_bp: Annotated[int | None, typer.Option(help="base as a share of the average wage, "
+                                                                      "6000 = 60 %")] = None,
+                  level: Annotated[int | None, typer.Option(help="residents' level (档次)")] = None,
+                  operator: OperatorOpt = "system") -> None:
+    """参保登记: enrol a person in a scheme from START (YYYY-MM) with a base ratio or a level."""
+    db, actor = _ctx(operator)
+    _json(contrib.enrol(db, actor, id_number, scheme, start, base_ratio_bp=ratio_bp, level=level)
+          .model_dump(mode="json"))
+
+
+@contrib_app.command("authorise")
+@domain_errors
+def contrib_authorise(id_number: str, signed_on: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+                      signature_ref: Annotated[str, typer.Option(help="the signed bank form")],
+                      valid_until: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+                      bank: Annotated[str | None, typer.Option(help="default: the card's bank account")] = None,
+                      account: Annotated[str | None, typer.Option()] = None,
+                      holder: Annotated[str | None, typer.Option()] = None,
+                      operator: OperatorOpt = "system") -> None:
+    """代扣协议: record a signed withholding authorisation (replaces the active one)."""
+    db, actor = _ctx(operator)
+    out = contrib.sign_authorisation(db, actor, id_number, signed_on=_date(signed_on, "--signed-on"),
+                                     signature_ref=signature_ref,
+                                     valid_until=_date(valid_until, "--valid-until") if valid_until else None,
+                                     bank_code=bank, account_no=account, holder_name=holder)
+    _json(out.model_dump(mode="json"))
+
+
+@contrib_app.command("employer-import")
+@domain_errors
+def contrib_employer_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+                            operator: OperatorOpt = "system") -> None:
+    """单位缴费文件: import an employer's file whole, or refuse it whole with the reason."""
+    db, actor = _ctx(operator)
+    _json(import_employer_file(db, actor, path.read_bytes()).model_dump(mode="json"))
+
+
+@contrib_app.command("pay-arrears")
+@domain_errors
+def contrib_pay_arrears(id_number: str, operator: OperatorOpt = "system") -> None:
+    """补缴: debit every unpaid month now from the authorised account."""
+    db, actor = _ctx(operator)
+    _json(arrears.pay_arrears(db, actor, id_number).model_dump(mode="json"))
+
+
+@contrib_app.command("batches")
+@domain_errors
+def contrib_batches(period: str, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
+    """The month's debit batches with Σ withheld / Σ refused."""
+    db, actor = _ctx(operator)
+    rows = contrib_history.batches(db, actor, period)
+    if as_json:
+        _json([b.model_dump(mode="json") for b in rows])
+        return
+    table = Table("batch", "bank", "state", "lines", "total ¥", "ok", "ok ¥", "failed", "failed ¥")
+    for b in rows:
+        table.add_row(b.batch_no, b.bank_code, b.status, f"{b.line_count:,}", _fen(b.total_fen), f"{b.ok_count:,}",
+                      _fen(b.ok_fen), f"{b.failed_count:,}", _fen(b.failed_fen))
+    console.print(table)
+
+
+@contrib_app.command("failures")
+@domain_errors
+def contrib_failures(period: str, lang: str = "zh", as_json: JsonOpt = False,
+                     operator: OperatorOpt = "system") -> None:
+    """Refused lines and not-authorised months of PERIOD, with the reason and the advice."""
+    db, actor = _ctx(operator)
+    rows = contrib_history.failures(db, actor, period)
+    if as_json:
+        _json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("batch", "line", "person", "month", "scheme", "¥", "reason", "advice")
+    for r in rows:
+        table.add_row(r.batch_no or "—", str(r.line_no or "—"), str(r.person_id), r.period, r.scheme,
+                      _fen(r.amount_fen), r.reason, r.advice_en if lang == "en" else r.advice_zh)
+    console.print(table)
+
+
+@contrib_app.command("history")
+@domain_errors
+def contrib_person_history(person_id: int, lang: str = "zh", as_json: JsonOpt = False,
+                           operator: OperatorOpt = "system") -> None:
+    """缴费记录: every month of every scheme of a person, newest first."""
+    db, actor = _ctx(operator)
+    rows = contrib_history.contribution_history(db, actor, person_id)
+    if as_json:
+        _json([r.model_dump(mode="json") for r in rows])
+        return
+    table = Table("month", "scheme", "source", "¥", "personal ¥", "status", "attempts", "reason", "advice")
+    for r in rows:
+        advice = r.advice_en if lang == "en" else r.advice_zh
+        table.add_row(r.period, r.scheme, r.source, _fen(r.amount_fen), _fen(r.personal_fen), r.status,
+                      str(r.attempts), r.last_reason or "", advice or "")
+    console.print(table)
+
+
+def _date(raw: str, hint: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise typer.BadParameter(f"{raw!r} is not a date YYYY-MM-DD", param_hint=hint) from None

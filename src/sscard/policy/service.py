@@ -34,6 +34,13 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("auth.max_failed_logins", "操作员登录失败锁定次数 / failed logins before lock", 1, 50),
         ParameterSpec("card.seal_unactivated_months", "领卡后未激活逾期封存月数 / months before an unactivated card is "
                       "sealed as overdue", 1, 60),
+        ParameterSpec("benefits.certification_months", "待遇资格认证有效月数（逾期停发）/ months a survival "
+                      "certification stays valid before payments stop", 1, 36),
+        ParameterSpec("portal.max_failed_logins", "持卡人查询密码连续错误锁定次数 / wrong portal passwords before "
+                      "lock", 1, 50),
+        ParameterSpec("portal.session_minutes", "网上服务登录有效分钟数 / portal session length in minutes", 1, 1440),
+        ParameterSpec("portal.kiosk_idle_seconds", "自助终端无操作自动退出秒数 / kiosk idle logout in seconds",
+                      10, 3600),
         *(ParameterSpec(name, text, low, high) for name, text, low, high, _ in CONTRIB_PARAMETERS),
     )
 }
