@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sscard import __version__, web
 from sscard.api import (
@@ -17,6 +18,7 @@ from sscard.api import (
     routes_admin,
     routes_auth,
     routes_cards,
+    routes_contributions,
     routes_funds,
     routes_medical,
     routes_persons,
@@ -32,6 +34,39 @@ def configure_logging(json_logs: bool = True) -> None:
         structlog.dev.ConsoleRenderer()
     structlog.configure(processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
                                     structlog.processors.format_exc_info, renderer])
+
+
+class ObserveMiddleware:
+    """Request metrics and one structured log line per HTTP request (method, route template, status, ms,
+    operator). Pure ASGI (``app.middleware("http")`` would cost a task and a wrapped body stream per request);
+    the time runs until the response is sent. A request whose exception escapes every handler is not logged
+    here (the error handler logs it)."""
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram, log: Any) -> None:
+        self.app, self.requests, self.latency, self.log = app, requests, latency, log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_status)
+        path = getattr(scope.get("route"), "path", "unmatched")
+        elapsed = time.perf_counter() - started
+        method = scope["method"]
+        self.requests.labels(method, path, str(status)).inc()
+        self.latency.labels(method, path).observe(elapsed)
+        actor = scope.get("state", {}).get("actor")
+        self.log.info("request", method=method, route=path, status=status, ms=round(elapsed * 1000, 2),
+                      operator=getattr(actor, "username", None))
 
 
 def create_app(db: Database | None = None, demo_info: dict[str, object] | None = None) -> FastAPI:
@@ -50,25 +85,13 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                        registry=registry)
     latency = Histogram("sscard_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry)
-    log = structlog.get_logger("sscard.http")
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        requests.labels(request.method, path, str(response.status_code)).inc()
-        latency.labels(request.method, path).observe(elapsed)
-        actor = getattr(request.state, "actor", None)
-        log.info("request", method=request.method, route=path, status=response.status_code,
-                 ms=round(elapsed * 1000, 2), operator=getattr(actor, "username", None))
-        return response
+    app.add_middleware(ObserveMiddleware, requests=requests, latency=latency, log=structlog.get_logger("sscard.http"))
 
     # Settlement first: routes are matched in order and 2207 is the busiest request (paths do not overlap).
     for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
-                   routes_admin.router, routes_production.router, routes_funds.router):
+                   routes_admin.router, routes_production.router, routes_funds.router,
+                   routes_contributions.router):
         app.include_router(router, prefix="/api/v1")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -36,4 +36,4 @@ def install(app: FastAPI) -> None:
     pages.install_handlers(app)
     # The kiosk's and the counter's card reader (a card image in the demo; tests put their own readers here).
     app.state.kiosk_reader = app.state.counter_reader = kiosk_reader.from_environment()
-    app.middleware("http")(security.middleware)
+    app.add_middleware(security.SecurityMiddleware)

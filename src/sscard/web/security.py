@@ -14,11 +14,12 @@ import hmac
 import os
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from fastapi import Request, Response
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "sscard_session"
 CSRF_COOKIE = "sscard_csrf"
@@ -96,27 +97,51 @@ def open_person_ref(ref: str) -> str | None:
         return None
 
 
-def _headers(request: Request, response: Response) -> None:
-    headers = response.headers
-    if not request.url.path.startswith(CSP_EXEMPT):
-        headers["Content-Security-Policy"] = CSP
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "same-origin"
-    headers["X-Frame-Options"] = "DENY"
-    if is_https(request):
-        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+_FIXED_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+                  ("X-Frame-Options", "DENY"))
 
 
-async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """Gives every browser a CSRF cookie before its first form, and adds the security headers."""
-    token = request.cookies.get(CSRF_COOKIE)
-    fresh = None
-    if not token and not request.url.path.startswith("/api/"):
-        fresh = secrets.token_urlsafe(32)
-    request.state.csrf = token or fresh or ""
-    response = await call_next(request)
-    if fresh:
-        response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="strict", secure=is_https(request),
-                            path="/")
-    _headers(request, response)
-    return response
+def _csrf_cookie_header(token: str, https: bool) -> tuple[bytes, bytes]:
+    """The Set-Cookie header for a fresh CSRF token, serialised exactly as Starlette's ``set_cookie`` does."""
+    carrier = Response()
+    carrier.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", secure=https, path="/")
+    return next((name, value) for name, value in carrier.raw_headers if name == b"set-cookie")
+
+
+class SecurityMiddleware:
+    """Gives every browser a CSRF cookie before its first form, and adds the security headers.
+
+    A pure ASGI middleware (not ``BaseHTTPMiddleware``/``app.middleware("http")``, which costs a task and a
+    wrapped body stream per request): it only edits the headers of ``http.response.start``. Responses built by
+    the outermost error handler (an unhandled exception's 500) pass outside it, as before."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        path: str = scope["path"]
+        token = request.cookies.get(CSRF_COOKIE)
+        fresh = None
+        if not token and not path.startswith("/api/"):
+            fresh = secrets.token_urlsafe(32)
+        request.state.csrf = token or fresh or ""
+        https = scope.get("scheme", "http") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if fresh:
+                    headers.raw.append(_csrf_cookie_header(fresh, https))
+                if not path.startswith(CSP_EXEMPT):
+                    headers["Content-Security-Policy"] = CSP
+                for name, value in _FIXED_HEADERS:
+                    headers[name] = value
+                if https:
+                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
