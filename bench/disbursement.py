@@ -26,11 +26,11 @@ from common import machine, now_iso, scratch_database, server_url, url_string
 
 from sscard import migrate
 from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.bulksql import copy_rows
 from sscard.db import Database
 from sscard.funds.benefits import reissue
 from sscard.funds.benefits import service as benefits
 from sscard.ledger import service as ledger
-from sscard.ledger.bulk import copy_rows
 
 RESULTS = Path(__file__).resolve().parent / "results" / "disbursement.json"
 BANKS = ("ICBC", "ABC", "BOC", "CCB", "CGB", "QYRCB")

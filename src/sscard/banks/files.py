@@ -34,11 +34,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import gc
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from typing import NamedTuple
@@ -54,6 +52,7 @@ from sscard.banks.errors import (
     BankFileTruncated,
     BankFileUnknownLine,
 )
+from sscard.bulksql import no_gc
 
 SEP = "|"
 BATCH_MAGIC = "SSB1"
@@ -234,7 +233,7 @@ def _check_amounts(amounts: Sequence[int]) -> None:
 
 def parse_batch(data: bytes) -> BatchFile:
     """Check and read a whole batch file (the bank side of the exchange)."""
-    with _bulk():
+    with no_gc():
         header_text, details, trailer, checksum = _open(data, 4)
         header = _parse_header(header_text, BATCH_MAGIC)
         _tags, numbers, refs, accounts, names, ids, raw_amounts = _columns(details, "D")
@@ -260,7 +259,7 @@ def parse_batch(data: bytes) -> BatchFile:
 
 def parse_return(data: bytes, sent: BatchHeader | BatchFile) -> ReturnFile:
     """Check and read a whole return file against the batch that was sent."""
-    with _bulk():
+    with no_gc():
         return _parse_return(data, sent)
 
 
@@ -374,19 +373,6 @@ def _columns(details: list[str], tag: str) -> list[list[str]]:
         bad = next(i for i, t in enumerate(columns[0]) if t != tag)
         raise BankFileMalformed(f"detail {bad + 1} is not a {tag}| line")
     return columns
-
-
-@contextmanager
-def _bulk() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of small strings are made: they hold no cycles, and
-    the collector's repeated scans of them would otherwise take longer than the parsing."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _digits(value: str, what: str) -> int:

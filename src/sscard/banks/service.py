@@ -30,8 +30,8 @@ from sscard.auth.roles import Actor, Permission
 from sscard.banks.errors import BankUnknown, PaymentAccountInvalid, PersonNotFound
 from sscard.banks.models import PaymentAccount as Registered
 from sscard.banks.schemas import PaymentAccount
+from sscard.bulksql import fetch_all
 from sscard.db import Database
-from sscard.ledger.bulk import fetch_all
 from sscard.production.models import CooperatingBank
 from sscard.registry.models import Person
 

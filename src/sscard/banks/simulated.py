@@ -37,8 +37,8 @@ from sscard.banks.errors import (
 from sscard.banks.files import BatchFile, Kind, Reason, ReturnLine, parse_batch, write_return
 from sscard.banks.gateway import AccountState, AccountStatus, CallResult
 from sscard.banks.models import SimAccount, SimBatch, SimCall
+from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
 from sscard.db import Database
-from sscard.ledger.bulk import copy_rows, executemany, fetch_all, no_gc
 
 BUREAU_ACCOUNT = "BUREAU-SETTLEMENT"  # the bureau's settlement account in every simulated bank
 _BUREAU_NAME = "社会保险基金管理局"

@@ -1,5 +1,5 @@
 """Bulk posting: many balanced transfers in a few statements (``post_many``), for monthly runs of a million
-lines; and the raw bulk-SQL helpers it uses (COPY on PostgreSQL, ``executemany`` on SQLite).
+lines, using the raw bulk-SQL helpers of ``sscard.bulksql`` (COPY on PostgreSQL, ``executemany`` on SQLite).
 
 ``post_many`` keeps the ledger's invariants (docs/ledger.md): every transfer is balanced (one debit leg, one
 credit leg, same amount), a transfer id is written once (a retry of the same transfers posts nothing again; an
@@ -12,10 +12,8 @@ Only *posted* transfers (no pending) are bulk-posted: a monthly batch moves mone
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import eq
 from typing import Any, NamedTuple
@@ -24,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
 from sscard.ledger.errors import (
     LedgerAccountNotFound,
     LedgerAmountInvalid,
@@ -289,56 +288,3 @@ def _insert_transfers(session: Session, new: list[BulkTransfer], ids: dict[str, 
                 for t in new]
         executemany(session, f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) "
                              f"VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """A million small tuples hold no cycles; the collector's repeated scans of them would dominate."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-# ---------------------------------------------------------------------------------------------------- raw bulk SQL
-
-
-def driver_connection(session: Session) -> Any:
-    """The DBAPI connection under the session's current transaction (psycopg 3 or sqlite3)."""
-    return session.connection().connection.driver_connection
-
-
-def copy_rows(session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """PostgreSQL ``COPY table (columns) FROM STDIN`` in the session's transaction."""
-    with driver_connection(session).cursor() as cur, \
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def executemany(session: Session, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-    """The driver's ``executemany`` in the session's transaction (SQLite: one prepared statement, no round
-    trips; psycopg: pipelined). ``sql`` uses ``?`` placeholders; they become ``%s`` on PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
-    cur = driver_connection(session).cursor()
-    try:
-        cur.executemany(sql, rows)
-    finally:
-        cur.close()
-
-
-def fetch_all(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-    """Plain tuples straight from the driver (a million rows without ORM or Row objects). ``sql`` uses ``?``
-    placeholders; they become ``%s`` on PostgreSQL."""
-    if session.get_bind().dialect.name == "postgresql":
-        sql = sql.replace("?", "%s")
-    cur = driver_connection(session).cursor()
-    try:
-        cur.execute(sql, tuple(params))
-        return list(cur.fetchall())
-    finally:
-        cur.close()

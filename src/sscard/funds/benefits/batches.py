@@ -32,13 +32,12 @@ from sscard.banks import files
 from sscard.banks.errors import BankFileUnknownLine
 from sscard.banks.gateway import BankGateway
 from sscard.banks.schemas import PaymentAccount
+from sscard.bulksql import copy_text, fetch_all
 from sscard.db import Database
 from sscard.funds.benefits import ledger_port
-from sscard.funds.benefits.bulk import copy_text
 from sscard.funds.benefits.dues import AMOUNT, PERSON, Dues, Owed, OwedRow
 from sscard.funds.benefits.errors import BatchNotFound, BatchUnbalanced, ReturnChanged, ReturnPending
 from sscard.funds.benefits.models import BatchState, DisbursementBatch, Hold, Reissue
-from sscard.ledger.bulk import fetch_all
 
 CRASH_ENV = "SSCARD_FUNDS_CRASH_AT"
 NO_ACCOUNT = "NO_PAYMENT_ACCOUNT"

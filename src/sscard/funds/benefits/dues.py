@@ -17,9 +17,9 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.bulksql import fetch_all
 from sscard.funds import add_months, first_day, parse_period
 from sscard.funds.benefits.models import CERTIFIED_KINDS, ONE_OFF_KINDS, Hold
-from sscard.ledger.bulk import fetch_all
 from sscard.policy import service as policy
 from sscard.registry.schemas import LivingStatus
 

@@ -20,6 +20,7 @@ from sscard.auth.roles import Actor, Permission
 from sscard.banks import service as banks
 from sscard.banks.gateway import BankGateway, gateway_for
 from sscard.banks.schemas import PaymentAccount
+from sscard.bulksql import no_gc
 from sscard.db import Database
 from sscard.funds import add_months, parse_period
 from sscard.funds.benefits import batches as steps
@@ -28,7 +29,6 @@ from sscard.funds.benefits.dues import PERSON, owed_for_month
 from sscard.funds.benefits.errors import BatchNotFound, MonthOutOfOrder, MonthRunBusy
 from sscard.funds.benefits.models import BatchState, DisbursementBatch, MonthRun
 from sscard.funds.benefits.schemas import BatchOut, MonthOut, PaymentOut
-from sscard.ledger.bulk import no_gc
 
 # (what is happening, steps done, steps in all): the CLI draws it as a Rich progress bar.
 Progress = Callable[[str, int, int], None]

@@ -28,6 +28,7 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sscard import bulksql as bulk
 from sscard import clock
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
@@ -60,7 +61,6 @@ from sscard.funds.contributions.terms import (
     RunStatus,
     Scheme,
 )
-from sscard.ledger import bulk
 from sscard.registry.models import Person
 
 GatewayFor = Callable[[str], BankGateway]
