@@ -88,24 +88,31 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     With --serve the population loads in the background, so the pages answer within seconds.
     """
     import threading
+    from pathlib import Path
 
     import uvicorn
 
     from sscard.api.app import configure_logging, create_app
-    from sscard.demo.city import DEMO_PASSWORD, seed_population, seed_staff
+    from sscard.demo.city import DEMO_PASSWORD, describe, load_city, seed_city, seed_staff
+    from sscard.demo.issued import DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD, KIOSK_IMAGE, key_manager
     from sscard.stats.service import overview
+    from sscard.web.kiosk_reader import IMAGE_ENV, KEYSTORE_ENV
 
     url = get_settings().database_url
     migrate.upgrade(url)
     db = Database(url)
+    # The demo kiosk's card in the slot is the demo cardholder's chip image; the keystore is made now, before
+    # the loader (card maker) and the kiosk open it from two threads.
+    os.environ.setdefault(IMAGE_ENV, str(Path("var") / "cards" / KIOSK_IMAGE))
+    key_manager(Path("var") / "keystore.json")
+    os.environ.setdefault(KEYSTORE_ENV, str(Path("var") / "keystore.json"))
     loader: threading.Thread | None = None
     if overview(db).persons == 0 and not auth.list_operators(db, SYSTEM_ACTOR):
         users = seed_staff(db)
         if serve_after:
-            loader = threading.Thread(target=seed_population, args=(db, persons), daemon=True, name="demo-city")
+            loader = threading.Thread(target=load_city, args=(db, persons), daemon=True, name="demo-city")
         else:
-            summary = seed_population(db, persons, show_progress=True)
-            console.print(f"demo city: {persons} persons; card states {summary.cards_by_state}")
+            console.print(describe(seed_city(db, persons, show_progress=True)), markup=False)
     else:
         console.print("demo data already present; keeping it (make clean to start over)")
         users = [(o.username, o.role) for o in auth.list_operators(db, SYSTEM_ACTOR)]
@@ -116,6 +123,9 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
                   f"  dashboard     {base}/dashboard\n  API docs      {base}/docs\n"
                   f"  OpenAPI       {base}/openapi.json\n  metrics       {base}/metrics\n"
                   f"  log in as admin / supervisor / counter01 … with password {DEMO_PASSWORD}\n"
+                  f"  portal        {base}/portal/login\n"
+                  f"    cardholder: ID {DEMO_HOLDER_ID}, query password {DEMO_QUERY_PASSWORD}\n"
+                  f"  kiosk         {base}/kiosk (that card is in the slot)\n"
                   + (f"  loading {persons} demo persons in the background …\n" if loader else ""))
     if loader:
         loader.start()

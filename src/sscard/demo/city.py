@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from faker import Faker
 from rich.progress import Progress
@@ -18,6 +21,8 @@ from sscard.auth.roles import SYSTEM_ACTOR, Actor, Role
 from sscard.cards import service as cards
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
 from sscard.db import Database
+from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, issue_cards
+from sscard.demo.money import MoneySummary, seed_money
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit
 from sscard.registry.regions import DIVISIONS
@@ -34,6 +39,9 @@ class DemoSummary:
     persons: int = 0
     cards_by_state: dict[str, int] = field(default_factory=dict)
     operators: list[tuple[str, str]] = field(default_factory=list)
+    issued: IssuedCards | None = None
+    money: MoneySummary | None = None
+    seconds: float = 0.0
 
 
 def _id_number(rng: random.Random, region: str, birth: dt.date, male: bool, seq: int) -> str:
@@ -66,10 +74,56 @@ def _issue(db: Database, actor: Actor, card_no: str, outlet: str) -> None:
     cards.advance_production(db, actor, card_no, ProductionStatus.AT_OUTLET, outlet_code=outlet)
 
 
-def seed(db: Database, persons: int = 400, seed_value: int = 2013, progress: bool = True) -> DemoSummary:
-    """Create the demo city: staff first, then the population."""
+def seed(db: Database, persons: int = 400, seed_value: int = 2013, progress: bool = True,
+         files: Path = Path("var")) -> DemoSummary:
+    """Create the demo city: staff first, then the issued cardholders with their money, then the population."""
     summary = DemoSummary(operators=seed_staff(db))
-    seed_population(db, persons, seed_value, progress, summary)
+    return seed_city(db, persons, seed_value, progress, files, summary)
+
+
+def issued_share(persons: int) -> int:
+    """How many of the demo persons go through a real production batch (and get money)."""
+    return max(12, persons // 8)
+
+
+def seed_city(db: Database, persons: int, seed_value: int = 2013, show_progress: bool = False,
+              files: Path = Path("var"), summary: DemoSummary | None = None) -> DemoSummary:
+    """The demo persons after the staff: a share made by the production pipeline, with settlements,
+    contributions and benefits (``demo.issued``, ``demo.money``), and the rest spread over every card state.
+
+    The production share goes first: batching takes every card waiting for a bank or a maker, and the rest of
+    the population deliberately keeps some cards waiting in those states.
+    """
+    started = time.perf_counter()
+    summary = summary or DemoSummary()
+    share = min(issued_share(persons), persons)
+    summary.issued = issue_cards(db, share, files, seed_value)
+    summary.money = seed_money(db, summary.issued, seed_value)
+    seed_population(db, persons - share, seed_value, show_progress, summary)
+    summary.persons = persons
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def describe(summary: DemoSummary) -> str:
+    """What the demo seed made, for the console."""
+    lines = [f"demo city: {summary.persons} persons in {summary.seconds:.1f} s; card states {summary.cards_by_state}"]
+    if summary.issued and summary.money:
+        i, m, demo = summary.issued, summary.money, summary.issued.demo
+        lines += [f"  production: {len(i.holders)} cards in {i.batches} batches ({i.bank_failures} bank and "
+                  f"{i.maker_failures} maker failures re-batched), chip images in {i.kiosk_image.parent}",
+                  f"  money: {m.settlements} settlements ({m.reversals} reversed), {m.pensions} pensions + "
+                  f"{m.entitlements} other entitlements, {m.contributors} contributors, months {m.months}, "
+                  f"{m.benefit_failures} failed payments to re-issue",
+                  f"  demo cardholder {demo.name}: card {demo.card_no}, ID number {demo.id_number}, "
+                  f"query password {DEMO_QUERY_PASSWORD}"]
+    return "\n".join(lines)
+
+
+def load_city(db: Database, persons: int, say: Callable[[str], None] = print) -> DemoSummary:
+    """The demo command's background loader: seed the city, then say what was made."""
+    summary = seed_city(db, persons)
+    say(describe(summary))
     return summary
 
 

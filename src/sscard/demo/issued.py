@@ -1,0 +1,169 @@
+"""The demo's issued cards: a share of the demo population made by the real production pipeline.
+
+Population and collection files (with photo files) are imported and compared; the cards are batched, answered
+by the simulated cooperating bank (accounts, a few refusals) and card maker (real chip images under
+``<files>/cards``, a few defects), failures are re-batched until every card is made, handed over to the
+outlets, picked up and activated; the simulated bank then opens the holders' accounts from the cards. One of
+them is the demo cardholder, whose chip image is also copied to ``<files>/cards/demo-kiosk.json`` — the card
+"in the slot" of the demo kiosk.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from faker import Faker
+
+from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.banks.simulated import SimulatedBank
+from sscard.cards import service as cards
+from sscard.cards.states import ProductionStatus
+from sscard.db import Database
+from sscard.kms import KeyManager, KeyStore
+from sscard.production import batches
+from sscard.production import service as production
+from sscard.production.imports import COLLECTION_COLUMNS, POPULATION_COLUMNS
+from sscard.production.simulators import SimulatedBank as AccountOpeningBank
+from sscard.production.simulators import SimulatedMaker
+from sscard.registry import service as registry
+from sscard.registry.idnumber import check_digit, parse
+from sscard.registry.regions import CITY_CODE, DIVISIONS
+
+DEMO_HOLDER_NAME = "林建国"
+DEMO_HOLDER_BIRTH = dt.date(1958, 3, 12)
+DEMO_QUERY_PASSWORD = "258036"
+KIOSK_IMAGE = "demo-kiosk.json"
+BANK_FAILURE_RATE = 0.1
+MAKER_FAILURE_RATE = 0.08
+_MAX_ROUNDS = 10  # failures are re-batched; seeded failure rates converge long before this
+
+
+def _number(region: str, birth: dt.date, male: bool, seq: int) -> str:
+    # Orders 901–999 are never used by the population seed (seq < 450 there), so the numbers cannot collide.
+    body = f"{region}{birth:%Y%m%d}{901 + (seq % 49) * 2 + (0 if male else 1):03d}"
+    return body + check_digit(body)
+
+
+DEMO_HOLDER_ID = _number("441802", DEMO_HOLDER_BIRTH, True, 0)
+
+
+@dataclass(frozen=True)
+class IssuedHolder:
+    person_id: int
+    id_number: str
+    name: str
+    card_no: str
+    bank_code: str
+
+
+@dataclass
+class IssuedCards:
+    holders: list[IssuedHolder]
+    demo: IssuedHolder
+    batches: int
+    bank_failures: int
+    maker_failures: int
+    kiosk_image: Path
+
+
+def key_manager(keystore: Path) -> KeyManager:
+    """The demo's KMS over ``keystore`` (created on first use), as ``sscard card …`` and the kiosk open it."""
+    keys = KeyManager.from_settings(KeyStore(keystore))
+    keys.init_ministry()
+    if keys.store.get("IRK", "sm4", "city", CITY_CODE, keys.current_version()) is None:
+        keys.provision_city(CITY_CODE)
+    return keys
+
+
+def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def _jpeg_header(width: int, height: int) -> bytes:
+    """The start of a baseline JPEG (SOI + SOF0 with the size): all the photo check reads."""
+    return b"\xff\xd8\xff\xc0\x00\x11\x08" + struct.pack(">HH", height, width) + b"\x03" + b"\x01\x11\x00" * 3
+
+
+def _crowd(count: int, rng: random.Random, fake: Faker) -> list[tuple[str, str, str]]:
+    """(ID number, name, division) for the demo cardholder and ``count - 1`` others; many of pension age."""
+    out = [(DEMO_HOLDER_ID, DEMO_HOLDER_NAME, "441802")]
+    for n in range(1, count):
+        division = DIVISIONS[n % len(DIVISIONS)].code
+        male = rng.random() < 0.5
+        birth = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
+        name = fake.name_male() if male else fake.name_female()
+        out.append((_number(division, birth, male, n), name, division))
+    return out
+
+
+def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: random.Random) -> None:
+    photos.mkdir(parents=True, exist_ok=True)
+    register, collected = [], []
+    for id_no, name, division in crowd:
+        parsed = parse(id_no)
+        row = {"id_number": id_no, "name": name, "sex": parsed.sex, "birth_date": f"{parsed.birth_date:%Y%m%d}",
+               "region_code": division, "living_status": "1"}
+        register.append(row)
+        phone = "13" + f"{rng.randrange(10**9):09d}"
+        collected.append({"id_number": id_no, "name": name, "sex": row["sex"], "birth_date": row["birth_date"],
+                          "ethnicity": "01", "region_code": division, "phone": phone, "source": "outlet",
+                          "employer_uscc": "", "photo_ref": f"{id_no}.jpg"})
+        (photos / f"{id_no}.jpg").write_bytes(_jpeg_header(358, 441))
+    production.import_population(db, SYSTEM_ACTOR, _csv(POPULATION_COLUMNS, register), "demo-gongan.csv")
+    imported = production.import_collection(db, SYSTEM_ACTOR, _csv(COLLECTION_COLUMNS, collected),
+                                            "demo-outlets.csv", photo_root=photos)
+    production.run_comparison(db, SYSTEM_ACTOR, imported.import_id)
+
+
+def issue_cards(db: Database, count: int, files: Path, seed_value: int = 2013) -> IssuedCards:
+    """``count`` persons (the demo cardholder first) through production to activated cards with bank accounts."""
+    rng = random.Random(seed_value + 1)
+    fake = Faker("zh_CN")
+    fake.seed_instance(seed_value + 1)
+    crowd = _crowd(max(count, 2), rng, fake)
+    _import(db, crowd, files / "photos", rng)
+    keys = key_manager(files / "keystore.json")
+    bank = AccountOpeningBank(failure_rate=BANK_FAILURE_RATE, seed=seed_value + 2)
+    maker = SimulatedMaker(keys, files / "cards", failure_rate=MAKER_FAILURE_RATE, seed=seed_value)
+    psam = keys.issue_psam(CITY_CODE)
+    made = bank_failed = maker_failed = 0
+    for _ in range(_MAX_ROUNDS):
+        created = batches.create_batches(db, SYSTEM_ACTOR)
+        if not created:
+            break
+        for batch in created:
+            made += 1
+            if batch.kind == "bank":
+                sent = batches.export_bank_file(db, SYSTEM_ACTOR, batch.batch_no)
+                answered = batches.import_bank_return(db, SYSTEM_ACTOR, bank.answer(sent))
+                bank_failed += answered.bank_failed
+                if answered.bank_ok == 0:
+                    continue
+            sent = batches.export_maker_file(db, SYSTEM_ACTOR, batch.batch_no, psam)
+            answered = batches.import_maker_return(db, SYSTEM_ACTOR, maker.answer(sent))
+            maker_failed += answered.maker_failed
+            batches.hand_over(db, SYSTEM_ACTOR, batch.batch_no)  # to each holder's own division
+    holders = []
+    for i, (id_no, name, _division) in enumerate(crowd):
+        person = registry.get(db, SYSTEM_ACTOR, id_no)
+        card = next(c for c in cards.cards_of_person(db, SYSTEM_ACTOR, id_no)
+                    if c.production_status == ProductionStatus.AT_OUTLET.value)
+        cards.pick_up(db, SYSTEM_ACTOR, card.card_no)
+        cards.activate(db, SYSTEM_ACTOR, card.card_no, f"{rng.randrange(200_000, 999_999)}" if i else "408213")
+        holders.append(IssuedHolder(person.id, id_no, name, card.card_no, str(card.bank_code)))
+    SimulatedBank(db).sync_from_cards()  # the bank opens the accounts it returned (financial function on)
+    demo = holders[0]
+    image = files / "cards" / KIOSK_IMAGE
+    shutil.copyfile(files / "cards" / f"{demo.card_no}.json", image)
+    return IssuedCards(holders, demo, made, bank_failed, maker_failed, image)

@@ -1,0 +1,94 @@
+"""The demo city's money (sscard.demo.issued / sscard.demo.money), seeded once on a migrated SQLite file through
+the real services: the demo cardholder sees a settlement and paid pensions in the portal, the kiosk reads the
+demo card's chip image, the dashboard has settlement and benefit data, and the ledger sums to zero."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from sscard import clock, migrate
+from sscard.api.app import create_app
+from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.db import Database
+from sscard.demo.city import DEMO_PASSWORD, DemoSummary, describe, seed
+from sscard.demo.issued import DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD, key_manager
+from sscard.funds.benefits import reissue
+from sscard.funds.benefits import service as benefits
+from sscard.ledger import service as ledger
+from sscard.portal import dashboard, reads
+from sscard.portal import service as portal
+from sscard.web.kiosk_reader import ImageCardReader
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _csrf(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, DemoSummary, Path]:
+    root = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{root / 'demo.db'}"
+    migrate.upgrade(url)
+    db = Database(url)
+    return db, seed(db, persons=40, progress=False, files=root / "var"), root / "var"
+
+
+def test_the_demo_cardholder_sees_a_settlement_and_paid_pensions(demo: tuple[Database, DemoSummary, Path]) -> None:
+    db, summary, _files = demo
+    assert summary.issued is not None and summary.issued.demo.id_number == DEMO_HOLDER_ID
+    by_id = portal.login(db, DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD).actor
+    assert portal.login(db, summary.issued.demo.card_no, DEMO_QUERY_PASSWORD).actor == by_id
+    medical = reads.medical(db, by_id)
+    assert medical.insured and any(s.status == "settled" and s.total_fen > 0 for s in medical.settlements)
+    assert medical.balance_fen is not None and medical.balance_fen > 0
+    paid = [r for r in reads.benefit_payments(db, by_id).rows if r.what == "pension" and r.status == "paid"]
+    assert len(paid) == 2 and not any(r.failed for r in reads.benefit_payments(db, by_id).rows)
+    assert DEMO_HOLDER_ID in describe(summary)
+
+
+def test_the_books_balance_and_some_payments_wait_for_reissue(demo: tuple[Database, DemoSummary, Path]) -> None:
+    db, summary, _files = demo
+    with db.unit_of_work() as s:
+        assert ledger.check_zero_sum(s).ok
+        assert ledger.accounts_not_matching_journal(s) == []
+    reasons = {f.reason_code for f in reissue.failures(db, SYSTEM_ACTOR)}
+    assert {"NO_ACCOUNT", "ACCOUNT_FROZEN"} <= reasons
+    assert summary.money is not None and summary.money.reversals == 1
+    assert summary.issued is not None and summary.issued.maker_failures + summary.issued.bank_failures > 0
+
+
+def test_the_dashboard_has_settlement_and_benefit_data(demo: tuple[Database, DemoSummary, Path]) -> None:
+    db, summary, _files = demo
+    days = dashboard.settlements_by_day(db, SYSTEM_ACTOR)
+    assert sum(d.settlements for d in days) >= 10 and sum(d.reversed for d in days) == 1
+    assert summary.money is not None
+    periods = {b.period for b in benefits.list_batches(db, SYSTEM_ACTOR)}
+    assert periods == set(summary.money.months)
+    http = TestClient(create_app(db), raise_server_exceptions=False)
+    r = http.post("/login", data={"csrf_token": _csrf(http.get("/login").text), "username": "admin",
+                                  "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    page = http.get("/dashboard").text
+    assert clock.local_date().isoformat() in page and summary.money.months[-1] in page
+
+
+def test_the_kiosk_reads_the_demo_card_and_logs_its_holder_in(demo: tuple[Database, DemoSummary, Path]) -> None:
+    db, summary, files = demo
+    assert summary.issued is not None
+    reader = ImageCardReader(summary.issued.kiosk_image, key_manager(files / "keystore.json"))
+    assert reader.read_card().card_no == summary.issued.demo.card_no
+    app = create_app(db)
+    app.state.kiosk_reader = reader
+    http = TestClient(app, raise_server_exceptions=False)
+    token = _csrf(http.get("/kiosk").text)
+    assert str(http.post("/kiosk/card", data={"csrf_token": token}).url).endswith("/kiosk/password")
+    r = http.post("/kiosk/login", data={"csrf_token": token, "password": DEMO_QUERY_PASSWORD})
+    assert str(r.url).endswith("/kiosk/home") and r.status_code == 200
