@@ -11,8 +11,19 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from support.city import IN_CI, PG_URL, Backend, City, _pg_admin, build_city
+from support.city import HANDLES, IN_CI, PG_URL, Backend, City, _pg_admin, build_city
 from support.factories import next_id_number
+
+
+@pytest.fixture(autouse=True)
+def _close_pools_opened_by_the_test() -> Iterator[None]:
+    """Close the connection pools of the databases a test opened (its own ``fresh_city``, a module's city made
+    during its setup). Each pool keeps up to 10 idle connections; over two thousand tests they would exceed
+    PostgreSQL's max_connections. A closed pool reconnects if a later test uses the database again."""
+    opened = len(HANDLES)
+    yield
+    for db in HANDLES[opened:]:
+        db.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])

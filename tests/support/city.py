@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ from sscard.db import Database
 PG_URL = os.environ.get("SSCARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "test-password-1"
+# Every Database the tests open; tests/conftest.py closes the pools of those a test opened once it ends, so
+# idle connections do not pile up to PostgreSQL's max_connections over a long run.
+HANDLES: list[Database] = []
 
 
 def _driver_url(url: str) -> str:
@@ -60,8 +64,26 @@ class Backend:
     def new_database(self) -> Database:
         url = self.new_url()
         migrate.upgrade(url)
+        return self._open(url)
+
+    def clone_database(self, template_url: str) -> Database:
+        """A database of its own, copied from a migrated template (PostgreSQL ``TEMPLATE``, or a SQLite file
+        copy): cheaper than migrating a new one. The template must have no open connections."""
+        if self.name == "sqlite":
+            target = self.tmp / f"sscard-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(template_url.split("///", 1)[1], target)
+            return self._open(f"sqlite:///{target}")
+        assert self.admin is not None
+        name = f"sscard_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template_url.rsplit("/", 1)[1]}"')
+        self.created.append(name)
+        return self._open(str(self.admin.url.set(database=name).render_as_string(hide_password=False)))
+
+    def _open(self, url: str) -> Database:
         db = Database(url)
         self.handles.append(db)
+        HANDLES.append(db)
         return db
 
     def close(self) -> None:

@@ -4,13 +4,10 @@ would cost seconds."""
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from collections.abc import Callable
 
 import pytest
 
-from sscard.db import Database
 from support.city import Backend, City, build_city
 
 
@@ -24,22 +21,7 @@ def _template(backend: Backend) -> tuple[str, City]:
 
 def _clone(backend: Backend, template: tuple[str, City]) -> City:
     url, city = template
-    if backend.name == "sqlite":
-        source = url.split("///", 1)[1]
-        target = backend.tmp / f"contrib-{uuid.uuid4().hex[:8]}.db"
-        shutil.copyfile(source, target)
-        new_url = f"sqlite:///{target}"
-    else:
-        assert backend.admin is not None
-        name = f"sscard_test_{uuid.uuid4().hex[:12]}"
-        source_name = url.rsplit("/", 1)[1]
-        with backend.admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{source_name}"')
-        backend.created.append(name)
-        new_url = str(backend.admin.url.set(database=name).render_as_string(hide_password=False))
-    db = Database(new_url)
-    backend.handles.append(db)
-    return City(db, city.admin, city.supervisor, city.counter, city.other_counter)
+    return City(backend.clone_database(url), city.admin, city.supervisor, city.counter, city.other_counter)
 
 
 @pytest.fixture
