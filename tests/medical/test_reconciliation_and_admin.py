@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from medical.world import Hospital, insured_person, position, settle_body
+from medical.world import Hospital, ensure_config, insured_person, position, settle_body
 from sscard import clock
 from sscard.audit import service as audit
 from sscard.medical import config, reconciliation
@@ -79,6 +79,7 @@ def test_unbalanced_day_is_compared_line_by_line_into_each_kind_of_difference(
 
 
 def test_catalogue_and_policy_edits_are_effective_dated_and_audited(city: City) -> None:
+    ensure_config(city.db)  # the example policy (open-ended from 2013) must be there, whichever test ran first
     item = CatalogueItem(code="ZZ-TEST-1", name="测试项目", item_type="drug", catalogue_class="乙",
                          price_cap_fen=100)
     config.put_catalogue_item(city.db, city.admin, item)

@@ -8,6 +8,12 @@ unit of work rolls back on it.
 Concurrency: the accounts a call touches are locked with one ``SELECT … ORDER BY id FOR UPDATE`` (PostgreSQL
 locks rows in the sorted order, so two calls can never wait on each other in a cycle); balances are then
 computed in Python and written back. On SQLite, ``BEGIN IMMEDIATE`` already serialises writers.
+
+Writing back is one Core UPDATE run for all changed accounts at once (an executemany, which psycopg sends
+as one pipeline), still guarded by ``version``. On PostgreSQL ``transfers`` goes further (``sscard.ledger.hot``):
+only accounts with a limit are locked up front; accounts without one (a fund pool, an institution's payable,
+which every settlement shares) are locked by the single statement that inserts the transfers and adds the
+deltas, so they stay locked for that statement and the COMMIT only.
 """
 
 from __future__ import annotations
@@ -17,12 +23,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, func, or_, select
+from sqlalchemy import ColumnElement, Insert, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from sscard import clock
 from sscard.errors import DomainError
+from sscard.ledger import hot
 from sscard.ledger.errors import (
     LedgerAccountExists,
     LedgerAccountExistsDifferent,
@@ -136,7 +145,12 @@ def transfers(session: Session, items: Sequence[TransferIn]) -> list[TransferOut
         raise LedgerIdInvalid("the same id twice in one batch")
     for t in items:
         _check_transfer_in(t)
-    accounts = _lock(session, Account.code.in_({t.debit_account for t in items} | {t.credit_account for t in items}))
+    codes = sorted({c for t in items for c in (t.debit_account, t.credit_account)})
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:  # only accounts with a limit are locked now; the rest when written (sscard.ledger.hot)
+        accounts = {a.id: a for a in session.execute(_LOCK_LIMITED_PG, {"codes": codes}).scalars()}
+    else:
+        accounts = _lock(session, _BY_CODES, {"codes": codes})
     by_code = {a.code: a for a in accounts.values()}
     for code in (c for t in items for c in (t.debit_account, t.credit_account)):
         if code not in by_code:
@@ -150,7 +164,8 @@ def transfers(session: Session, items: Sequence[TransferIn]) -> list[TransferOut
         if replayed is not None:
             return replayed
         raise
-    return _write(session, wanted, accounts, totals)
+    return _write_postgres(session, wanted, accounts, totals) if postgres else \
+        _write(session, wanted, accounts, totals)
 
 
 def post_pending(session: Session, id: str, pending_id: str, amount: int | None = None, *,
@@ -222,13 +237,22 @@ def _row_values(t: TransferIn, by_code: dict[str, Account]) -> dict[str, Any]:
             "code": t.code, "reference": t.reference}
 
 
-def _lock(session: Session, where: ColumnElement[bool]) -> dict[int, Account]:
+_BY_CODES = Account.code.in_(bindparam("codes", expanding=True))  # prebuilt: transfers run on every settlement
+
+
+def _lock(session: Session, where: ColumnElement[bool], params: dict[str, Any] | None = None) -> dict[int, Account]:
     """Lock the accounts in id order (no deadlock between ledger calls) and read their current totals."""
-    rows = session.execute(
-        select(Account).where(where).order_by(Account.id).with_for_update()
-        .execution_options(populate_existing=True)  # an Account already in the session must not be stale
-    ).scalars()
-    return {a.id: a for a in rows}
+    stmt = _LOCK_BY_CODES if where is _BY_CODES else _lock_statement(where)
+    return {a.id: a for a in session.execute(stmt, params or {}).scalars()}
+
+
+def _lock_statement(where: ColumnElement[bool]) -> Any:
+    return (select(Account).where(where).order_by(Account.id).with_for_update()
+            .execution_options(populate_existing=True))  # an Account already in the session must not be stale
+
+
+_LOCK_BY_CODES = _lock_statement(_BY_CODES)
+_LOCK_LIMITED_PG = select(Account).from_statement(hot.LOCK_LIMITED).execution_options(populate_existing=True)
 
 
 # ---------------------------------------------------------------------------------------------------- applying
@@ -281,9 +305,7 @@ def _write(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, A
     rows = [{k: v for k, v in w.items() if not k.startswith("_")} | {"timestamp": now} for w in wanted]
     # ON CONFLICT DO NOTHING: a retry (or a concurrent twin) finds its id taken without aborting the
     # transaction; PostgreSQL waits for the twin to commit first, so the replay below sees it.
-    inserted = dict(session.execute(
-        _insert(session, Transfer).values(rows).on_conflict_do_nothing().returning(Transfer.id, Transfer.seq)
-    ).all())
+    inserted: dict[str, int] = dict(session.execute(_INSERT_TRANSFERS[session.get_bind().dialect.name], rows).all())
     if len(inserted) < len(rows):
         replayed = _replay(session, wanted, accounts) if not inserted else None
         if replayed is not None:
@@ -291,13 +313,74 @@ def _write(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, A
         if wanted[0]["pending_id"] is not None and not inserted:
             _refuse_if_resolved(session, wanted[0]["pending_id"])
         raise LedgerIdExistsDifferent(", ".join(r["id"] for r in rows if r["id"] not in inserted))
-    for account_id, t in totals.items():
-        account = accounts[account_id]
-        if any(getattr(account, k) != getattr(t, k) for k in _TOTALS):
-            for k in _TOTALS:
-                setattr(account, k, getattr(t, k))
+    _store_totals(session, accounts, totals)
     codes = {a.id: a.code for a in accounts.values()}
     return [_out_from_values(r, inserted[r["id"]], codes) for r in rows]
+
+
+def _limited(account: Account) -> bool:
+    return account.debits_must_not_exceed_credits or account.credits_must_not_exceed_debits
+
+
+def _write_postgres(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, Account],
+                    totals: dict[int, _Totals]) -> list[TransferOut]:
+    """As ``_write``, in one statement that also locks the accounts without a limit (``sscard.ledger.hot``)."""
+    now = clock.now()
+    rows = [{k: v for k, v in w.items() if not k.startswith("_")} | {"timestamp": now} for w in wanted]
+    changes = [hot.Change(i, a.version if _limited(a) else None,
+                          *(getattr(totals[i], k) - getattr(a, k) for k in _TOTALS))
+               for i, a in sorted(accounts.items()) if any(getattr(totals[i], k) != getattr(a, k) for k in _TOTALS)]
+    session.flush()  # anything else pending goes first, as the ORM would have ordered it
+    applied = hot.apply(session, rows, changes, TOTAL_MAX)
+    inserted = applied.inserted
+    if len(inserted) < len(rows):  # nothing was added to any account (see sscard.ledger.hot)
+        replayed = _replay(session, wanted, accounts) if not inserted else None
+        if replayed is not None:
+            return replayed
+        if wanted[0]["pending_id"] is not None and not inserted:
+            _refuse_if_resolved(session, wanted[0]["pending_id"])
+        raise LedgerIdExistsDifferent(", ".join(r["id"] for r in rows if r["id"] not in inserted))
+    skipped = [accounts[c.account_id] for c in changes if c.account_id not in applied.totals]
+    for account in skipped:  # the caller's unit of work rolls back the transfers just inserted
+        if _limited(account):
+            raise StaleDataError(f"ledger account changed under its lock: {account.code}")
+        raise LedgerOverflow(account.code, id=rows[0]["id"], account=account.code)
+    for account_id, (version, *after) in applied.totals.items():
+        account = accounts[account_id]
+        for k, value in zip(_TOTALS, after, strict=True):
+            set_committed_value(account, k, value)
+        set_committed_value(account, "version", version)
+    codes = {a.id: a.code for a in accounts.values()}
+    return [_out_from_values(r, inserted[r["id"]], codes) for r in rows]
+
+
+_ACCOUNTS = Account.metadata.tables[Account.__tablename__]
+_TRANSFERS = Transfer.metadata.tables[Transfer.__tablename__]
+# Parameters are given at execution (an executemany, sent as one multi-row INSERT): the statement is compiled
+# once, where .values(rows) was coerced and compiled anew for every call.
+_INSERT_TRANSFERS = {name: insert(_TRANSFERS).on_conflict_do_nothing().returning(_TRANSFERS.c.id, _TRANSFERS.c.seq)
+                     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_STORE = (update(_ACCOUNTS)
+          .where(_ACCOUNTS.c.id == bindparam("b_id"), _ACCOUNTS.c.version == bindparam("b_version"))
+          .values({**{k: bindparam(f"b_{k}") for k in _TOTALS}, "version": bindparam("b_version") + 1}))
+
+
+def _store_totals(session: Session, accounts: dict[int, Account], totals: dict[int, _Totals]) -> None:
+    """Write the changed totals of locked accounts; the loaded objects are updated to match (not dirtied)."""
+    changed = [(accounts[i], t) for i, t in totals.items()
+               if any(getattr(accounts[i], k) != getattr(t, k) for k in _TOTALS)]
+    if not changed:
+        return
+    session.flush()  # anything else pending goes first, as the ORM would have ordered it
+    params = [{"b_id": a.id, "b_version": a.version, **{f"b_{k}": getattr(t, k) for k in _TOTALS}}
+              for a, t in changed]
+    result = session.connection().execute(_STORE, params)
+    if result.rowcount != len(params):  # a writer that did not lock (see LedgerAccount.version)
+        raise StaleDataError(f"ledger accounts changed under their lock: {[a.code for a, _ in changed]}")
+    for account, t in changed:
+        for k in _TOTALS:
+            set_committed_value(account, k, getattr(t, k))
+        set_committed_value(account, "version", account.version + 1)
 
 
 # ---------------------------------------------------------------------------------------------------- replays

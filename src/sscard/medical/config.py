@@ -10,12 +10,13 @@ import threading
 from collections.abc import Iterable
 
 import pydantic
-from sqlalchemy import or_, select
+from sqlalchemy import ARRAY, String, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
+from sscard.medical import rawsql
 from sscard.medical.catalogue import Catalogue, CatalogueItem
 from sscard.medical.errors import CatalogueInvalid, CatalogueItemNotFound, PolicyInvalid, PolicyMissing, PolicyOverlap
 from sscard.medical.loading import parse_catalogue_csv, parse_policy
@@ -23,7 +24,7 @@ from sscard.medical.models import CatalogueRow, PolicyVersion
 from sscard.medical.policy import Policy
 
 _cache_lock = threading.Lock()
-_policy_cache: dict[tuple[str, int, int], Policy] = {}
+_policy_cache: dict[tuple[object, int, int], Policy] = {}  # (database URL, row id, version) → parsed policy
 
 
 # ---------------------------------------------------------------------------------------------------- catalogue
@@ -34,6 +35,10 @@ def _item(row: CatalogueRow) -> CatalogueItem:
         "code": row.code, "name": row.name, "item_type": row.item_type, "catalogue_class": row.catalogue_class,
         "price_cap_fen": row.price_cap_fen, "yi_self_pay_bp": row.yi_self_pay_bp,
         "effective_from": row.effective_from, "effective_to": row.effective_to})
+
+
+_ITEM_FIELDS = ("code", "name", "item_type", "catalogue_class", "price_cap_fen", "yi_self_pay_bp", "effective_from",
+                "effective_to")
 
 
 def _values(item: CatalogueItem) -> dict[str, object]:
@@ -121,10 +126,9 @@ def catalogue_for(session: Session, codes: Iterable[str], on: dt.date) -> Catalo
     wanted = sorted(set(codes))
     if not wanted:
         return Catalogue([])
-    rows = session.execute(select(CatalogueRow).where(
-        CatalogueRow.code.in_(wanted), CatalogueRow.effective_from <= on,
-        or_(CatalogueRow.effective_to.is_(None), CatalogueRow.effective_to >= on))).scalars().all()
-    return Catalogue([_item(r) for r in rows])
+    # Columns, not ORM objects: this runs on every settlement.
+    rows = rawsql.execute(session, _CATALOGUE_FOR[session.get_bind().dialect.name], {"codes": wanted, "day": on})
+    return Catalogue([CatalogueItem.model_validate(dict(zip(_ITEM_FIELDS, r, strict=True))) for r in rows])
 
 
 def list_catalogue(db: Database, actor: Actor, code_prefix: str = "", limit: int = 200) -> list[CatalogueItem]:
@@ -194,19 +198,31 @@ def _overlaps(a_from: dt.date, a_to: dt.date | None, b_from: dt.date, b_to: dt.d
     return (a_to is None or a_to >= b_from) and (b_to is None or b_to >= a_from)
 
 
+# The settlement path's two lookups, built once (a statement built per call costs more CPU than its round trip).
+_POLICY_ON = select(PolicyVersion.id, PolicyVersion.version).where(
+    PolicyVersion.effective_from <= bindparam("day"),
+    or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= bindparam("day")))
+_CATALOGUE_IN_EFFECT = (CatalogueRow.effective_from <= bindparam("day"),
+                        or_(CatalogueRow.effective_to.is_(None), CatalogueRow.effective_to >= bindparam("day")))
+_CATALOGUE_FOR = {  # PostgreSQL: one array parameter, so the statement text is the same for any number of codes
+    "postgresql": select(*(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(
+        CatalogueRow.code == func.any(bindparam("codes", type_=ARRAY(String))), *_CATALOGUE_IN_EFFECT),
+    "sqlite": select(*(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(
+        CatalogueRow.code.in_(bindparam("codes", expanding=True)), *_CATALOGUE_IN_EFFECT)}
+
+
 def policy_on(session: Session, day: dt.date) -> Policy:
     """The policy in effect on ``day`` (POLICY_MISSING if none). Parsed documents are cached per version."""
-    found = session.execute(select(PolicyVersion.id, PolicyVersion.version).where(
-        PolicyVersion.effective_from <= day,
-        or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= day))).first()
-    if found is None:
+    rows = rawsql.execute(session, _POLICY_ON, {"day": day})
+    if not rows:
         raise PolicyMissing(f"no medical policy in effect on {day.isoformat()}", date=day.isoformat())
-    key = (str(session.get_bind().engine.url), int(found.id), int(found.version))
+    found_id, found_version = rows[0]
+    key = (session.get_bind().engine.url, int(found_id), int(found_version))
     with _cache_lock:
         cached = _policy_cache.get(key)
     if cached is not None:
         return cached
-    document = session.execute(select(PolicyVersion.document).where(PolicyVersion.id == found.id)).scalar_one()
+    document = session.execute(select(PolicyVersion.document).where(PolicyVersion.id == found_id)).scalar_one()
     policy = Policy.model_validate_json(document)
     with _cache_lock:
         if len(_policy_cache) > 256:

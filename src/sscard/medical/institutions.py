@@ -2,6 +2,12 @@
 
 A key is ``<code>.<43 random url-safe characters>`` (256 bits); only its SHA-256 is stored. The institution
 acts as an ``Actor`` with role ``institution`` (permission ``medical.settle`` only), so the audit log names it.
+
+The settlement path (2207, the busiest request) authenticates from a per-process cache (``authenticate_cached``)
+and re-checks the key inside its own transaction, in the same statement that claims the message id
+(``key_valid``): a key revoked or an institution suspended by any process is refused from the next request on,
+with no extra round trip. What the cache holds beside that (code, kind, level, services) never changes after
+registration.
 """
 
 from __future__ import annotations
@@ -9,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from sscard.audit import service as audit
@@ -45,6 +53,8 @@ class InstitutionPrincipal:
     level: HospitalLevel | None
     services: frozenset[str]
     actor: Actor
+    # Set when the principal came from the cache: services then re-check this key inside their transaction.
+    key_sha256: str | None = None
 
     def require_service(self, service: str) -> None:
         self.actor.require(Permission.MEDICAL_SETTLE)
@@ -128,6 +138,7 @@ def issue_key(db: Database, actor: Actor, code: str, revoke_others: bool = False
             for old in session.execute(select(InstitutionKey).where(InstitutionKey.institution_id == inst.id,
                                                                      InstitutionKey.revoked.is_(False))).scalars():
                 old.revoked = True
+            forget(inst.id)  # this process at once; the others find out in their next transaction (key_valid)
         key = _new_key(session, inst)
         audit.record(session, actor, "medical.institution.key", "medical_institution", code, None,
                      {"prefix": key[:12], "revoked_others": revoke_others})
@@ -140,6 +151,7 @@ def set_active(db: Database, actor: Actor, code: str, active: bool) -> None:
         inst = _institution(session, code)
         before = {"active": inst.active}
         inst.active = active
+        forget(inst.id)
         audit.record(session, actor, "medical.institution.activate" if active else "medical.institution.suspend",
                      "medical_institution", code, before, {"active": active})
 
@@ -176,6 +188,65 @@ def authenticate(db: Database, api_key: str) -> InstitutionPrincipal:
         if row is None or not row.active:
             raise InstitutionAuthFailed()
         return principal_of(row)
+
+
+_cache_lock = threading.Lock()
+_cache: dict[tuple[str, str], InstitutionPrincipal] = {}  # (database url, key sha256) → principal
+_CACHE_MAX = 10_000
+
+
+def authenticate_cached(db: Database, api_key: str) -> InstitutionPrincipal:
+    """``authenticate`` remembered per process. The principal carries its key's hash, and a service given
+    such a principal must check ``key_valid`` in its own transaction (``sscard.medical.service.settle`` does, in
+    the statement that claims the message id)."""
+    found = cached_principal(db, api_key)
+    if found is not None:
+        return found
+    digest = _sha(api_key)
+    principal = replace(authenticate(db, api_key), key_sha256=digest)
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[(db.url, digest)] = principal
+    return principal
+
+
+def cached_principal(db: Database, api_key: str) -> InstitutionPrincipal | None:
+    """The cached principal for this key, without touching the database (None: not cached)."""
+    if not api_key or len(api_key) > 200:
+        raise InstitutionAuthFailed()
+    with _cache_lock:
+        return _cache.get((db.url, _sha(api_key)))
+
+
+def forget(institution_id: int | None = None, key_sha256: str | None = None) -> None:
+    """Drop cached principals: of one institution, of one key, or (no argument) all of them."""
+    with _cache_lock:
+        for k, p in list(_cache.items()):
+            if (institution_id is None and key_sha256 is None) or p.id == institution_id or k[1] == key_sha256:
+                del _cache[k]
+
+
+KEY_VALID = exists(select(InstitutionKey.id).join(Institution, Institution.id == InstitutionKey.institution_id)
+                   .where(InstitutionKey.key_sha256 == bindparam("kv_key"), InstitutionKey.revoked.is_(False),
+                          Institution.active.is_(True), Institution.id == bindparam("kv_institution")))
+
+
+def key_valid(principal: InstitutionPrincipal) -> tuple[ColumnElement[bool], dict[str, Any]] | None:
+    """SQL that is true while the principal's key is unrevoked and its institution active (``KEY_VALID``) with
+    its parameters; None when the principal carries no key (authenticated in this very request, or trusted code
+    such as the CLI: nothing to re-check)."""
+    if principal.key_sha256 is None:
+        return None
+    return KEY_VALID, {"kv_key": principal.key_sha256, "kv_institution": principal.id}
+
+
+def check_key(session: Session, principal: InstitutionPrincipal) -> None:
+    """INSTITUTION_AUTH_FAILED (and out of the cache) if the principal's key is no longer valid."""
+    valid = key_valid(principal)
+    if valid is not None and not session.execute(select(valid[0]), valid[1]).scalar():
+        forget(key_sha256=principal.key_sha256)
+        raise InstitutionAuthFailed()
 
 
 def principal_of(inst: Institution) -> InstitutionPrincipal:

@@ -3,10 +3,19 @@
 
 Lock order, the same in every use case so that none waits on another in a cycle: the message row (unique
 index), then a settlement row (reversals), then the person's accumulator row, then the ledger accounts (one
-``transfers`` call, which locks them in id order). Settlement and reversal journal themselves (message rows with
-request hash and answer, settlement rows with institution, terminal and message id) instead of writing the
-audit chain, whose single head row would serialise every settlement in the city; administrator changes and
-personal-data reads are audited.
+``transfers`` call, which locks them in id order). The ledger comes last for a second reason: the pool fund
+and the institution's payable account are touched by every settlement, so their row locks are taken in the
+last statements before COMMIT and held as briefly as possible.
+
+The settlement path is written for round trips (bench/settlement.py): the caller's API key is re-checked in
+the statement that claims the message id (the principal may come from a per-process cache), the person, the
+enrolment, the card and the personal account come in one query, the accumulator row is created-or-locked in
+one upsert, and the writes are Core statements compiled once. On PostgreSQL those statements run on the
+session's psycopg connection without SQLAlchemy's execution pipeline (``sscard.medical.rawsql``).
+
+Settlement and reversal journal themselves (message rows with request hash and answer, settlement rows with
+institution, terminal and message id) instead of writing the audit chain, whose single head row would
+serialise every settlement in the city; administrator changes and personal-data reads are audited.
 """
 
 from __future__ import annotations
@@ -14,40 +23,35 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
-from sscard.cards.errors import CardNotFound
-from sscard.cards.models import Card
-from sscard.cards.states import AppStatus
 from sscard.db import Database
 from sscard.ledger import service as ledger
-from sscard.ledger.errors import LedgerAccountNotFound
 from sscard.ledger.schemas import TransferIn
-from sscard.medical import config, journal
+from sscard.medical import config, journal, rawsql
 from sscard.medical.engine import settle as split_bill
 from sscard.medical.engine_schemas import Bill, PersonContext, Split
 from sscard.medical.errors import (
     AmountInvalid,
     BillDateInvalid,
     BillInvalid,
-    CardNotUsable,
-    IdentificationInvalid,
-    IdSettlementNotAllowed,
+    InstitutionAuthFailed,
     PersonContextInvalid,
     PersonNotInsured,
     ReversalCrossYear,
     ReversalNotAllowed,
     SettlementNotFound,
 )
-from sscard.medical.institutions import InstitutionPrincipal, check_terminal, payable_account
+from sscard.medical.identify import Subject, available_balance, identify
+from sscard.medical.identify import person_account as person_account  # part of this module's interface
+from sscard.medical.institutions import InstitutionPrincipal, check_terminal, forget, key_valid, payable_account
 from sscard.medical.models import Accumulator, Insured, Settlement
 from sscard.medical.schemas import (
     AccumulatorsOut,
@@ -65,16 +69,9 @@ from sscard.medical.schemas import (
 from sscard.medical.terms import SCHEME_PERSON_TYPES, PersonType, Scheme
 from sscard.registry import idnumber
 from sscard.registry import service as registry
-from sscard.registry.errors import PersonDeceased
-from sscard.registry.models import Person
 
 SETTLE, REVERSE, VOID = "2207", "2208", "2601"
 FUNDING_SOURCE = "fund:account-allocation:employee"  # 个人账户划入 (the funds issue will post real allocations)
-
-
-def person_account(person_id: int) -> str:
-    """个人医疗账户: a credit-balance account that can never go negative (debits_must_not_exceed_credits)."""
-    return f"person:{person_id}:medical"
 
 
 def pool_account(scheme: Scheme | str) -> str:
@@ -82,71 +79,39 @@ def pool_account(scheme: Scheme | str) -> str:
     return f"fund:pool:{Scheme(scheme).value}"
 
 
-@dataclass(frozen=True)
-class _Subject:
-    person: Person
-    insured: Insured
-    card: Card | None
-    identified_by: Literal["card", "id_number"]
+_ACC = Accumulator.metadata.tables[Accumulator.__tablename__]
+_SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
+_INSERT_SETTLEMENT = insert(_SETTLEMENTS)
+_ACC_TOTALS = ("fund_paid_fen", "deductible_paid_fen", "in_scope_fen", "account_spent_fen", "admissions",
+               "settlements")
 
 
-# ---------------------------------------------------------------------------------------------------- identification
-
-
-def _identify(session: Session, card_no: str | None, id_number: str | None) -> _Subject:
-    """By card (app status must be 1 正常), or by ID number when the card is formally lost or not yet made."""
-    if (card_no is None) == (id_number is None):
-        raise IdentificationInvalid()
-    if card_no is not None:
-        card = session.execute(select(Card).where(Card.card_no == card_no.strip().upper())).scalar_one_or_none()
-        if card is None:
-            raise CardNotFound(card_no)
-        if card.app_status != AppStatus.NORMAL.value:
-            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
-        person = session.get(Person, card.person_id)
-        assert person is not None  # a card always belongs to a person (foreign key)
-        by: Literal["card", "id_number"] = "card"
-    else:
-        assert id_number is not None
-        person = registry.find_by_id_number(session, id_number)
-        card = session.execute(select(Card).where(Card.person_id == person.id, Card.app_status.is_not(None),
-                                                  Card.app_status != AppStatus.CANCELLED.value)).scalar_one_or_none()
-        if card is not None and card.app_status == AppStatus.NORMAL.value:
-            raise IdSettlementNotAllowed("the person holds a card in normal state: settle by card",
-                                         card_no=card.card_no)
-        if card is not None and card.app_status != AppStatus.FORMAL_LOSS.value:
-            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
-        by = "id_number"
-    if person.living_status != "1":
-        raise PersonDeceased(idnumber.mask(person.id_number))
-    insured = session.get(Insured, person.id)
-    if insured is None:
-        raise PersonNotInsured(idnumber.mask(person.id_number))
-    return _Subject(person, insured, card, by)
-
-
-def _available_balance(session: Session, person_id: int) -> int:
-    try:
-        return ledger.balance(session, person_account(person_id)).available_credit_balance
-    except LedgerAccountNotFound:
-        return 0
+# Compiled once; values are given at execution.
+_ACC_LOCK = {name: insert(_ACC).on_conflict_do_update(index_elements=[_ACC.c.person_id, _ACC.c.year],
+                                                      set_={"settlements": _ACC.c.settlements})  # no change: the lock
+             .returning(*(_ACC.c[k] for k in _ACC_TOTALS))
+             for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_ACC_SAVE = (update(_ACC).where(_ACC.c.person_id == bindparam("b_person_id"), _ACC.c.year == bindparam("b_year"))
+             .values({k: bindparam(f"b_{k}") for k in _ACC_TOTALS}))
 
 
 def _accumulators(session: Session, person_id: int, year: int, lock: bool) -> Accumulator:
-    """The person's accumulator row for the year; with ``lock``, created if new and locked FOR UPDATE."""
-    if lock:
-        stmt = postgresql.insert(Accumulator) if session.get_bind().dialect.name == "postgresql" \
-            else sqlite.insert(Accumulator)
-        session.execute(stmt.values(person_id=person_id, year=year, fund_paid_fen=0, deductible_paid_fen=0,
-                                    in_scope_fen=0, account_spent_fen=0, admissions=0, settlements=0)
-                        .on_conflict_do_nothing())
-    query = select(Accumulator).where(Accumulator.person_id == person_id, Accumulator.year == year)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    row = session.execute(query).scalar_one_or_none()
-    return row if row is not None else Accumulator(person_id=person_id, year=year, fund_paid_fen=0,
-                                                   deductible_paid_fen=0, in_scope_fen=0, account_spent_fen=0,
-                                                   admissions=0, settlements=0)
+    """The person's accumulator row for the year. With ``lock``: created if new and locked, in one upsert
+    (ON CONFLICT DO UPDATE locks the existing row as FOR UPDATE would), returned detached — write it back
+    with ``_save_accumulators``."""
+    if not lock:
+        row = session.execute(select(Accumulator).where(Accumulator.person_id == person_id,
+                                                        Accumulator.year == year)).scalar_one_or_none()
+        return row if row is not None else Accumulator(person_id=person_id, year=year, **dict.fromkeys(_ACC_TOTALS, 0))
+    (found,) = rawsql.execute(session, _ACC_LOCK[session.get_bind().dialect.name],
+                              {"person_id": person_id, "year": year, **dict.fromkeys(_ACC_TOTALS, 0)})
+    return Accumulator(person_id=person_id, year=year, **dict(zip(_ACC_TOTALS, found, strict=True)))
+
+
+def _save_accumulators(session: Session, acc: Accumulator) -> None:
+    """Write back a row read with ``_accumulators(lock=True)`` (its lock is still held)."""
+    rawsql.execute(session, _ACC_SAVE, {"b_person_id": acc.person_id, "b_year": acc.year,
+                                **{f"b_{k}": getattr(acc, k) for k in _ACC_TOTALS}})
 
 
 def _acc_out(row: Accumulator) -> AccumulatorsOut:
@@ -164,7 +129,7 @@ def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityI
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
         check_terminal(session, principal, req.terminal_no)
-        subject = _identify(session, req.card_no, req.id_number)
+        subject = identify(session, req.card_no, req.id_number)
         year = req.year or clock.local_date().year
         acc = _accumulators(session, subject.person.id, year, lock=False)
         audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id)
@@ -174,7 +139,7 @@ def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityI
             card_no=subject.card.card_no if subject.card else None,
             card_app_status=subject.card.app_status if subject.card else None,
             scheme=Scheme(subject.insured.scheme), person_type=PersonType(subject.insured.person_type),
-            accumulators=_acc_out(acc), account_balance_fen=_available_balance(session, subject.person.id))
+            accumulators=_acc_out(acc), account_balance_fen=subject.balance)
 
 
 # ---------------------------------------------------------------------------------------------------- settlement
@@ -182,7 +147,7 @@ def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityI
 
 @dataclass(frozen=True)
 class _Computed:
-    subject: _Subject
+    subject: Subject
     accumulators: Accumulator
     balance: int
     split: Split
@@ -201,13 +166,18 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
     principal.require_service(req.bill.visit_type.value)
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
-    subject = _identify(session, req.card_no, req.id_number)
+    subject = identify(session, req.card_no, req.id_number)
     policy = config.policy_on(session, bill.date)
     catalogue = config.catalogue_for(session, (line.code for line in bill.lines if not line.out_of_catalogue),
                                      bill.date)
     acc = _accumulators(session, subject.person.id, bill.date.year, lock)
     scheme = Scheme(subject.insured.scheme)
-    balance = _available_balance(session, subject.person.id) if scheme is Scheme.EMPLOYEE else 0
+    if scheme is not Scheme.EMPLOYEE:
+        balance = 0
+    elif lock:  # read again under the person's lock: a settlement that just committed may have spent from it
+        balance = available_balance(session, subject.person.id)
+    else:
+        balance = subject.balance
     try:
         person = PersonContext(scheme=scheme, person_type=PersonType(subject.insured.person_type),
                                year=bill.date.year, fund_paid_ytd_fen=acc.fund_paid_fen,
@@ -241,13 +211,17 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> Sett
     principal.require_service(req.bill.visit_type.value)
     digest = journal.request_hash(req)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, SETTLE, digest)
+        try:
+            first = journal.begin(session, principal.id, req.msg_id, SETTLE, digest, only_if=key_valid(principal))
+        except InstitutionAuthFailed:
+            forget(key_sha256=principal.key_sha256)
+            raise
         if first is not None:
             return SettlementOut.model_validate_json(first).model_copy(update={"replayed": True})
         computed = _compute(session, principal, req, lock=True)
         split, acc = computed.split, computed.accumulators
         setl_id = f"{clock.local_date():%Y%m%d}{secrets.token_hex(6).upper()}"
-        session.add(_settlement_row(principal, req, computed, setl_id))
+        rawsql.execute(session, _INSERT_SETTLEMENT, _settlement_row(principal, req, computed, setl_id))
         delta = split.accumulators
         acc.fund_paid_fen += delta.fund_paid_fen
         acc.deductible_paid_fen += delta.deductible_paid_fen
@@ -255,7 +229,9 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> Sett
         acc.account_spent_fen += delta.account_spent_fen
         acc.admissions += delta.admissions
         acc.settlements += 1
-        session.flush()
+        _save_accumulators(session, acc)
+        out = _settlement_out(principal, req, computed, setl_id, _acc_out(acc))
+        journal.finish(session, principal.id, req.msg_id, out.model_dump_json())
         legs = []
         payable = payable_account(principal.code)
         if split.fund_paid_fen:
@@ -267,15 +243,14 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> Sett
                                    credit_account=payable, amount=split.account_paid_fen,
                                    code="medical.settlement", reference=setl_id))
         if legs:
-            ledger.transfers(session, legs)
-        out = _settlement_out(principal, req, computed, setl_id, _acc_out(acc))
-        journal.finish(session, principal.id, req.msg_id, out.model_dump_json())
+            ledger.transfers(session, legs)  # last: the hot pool and payable rows are locked until COMMIT
         return out
 
 
-def _settlement_row(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed, setl_id: str) -> Settlement:
+def _settlement_row(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed,
+                    setl_id: str) -> dict[str, object]:
     s, subject = computed.split, computed.subject
-    return Settlement(
+    return dict(
         setl_id=setl_id, institution_id=principal.id, terminal_no=req.terminal_no, msg_id=req.msg_id,
         person_id=subject.person.id, card_no=subject.card.card_no if subject.card else None,
         identified_by=subject.identified_by, scheme=s.scheme.value, person_type=s.person_type.value,
@@ -325,6 +300,7 @@ def _reverse_in(session: Session, principal: InstitutionPrincipal, setl_id: str,
     acc.account_spent_fen -= row.account_paid_fen
     acc.admissions -= row.admissions_added
     acc.settlements -= 1
+    _save_accumulators(session, acc)
     row.status, row.reversal_msg_id, row.reversed_at = "reversed", msg_id, clock.now()
     session.flush()
     payable = payable_account(principal.code)
@@ -435,7 +411,7 @@ def position(db: Database, actor: Actor, id_number: str, year: int | None = None
         audit.record(session, actor, "medical.position.read", "person", person.id)
         return PositionOut(psn_no=str(person.id), scheme=Scheme(insured.scheme),
                            person_type=PersonType(insured.person_type), accumulators=_acc_out(acc),
-                           account_balance_fen=_available_balance(session, person.id))
+                           account_balance_fen=available_balance(session, person.id))
 
 
 def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: str) -> dict[str, object]:

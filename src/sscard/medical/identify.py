@@ -1,0 +1,129 @@
+"""Who is settling: a card number or an ID number → the person, enrolment, card and personal-account balance,
+with the card-state rules of eligibility (card must be 正常; formally lost or not-yet-made cards may settle by
+ID number, as Qingyuan allows). One prebuilt query of the needed columns: this runs on every settlement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+from sqlalchemy import String, bindparam, cast, literal, select
+from sqlalchemy.exc import MultipleResultsFound
+from sqlalchemy.orm import Session
+
+from sscard.cards.errors import CardNotFound
+from sscard.cards.models import Card
+from sscard.cards.states import AppStatus
+from sscard.ledger.models import LedgerAccount
+from sscard.medical import rawsql
+from sscard.medical.errors import CardNotUsable, IdentificationInvalid, IdSettlementNotAllowed, PersonNotInsured
+from sscard.medical.models import Insured
+from sscard.registry import idnumber
+from sscard.registry.errors import PersonDeceased, PersonNotFound
+from sscard.registry.models import Person
+
+
+class _PersonRow(NamedTuple):
+    id: int
+    id_number: str
+    name: str
+    living_status: str
+
+
+class _CardRow(NamedTuple):
+    card_no: str
+    app_status: str | None
+
+
+class _InsuredRow(NamedTuple):
+    scheme: str
+    person_type: str
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who is settling: the columns the settlement needs, read in one query (not whole ORM objects)."""
+
+    person: _PersonRow
+    insured: _InsuredRow
+    card: _CardRow | None
+    identified_by: Literal["card", "id_number"]
+    balance: int  # available balance of the personal account (0 if the person has none)
+
+
+def person_account(person_id: int) -> str:
+    """个人医疗账户: a credit-balance account that can never go negative (debits_must_not_exceed_credits)."""
+    return f"person:{person_id}:medical"
+
+
+# The personal account joined by its code (person_account), so that identification is one query.
+_ACCOUNT_JOIN = LedgerAccount.code == literal("person:") + cast(Person.id, String) + literal(":medical")
+_VALID_CARD = Card.app_status.is_not(None) & (Card.app_status != AppStatus.CANCELLED.value)
+_SUBJECT_COLUMNS = (Person.id, Person.id_number, Person.name, Person.living_status, Card.card_no, Card.app_status,
+                    Insured.scheme, Insured.person_type,
+                    # Balance.available_credit_balance, computed here
+                    LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending)
+_BY_CARD = (select(*_SUBJECT_COLUMNS).select_from(Card).join(Person, Person.id == Card.person_id)
+            .outerjoin(Insured, Insured.person_id == Person.id).outerjoin(LedgerAccount, _ACCOUNT_JOIN)
+            .where(Card.card_no == bindparam("card_no")))
+_BY_ID_NUMBER = (select(*_SUBJECT_COLUMNS).select_from(Person)
+                 .outerjoin(Card, (Card.person_id == Person.id) & _VALID_CARD)
+                 .outerjoin(Insured, Insured.person_id == Person.id).outerjoin(LedgerAccount, _ACCOUNT_JOIN)
+                 .where(Person.id_number == bindparam("id_number")))
+
+
+def identify(session: Session, card_no: str | None, id_number: str | None) -> Subject:
+    """By card (app status must be 1 正常), or by ID number when the card is formally lost or not yet made."""
+    if (card_no is None) == (id_number is None):
+        raise IdentificationInvalid()
+    if card_no is not None:
+        found = _one_or_none(rawsql.execute(session, _BY_CARD, {"card_no": card_no.strip().upper()}))
+        if found is None:
+            raise CardNotFound(card_no)
+        person, card, insured, balance = _subject_parts(found)
+        assert card is not None  # the query starts from the card
+        if card.app_status != AppStatus.NORMAL.value:
+            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
+        by: Literal["card", "id_number"] = "card"
+    else:
+        assert id_number is not None
+        number = idnumber.parse(id_number).value
+        by_number = _one_or_none(rawsql.execute(session, _BY_ID_NUMBER, {"id_number": number}))  # two valid cards:
+        # MultipleResultsFound, as before
+        if by_number is None:
+            raise PersonNotFound(idnumber.mask(number))
+        person, card, insured, balance = _subject_parts(by_number)
+        if card is not None and card.app_status == AppStatus.NORMAL.value:
+            raise IdSettlementNotAllowed("the person holds a card in normal state: settle by card",
+                                         card_no=card.card_no)
+        if card is not None and card.app_status != AppStatus.FORMAL_LOSS.value:
+            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
+        by = "id_number"
+    if person.living_status != "1":
+        raise PersonDeceased(idnumber.mask(person.id_number))
+    if insured is None:
+        raise PersonNotInsured(idnumber.mask(person.id_number))
+    return Subject(person, insured, card, by, balance)
+
+
+def _one_or_none(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:
+    if len(rows) > 1:
+        raise MultipleResultsFound("identification found more than one row")
+    return rows[0] if rows else None
+
+
+def _subject_parts(row: Any) -> tuple[_PersonRow, _CardRow | None, _InsuredRow | None, int]:
+    person_id, id_number, name, living_status, card_no, app_status, scheme, person_type, balance = row
+    return (_PersonRow(person_id, id_number, name, living_status),
+            None if card_no is None else _CardRow(card_no, app_status),
+            None if scheme is None else _InsuredRow(scheme, person_type), int(balance or 0))
+
+
+_BALANCE = select(_SUBJECT_COLUMNS[-1]).where(LedgerAccount.code == bindparam("code"))
+
+
+def available_balance(session: Session, person_id: int) -> int:
+    """The personal account's available balance now (0 if the person has none)."""
+    rows = rawsql.execute(session, _BALANCE, {"code": person_account(person_id)})
+    return int(rows[0][0] or 0) if rows else 0
