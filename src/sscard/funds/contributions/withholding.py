@@ -98,7 +98,10 @@ def _start(db: Database, actor: Actor, period: str) -> str:
         run = session.get(ContribRun, period)
         if run is not None:
             return run.status
-        other = session.execute(select(ContribRun.period).where(ContribRun.status != RunStatus.DONE.value)
+        # The same month is excluded: a twin call may have committed it since the get above (READ COMMITTED
+        # takes a new snapshot per statement); the insert below then fails on the key and joins that run.
+        other = session.execute(select(ContribRun.period).where(ContribRun.status != RunStatus.DONE.value,
+                                                                ContribRun.period != period)
                                 .limit(1)).scalar_one_or_none()
         if other is not None:
             raise RunInProgress(f"{other} is not finished", period=other)
