@@ -19,7 +19,7 @@ deltas, so they stay locked for that statement and the COMMIT only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -307,15 +307,22 @@ def _write(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, A
     # transaction; PostgreSQL waits for the twin to commit first, so the replay below sees it.
     inserted: dict[str, int] = dict(session.execute(_INSERT_TRANSFERS[session.get_bind().dialect.name], rows).all())
     if len(inserted) < len(rows):
-        replayed = _replay(session, wanted, accounts) if not inserted else None
-        if replayed is not None:
-            return replayed
-        if wanted[0]["pending_id"] is not None and not inserted:
-            _refuse_if_resolved(session, wanted[0]["pending_id"])
-        raise LedgerIdExistsDifferent(", ".join(r["id"] for r in rows if r["id"] not in inserted))
+        return _replay_or_refuse(session, wanted, accounts, rows, inserted)
     _store_totals(session, accounts, totals)
     codes = {a.id: a.code for a in accounts.values()}
     return [_out_from_values(r, inserted[r["id"]], codes) for r in rows]
+
+
+def _replay_or_refuse(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, Account],
+                      rows: list[dict[str, Any]], inserted: Mapping[str, Any]) -> list[TransferOut]:
+    """Some transfer ids already existed: the same transfers again are a replay (the first answer); anything
+    else is refused, with nothing added to any account."""
+    replayed = _replay(session, wanted, accounts) if not inserted else None
+    if replayed is not None:
+        return replayed
+    if wanted[0]["pending_id"] is not None and not inserted:
+        _refuse_if_resolved(session, wanted[0]["pending_id"])
+    raise LedgerIdExistsDifferent(", ".join(r["id"] for r in rows if r["id"] not in inserted))
 
 
 def _limited(account: Account) -> bool:
@@ -334,12 +341,7 @@ def _write_postgres(session: Session, wanted: list[dict[str, Any]], accounts: di
     applied = hot.apply(session, rows, changes, TOTAL_MAX)
     inserted = applied.inserted
     if len(inserted) < len(rows):  # nothing was added to any account (see sscard.ledger.hot)
-        replayed = _replay(session, wanted, accounts) if not inserted else None
-        if replayed is not None:
-            return replayed
-        if wanted[0]["pending_id"] is not None and not inserted:
-            _refuse_if_resolved(session, wanted[0]["pending_id"])
-        raise LedgerIdExistsDifferent(", ".join(r["id"] for r in rows if r["id"] not in inserted))
+        return _replay_or_refuse(session, wanted, accounts, rows, inserted)
     skipped = [accounts[c.account_id] for c in changes if c.account_id not in applied.totals]
     for account in skipped:  # the caller's unit of work rolls back the transfers just inserted
         if _limited(account):
