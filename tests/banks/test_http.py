@@ -90,3 +90,18 @@ def test_an_unreachable_bank_is_unavailable(bank_code: str) -> None:
     gateway = HttpGateway(bank_code, f"http://127.0.0.1:{_free_port()}", timeout=5)
     with pytest.raises(BankUnavailable):
         gateway.account_status("1")
+
+
+def test_an_incoming_transfer_reaches_the_bureau_account_once_through_the_http_service(
+        city: City, bank_code: str, bank_url: str) -> None:
+    bank = SimulatedBank(city.db)
+    before = bank.bureau_balance(bank_code)
+    gateway = _gateway(bank_code, bank_url)
+    assert isinstance(gateway, HttpGateway)
+    first = gateway.receive_transfer(123_456, f"EMP-http-{bank_code}")
+    again = gateway.receive_transfer(123_456, f"EMP-http-{bank_code}")
+    assert first.ok and not first.replayed and again.replayed
+    assert bank.bureau_balance(bank_code) == before + 123_456
+    with pytest.raises(BankBatchConflict):  # the same reference for another amount
+        gateway.receive_transfer(1, f"EMP-http-{bank_code}")
+    assert bank.bureau_balance(bank_code) == before + 123_456

@@ -50,6 +50,13 @@ class HttpGateway:
     def credit(self, account_no: str, name: str, amount: int, ref: str) -> CallResult:
         return self._call("credit", account_no, name, amount, ref)
 
+    def receive_transfer(self, amount: int, ref: str) -> CallResult:
+        """Simulation only (not part of ``BankGateway``): tell the loopback bank that a third party's transfer
+        (an employer's contributions) arrived in the bureau's account."""
+        body = self._request("POST", f"/banks/{self.bank_code}/incoming-transfers",
+                             json={"amount": amount, "ref": ref}).json()
+        return CallResult(body["ok"], body["ref"], None, body["replayed"])
+
     def _call(self, kind: str, account_no: str, name: str, amount: int, ref: str) -> CallResult:
         body = self._request("POST", f"/banks/{self.bank_code}/{kind}",
                              json={"account_no": account_no, "name": name, "amount": amount, "ref": ref}).json()

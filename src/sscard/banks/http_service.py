@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 
 from sscard.banks.files import Kind
 from sscard.banks.gateway import AccountState
-from sscard.banks.simulated import SimulatedBank
+from sscard.banks.simulated import SimulatedBank, receive_transfer
 from sscard.db import Database
 from sscard.errors import DomainError
 
@@ -54,6 +54,11 @@ class StateIn(BaseModel):
 
 class DepositIn(BaseModel):
     amount: int
+
+
+class IncomingIn(BaseModel):
+    amount: int
+    ref: str = Field(min_length=1, max_length=64)
 
 
 def create_bank_app(db: Database) -> FastAPI:
@@ -115,6 +120,11 @@ def create_bank_app(db: Database) -> FastAPI:
     @app.post("/banks/{bank_code}/accounts/{account_no}/deposit")
     def deposit(bank_code: str, account_no: str, body: DepositIn) -> dict[str, int]:
         return {"balance": bank.deposit(bank_code, account_no, body.amount)}
+
+    @app.post("/banks/{bank_code}/incoming-transfers")
+    def incoming_transfer(bank_code: str, body: IncomingIn) -> dict[str, Any]:
+        result = receive_transfer(db, bank_code, body.amount, body.ref)
+        return {"ok": result.ok, "ref": result.ref, "replayed": result.replayed}
 
     @app.post("/sync-from-cards")
     def sync_from_cards() -> dict[str, int]:

@@ -413,6 +413,11 @@ class EmbeddedGateway:
     def credit(self, account_no: str, name: str, amount: int, ref: str) -> CallResult:
         return self.bank.call(self.bank_code, Kind.CREDIT, account_no, name, amount, ref)
 
+    def receive_transfer(self, amount: int, ref: str) -> CallResult:
+        """Simulation only (not part of ``BankGateway``): a third party's transfer arrives in the bureau's
+        account — see ``receive_transfer`` below."""
+        return receive_transfer(self.bank.db, self.bank_code, amount, ref)
+
 
 def receive_transfer(db: Database, bank_code: str, amount: int, ref: str) -> CallResult:
     """An incoming transfer into the bureau's settlement account (an employer paying its contributions by bank

@@ -18,6 +18,7 @@ from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.banks import simulated
 from sscard.banks.gateway import gateway_for
+from sscard.banks.http_client import HttpGateway
 from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.funds.contributions import assessment, employer_file, postings
@@ -84,14 +85,14 @@ def _import(db: Database, actor: Actor, data: bytes) -> tuple[EmployerImportResu
 
 
 def _money_arrives(db: Database, bank_code: str, amount: int, ref: str) -> None:
-    """The employer's transfer as the bank records it, outside the import's transaction (the embedded bank
-    shares the database and is not the bureau). Only the embedded simulated bank can be told: the loopback
-    service has no route for an incoming transfer yet, so in ``http`` mode nothing is recorded here."""
+    """The employer's transfer as the bank records it, outside the import's transaction (the bank is not the
+    bureau). Only a simulated bank — embedded, or the loopback service — can be told; a real bank records the
+    transfer itself, and its statement is what the clearing account is reconciled against."""
     if amount <= 0:
         return
     gateway = gateway_for(bank_code, db=db)
-    if isinstance(gateway, simulated.EmbeddedGateway):
-        simulated.receive_transfer(gateway.bank.db, bank_code, amount, ref)
+    if isinstance(gateway, simulated.EmbeddedGateway | HttpGateway):
+        gateway.receive_transfer(amount, ref)
 
 
 def _persons(session: Session, parsed: employer_file.EmployerFile) -> dict[int, int]:
