@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, UploadFile
 from pydantic import BaseModel, Field
 
 from sscard.api.deps import DB, CurrentActor
+from sscard.funds import PERIOD_PATTERN
 from sscard.funds.contributions import arrears, history, service
 from sscard.funds.contributions.employer import import_employer_file
 from sscard.funds.contributions.schemas import (
@@ -25,8 +26,7 @@ from sscard.funds.contributions.schemas import (
 from sscard.funds.contributions.terms import Scheme
 
 router = APIRouter(prefix="/funds/contributions", tags=["contributions"])
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
-Period = Annotated[str, Path(pattern=PERIOD, examples=["2014-07"])]
+Period = Annotated[str, Path(pattern=PERIOD_PATTERN, examples=["2014-07"])]
 Id = Annotated[int, Path(ge=1, le=2**62)]
 IdNumber = Annotated[str, Field(min_length=15, max_length=18, examples=["441802198001011234"])]
 MAX_FILE = 64 * 1024 * 1024  # an employer file of a very large employer is a few MB
@@ -35,7 +35,7 @@ MAX_FILE = 64 * 1024 * 1024  # an employer file of a very large employer is a fe
 class EnrolIn(BaseModel):
     id_number: IdNumber
     scheme: Scheme
-    start_period: str = Field(pattern=PERIOD)
+    start_period: str = Field(pattern=PERIOD_PATTERN)
     base_ratio_bp: int | None = Field(default=None, description="share of the average wage, 6000 = 60 %")
     level: int | None = Field(default=None, description="residents' level (档次)")
 

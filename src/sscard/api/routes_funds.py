@@ -10,6 +10,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from sscard.api.deps import DB, CurrentActor
+from sscard.api.errors import language
+from sscard.funds import PERIOD_PATTERN
 from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits import service as benefits
 from sscard.funds.benefits.schemas import (
@@ -24,13 +26,9 @@ from sscard.funds.benefits.schemas import (
 from sscard.funds.month import MonthRunOut, run_month
 
 router = APIRouter(tags=["funds"])
-Period = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2014-07"])]
-PeriodQuery = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Period = Annotated[str, Path(pattern=PERIOD_PATTERN, examples=["2014-07"])]
+PeriodQuery = Annotated[str | None, Query(pattern=PERIOD_PATTERN)]
 Id = Annotated[int, Path(ge=1, le=2**62)]
-
-
-def _lang(request: Request) -> str:
-    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "zh"
 
 
 class RunIn(BaseModel):
@@ -38,7 +36,7 @@ class RunIn(BaseModel):
 
 
 class ReissueIn(BaseModel):
-    period: str | None = Field(default=None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+    period: str | None = Field(default=None, pattern=PERIOD_PATTERN,
                                description="label of the re-issue batches; default the current month")
 
 
@@ -68,7 +66,7 @@ def batch(batch_no: Annotated[str, Path(max_length=40)], actor: CurrentActor, db
 def failures(request: Request, actor: CurrentActor, db: DB,
              state: Annotated[str | None, Query(pattern="^(open|corrected|reissued|paid|failed|all)$")] = None,
              limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> list[FailureOut]:
-    return reissue.failures(db, actor, state, _lang(request), limit)
+    return reissue.failures(db, actor, state, language(request), limit)
 
 
 @router.post("/funds/failures/{reissue_id}/correction", response_model=FailureOut)
@@ -98,4 +96,4 @@ def certify(person_id: Id, body: CertifyIn, actor: CurrentActor, db: DB) -> dict
 
 @router.get("/funds/persons/{person_id}/payments", response_model=list[PaymentOut])
 def payments(person_id: Id, request: Request, actor: CurrentActor, db: DB) -> list[PaymentOut]:
-    return reissue.payments_for_person(db, actor, person_id, _lang(request))
+    return reissue.payments_for_person(db, actor, person_id, language(request))

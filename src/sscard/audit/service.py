@@ -9,13 +9,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, bindparam, column, func, insert, select
-from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from sscard.audit.models import AuditHead, AuditRecord
 from sscard.auth.roles import Actor, Permission
+from sscard.bulksql import insert_rows
 from sscard.db import Database, utcnow
 
 GENESIS = "0" * 64
@@ -100,30 +99,9 @@ def record_many(session: Session, actor: Actor, entries: Iterable[Entry]) -> int
                      "outlet": outlet, "action": e.action, "entity_type": e.entity_type, "entity_id": entity_id,
                      "before": before_s, "after": after_s, "prev_hash": prev, "hash": digest})
         prev = digest
-    _insert_all(session, cast(Table, AuditRecord.__table__), rows)
+    insert_rows(session, cast(Table, AuditRecord.__table__), rows)  # one INSERT, or one per page on SQLite
     head.last_seq, head.last_hash = seq, prev
     return len(rows)
-
-
-def _insert_all(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """All rows in one INSERT … SELECT FROM json_to_recordset(<the rows as one JSON document>) on PostgreSQL
-    (a short statement whatever the row count, and the JSON is encoded in C — much cheaper than binding
-    per-column arrays); on SQLite, RETURNING switches on SQLAlchemy's insertmanyvalues: one multi-row INSERT per
-    page of rows. Never one statement per row."""
-    if session.get_bind().dialect.name == "postgresql":
-        names = list(rows[0])
-        doc = json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
-        v = func.json_to_recordset(sql_cast(bindparam("doc", doc, type_=Text), JSON)).table_valued(
-            *[column(n, table.c[n].type) for n in names]).render_derived(name="v", with_types=True)
-        session.connection().execute(insert(table).from_select(names, select(*[v.c[n] for n in names])))
-    else:
-        session.connection().execute(insert(table).returning(table.c.seq), rows).all()
-
-
-def _json_value(value: object) -> str:
-    if isinstance(value, dt.datetime):  # timestamptz parses ISO 8601 with its offset exactly
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 @dataclass(frozen=True)

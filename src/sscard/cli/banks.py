@@ -4,18 +4,13 @@ operator of the bureau."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 
-from sscard.cli.common import console, domain_errors, open_db
+from sscard.cli.common import console, domain_errors, open_db, print_json
 
 bank_app = typer.Typer(help="The simulated cooperating bank (demo and tests)", no_args_is_help=True)
-
-
-def _json(data: Any) -> None:
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 @bank_app.command("serve")
@@ -36,7 +31,7 @@ def sync_cards() -> None:
     """Open an account for every valid card whose bank returned an account number."""
     from sscard.banks.simulated import SimulatedBank
 
-    _json({"opened": SimulatedBank(open_db()).sync_from_cards()})
+    print_json({"opened": SimulatedBank(open_db()).sync_from_cards()})
 
 
 @bank_app.command("open")
@@ -49,7 +44,7 @@ def open_account(bank_code: str, account_no: str, holder_name: str, id_number: s
 
     SimulatedBank(open_db()).open_account(bank_code, account_no, holder_name, id_number, state=state,
                                           financial_activated=activated, balance=balance)
-    _json({"bank_code": bank_code, "account_no": account_no})
+    print_json({"bank_code": bank_code, "account_no": account_no})
 
 
 @bank_app.command("state")
@@ -59,7 +54,7 @@ def set_state(bank_code: str, account_no: str, state: str) -> None:
     from sscard.banks.simulated import SimulatedBank
 
     SimulatedBank(open_db()).set_state(bank_code, account_no, state)
-    _json({"bank_code": bank_code, "account_no": account_no, "state": state})
+    print_json({"bank_code": bank_code, "account_no": account_no, "state": state})
 
 
 @bank_app.command("deposit")
@@ -68,7 +63,7 @@ def deposit(bank_code: str, account_no: str, amount: int) -> None:
     """Pay cash into an account (fen)."""
     from sscard.banks.simulated import SimulatedBank
 
-    _json({"balance": SimulatedBank(open_db()).deposit(bank_code, account_no, amount)})
+    print_json({"balance": SimulatedBank(open_db()).deposit(bank_code, account_no, amount)})
 
 
 @bank_app.command("status")
@@ -83,7 +78,7 @@ def status(bank_code: str, account_no: str) -> None:
     if found.exists:
         body |= {"state": found.state, "financial_activated": found.financial_activated,
                  "holder_name": found.holder_name, "balance": bank.balance(bank_code, account_no)}
-    _json(body)
+    print_json(body)
 
 
 @bank_app.command("totals")
@@ -93,5 +88,5 @@ def totals(bank_code: str) -> None:
     from sscard.banks.simulated import SimulatedBank
 
     bank = SimulatedBank(open_db())
-    _json({"bank_code": bank_code, "holders": bank.holders_total(bank_code),
+    print_json({"bank_code": bank_code, "holders": bank.holders_total(bank_code),
            "bureau": bank.bureau_balance(bank_code)})

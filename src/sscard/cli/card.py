@@ -18,7 +18,7 @@ from sscard.chip import HolderData, ImageError, Pins, VirtualCard, load, persona
 from sscard.chip.fs import DedicatedFile, ElementaryFile
 from sscard.chip.samples import sample_holder
 from sscard.chip.vicc import ViccError, serve
-from sscard.kms import KeyManager, KeyStore, KmsError
+from sscard.kms import KeyManager, KmsError
 from sscard.terminal.holder import CardInfo, decode_basic, tlv_records
 
 card_app = typer.Typer(help="Virtual social security card (chip): images, APDUs, PC/SC", no_args_is_help=True)
@@ -55,11 +55,7 @@ def _load(path: Path) -> VirtualCard:
 
 def key_manager(keystore: Path, city: str) -> KeyManager:
     """The KMS over a JSON keystore, with ministry keys and the city provisioned on first use."""
-    km = KeyManager.from_settings(KeyStore(keystore))
-    km.init_ministry()
-    if km.store.get("IRK", "sm4", "city", city, km.current_version()) is None:
-        km.provision_city(city)
-    return km
+    return KeyManager.provisioned(keystore, city)
 
 
 @card_app.command()

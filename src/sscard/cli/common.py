@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -29,6 +30,17 @@ def open_db() -> Database:
 
 def actor_for(db: Database, username: str) -> Actor:
     return auth.actor_for_username(db, username)
+
+
+def db_and_actor(username: str) -> tuple[Database, Actor]:
+    """The database from settings and the operator a command acts as."""
+    db = open_db()
+    return db, actor_for(db, username)
+
+
+def print_json(data: Any) -> None:
+    """``--json`` output: UTF-8 as it is (names stay readable), dates and decimals as strings."""
+    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 def domain_errors(fn: F) -> F:

@@ -6,7 +6,6 @@ Domain errors exit with status 2 and the stable code, never a traceback."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sscard.cli.common import OperatorOpt, actor_for, console, domain_errors, open_db
-from sscard.db import Database
+from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
 from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits import service as benefits
 from sscard.funds.benefits.models import BenefitKind
@@ -32,15 +30,6 @@ from sscard.funds.month import run_month
 funds_app = typer.Typer(help="Contributions in, benefits out: month runs, batches, failures, re-issues",
                         no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-
-
-def _ctx(operator: str) -> tuple[Database, Any]:
-    db = open_db()
-    return db, actor_for(db, operator)
-
-
-def _json(data: Any) -> None:
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 @contextmanager
@@ -78,11 +67,11 @@ def _batch_table(rows: list[BatchOut]) -> Table:
 def run(period: str, benefits_only: Annotated[bool, typer.Option("--benefits-only")] = False,
         as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Run (or resume) a month: contributions withholding, then benefit disbursement, e.g. 2014-07."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     with _bars() as report:
         result = run_month(db, actor, period, report, contributions=not benefits_only)
     if as_json:
-        _json(result.model_dump(mode="json"))
+        print_json(result.model_dump(mode="json"))
         return
     if result.contributions_skipped:
         console.print(f"[yellow]contributions skipped:[/yellow] {result.contributions_skipped}")
@@ -102,10 +91,10 @@ def batches(period: Annotated[str | None, typer.Option()] = None,
             kind: Annotated[str | None, typer.Option(help="regular | reissue")] = None,
             as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Disbursement batches with their header and Σ successes / Σ failures."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     rows = benefits.list_batches(db, actor, period, kind)
     if as_json:
-        _json([b.model_dump(mode="json") for b in rows])
+        print_json([b.model_dump(mode="json") for b in rows])
     else:
         console.print(_batch_table(rows))
 
@@ -116,10 +105,10 @@ def failures(state: Annotated[str | None, typer.Option(help="open | corrected | 
              = None, lang: str = "zh", limit: int = 200, as_json: JsonOpt = False,
              operator: OperatorOpt = "system") -> None:
     """The re-issue queue (退票): failed lines with the bank's reason and what to do."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     rows = reissue.failures(db, actor, state, lang, limit)
     if as_json:
-        _json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("id", "state", "reason", "person", "name", "month", "¥", "batch", "what to do")
     for r in rows:
@@ -136,9 +125,9 @@ def correct(reissue_id: int, note: Annotated[str, typer.Option(help="what was co
             holder: Annotated[str | None, typer.Option(help="new payment account: holder name")] = None,
             operator: OperatorOpt = "system") -> None:
     """Record the correction of a failed payment (optionally a new payment account); `reissue` pays it."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     data = CorrectionIn(note=note, bank_code=bank, account_no=account, holder_name=holder)
-    _json(reissue.correct_failure(db, actor, reissue_id, data).model_dump(mode="json"))
+    print_json(reissue.correct_failure(db, actor, reissue_id, data).model_dump(mode="json"))
 
 
 @funds_app.command("reissue")
@@ -146,11 +135,11 @@ def correct(reissue_id: int, note: Annotated[str, typer.Option(help="what was co
 def reissue_cmd(period: Annotated[str | None, typer.Option(help="label of the re-issue batches")] = None,
                 as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """补发: pay the corrected failures in new batches linked to the failed lines (resumable)."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     with _bars() as report:
         result = reissue.run_reissues(db, actor, period, report)
     if as_json:
-        _json(result.model_dump(mode="json"))
+        print_json(result.model_dump(mode="json"))
         return
     console.print(f"re-issued {result.reissued}, waiting for a payment account {result.waiting_for_account}")
     console.print(_batch_table(result.batches))
@@ -162,10 +151,10 @@ def grant(person_id: int, kind: BenefitKind, amount_fen: int, start: str,
           months: Annotated[int | None, typer.Option()] = None, fund: Annotated[str | None, typer.Option()] = None,
           reference: Annotated[str | None, typer.Option()] = None, operator: OperatorOpt = "system") -> None:
     """Grant an entitlement (核定待遇): amount in fen per month (or once), first month due YYYY-MM."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     data = EntitlementIn(person_id=person_id, kind=kind, amount=amount_fen, start_period=start, months=months,
                          fund=fund, reference=reference)
-    _json(entitlements.grant_entitlement(db, actor, data).model_dump(mode="json"))
+    print_json(entitlements.grant_entitlement(db, actor, data).model_dump(mode="json"))
 
 
 @funds_app.command("certify")
@@ -173,20 +162,20 @@ def grant(person_id: int, kind: BenefitKind, amount_fen: int, start: str,
 def certify(person_id: int, on: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
             method: str = "counter", operator: OperatorOpt = "system") -> None:
     """Record a survival certification (资格认证); stopped months are back-paid in the next run."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     try:
         day = dt.date.fromisoformat(on) if on else None
     except ValueError:
         raise typer.BadParameter(f"{on!r} is not a date YYYY-MM-DD", param_hint="--on") from None
-    _json({"certification_id": entitlements.certify(db, actor, person_id, day, method)})
+    print_json({"certification_id": entitlements.certify(db, actor, person_id, day, method)})
 
 
 @funds_app.command("payments")
 @domain_errors
 def payments(person_id: int, lang: str = "zh", operator: OperatorOpt = "system") -> None:
     """What a person was paid, month by month (failed ones with the reason and what to do)."""
-    db, actor = _ctx(operator)
-    _json([p.model_dump(mode="json") for p in reissue.payments_for_person(db, actor, person_id, lang)])
+    db, actor = db_and_actor(operator)
+    print_json([p.model_dump(mode="json") for p in reissue.payments_for_person(db, actor, person_id, lang)])
 
 
 # ------------------------------------------------------------------------------------------- contributions
@@ -204,8 +193,8 @@ def contrib_enrol(id_number: str, scheme: ContribScheme, start: str,
                   level: Annotated[int | None, typer.Option(help="residents' level (档次)")] = None,
                   operator: OperatorOpt = "system") -> None:
     """参保登记: enrol a person in a scheme from START (YYYY-MM) with a base ratio or a level."""
-    db, actor = _ctx(operator)
-    _json(contrib.enrol(db, actor, id_number, scheme, start, base_ratio_bp=ratio_bp, level=level)
+    db, actor = db_and_actor(operator)
+    print_json(contrib.enrol(db, actor, id_number, scheme, start, base_ratio_bp=ratio_bp, level=level)
           .model_dump(mode="json"))
 
 
@@ -219,12 +208,12 @@ def contrib_authorise(id_number: str, signed_on: Annotated[str, typer.Option(hel
                       holder: Annotated[str | None, typer.Option()] = None,
                       operator: OperatorOpt = "system") -> None:
     """代扣协议: record a signed withholding authorisation (replaces the active one)."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     out = contrib.sign_authorisation(db, actor, id_number, signed_on=_date(signed_on, "--signed-on"),
                                      signature_ref=signature_ref,
                                      valid_until=_date(valid_until, "--valid-until") if valid_until else None,
                                      bank_code=bank, account_no=account, holder_name=holder)
-    _json(out.model_dump(mode="json"))
+    print_json(out.model_dump(mode="json"))
 
 
 @contrib_app.command("employer-import")
@@ -232,26 +221,26 @@ def contrib_authorise(id_number: str, signed_on: Annotated[str, typer.Option(hel
 def contrib_employer_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
                             operator: OperatorOpt = "system") -> None:
     """单位缴费文件: import an employer's file whole, or refuse it whole with the reason."""
-    db, actor = _ctx(operator)
-    _json(import_employer_file(db, actor, path.read_bytes()).model_dump(mode="json"))
+    db, actor = db_and_actor(operator)
+    print_json(import_employer_file(db, actor, path.read_bytes()).model_dump(mode="json"))
 
 
 @contrib_app.command("pay-arrears")
 @domain_errors
 def contrib_pay_arrears(id_number: str, operator: OperatorOpt = "system") -> None:
     """补缴: debit every unpaid month now from the authorised account."""
-    db, actor = _ctx(operator)
-    _json(arrears.pay_arrears(db, actor, id_number).model_dump(mode="json"))
+    db, actor = db_and_actor(operator)
+    print_json(arrears.pay_arrears(db, actor, id_number).model_dump(mode="json"))
 
 
 @contrib_app.command("batches")
 @domain_errors
 def contrib_batches(period: str, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """The month's debit batches with Σ withheld / Σ refused."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     rows = contrib_history.batches(db, actor, period)
     if as_json:
-        _json([b.model_dump(mode="json") for b in rows])
+        print_json([b.model_dump(mode="json") for b in rows])
         return
     table = Table("batch", "bank", "state", "lines", "total ¥", "ok", "ok ¥", "failed", "failed ¥")
     for b in rows:
@@ -265,10 +254,10 @@ def contrib_batches(period: str, as_json: JsonOpt = False, operator: OperatorOpt
 def contrib_failures(period: str, lang: str = "zh", as_json: JsonOpt = False,
                      operator: OperatorOpt = "system") -> None:
     """Refused lines and not-authorised months of PERIOD, with the reason and the advice."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     rows = contrib_history.failures(db, actor, period)
     if as_json:
-        _json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("batch", "line", "person", "month", "scheme", "¥", "reason", "advice")
     for r in rows:
@@ -282,10 +271,10 @@ def contrib_failures(period: str, lang: str = "zh", as_json: JsonOpt = False,
 def contrib_person_history(person_id: int, lang: str = "zh", as_json: JsonOpt = False,
                            operator: OperatorOpt = "system") -> None:
     """缴费记录: every month of every scheme of a person, newest first."""
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     rows = contrib_history.contribution_history(db, actor, person_id)
     if as_json:
-        _json([r.model_dump(mode="json") for r in rows])
+        print_json([r.model_dump(mode="json") for r in rows])
         return
     table = Table("month", "scheme", "source", "¥", "personal ¥", "status", "attempts", "reason", "advice")
     for r in rows:

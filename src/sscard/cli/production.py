@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from sscard.cli.card import KeystoreOpt, key_manager
-from sscard.cli.common import OperatorOpt, actor_for, console, domain_errors, err, open_db
-from sscard.db import Database
+from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, err, print_json
 from sscard.production.schemas import Resolution
 from sscard.registry.regions import CITY_CODE
 
@@ -23,15 +21,6 @@ production_app = typer.Typer(help="Card production: collection, comparison, batc
 stats_app = typer.Typer(help="Statistics", no_args_is_help=True)
 out = console
 _handled = domain_errors
-
-
-def _ctx(operator: str) -> tuple[Database, Any]:
-    db = open_db()
-    return db, actor_for(db, operator)
-
-
-def _json(data: Any) -> None:
-    out.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 def _read(path: Path) -> bytes:
@@ -55,9 +44,9 @@ def import_collection(path: Path, photos: Annotated[Path | None, typer.Option(he
     """Import collection data (.csv or .parquet) with a progress bar; bad rows listed with row numbers."""
     from sscard.production import service as production
 
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     _require(path)
-    _json(production.import_collection(db, actor, path, photo_root=photos, show_progress=True).model_dump())
+    print_json(production.import_collection(db, actor, path, photo_root=photos, show_progress=True).model_dump())
 
 
 @production_app.command("import-population")
@@ -66,9 +55,9 @@ def import_population(path: Path, operator: OperatorOpt = "system") -> None:
     """Import the public-security population extract (.csv or .parquet)."""
     from sscard.production import service as production
 
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     _require(path)
-    _json(production.import_population(db, actor, path, show_progress=True).model_dump())
+    print_json(production.import_population(db, actor, path, show_progress=True).model_dump())
 
 
 @production_app.command("compare")
@@ -77,8 +66,8 @@ def compare(import_id: Annotated[int | None, typer.Option()] = None, operator: O
     """Compare pending collected records with the register; exceptions queued, clean records approved."""
     from sscard.production import service as production
 
-    db, actor = _ctx(operator)
-    _json(production.run_comparison(db, actor, import_id).model_dump())
+    db, actor = db_and_actor(operator)
+    print_json(production.run_comparison(db, actor, import_id).model_dump())
 
 
 @production_app.command("exceptions")
@@ -88,8 +77,8 @@ def exceptions(status: str = "open", reason: str | None = None, limit: int = 100
     """List the exceptions queue."""
     from sscard.production import service as production
 
-    db, actor = _ctx(operator)
-    _json([e.model_dump() for e in production.list_exceptions(db, actor, status, reason, limit, 0, import_id)])
+    db, actor = db_and_actor(operator)
+    print_json([e.model_dump() for e in production.list_exceptions(db, actor, status, reason, limit, 0, import_id)])
 
 
 @production_app.command("resolve")
@@ -98,8 +87,8 @@ def resolve(exception_id: int, resolution: Resolution, operator: OperatorOpt = "
     """Resolve one exception: take_register, accept, reject or send_back (audited)."""
     from sscard.production import service as production
 
-    db, actor = _ctx(operator)
-    _json(production.resolve_exception(db, actor, exception_id, resolution).model_dump())
+    db, actor = db_and_actor(operator)
+    print_json(production.resolve_exception(db, actor, exception_id, resolution).model_dump())
 
 
 @production_app.command("batch")
@@ -108,8 +97,8 @@ def batch(max_per_batch: int = 10_000, operator: OperatorOpt = "system") -> None
     """Group approved cards (and failed ones) into batches by cooperating bank."""
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
-    _json([b.model_dump() for b in batches.create_batches(db, actor, max_per_batch)])
+    db, actor = db_and_actor(operator)
+    print_json([b.model_dump() for b in batches.create_batches(db, actor, max_per_batch)])
 
 
 @production_app.command("batches")
@@ -117,8 +106,8 @@ def batch(max_per_batch: int = 10_000, operator: OperatorOpt = "system") -> None
 def list_batches(stage: str | None = None, operator: OperatorOpt = "system") -> None:
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
-    _json([b.model_dump() for b in batches.list_batches(db, actor, stage)])
+    db, actor = db_and_actor(operator)
+    print_json([b.model_dump() for b in batches.list_batches(db, actor, stage)])
 
 
 @production_app.command("bank-file")
@@ -127,7 +116,7 @@ def bank_file(batch_no: str, out_path: Path, operator: OperatorOpt = "system") -
     """Write the account-opening file (KH) of a batch."""
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     out_path.write_bytes(batches.export_bank_file(db, actor, batch_no))
     out.print(f"wrote {out_path}")
 
@@ -138,8 +127,8 @@ def bank_return(path: Path, operator: OperatorOpt = "system") -> None:
     """Import a bank's return file (KR)."""
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
-    _json(batches.import_bank_return(db, actor, _read(path)).model_dump())
+    db, actor = db_and_actor(operator)
+    print_json(batches.import_bank_return(db, actor, _read(path)).model_dump())
 
 
 @production_app.command("maker-file")
@@ -149,7 +138,7 @@ def maker_file(batch_no: str, out_path: Path, keystore: KeystoreOpt = Path("var/
     """Write the personalisation file (ZK) of a batch, sensitive fields sealed for the card maker."""
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
+    db, actor = db_and_actor(operator)
     psam = key_manager(keystore, CITY_CODE).issue_psam(CITY_CODE)
     out_path.write_bytes(batches.export_maker_file(db, actor, batch_no, psam))
     out.print(f"wrote {out_path}")
@@ -161,8 +150,8 @@ def maker_return(path: Path, operator: OperatorOpt = "system") -> None:
     """Import the card maker's return file (ZR)."""
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
-    _json(batches.import_maker_return(db, actor, _read(path)).model_dump())
+    db, actor = db_and_actor(operator)
+    print_json(batches.import_maker_return(db, actor, _read(path)).model_dump())
 
 
 @production_app.command("hand-over")
@@ -171,8 +160,8 @@ def hand_over(batch_no: str, outlet: str | None = None, operator: OperatorOpt = 
     """Send the batch's made cards to an outlet (default: the bank's outlet in each holder's division)."""
     from sscard.production import batches
 
-    db, actor = _ctx(operator)
-    _json(batches.hand_over(db, actor, batch_no, outlet).model_dump())
+    db, actor = db_and_actor(operator)
+    print_json(batches.hand_over(db, actor, batch_no, outlet).model_dump())
 
 
 @production_app.command("simulate-bank")
@@ -203,5 +192,5 @@ def stats_progress(operator: OperatorOpt = "system") -> None:
     """Cards issued and active by division, bank and month against the 3 M / 4 M / 95% targets."""
     from sscard.production import progress
 
-    db, actor = _ctx(operator)
-    _json(progress.progress(db, actor).model_dump(mode="json"))
+    db, actor = db_and_actor(operator)
+    print_json(progress.progress(db, actor).model_dump(mode="json"))

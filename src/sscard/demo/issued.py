@@ -26,7 +26,7 @@ from sscard.banks.simulated import SimulatedBank
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.db import Database
-from sscard.kms import KeyManager, KeyStore
+from sscard.kms import KeyManager
 from sscard.production import batches
 from sscard.production import service as production
 from sscard.production.imports import COLLECTION_COLUMNS, POPULATION_COLUMNS
@@ -75,11 +75,7 @@ class IssuedCards:
 
 def key_manager(keystore: Path) -> KeyManager:
     """The demo's KMS over ``keystore`` (created on first use), as ``sscard card …`` and the kiosk open it."""
-    keys = KeyManager.from_settings(KeyStore(keystore))
-    keys.init_ministry()
-    if keys.store.get("IRK", "sm4", "city", CITY_CODE, keys.current_version()) is None:
-        keys.provision_city(CITY_CODE)
-    return keys
+    return KeyManager.provisioned(keystore, CITY_CODE)
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
 
 from sscard.errors import ValidationFailed
+from sscard.ledger import service as ledger
+from sscard.ledger.errors import LedgerAccountNotFound
 
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # YYYY-MM, for request validation (parse_period checks the year too)
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FUNDS = ("pension", "unemployment", "work_injury", "medical", "employment")
+FUND_KIND = "fund"  # the ledger kinds of fund and clearing accounts, whichever of benefits and contributions
+CLEARING_KIND = "bank_clearing"  # opens them first
 
 
 class PeriodInvalid(ValidationFailed):
@@ -56,3 +64,13 @@ def fund_account(fund: str) -> str:
 def clearing_account(bank_code: str) -> str:
     """The ledger clearing account of a cooperating bank, e.g. ``bank:ICBC:clearing``."""
     return f"bank:{bank_code}:clearing"
+
+
+def open_missing_accounts(session: Session, wanted: Iterable[tuple[str, str, bool]]) -> None:
+    """Open the ledger accounts (code, kind, debits must not exceed credits) that do not exist yet; an existing
+    account is used whatever kind its opener gave it."""
+    for code, kind, no_overdraft in wanted:
+        try:
+            ledger.balance(session, code)
+        except LedgerAccountNotFound:
+            ledger.get_or_create_account(session, code, kind, debits_must_not_exceed_credits=no_overdraft)

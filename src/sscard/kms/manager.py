@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -67,6 +68,16 @@ class KeyManager:
         from sscard.config import get_settings
 
         return cls(bytes.fromhex(get_settings().kms_kek_hex), store)
+
+    @classmethod
+    def provisioned(cls, keystore: Path, city: str) -> KeyManager:
+        """The KMS over a JSON keystore (KEK from the settings), with the ministry keys and ``city`` provisioned on
+        first use — how the CLI, the demo and the demo kiosk open their keystore."""
+        keys = cls.from_settings(KeyStore(keystore))
+        keys.init_ministry()
+        if keys.store.get("IRK", "sm4", "city", city, keys.current_version()) is None:
+            keys.provision_city(city)
+        return keys
 
     # -- wrapping --------------------------------------------------------------------------------------
     def _wrap(self, name: str, algorithm: str, level: Level, scope: str, version: int, key: bytes) -> KeyEntry:

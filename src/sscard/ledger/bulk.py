@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from operator import eq
 from typing import Any, NamedTuple
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
 from sscard import clock
@@ -249,6 +249,10 @@ def _check_limits(account: _Account, debits: int, credits: int) -> None:
         raise LedgerOverflow(account.code, account=account.code)
 
 
+_EXISTING = text("SELECT id, debit_account_id, credit_account_id, amount, state, pending_id, code, reference "
+                 "FROM ledger_transfers WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
 def _split_replays(session: Session, transfers: Sequence[BulkTransfer],
                    by_code: dict[str, _Account]) -> tuple[list[BulkTransfer], int]:
     """The transfers not yet written, and how many are already there with the same body (a retry)."""
@@ -257,9 +261,7 @@ def _split_replays(session: Session, transfers: Sequence[BulkTransfer],
     ids = list(wanted)
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start:start + _CHUNK]
-        found.extend(session.execute(
-            text("SELECT id, debit_account_id, credit_account_id, amount, state, pending_id, code, reference "
-                 "FROM ledger_transfers WHERE id IN :ids").bindparams(_expanding("ids")), {"ids": chunk}).all())
+        found.extend(session.execute(_EXISTING, {"ids": chunk}).all())
     for row in found:
         t = wanted.pop(row[0])
         mine = (by_code[t.debit_account].id, by_code[t.credit_account].id, t.amount, TransferState.POSTED.value,
@@ -267,12 +269,6 @@ def _split_replays(session: Session, transfers: Sequence[BulkTransfer],
         if tuple(row[1:]) != mine:
             raise LedgerIdExistsDifferent(t.id, id=t.id)
     return list(wanted.values()), len(found)
-
-
-def _expanding(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name, expanding=True)
 
 
 _COLUMNS = ("id", "debit_account_id", "credit_account_id", "amount", "state", "code", "reference", "timestamp")

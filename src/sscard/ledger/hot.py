@@ -24,6 +24,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.orm import Session
 
+from sscard.bulksql import driver_connection
 from sscard.ledger.models import LedgerAccount
 
 _ACCOUNTS = LedgerAccount.metadata.tables[LedgerAccount.__tablename__]
@@ -110,8 +111,7 @@ def apply(session: Session, rows: list[dict[str, Any]], changes: list[Change], t
     }
     inserted: dict[str, int] = {}
     totals: dict[int, tuple[int, int, int, int, int]] = {}
-    driver: Any = session.connection().connection.driver_connection
-    with driver.cursor() as cursor:
+    with driver_connection(session).cursor() as cursor:
         cursor.execute(_APPLY_SQL, params)
         result = cursor.fetchall()
     for kind, transfer_id, n, version, dp, cp, dpe, cpe in result:

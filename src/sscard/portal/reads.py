@@ -3,15 +3,14 @@ settlements, contributions and benefit payments. Each read checks the actor may 
 audited like every read of personal data.
 
 Medical figures come from the medical package's tables and the ledger's balance (read here rather than
-by editing the medical package); contributions and benefits from the funds package once it provides
-``contribution_history`` / ``payments_for_person`` (until then the section says it has no records).
+by editing the medical package); contributions and benefits from the funds package's
+``contribution_history`` / ``payments_for_person``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +20,8 @@ from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.states import APP_EDGES, AppStatus
 from sscard.db import Database
+from sscard.funds.benefits.service import payments_for_person
+from sscard.funds.contributions.history import contribution_history
 from sscard.ledger import service as ledger
 from sscard.ledger.errors import LedgerAccountNotFound
 from sscard.medical.models import Institution, Insured, Settlement
@@ -88,25 +89,8 @@ def medical(db: Database, actor: Actor) -> Medical:
 
 # ------------------------------------------------------------------------------------------------- funds
 
-# Where issue 6 puts the reads (its service modules, or the modules they live in).
-CONTRIBUTIONS = (("sscard.funds.contributions.service", "sscard.funds.contributions.history"),
-                 "contribution_history")
-PAYMENTS = (("sscard.funds.benefits.service", "sscard.funds.benefits.reissue"), "payments_for_person")
 # Payment states that need the cardholder to do something (the funds service says what).
 PAYMENT_PROBLEMS = frozenset({"failed", "reissue_pending", "no_account", "stopped"})
-
-
-def _funds_function(modules: tuple[str, ...], name: str) -> Callable[..., Any] | None:
-    """The funds package's read, if it has landed (it is built in parallel; absent → no records yet)."""
-    for module in modules:
-        try:
-            found = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if callable(found):
-            function: Callable[..., Any] = found
-            return function
-    return None
 
 
 def _month(value: Any) -> str:
@@ -131,17 +115,11 @@ def payment_rows(items: Iterable[Any]) -> list[FundsRow]:
 def contributions(db: Database, actor: Actor, language: str = "zh_CN") -> FundsSection:
     """缴费记录 from the funds package (which checks the cardholder reads only their own)."""
     person_id = _person_id(actor)
-    read = _funds_function(*CONTRIBUTIONS)
-    if read is None:
-        return FundsSection(available=False)
-    return FundsSection(available=True, rows=contribution_rows(read(db, actor, person_id), language))
+    return FundsSection(available=True, rows=contribution_rows(contribution_history(db, actor, person_id), language))
 
 
 def benefit_payments(db: Database, actor: Actor, language: str = "zh_CN") -> FundsSection:
     """待遇发放 with failed payments and what to do, from the funds package."""
     person_id = _person_id(actor)
-    read = _funds_function(*PAYMENTS)
-    if read is None:
-        return FundsSection(available=False)
-    return FundsSection(available=True, rows=payment_rows(read(db, actor, person_id,
-                                                               lang="en" if language == "en" else "zh")))
+    lang = "en" if language == "en" else "zh"
+    return FundsSection(available=True, rows=payment_rows(payments_for_person(db, actor, person_id, lang=lang)))

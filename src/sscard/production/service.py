@@ -285,6 +285,17 @@ def _set_field(record: CollectedRecord, field: str, value: str) -> None:
         setattr(record, field, value)
 
 
+def resolutions_for(field: str | None, register_value: str | None, reason_code: str) -> list[Resolution]:
+    """The decisions an exception admits: the register's value only where it has one for the field, accept only
+    for a flag (``compare.FLAGS``); reject and send back always."""
+    allowed = []
+    if field is not None and register_value is not None:
+        allowed.append(Resolution.TAKE_REGISTER)
+    if reason_code in compare.FLAGS:
+        allowed.append(Resolution.ACCEPT)
+    return [*allowed, Resolution.REJECT, Resolution.SEND_BACK]
+
+
 def resolve_exception(db: Database, actor: Actor, exception_id: int, resolution: Resolution) -> ResolveOut:
     """An operator's decision on one exception (audited). When a record has no open exception left it is
     checked again (with the corrected values) and approved if clean."""
@@ -304,12 +315,12 @@ def resolve_exception(db: Database, actor: Actor, exception_id: int, resolution:
             ComparisonException.record_id == record.id, ComparisonException.status == "open")).scalars())
         new_codes: list[str] = []
         if resolution is Resolution.TAKE_REGISTER:
-            if exc.field is None or exc.register_value is None:
+            if exc.field is None or exc.register_value is None:  # as resolutions_for, narrowed for the type checker
                 raise ResolutionInvalid(f"{exc.reason_code} has no register value to take")
             _set_field(record, exc.field, exc.register_value)
             closing = [exc]
         elif resolution is Resolution.ACCEPT:
-            if exc.reason_code not in compare.FLAGS:
+            if resolution not in resolutions_for(exc.field, exc.register_value, exc.reason_code):
                 raise ResolutionInvalid(f"{exc.reason_code} cannot be accepted; only {sorted(compare.FLAGS)}")
             record.accepted_codes = ",".join(filter(None, [*record.accepted_codes.split(","), exc.reason_code]))
             closing = [exc]

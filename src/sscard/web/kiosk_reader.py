@@ -16,7 +16,7 @@ from typing import Protocol
 
 from sscard.chip import load
 from sscard.chip.image import ImageError
-from sscard.kms import KeyManager, KeyStore, KmsError
+from sscard.kms import KeyManager, KmsError
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import Reader, Terminal, TerminalError, VirtualReader
 
@@ -75,8 +75,5 @@ def from_environment() -> KioskReader | None:
     image = os.environ.get(IMAGE_ENV)
     if not image:
         return None
-    keys = KeyManager.from_settings(KeyStore(Path(os.environ.get(KEYSTORE_ENV, "var/keystore.json"))))
-    keys.init_ministry()  # as `sscard card …` does: the first use of a keystore provisions the city
-    if keys.store.get("IRK", "sm4", "city", CITY_CODE, keys.current_version()) is None:
-        keys.provision_city(CITY_CODE)
+    keys = KeyManager.provisioned(Path(os.environ.get(KEYSTORE_ENV, "var/keystore.json")), CITY_CODE)
     return ImageCardReader(Path(image), keys)

@@ -110,8 +110,10 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HolderLoginRequired)
     async def _holder_login(request: Request, exc: HolderLoginRequired) -> Response:
+        from sscard.web.holder import clear_holder_session  # holder builds on this module
+
         response = RedirectResponse("/kiosk" if exc.kiosk else "/portal/login", status_code=303)
-        response.delete_cookie("sscard_portal", path="/", httponly=True, samesite="strict")
+        clear_holder_session(response)
         return response
 
     @app.exception_handler(Forbidden)

@@ -16,7 +16,6 @@ from sscard.errors import DomainError
 from sscard.portal import totp
 from sscard.production import batches
 from sscard.production import service as production
-from sscard.production.compare import FLAGS
 from sscard.production.schemas import ExceptionOut, Resolution
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.i18n import language_of
@@ -27,12 +26,7 @@ router = APIRouter(include_in_schema=False)
 
 def resolutions(exc: ExceptionOut) -> list[str]:
     """The decisions that make sense for this exception (the service refuses the others anyway)."""
-    allowed = []
-    if exc.field and exc.register_value is not None:
-        allowed.append(Resolution.TAKE_REGISTER.value)
-    if exc.reason_code in FLAGS:
-        allowed.append(Resolution.ACCEPT.value)
-    return [*allowed, Resolution.REJECT.value, Resolution.SEND_BACK.value]
+    return [r.value for r in production.resolutions_for(exc.field or None, exc.register_value, exc.reason_code)]
 
 
 def _exceptions_page(request: Request, actor: Actor, errors: FormErrors | None = None, failed_id: int = 0,

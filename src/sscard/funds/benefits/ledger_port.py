@@ -8,14 +8,10 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from sscard.funds import clearing_account, fund_account
-from sscard.ledger import service as ledger
+from sscard.funds import CLEARING_KIND, FUND_KIND, clearing_account, fund_account, open_missing_accounts
 from sscard.ledger.bulk import BulkTransfer, post_many
-from sscard.ledger.errors import LedgerAccountNotFound
 
 TRANSFER_CODE = "benefit.payout"
-FUND_KIND = "fund"  # the same kinds contributions opens them with (either may open them first)
-CLEARING_KIND = "bank_clearing"
 
 
 def transfer_id(line_id: int) -> str:
@@ -23,12 +19,8 @@ def transfer_id(line_id: int) -> str:
 
 
 def ensure_accounts(session: Session, bank_code: str, funds: set[str]) -> None:
-    wanted = [(clearing_account(bank_code), CLEARING_KIND)] + [(fund_account(f), FUND_KIND) for f in sorted(funds)]
-    for code, kind in wanted:
-        try:
-            ledger.balance(session, code)
-        except LedgerAccountNotFound:
-            ledger.get_or_create_account(session, code, kind)
+    open_missing_accounts(session, [(clearing_account(bank_code), CLEARING_KIND, False)]
+                          + [(fund_account(f), FUND_KIND, False) for f in sorted(funds)])
 
 
 class PaidLine(Protocol):

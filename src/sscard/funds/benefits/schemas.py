@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sscard.funds import PERIOD_PATTERN
 from sscard.funds.benefits.models import BenefitKind
 
 # What the holder or the business section does about each bank failure (退票原因 → 处理办法).
@@ -43,7 +44,7 @@ class EntitlementIn(BaseModel):
     person_id: int
     kind: BenefitKind
     amount: int = Field(gt=0, description="fen per month, or the one-off amount")
-    start_period: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="first month due, YYYY-MM")
+    start_period: str = Field(pattern=PERIOD_PATTERN, description="first month due, YYYY-MM")
     months: int | None = Field(default=None, ge=1, le=600,
                                description="duration in months (unemployment); none = open-ended; one-offs: 1")
     fund: str | None = Field(default=None, description="fund paying it; default by kind")

@@ -15,21 +15,19 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sscard.funds import clearing_account, fund_account
+from sscard.funds import CLEARING_KIND, FUND_KIND, clearing_account, fund_account, open_missing_accounts
 from sscard.funds.contributions.terms import InsuranceType, Scheme
 from sscard.ledger import bulk
-from sscard.ledger import service as ledger
 from sscard.ledger.bulk import BulkTransfer
-from sscard.ledger.errors import LedgerAccountNotFound
 from sscard.medical import service as medical
 from sscard.medical.terms import Scheme as MedicalScheme
 
 # (kind, debits_must_not_exceed_credits) of the accounts contributions may open.
 PERSONAL_PENSION = ("pension_personal", True)
 PERSONAL_MEDICAL = ("medical_personal", True)  # exactly as sscard.medical.service.enrol opens it
-FUND = ("fund", False)
+FUND = (FUND_KIND, False)
 MEDICAL_POOL = ("medical_fund", False)  # as sscard.medical opens its pools
-CLEARING = ("bank_clearing", False)
+CLEARING = (CLEARING_KIND, False)
 
 
 def personal_pension_account(person_id: int) -> str:
@@ -75,12 +73,7 @@ def account_spec(code: str) -> tuple[str, bool]:
 
 def ensure_accounts(session: Session, codes: Iterable[str]) -> None:
     """Open the accounts that do not exist yet; an existing account is used whatever kind its opener gave it."""
-    for code in sorted(set(codes)):
-        try:
-            ledger.balance(session, code)
-        except LedgerAccountNotFound:
-            kind, no_overdraft = account_spec(code)
-            ledger.get_or_create_account(session, code, kind, debits_must_not_exceed_credits=no_overdraft)
+    open_missing_accounts(session, ((code, *account_spec(code)) for code in sorted(set(codes))))
 
 
 @dataclass(frozen=True)
