@@ -267,14 +267,33 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _postgres_cpu_seconds() -> float:
+    """CPU time of every process named postgres on this machine (the server and its backends)."""
+    total = 0
+    for p in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split():
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measured(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """``run`` with the 1-minute load average before it and the server's CPU milliseconds per request."""
-    load, cpu = os.getloadavg()[0], _cpu_seconds(proc.pid)
+    """``run`` with the 1-minute load average before it and the CPU milliseconds per request spent by the server,
+    by PostgreSQL and by the loader (this process), so the three shares of the two cores can be told apart."""
+    load, cpu, pg, own = os.getloadavg()[0], _cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
     result = run()
-    after = _cpu_seconds(proc.pid)
-    per_request = None if cpu is None or after is None or not result["count"] else \
-        round(1000 * (after - cpu) / result["count"], 2)
-    return {**result, "server_cpu_ms_per_request": per_request, "load_average_1m": round(load, 2)}
+    after, pg_after, own_after = _cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
+    count = result["count"]
+
+    def per(seconds: float | None) -> float | None:
+        return None if seconds is None or not count else round(1000 * seconds / count, 2)
+
+    return {**result, "server_cpu_ms_per_request": per(None if cpu is None or after is None else after - cpu),
+            "postgres_cpu_ms_per_request": per(pg_after - pg),
+            "loader_cpu_ms_per_request": per(own_after.user + own_after.system - own.user - own.system),
+            "load_average_1m": round(load, 2)}
 
 
 def main() -> None:

@@ -32,8 +32,10 @@ def configure_logging(json_logs: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json_logs else \
         structlog.dev.ConsoleRenderer()
-    structlog.configure(processors=[structlog.processors.add_log_level, structlog.processors.TimeStamper("iso"),
-                                    structlog.processors.format_exc_info, renderer])
+    structlog.configure(processors=[structlog.processors.add_log_level,
+                                    structlog.processors.TimeStamper("iso", utc=True),
+                                    structlog.processors.format_exc_info, renderer],
+                        cache_logger_on_first_use=True)
 
 
 class ObserveMiddleware:
@@ -71,6 +73,8 @@ class ObserveMiddleware:
 
 def create_app(db: Database | None = None, demo_info: dict[str, object] | None = None) -> FastAPI:
     settings = get_settings()
+    if not structlog.is_configured():  # a uvicorn worker process imports this factory afresh (``serve --workers``)
+        configure_logging(settings.log_json)
     database = db or Database(settings.database_url, echo=settings.echo_sql)
     app = FastAPI(title="sscard", version=__version__,
                   description="清远市社会保障卡管理系统 — registry, card lifecycle, operators, audit. "
@@ -93,6 +97,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                    routes_admin.router, routes_production.router, routes_funds.router,
                    routes_contributions.router):
         app.include_router(router, prefix="/api/v1")
+    routes_medical.install_fast_routes(app, "/api/v1")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request) -> HTMLResponse:

@@ -3,7 +3,7 @@ time as possible.
 
 Accounts without a limit flag (a fund pool, an institution's payable: every settlement touches them) need no
 balance check under a lock — only the overflow guard, which the writing statement itself applies. So
-``LOCK_LIMITED`` locks (``FOR UPDATE``, in id order) only the accounts that carry a limit and reads the others
+``lock_limited`` locks (``FOR UPDATE``, in id order) only the accounts that carry a limit and reads the others
 without a lock; ``APPLY`` then inserts the transfers, locks every changed account in id order and adds the
 deltas, in ONE statement run last before COMMIT. A busy row is locked for that statement and the COMMIT only,
 instead of from a ``SELECT … FOR UPDATE`` through an INSERT and an UPDATE round trip each.
@@ -18,6 +18,8 @@ a cycle. If any transfer id already exists (a replay or a conflict), no balance 
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import TextClause, text
@@ -28,41 +30,69 @@ from sscard.bulksql import driver_connection
 from sscard.ledger.models import LedgerAccount
 
 _ACCOUNTS = LedgerAccount.metadata.tables[LedgerAccount.__tablename__]
-_COLUMNS = ", ".join(c.name for c in _ACCOUNTS.c)
+# What ``transfers`` needs of an account, in this order (``Locked``).
+_COLUMNS = ("id, code, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits, debits_posted, "
+            "credits_posted, debits_pending, credits_pending, version")
 _LIMITED = "(debits_must_not_exceed_credits OR credits_must_not_exceed_debits)"
-_CODES = "code = ANY(CAST(:codes AS varchar[]))"
+_CODES = "code = ANY(%(codes)s)"
 
-LOCK_LIMITED = text(f"""
+# Read as plain tuples on the driver connection, not as ORM objects: loading the objects was an eighth of the
+# server's CPU per settlement (py-spy, bench/settlement.py).
+LOCK_LIMITED_SQL = f"""
 WITH locked AS (SELECT {_COLUMNS} FROM ledger_accounts WHERE {_CODES} AND {_LIMITED} ORDER BY id FOR UPDATE)
 SELECT {_COLUMNS} FROM locked
 UNION ALL
 SELECT {_COLUMNS} FROM ledger_accounts WHERE {_CODES} AND NOT {_LIMITED}
-""").columns(*_ACCOUNTS.c)
+"""
+
+
+@dataclass(slots=True)
+class Locked:
+    """An account as ``transfers`` reads it (the limited ones locked)."""
+
+    id: int
+    code: str
+    currency: str
+    debits_must_not_exceed_credits: bool
+    credits_must_not_exceed_debits: bool
+    debits_posted: int
+    credits_posted: int
+    debits_pending: int
+    credits_pending: int
+    version: int
+
+
+def lock_limited(session: Session, codes: list[str]) -> dict[int, Locked]:
+    """The accounts with these codes by id: those with a limit locked (in id order), the others only read."""
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(LOCK_LIMITED_SQL, {"codes": codes})
+        return {row[0]: Locked(*row) for row in cursor.fetchall()}
+
 
 _APPLY: TextClause = text("""
 WITH ins AS (
     INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, state, pending_id, code,
                                   reference, "timestamp")
     SELECT t.id, t.dr, t.cr, t.amount, t.state, t.pending_id, t.code, t.reference, CAST(:ts AS timestamptz)
-    FROM unnest(CAST(:t_id AS varchar[]), CAST(:t_dr AS bigint[]), CAST(:t_cr AS bigint[]),
-                CAST(:t_amount AS bigint[]), CAST(:t_state AS varchar[]), CAST(:t_pending AS varchar[]),
-                CAST(:t_code AS varchar[]), CAST(:t_ref AS varchar[]))
-         WITH ORDINALITY AS t(id, dr, cr, amount, state, pending_id, code, reference, ord)
-    ORDER BY t.ord
+    FROM json_to_recordset(CAST(:transfers AS json))
+         AS t(n integer, id varchar, dr bigint, cr bigint, amount bigint, state varchar, pending_id varchar,
+              code varchar, reference varchar)
+    ORDER BY t.n
     ON CONFLICT DO NOTHING
     RETURNING id, seq),
+d AS (
+    SELECT * FROM json_to_recordset(CAST(:changes AS json))
+                  AS d(id bigint, version integer, dp bigint, cp bigint, dpe bigint, cpe bigint)),
 lk AS (
     SELECT id FROM ledger_accounts
-    WHERE id = ANY(CAST(:a_id AS bigint[])) AND (SELECT count(*) FROM ins) = :t_n
+    WHERE id IN (SELECT id FROM d) AND (SELECT count(*) FROM ins) = :t_n
     ORDER BY id FOR UPDATE),
 upd AS (
     UPDATE ledger_accounts AS a
     SET debits_posted = a.debits_posted + d.dp, credits_posted = a.credits_posted + d.cp,
         debits_pending = a.debits_pending + d.dpe, credits_pending = a.credits_pending + d.cpe,
         version = a.version + 1
-    FROM unnest(CAST(:a_id AS bigint[]), CAST(:a_version AS integer[]), CAST(:a_dp AS bigint[]),
-                CAST(:a_cp AS bigint[]), CAST(:a_dpe AS bigint[]), CAST(:a_cpe AS bigint[]))
-         AS d(id, version, dp, cp, dpe, cpe)
+    FROM d
     WHERE a.id = d.id AND (SELECT count(*) FROM lk) = :a_n
       AND (d.version IS NULL OR a.version = d.version)
       AND greatest(CAST(a.debits_posted AS numeric) + d.dp + a.debits_pending + d.dpe,
@@ -99,15 +129,16 @@ class Applied(NamedTuple):
 
 def apply(session: Session, rows: list[dict[str, Any]], changes: list[Change], total_max: int) -> Applied:
     """Insert ``rows`` (transfers) and add ``changes`` to their accounts, in one statement (see module)."""
+    # Two JSON parameters, not one array per column: psycopg's array dumping (a type lookup per list) was a
+    # twentieth of the server's CPU per settlement (py-spy, bench/settlement.py).
     params: dict[str, Any] = {
         "ts": rows[0]["timestamp"], "t_n": len(rows), "a_n": len(changes), "total_max": total_max,
-        "t_id": [r["id"] for r in rows], "t_dr": [r["debit_account_id"] for r in rows],
-        "t_cr": [r["credit_account_id"] for r in rows], "t_amount": [r["amount"] for r in rows],
-        "t_state": [r["state"] for r in rows], "t_pending": [r["pending_id"] for r in rows],
-        "t_code": [r["code"] for r in rows], "t_ref": [r["reference"] for r in rows],
-        "a_id": [c.account_id for c in changes], "a_version": [c.version for c in changes],
-        "a_dp": [c.debits_posted for c in changes], "a_cp": [c.credits_posted for c in changes],
-        "a_dpe": [c.debits_pending for c in changes], "a_cpe": [c.credits_pending for c in changes],
+        "transfers": json.dumps([{"n": n, "id": r["id"], "dr": r["debit_account_id"], "cr": r["credit_account_id"],
+                                  "amount": r["amount"], "state": r["state"], "pending_id": r["pending_id"],
+                                  "code": r["code"], "reference": r["reference"]} for n, r in enumerate(rows)]),
+        "changes": json.dumps([{"id": c.account_id, "version": c.version, "dp": c.debits_posted,
+                                "cp": c.credits_posted, "dpe": c.debits_pending, "cpe": c.credits_pending}
+                               for c in changes]),
     }
     inserted: dict[str, int] = {}
     totals: dict[int, tuple[int, int, int, int, int]] = {}

@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.util import identity_key
 
 from sscard import clock
 from sscard.errors import DomainError
@@ -62,6 +63,7 @@ CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 TOTAL_MAX = 2**63 - 1  # BIGINT
 MAX_BATCH = 1000
 _TOTALS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+_AccountLike = Account | hot.Locked  # an ORM account (SQLite, resolving a pending transfer) or columns (hot path)
 
 
 # ---------------------------------------------------------------------------------------------------- accounts
@@ -146,26 +148,37 @@ def transfers(session: Session, items: Sequence[TransferIn]) -> list[TransferOut
     for t in items:
         _check_transfer_in(t)
     codes = sorted({c for t in items for c in (t.debit_account, t.credit_account)})
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:  # only accounts with a limit are locked now; the rest when written (sscard.ledger.hot)
-        accounts = {a.id: a for a in session.execute(_LOCK_LIMITED_PG, {"codes": codes}).scalars()}
-    else:
-        accounts = _lock(session, _BY_CODES, {"codes": codes})
+    if session.get_bind().dialect.name == "postgresql":  # only accounts with a limit are locked now; the rest
+        session.flush()  # when written (sscard.ledger.hot); an account opened just now must be seen
+        locked = hot.lock_limited(session, codes)
+        wanted = _wanted(items, locked)
+        totals = _simulate_or_replay(session, wanted, locked)
+        return totals if isinstance(totals, list) else _write_postgres(session, wanted, locked, totals)
+    accounts = _lock(session, _BY_CODES, {"codes": codes})
+    wanted = _wanted(items, accounts)
+    totals = _simulate_or_replay(session, wanted, accounts)
+    return totals if isinstance(totals, list) else _write(session, wanted, accounts, totals)
+
+
+def _wanted(items: Sequence[TransferIn], accounts: Mapping[int, _AccountLike]) -> list[dict[str, Any]]:
     by_code = {a.code: a for a in accounts.values()}
     for code in (c for t in items for c in (t.debit_account, t.credit_account)):
         if code not in by_code:
             raise LedgerAccountNotFound(code, code=code)
-    wanted = [_row_values(t, by_code) for t in items]
+    return [_row_values(t, by_code) for t in items]
+
+
+def _simulate_or_replay(session: Session, wanted: list[dict[str, Any]],
+                        accounts: Mapping[int, _AccountLike]) -> dict[int, _Totals] | list[TransferOut]:
+    """The totals after the transfers (see ``_simulate``), or the first results if they are a retry."""
     try:
-        totals = _simulate(accounts, wanted)
+        return _simulate(accounts, wanted)
     except DomainError:
         # A retry of an earlier success must replay it even if the balances would refuse it today.
         replayed = _replay(session, wanted, accounts)
         if replayed is not None:
             return replayed
         raise
-    return _write_postgres(session, wanted, accounts, totals) if postgres else \
-        _write(session, wanted, accounts, totals)
 
 
 def post_pending(session: Session, id: str, pending_id: str, amount: int | None = None, *,
@@ -228,7 +241,7 @@ def _check_transfer_in(t: TransferIn) -> None:
         raise LedgerSameAccount(t.debit_account, id=t.id)
 
 
-def _row_values(t: TransferIn, by_code: dict[str, Account]) -> dict[str, Any]:
+def _row_values(t: TransferIn, by_code: Mapping[str, _AccountLike]) -> dict[str, Any]:
     debit, credit = by_code[t.debit_account], by_code[t.credit_account]
     if debit.currency != credit.currency:
         raise LedgerCurrencyMismatch(f"{debit.currency} ≠ {credit.currency}", id=t.id)
@@ -252,7 +265,6 @@ def _lock_statement(where: ColumnElement[bool]) -> Any:
 
 
 _LOCK_BY_CODES = _lock_statement(_BY_CODES)
-_LOCK_LIMITED_PG = select(Account).from_statement(hot.LOCK_LIMITED).execution_options(populate_existing=True)
 
 
 # ---------------------------------------------------------------------------------------------------- applying
@@ -266,7 +278,7 @@ class _Totals:
     credits_pending: int
 
 
-def _simulate(accounts: dict[int, Account], wanted: Iterable[dict[str, Any]]) -> dict[int, _Totals]:
+def _simulate(accounts: Mapping[int, _AccountLike], wanted: Iterable[dict[str, Any]]) -> dict[int, _Totals]:
     """The totals after every leg, checking each leg's limits on the way; raises before anything is written."""
     totals = {i: _Totals(*(getattr(a, k) for k in _TOTALS)) for i, a in accounts.items()}
     for w in wanted:
@@ -289,7 +301,7 @@ def _simulate(accounts: dict[int, Account], wanted: Iterable[dict[str, Any]]) ->
     return totals
 
 
-def _check_limits(account: Account, t: _Totals, transfer_id: str) -> None:
+def _check_limits(account: _AccountLike, t: _Totals, transfer_id: str) -> None:
     if account.debits_must_not_exceed_credits and t.debits_posted + t.debits_pending > t.credits_posted:
         raise LedgerExceedsCredits(account.code, id=transfer_id, account=account.code,
                                    available=account.credits_posted - account.debits_posted - account.debits_pending)
@@ -313,7 +325,7 @@ def _write(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, A
     return [_out_from_values(r, inserted[r["id"]], codes) for r in rows]
 
 
-def _replay_or_refuse(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, Account],
+def _replay_or_refuse(session: Session, wanted: list[dict[str, Any]], accounts: Mapping[int, _AccountLike],
                       rows: list[dict[str, Any]], inserted: Mapping[str, Any]) -> list[TransferOut]:
     """Some transfer ids already existed: the same transfers again are a replay (the first answer); anything
     else is refused, with nothing added to any account."""
@@ -325,11 +337,11 @@ def _replay_or_refuse(session: Session, wanted: list[dict[str, Any]], accounts: 
     raise LedgerIdExistsDifferent(", ".join(r["id"] for r in rows if r["id"] not in inserted))
 
 
-def _limited(account: Account) -> bool:
+def _limited(account: _AccountLike) -> bool:
     return account.debits_must_not_exceed_credits or account.credits_must_not_exceed_debits
 
 
-def _write_postgres(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, Account],
+def _write_postgres(session: Session, wanted: list[dict[str, Any]], accounts: Mapping[int, hot.Locked],
                     totals: dict[int, _Totals]) -> list[TransferOut]:
     """As ``_write``, in one statement that also locks the accounts without a limit (``sscard.ledger.hot``)."""
     now = clock.now()
@@ -349,11 +361,23 @@ def _write_postgres(session: Session, wanted: list[dict[str, Any]], accounts: di
         raise LedgerOverflow(account.code, id=rows[0]["id"], account=account.code)
     for account_id, (version, *after) in applied.totals.items():
         account = accounts[account_id]
-        for k, value in zip(_TOTALS, after, strict=True):
-            set_committed_value(account, k, value)
-        set_committed_value(account, "version", version)
+        account.debits_posted, account.credits_posted, account.debits_pending, account.credits_pending = after
+        account.version = version
+    _refresh_loaded(session, accounts)
     codes = {a.id: a.code for a in accounts.values()}
     return [_out_from_values(r, inserted[r["id"]], codes) for r in rows]
+
+
+def _refresh_loaded(session: Session, accounts: Mapping[int, hot.Locked]) -> None:
+    """ORM copies of these accounts already in the session get the totals just read and written, as the ORM
+    read with ``populate_existing`` did, so no later read or update in this transaction sees a stale total."""
+    if not session.identity_map:
+        return
+    for account in accounts.values():
+        loaded = session.identity_map.get(identity_key(Account, account.id))
+        if loaded is not None:
+            for k in (*_TOTALS, "version"):
+                set_committed_value(loaded, k, getattr(account, k))
 
 
 _ACCOUNTS = Account.metadata.tables[Account.__tablename__]
@@ -390,7 +414,8 @@ def _store_totals(session: Session, accounts: dict[int, Account], totals: dict[i
 _COMPARED = ("debit_account_id", "credit_account_id", "amount", "state", "pending_id", "code", "reference")
 
 
-def _replay(session: Session, wanted: list[dict[str, Any]], accounts: dict[int, Account]) -> list[TransferOut] | None:
+def _replay(session: Session, wanted: list[dict[str, Any]],
+            accounts: Mapping[int, _AccountLike]) -> list[TransferOut] | None:
     """The earlier results if every id exists with the same fields; ``None`` if none exists; an error if the
     ids exist only in part or with other fields."""
     ids = [w["id"] for w in wanted]

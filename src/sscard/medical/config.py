@@ -7,10 +7,11 @@ import datetime as dt
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pydantic
-from sqlalchemy import ARRAY, String, bindparam, func, or_, select
+from sqlalchemy import ARRAY, Integer, String, bindparam, func, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from sscard.audit import service as audit
@@ -127,8 +128,8 @@ def catalogue_for(session: Session, codes: Iterable[str], on: dt.date) -> Catalo
     if not wanted:
         return Catalogue([])
     # Columns, not ORM objects: this runs on every settlement.
-    rows = rawsql.execute(session, _CATALOGUE_FOR[session.get_bind().dialect.name], {"codes": wanted, "day": on})
-    return Catalogue([CatalogueItem.model_validate(dict(zip(_ITEM_FIELDS, r, strict=True))) for r in rows])
+    return _catalogue(rawsql.execute(session, _CATALOGUE_FOR[session.get_bind().dialect.name],
+                                     {"codes": wanted, "day": on}))
 
 
 def list_catalogue(db: Database, actor: Actor, code_prefix: str = "", limit: int = 200) -> list[CatalogueItem]:
@@ -199,21 +200,25 @@ def _overlaps(a_from: dt.date, a_to: dt.date | None, b_from: dt.date, b_to: dt.d
 
 
 # The settlement path's two lookups, built once (a statement built per call costs more CPU than its round trip).
-_POLICY_ON = select(PolicyVersion.id, PolicyVersion.version).where(
-    PolicyVersion.effective_from <= bindparam("day"),
-    or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= bindparam("day")))
+_POLICY_IN_EFFECT = (PolicyVersion.effective_from <= bindparam("day"),
+                     or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= bindparam("day")))
+_POLICY_ON = select(PolicyVersion.id, PolicyVersion.version).where(*_POLICY_IN_EFFECT)
 _CATALOGUE_IN_EFFECT = (CatalogueRow.effective_from <= bindparam("day"),
                         or_(CatalogueRow.effective_to.is_(None), CatalogueRow.effective_to >= bindparam("day")))
-_CATALOGUE_FOR = {  # PostgreSQL: one array parameter, so the statement text is the same for any number of codes
-    "postgresql": select(*(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(
-        CatalogueRow.code == func.any(bindparam("codes", type_=ARRAY(String))), *_CATALOGUE_IN_EFFECT),
-    "sqlite": select(*(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(
-        CatalogueRow.code.in_(bindparam("codes", expanding=True)), *_CATALOGUE_IN_EFFECT)}
+_CODES = {  # PostgreSQL: one array parameter, so the statement text is the same for any number of codes
+    "postgresql": CatalogueRow.code == func.any(bindparam("codes", type_=ARRAY(String))),
+    "sqlite": CatalogueRow.code.in_(bindparam("codes", expanding=True))}
+_CATALOGUE_FOR = {dialect: select(*(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(codes, *_CATALOGUE_IN_EFFECT)
+                  for dialect, codes in _CODES.items()}
 
 
 def policy_on(session: Session, day: dt.date) -> Policy:
     """The policy in effect on ``day`` (POLICY_MISSING if none). Parsed documents are cached per version."""
-    rows = rawsql.execute(session, _POLICY_ON, {"day": day})
+    return _policy(session, day, rawsql.execute(session, _POLICY_ON, {"day": day}))
+
+
+def _policy(session: Session, day: dt.date, rows: Sequence[tuple[Any, ...]]) -> Policy:
+    """The policy of a row (id, version) found in effect on ``day``: from the cache, or read and parsed once."""
     if not rows:
         raise PolicyMissing(f"no medical policy in effect on {day.isoformat()}", date=day.isoformat())
     found_id, found_version = rows[0]
@@ -229,6 +234,30 @@ def policy_on(session: Session, day: dt.date) -> Policy:
             _policy_cache.clear()
         _policy_cache[key] = policy
     return policy
+
+
+# The settlement path's two lookups in one round trip: the policy row ('p': id, version) and the catalogue rows
+# ('c': the item's fields), in one UNION ALL.
+_NO_ITEM = [null().cast(getattr(CatalogueRow, k).type).label(k) for k in _ITEM_FIELDS]
+_RULES_ON = {
+    dialect: union_all(
+        select(literal_column("'p'").label("kind"), PolicyVersion.id.label("policy_id"),
+               PolicyVersion.version.label("policy_version"), *_NO_ITEM).where(*_POLICY_IN_EFFECT),
+        select(literal_column("'c'"), null().cast(Integer), null().cast(Integer),
+               *(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(codes, *_CATALOGUE_IN_EFFECT))
+    for dialect, codes in _CODES.items()}
+
+
+def rules_on(session: Session, day: dt.date, codes: Iterable[str]) -> tuple[Policy, Catalogue]:
+    """``policy_on(day)`` and ``catalogue_for(codes, day)`` in one query."""
+    rows = rawsql.execute(session, _RULES_ON[session.get_bind().dialect.name],
+                          {"day": day, "codes": sorted(set(codes))})
+    policy = _policy(session, day, [r[1:3] for r in rows if r[0] == "p"])
+    return policy, _catalogue([r[3:] for r in rows if r[0] == "c"])
+
+
+def _catalogue(rows: Iterable[Sequence[Any]]) -> Catalogue:
+    return Catalogue([CatalogueItem.model_validate(dict(zip(_ITEM_FIELDS, r, strict=True))) for r in rows])
 
 
 def list_policies(db: Database, actor: Actor) -> list[Policy]:

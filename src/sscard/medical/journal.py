@@ -98,4 +98,9 @@ _FINISH = (update(_TABLE).where(_TABLE.c.institution_id == bindparam("i"), _TABL
 
 
 def finish(session: Session, institution_id: int, msg_id: str, response: str) -> None:
-    rawsql.execute(session, _FINISH, {"i": institution_id, "m": msg_id, "r": response})
+    rawsql.execute(session, *finish_write(institution_id, msg_id, response))
+
+
+def finish_write(institution_id: int, msg_id: str, response: str) -> rawsql.Write:
+    """``finish`` as a statement to run later (``rawsql.write_all``)."""
+    return _FINISH, {"i": institution_id, "m": msg_id, "r": response}

@@ -25,9 +25,11 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from sscard.bulksql import driver_connection
+
 
 class _Compiled:
-    __slots__ = ("defaults", "fixed", "processors", "sql", "stmt")
+    __slots__ = ("defaults", "fixed", "processors", "returns_rows", "sql", "stmt")
 
     def __init__(self, stmt: Executable, compiled: SQLCompiler, names: frozenset[str]) -> None:
         self.stmt = stmt
@@ -42,6 +44,7 @@ class _Compiled:
         for columns, attr in ((compiled.insert_prefetch, "default"), (compiled.update_prefetch, "onupdate")):
             for column in columns:
                 self.defaults.append((column.key, _default_maker(getattr(column, attr))))
+        self.returns_rows = bool(compiled._result_columns)
         for entry in compiled._result_columns:  # tuples come back unprocessed: only types that need nothing
             if entry[3]._cached_result_processor(compiled.dialect, None) is not None:
                 raise TypeError(f"rawsql: column {entry[0]} needs result processing")
@@ -79,6 +82,43 @@ def execute(session: Session, stmt: Executable, params: Mapping[str, Any]) -> Se
     if conn.dialect.name != "postgresql":
         result = conn.execute(stmt, dict(params))
         return [tuple(row) for row in result] if result.returns_rows else []
+    sql, values, returns_rows = _bound(conn, stmt, params)
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.fetchall() if returns_rows else []
+
+
+Write = tuple[Executable, Mapping[str, Any]]  # a statement without RETURNING and its parameters
+
+
+def write_all(session: Session, writes: Sequence[Write]) -> None:
+    """Run ``writes`` (INSERT/UPDATE/DELETE, no rows returned) in one statement on PostgreSQL: all but the last
+    become writable CTEs of the last (``WITH w0 AS (…), w1 AS (…) <last>``), so they cost one round trip
+    instead of one each; a CTE that modifies data runs to completion whether or not it is read. Their order of
+    execution within the statement is not defined, so they must not depend on each other's effects and
+    should lock no row that is contended (insert new rows, or update rows the transaction holds already).
+    Parameter names must differ between the writes. On SQLite they run one by one."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or len(writes) == 1:
+        for stmt, params in writes:
+            execute(session, stmt, params)
+        return
+    parts: list[str] = []
+    merged: dict[str, Any] = {}
+    for n, (stmt, params) in enumerate(writes):
+        sql, values, returns_rows = _bound(conn, stmt, params)
+        if returns_rows or merged.keys() & values.keys():
+            raise ValueError(f"rawsql.write_all: write {n} returns rows or reuses a parameter name")
+        merged.update(values)
+        parts.append(sql)
+    sql = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(sql, merged)
+
+
+def _bound(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:
+    """The statement's SQL for psycopg, the values to bind (defaults filled in, bind processors applied), and
+    whether it returns rows."""
     entry = _compiled(conn, stmt, frozenset(params))
     values = {**entry.fixed, **params}
     for key, make in entry.defaults:
@@ -87,7 +127,4 @@ def execute(session: Session, stmt: Executable, params: Mapping[str, Any]) -> Se
     for name, process in entry.processors.items():
         if name in values:
             values[name] = process(values[name])
-    driver: Any = conn.connection.driver_connection
-    with driver.cursor() as cursor:
-        cursor.execute(entry.sql, values)
-        return cursor.fetchall() if cursor.description is not None else []
+    return entry.sql, values, entry.returns_rows

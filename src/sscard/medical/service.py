@@ -81,7 +81,7 @@ def pool_account(scheme: Scheme | str) -> str:
 
 _ACC = Accumulator.metadata.tables[Accumulator.__tablename__]
 _SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
-_INSERT_SETTLEMENT = insert(_SETTLEMENTS)
+_INSERT_SETTLEMENT = insert(_SETTLEMENTS).inline()  # no implicit RETURNING id: the row is found by setl_id
 _ACC_TOTALS = ("fund_paid_fen", "deductible_paid_fen", "in_scope_fen", "account_spent_fen", "admissions",
                "settlements")
 
@@ -110,8 +110,12 @@ def _accumulators(session: Session, person_id: int, year: int, lock: bool) -> Ac
 
 def _save_accumulators(session: Session, acc: Accumulator) -> None:
     """Write back a row read with ``_accumulators(lock=True)`` (its lock is still held)."""
-    rawsql.execute(session, _ACC_SAVE, {"b_person_id": acc.person_id, "b_year": acc.year,
-                                **{f"b_{k}": getattr(acc, k) for k in _ACC_TOTALS}})
+    rawsql.execute(session, *_acc_write(acc))
+
+
+def _acc_write(acc: Accumulator) -> rawsql.Write:
+    return _ACC_SAVE, {"b_person_id": acc.person_id, "b_year": acc.year,
+                       **{f"b_{k}": getattr(acc, k) for k in _ACC_TOTALS}}
 
 
 def _acc_out(row: Accumulator) -> AccumulatorsOut:
@@ -167,9 +171,8 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
     subject = identify(session, req.card_no, req.id_number)
-    policy = config.policy_on(session, bill.date)
-    catalogue = config.catalogue_for(session, (line.code for line in bill.lines if not line.out_of_catalogue),
-                                     bill.date)
+    policy, catalogue = config.rules_on(session, bill.date,
+                                        (line.code for line in bill.lines if not line.out_of_catalogue))
     acc = _accumulators(session, subject.person.id, bill.date.year, lock)
     scheme = Scheme(subject.insured.scheme)
     if scheme is not Scheme.EMPLOYEE:
@@ -208,6 +211,12 @@ def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> 
 
 def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
     """2207 结算: accumulators, the settlement record and the ledger transfers in one transaction."""
+    return settle_json(db, principal, req)[0]
+
+
+def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> tuple[SettlementOut, str]:
+    """``settle``, and the answer as the JSON stored in the message journal (the API sends it as it is: the
+    answer is serialised once)."""
     principal.require_service(req.bill.visit_type.value)
     digest = journal.request_hash(req)
     with db.unit_of_work() as session:
@@ -217,11 +226,11 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> Sett
             forget(key_sha256=principal.key_sha256)
             raise
         if first is not None:
-            return SettlementOut.model_validate_json(first).model_copy(update={"replayed": True})
+            replayed = SettlementOut.model_validate_json(first).model_copy(update={"replayed": True})
+            return replayed, replayed.model_dump_json()
         computed = _compute(session, principal, req, lock=True)
         split, acc = computed.split, computed.accumulators
         setl_id = f"{clock.local_date():%Y%m%d}{secrets.token_hex(6).upper()}"
-        rawsql.execute(session, _INSERT_SETTLEMENT, _settlement_row(principal, req, computed, setl_id))
         delta = split.accumulators
         acc.fund_paid_fen += delta.fund_paid_fen
         acc.deductible_paid_fen += delta.deductible_paid_fen
@@ -229,9 +238,11 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> Sett
         acc.account_spent_fen += delta.account_spent_fen
         acc.admissions += delta.admissions
         acc.settlements += 1
-        _save_accumulators(session, acc)
         out = _settlement_out(principal, req, computed, setl_id, _acc_out(acc))
-        journal.finish(session, principal.id, req.msg_id, out.model_dump_json())
+        answer = out.model_dump_json()
+        rawsql.write_all(session, [  # one round trip: a new row and two rows this transaction has locked
+            (_INSERT_SETTLEMENT, _settlement_row(principal, req, computed, setl_id)), _acc_write(acc),
+            journal.finish_write(principal.id, req.msg_id, answer)])
         legs = []
         payable = payable_account(principal.code)
         if split.fund_paid_fen:
@@ -244,7 +255,7 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> Sett
                                    code="medical.settlement", reference=setl_id))
         if legs:
             ledger.transfers(session, legs)  # last: the hot pool and payable rows are locked until COMMIT
-        return out
+        return out, answer
 
 
 def _settlement_row(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed,
