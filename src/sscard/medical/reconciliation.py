@@ -120,9 +120,8 @@ def submit_totals(db: Database, principal: InstitutionPrincipal, req: TotalsIn) 
     principal.require_service(RECONCILE)
     if req.day > clock.local_date():
         raise ReconStateInvalid("cannot reconcile a future day", day=req.day.isoformat())
-    digest = journal.request_hash(req)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, "3201", digest)
+        first = journal.begin(session, principal.id, req.msg_id, "3201", req)
         if first is not None:
             return RunOut.model_validate_json(first).model_copy(update={"replayed": True})
         centre = _centre_rows(session, principal.id, req.day, req.scheme.value)
@@ -146,9 +145,8 @@ def submit_totals(db: Database, principal: InstitutionPrincipal, req: TotalsIn) 
 def submit_details(db: Database, principal: InstitutionPrincipal, run_id: int, req: DetailsIn) -> RunOut:
     """3202: line by line by settlement id, into differences; only for the current, unbalanced run."""
     principal.require_service(RECONCILE)
-    digest = journal.request_hash(req)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, "3202", digest)
+        first = journal.begin(session, principal.id, req.msg_id, "3202", req)
         if first is not None:
             return RunOut.model_validate_json(first).model_copy(update={"replayed": True})
         run = session.execute(select(ReconRun).where(ReconRun.id == run_id).with_for_update()).scalar_one_or_none()

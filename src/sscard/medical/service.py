@@ -218,10 +218,9 @@ def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn) ->
     """``settle``, and the answer as the JSON stored in the message journal (the API sends it as it is: the
     answer is serialised once)."""
     principal.require_service(req.bill.visit_type.value)
-    digest = journal.request_hash(req)
     with db.unit_of_work() as session:
         try:
-            first = journal.begin(session, principal.id, req.msg_id, SETTLE, digest, only_if=key_valid(principal))
+            first = journal.begin(session, principal.id, req.msg_id, SETTLE, req, only_if=key_valid(principal))
         except InstitutionAuthFailed:
             forget(key_sha256=principal.key_sha256)
             raise
@@ -282,9 +281,8 @@ def reverse(db: Database, principal: InstitutionPrincipal, req: ReverseIn) -> Re
     """2208 结算撤销: undo a settlement of this year — accumulators back, ledger transfers reversed. Reversing
     a reversed settlement returns the first reversal's answer."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
-    digest = journal.request_hash(req)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, REVERSE, digest)
+        first = journal.begin(session, principal.id, req.msg_id, REVERSE, req)
         if first is not None:
             return ReversalOut.model_validate_json(first).model_copy(update={"replayed": True})
         check_terminal(session, principal, req.terminal_no)
@@ -339,9 +337,8 @@ def _reversal_out(row: Settlement, msg_id: str, acc: Accumulator) -> ReversalOut
 def void_message(db: Database, principal: InstitutionPrincipal, req: VoidIn) -> VoidOut:
     """2601 冲正: reverse the settlement a message made; if it never arrived, block its id so it never will."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
-    digest = journal.request_hash(req)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, VOID, digest)
+        first = journal.begin(session, principal.id, req.msg_id, VOID, req)
         if first is not None:
             return VoidOut.model_validate_json(first).model_copy(update={"replayed": True})
         check_terminal(session, principal, req.terminal_no)
