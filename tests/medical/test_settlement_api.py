@@ -13,6 +13,7 @@ from sqlalchemy import update
 
 from medical.world import Hospital, balance_of, insured_person, new_hospital, position, settle_body
 from sscard import clock
+from sscard.api.routes_medical import SettleRoute
 from sscard.ledger import service as ledger
 from sscard.medical import journal
 from sscard.medical.models import Message
@@ -112,6 +113,19 @@ def test_a_first_answer_stored_under_the_old_request_hash_is_still_replayed(city
     assert position(city.db, who, hospital.code) == once
     changed = {**body, "bill": {**body["bill"], "bill_no": "other"}}
     assert hospital.post("settlements", changed).json()["error"]["code"] == "MESSAGE_ID_REUSED"
+
+
+def test_2207_is_served_by_its_plain_route_documented_and_labelled_by_its_template(city: City, client: TestClient,
+                                                                                    hospital: Hospital,
+                                                                                    new_id: NewId) -> None:
+    first = client.app.router.routes[0]  # type: ignore[attr-defined]
+    assert isinstance(first, SettleRoute) and first.path == "/api/v1/medical/settlements"
+    who = insured_person(city, new_id, balance_fen=50_000)
+    hospital.settle(settle_body(who))
+    assert 'route="/api/v1/medical/settlements",status="200"' in client.get("/metrics").text
+    spec = client.get("/openapi.json").json()["paths"]["/api/v1/medical/settlements"]["post"]
+    assert spec["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/SettleIn")
+    assert hospital.post("settlements/extra", settle_body(who)).status_code in (404, 405)  # no prefix match
 
 
 def test_pre_settlement_returns_the_split_and_changes_nothing(city: City, hospital: Hospital,

@@ -143,7 +143,7 @@ class SettleRoute(Route):
     """2207 as a plain Starlette route, put first in the application's routes (``install_fast_routes``).
 
     Why: FastAPI matched it through every included router and wrapped it in its endpoint machinery (dependency
-    solving, response handling) that this endpoint does not use: about a sixth of a worker's CPU per settlement
+    solving, response handling) that this endpoint does not use: about a twelfth of a worker's interpreter time
     (py-spy, bench/settlement.py). The request still passes every middleware and exception handler; the
     FastAPI route above stays in the router for the OpenAPI document and is shadowed by this one."""
 
