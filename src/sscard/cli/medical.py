@@ -1,18 +1,25 @@
 """``sscard medical …``: institutions, enrolment, account funding, catalogue and policy import, reconciliation
-differences and result files. Domain errors exit with status 2 and their stable code."""
+differences and result files, and an institution counter's settlement by card (``counter-settle``). Domain
+errors exit with status 2 and their stable code."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import typer
 
 from sscard.auth import service as auth
 from sscard.auth.roles import Permission
 from sscard.cli.common import OperatorOpt, domain_errors, open_db
-from sscard.medical import config, institutions, reconciliation, service
+from sscard.kms import KeyManager
+from sscard.medical import config, counter, institutions, reconciliation, service
+from sscard.medical.errors import BillInvalid, CardUnreadable
+from sscard.registry.regions import CITY_CODE
+from sscard.web import kiosk_reader
 
 medical_app = typer.Typer(help="Medical settlement: institutions, catalogue, policy, reconciliation",
                           no_args_is_help=True)
@@ -113,3 +120,37 @@ def recon_result(run_id: int, out: Annotated[Path | None, typer.Option("--out", 
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(str(out))
+
+
+@medical_app.command("counter-settle")
+@_errors
+def counter_settle(
+    bill: Annotated[Path, typer.Argument(help="the 2207 request's bill object (JSON: date, visit_type, lines …)")],
+    server: Annotated[str, typer.Option(help="the settlement centre, e.g. http://127.0.0.1:8000")],
+    key: Annotated[str, typer.Option(envvar="SSCARD_INSTITUTION_KEY", help="the institution's API key")],
+    card_image: Annotated[Path | None, typer.Option(help="the card in the reader (a chip image; default: "
+                                                         f"${kiosk_reader.IMAGE_ENV})")] = None,
+    keystore: Annotated[Path | None, typer.Option(help="keys that issue the reader's PSAM (default: "
+                                                       f"${kiosk_reader.KEYSTORE_ENV} or var/keystore.json)")] = None,
+    trial: Annotated[bool, typer.Option("--trial", help="2206 pre-settlement only: nothing is paid")] = False,
+    terminal: Annotated[str | None, typer.Option(help="this counter's terminal number")] = None,
+    msg_id: Annotated[str | None, typer.Option(help="re-send an earlier message (its first answer comes back)")]
+    = None,
+) -> None:
+    """At a hospital or pharmacy counter: read the card through the terminal (PSAM), then pre-settle or settle
+    BILL for it at the centre; a lost answer is re-sent with the same message id (paid once)."""
+    image = card_image or Path(os.environ.get(kiosk_reader.IMAGE_ENV, "var/cards/card.json"))
+    keys = KeyManager.provisioned(keystore or Path(os.environ.get(kiosk_reader.KEYSTORE_ENV, "var/keystore.json")),
+                                  CITY_CODE)
+    try:
+        card_no = kiosk_reader.ImageCardReader(image, keys).read_card_no()
+    except kiosk_reader.NoCard as exc:
+        raise CardUnreadable(str(exc)) from None
+    try:
+        request = json.loads(bill.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BillInvalid(f"{bill}: {exc}") from None
+    with httpx.Client(base_url=server, timeout=10.0) as client:
+        result = counter.settle_card(client, key, card_no, request, trial=trial, terminal_no=terminal,
+                                     msg_id=msg_id)
+    _echo({"msg_id": result.msg_id, "card_no": result.card_no, "attempts": result.attempts, **result.answer})

@@ -190,3 +190,27 @@ class ReversalNotAllowed(Conflict):
     code = "REVERSAL_NOT_ALLOWED"
     message_zh = "该报文类型不能冲正"
     message_en = "This kind of message cannot be reversed"
+
+
+# ------------------------------------------------------------------ the institution counter (sscard.medical.counter)
+
+
+class CardUnreadable(DomainError):
+    code = "COUNTER_CARD_UNREADABLE"
+    http_status = 422
+    message_zh = "读卡失败：请重新插卡"
+    message_en = "The card could not be read: insert it again"
+
+
+class CentreRefused(DomainError):
+    code = "COUNTER_CENTRE_REFUSED"
+    http_status = 409
+    message_zh = "结算中心拒绝了请求"
+    message_en = "The settlement centre refused the request"
+
+
+class CentreUnreachable(DomainError):
+    code = "COUNTER_CENTRE_UNREACHABLE"
+    http_status = 503
+    message_zh = "无法连接结算中心：请稍后用同一报文号重试"
+    message_en = "The settlement centre did not answer: retry later with the same message id"
