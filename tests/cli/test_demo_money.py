@@ -21,7 +21,7 @@ from sscard.funds.benefits import service as benefits
 from sscard.ledger import service as ledger
 from sscard.portal import dashboard, reads
 from sscard.portal import service as portal
-from sscard.web.kiosk_reader import ImageCardReader
+from sscard.terminal.station import ImageCardReader
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

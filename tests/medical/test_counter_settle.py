@@ -29,7 +29,7 @@ from sscard.kms import KeyManager
 from sscard.medical import counter, service
 from sscard.medical.errors import CentreRefused, CentreUnreachable
 from sscard.registry.regions import CITY_CODE
-from sscard.web.kiosk_reader import ImageCardReader
+from sscard.terminal.station import ImageCardReader
 from support.city import City
 from web.portal_helpers import chip_holder
 

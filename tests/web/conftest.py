@@ -19,7 +19,7 @@ import uvicorn
 
 from sscard.api.app import create_app
 from sscard.kms import KeyManager
-from sscard.web.kiosk_reader import ImageCardReader
+from sscard.terminal.station import ImageCardReader
 from support.city import IN_CI, PASSWORD, City
 from web.helpers import CHROMIUM, WebClient, web_client
 from web.portal_helpers import kiosk_keys

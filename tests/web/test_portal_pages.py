@@ -20,7 +20,7 @@ from sscard.portal import totp
 from sscard.portal.models import OperatorTotp
 from sscard.production import service as production
 from sscard.registry import service as registry
-from sscard.web.kiosk_reader import ImageCardReader
+from sscard.terminal.station import ImageCardReader
 from support.city import PASSWORD, City
 from support.factories import next_id_number
 from web.helpers import WebClient, csrf_of, person_path, person_with_card

@@ -96,7 +96,7 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     from sscard.demo.city import DEMO_PASSWORD, describe, load_city, seed_city, seed_staff
     from sscard.demo.issued import DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD, KIOSK_IMAGE, key_manager
     from sscard.stats.service import overview
-    from sscard.web.kiosk_reader import IMAGE_ENV, KEYSTORE_ENV
+    from sscard.terminal.station import IMAGE_ENV, KEYSTORE_ENV
 
     url = get_settings().database_url
     migrate.upgrade(url)

@@ -19,7 +19,7 @@ from sscard.kms import KeyManager
 from sscard.medical import config, counter, institutions, reconciliation, service
 from sscard.medical.errors import BillInvalid, CardUnreadable
 from sscard.registry.regions import CITY_CODE
-from sscard.web import kiosk_reader
+from sscard.terminal import station
 
 medical_app = typer.Typer(help="Medical settlement: institutions, catalogue, policy, reconciliation",
                           no_args_is_help=True)
@@ -129,9 +129,9 @@ def counter_settle(
     server: Annotated[str, typer.Option(help="the settlement centre, e.g. http://127.0.0.1:8000")],
     key: Annotated[str, typer.Option(envvar="SSCARD_INSTITUTION_KEY", help="the institution's API key")],
     card_image: Annotated[Path | None, typer.Option(help="the card in the reader (a chip image; default: "
-                                                         f"${kiosk_reader.IMAGE_ENV})")] = None,
+                                                         f"${station.IMAGE_ENV})")] = None,
     keystore: Annotated[Path | None, typer.Option(help="keys that issue the reader's PSAM (default: "
-                                                       f"${kiosk_reader.KEYSTORE_ENV} or var/keystore.json)")] = None,
+                                                       f"${station.KEYSTORE_ENV} or var/keystore.json)")] = None,
     trial: Annotated[bool, typer.Option("--trial", help="2206 pre-settlement only: nothing is paid")] = False,
     terminal: Annotated[str | None, typer.Option(help="this counter's terminal number")] = None,
     msg_id: Annotated[str | None, typer.Option(help="re-send an earlier message (its first answer comes back)")]
@@ -139,12 +139,12 @@ def counter_settle(
 ) -> None:
     """At a hospital or pharmacy counter: read the card through the terminal (PSAM), then pre-settle or settle
     BILL for it at the centre; a lost answer is re-sent with the same message id (paid once)."""
-    image = card_image or Path(os.environ.get(kiosk_reader.IMAGE_ENV, "var/cards/card.json"))
-    keys = KeyManager.provisioned(keystore or Path(os.environ.get(kiosk_reader.KEYSTORE_ENV, "var/keystore.json")),
+    image = card_image or Path(os.environ.get(station.IMAGE_ENV, "var/cards/card.json"))
+    keys = KeyManager.provisioned(keystore or Path(os.environ.get(station.KEYSTORE_ENV, "var/keystore.json")),
                                   CITY_CODE)
     try:
-        card_no = kiosk_reader.ImageCardReader(image, keys).read_card_no()
-    except kiosk_reader.NoCard as exc:
+        card_no = station.ImageCardReader(image, keys).read_card_no()
+    except station.NoCard as exc:
         raise CardUnreadable(str(exc)) from None
     try:
         request = json.loads(bill.read_text(encoding="utf-8"))

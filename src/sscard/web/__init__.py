@@ -10,9 +10,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from sscard.terminal import station
 from sscard.web import (
     actions,
-    kiosk_reader,
     pages,
     routes_counter,
     routes_dashboard,
@@ -35,5 +35,5 @@ def install(app: FastAPI) -> None:
         app.include_router(router)
     pages.install_handlers(app)
     # The kiosk's and the counter's card reader (a card image in the demo; tests put their own readers here).
-    app.state.kiosk_reader = app.state.counter_reader = kiosk_reader.from_environment()
+    app.state.kiosk_reader = app.state.counter_reader = station.from_environment()
     app.add_middleware(security.SecurityMiddleware)

@@ -18,9 +18,9 @@ from sscard.errors import DomainError
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
+from sscard.terminal.station import KioskReader, NoCard
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
-from sscard.web.kiosk_reader import KioskReader, NoCard
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 from sscard.web.person import person_page, person_url
 from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf

@@ -15,11 +15,11 @@ from sscard.audit import service as audit
 from sscard.errors import DomainError
 from sscard.portal import service as portal
 from sscard.portal.errors import CardUnreadable, PortalLocked
+from sscard.terminal.station import KioskReader, NoCard
 from sscard.web import security
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.holder import KioskHolder, clear_holder_session, holder_token, set_holder_session
 from sscard.web.i18n import N_, gettext, language_of
-from sscard.web.kiosk_reader import KioskReader, NoCard
 from sscard.web.pages import Form, db_of, render
 from sscard.web.routes_portal import done_url, holder_context
 

@@ -1,5 +1,5 @@
-"""The card reader of a kiosk or a counter: reads the card number (and the holder's ID number) from the chip
-through ``sscard.terminal``.
+"""The card reader of a kiosk or a counter (the bureau's, or a hospital's: ``sscard medical counter-settle``):
+reads the card number (and the holder's ID number) from the chip through ``sscard.terminal``.
 
 A real kiosk has a PC/SC reader (``sscard.terminal.PcscReader``) and a PSAM; in the demo and in tests the
 "inserted card" is a card image file (``SSCARD_KIOSK_CARD_IMAGE``) read through the virtual reader, with a
