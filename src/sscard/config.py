@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Local time zone of the bureau: business dates (fee tables, policy dates) are local dates.
     timezone: str = "Asia/Shanghai"
     log_json: bool = True
+    # Threads per server process that run settlements (2207). Few: they share one interpreter lock and the pool
+    # and payable rows; bench/settlement.py on 2 cores: 2 threads 542-554/s, 3 553/s, 4 521/s (A/B medians),
+    # and PostgreSQL CPU per settlement 1.16-1.2 / 1.29 / 1.40 ms. More cores and workers may want more.
+    settle_threads: int = Field(default=2, ge=1, le=64)
     echo_sql: bool = False
 
 
