@@ -122,16 +122,6 @@ def delete_catalogue_item(db: Database, actor: Actor, code: str, effective_from:
         audit.record(session, actor, "medical.catalogue.delete", "medical_catalogue", code, before, None)
 
 
-def catalogue_for(session: Session, codes: Iterable[str], on: dt.date) -> Catalogue:
-    """The rows in effect on ``on`` for the codes a bill names (a bill never needs the whole catalogue)."""
-    wanted = sorted(set(codes))
-    if not wanted:
-        return Catalogue([])
-    # Columns, not ORM objects: this runs on every settlement.
-    return _catalogue(rawsql.execute(session, _CATALOGUE_FOR[session.get_bind().dialect.name],
-                                     {"codes": wanted, "day": on}))
-
-
 def list_catalogue(db: Database, actor: Actor, code_prefix: str = "", limit: int = 200) -> list[CatalogueItem]:
     actor.require(Permission.MEDICAL_ADMIN)
     with db.unit_of_work() as session:
@@ -202,19 +192,11 @@ def _overlaps(a_from: dt.date, a_to: dt.date | None, b_from: dt.date, b_to: dt.d
 # The settlement path's two lookups, built once (a statement built per call costs more CPU than its round trip).
 _POLICY_IN_EFFECT = (PolicyVersion.effective_from <= bindparam("day"),
                      or_(PolicyVersion.effective_to.is_(None), PolicyVersion.effective_to >= bindparam("day")))
-_POLICY_ON = select(PolicyVersion.id, PolicyVersion.version).where(*_POLICY_IN_EFFECT)
 _CATALOGUE_IN_EFFECT = (CatalogueRow.effective_from <= bindparam("day"),
                         or_(CatalogueRow.effective_to.is_(None), CatalogueRow.effective_to >= bindparam("day")))
 _CODES = {  # PostgreSQL: one array parameter, so the statement text is the same for any number of codes
     "postgresql": CatalogueRow.code == func.any(bindparam("codes", type_=ARRAY(String))),
     "sqlite": CatalogueRow.code.in_(bindparam("codes", expanding=True))}
-_CATALOGUE_FOR = {dialect: select(*(getattr(CatalogueRow, k) for k in _ITEM_FIELDS)).where(codes, *_CATALOGUE_IN_EFFECT)
-                  for dialect, codes in _CODES.items()}
-
-
-def policy_on(session: Session, day: dt.date) -> Policy:
-    """The policy in effect on ``day`` (POLICY_MISSING if none). Parsed documents are cached per version."""
-    return _policy(session, day, rawsql.execute(session, _POLICY_ON, {"day": day}))
 
 
 def _policy(session: Session, day: dt.date, rows: Sequence[tuple[Any, ...]]) -> Policy:
@@ -249,7 +231,8 @@ _RULES_ON = {
 
 
 def rules_on(session: Session, day: dt.date, codes: Iterable[str]) -> tuple[Policy, Catalogue]:
-    """``policy_on(day)`` and ``catalogue_for(codes, day)`` in one query."""
+    """The policy in effect on ``day`` (POLICY_MISSING if none; parsed documents are cached per version) and
+    the catalogue rows in effect then for ``codes`` (a bill never needs the whole catalogue), in one query."""
     rows = rawsql.execute(session, _RULES_ON[session.get_bind().dialect.name],
                           {"day": day, "codes": sorted(set(codes))})
     policy = _policy(session, day, [r[1:3] for r in rows if r[0] == "p"])
