@@ -254,24 +254,10 @@ def settlement_maker(key: str, numbers: list[str]) -> Make:
     return make
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) of a process and its children so far: the uvicorn workers' cost per request,
-    a figure the other load on a shared machine disturbs much less than requests per second."""
-    try:
-        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-        total = 0
-        for p in (str(pid), *children):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return None
-
-
-def _postgres_cpu_seconds() -> float:
-    """CPU time of every process named postgres on this machine (the server and its backends)."""
+def _cpu_seconds(pids: list[str]) -> float:
+    """CPU time (user + system) these processes have used so far; a process gone meanwhile counts nothing."""
     total = 0
-    for p in subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout.split():
+    for p in pids:
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -280,18 +266,33 @@ def _postgres_cpu_seconds() -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def _pgrep(*args: str) -> list[str]:
+    return subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()
+
+
+def _server_cpu_seconds(pid: int) -> float:
+    """The uvicorn workers' CPU: the server's cost per request, a figure the other load on a shared machine
+    disturbs much less than requests per second."""
+    return _cpu_seconds([str(pid), *_pgrep("-P", str(pid))])
+
+
+def _postgres_cpu_seconds() -> float:
+    """CPU time of every process named postgres on this machine (the server and its backends)."""
+    return _cpu_seconds(_pgrep("-x", "postgres"))
+
+
 def measured(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """``run`` with the 1-minute load average before it and the CPU milliseconds per request spent by the server,
     by PostgreSQL and by the loader (this process), so the three shares of the two cores can be told apart."""
-    load, cpu, pg, own = os.getloadavg()[0], _cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
+    load, cpu, pg, own = os.getloadavg()[0], _server_cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
     result = run()
-    after, pg_after, own_after = _cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
+    after, pg_after, own_after = _server_cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
     count = result["count"]
 
     def per(seconds: float | None) -> float | None:
         return None if seconds is None or not count else round(1000 * seconds / count, 2)
 
-    return {**result, "server_cpu_ms_per_request": per(None if cpu is None or after is None else after - cpu),
+    return {**result, "server_cpu_ms_per_request": per(after - cpu),
             "postgres_cpu_ms_per_request": per(pg_after - pg),
             "loader_cpu_ms_per_request": per(own_after.user + own_after.system - own.user - own.system),
             "load_average_1m": round(load, 2)}

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from sscard.banks import files as bf
 from sscard.banks.errors import BankBatchConflict, BankFileRejected, BankUnavailable
@@ -17,28 +13,13 @@ from sscard.banks.http_client import HttpGateway
 from sscard.banks.http_service import create_bank_app
 from sscard.banks.simulated import SimulatedBank
 from support.city import City
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from support.loopback import free_port, serve
 
 
 @pytest.fixture
 def bank_url(city: City) -> Iterator[str]:
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_bank_app(city.db), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # wait for the socket, not for a time
-        if not thread.is_alive():
-            pytest.fail("the bank service did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join()
+    with serve(create_bank_app(city.db), "the bank service") as url:
+        yield url
 
 
 def _gateway(bank_code: str, url: str) -> BankGateway:
@@ -87,7 +68,7 @@ def test_real_time_calls_and_status_over_http(city: City, bank_code: str, bank_u
 
 
 def test_an_unreachable_bank_is_unavailable(bank_code: str) -> None:
-    gateway = HttpGateway(bank_code, f"http://127.0.0.1:{_free_port()}", timeout=5)
+    gateway = HttpGateway(bank_code, f"http://127.0.0.1:{free_port()}", timeout=5)
     with pytest.raises(BankUnavailable):
         gateway.account_status("1")
 

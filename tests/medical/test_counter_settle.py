@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from medical.world import Hospital, Insured, new_hospital, position
@@ -31,6 +27,7 @@ from sscard.medical.errors import CentreRefused, CentreUnreachable
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal.station import ImageCardReader
 from support.city import City
+from support.loopback import free_port, serve
 from web.portal_helpers import chip_holder
 
 SSCARD = str(Path(sys.executable).parent / "sscard")
@@ -107,7 +104,7 @@ def test_the_centres_refusal_and_silence_are_errors_with_stable_codes(city: City
     with pytest.raises(CentreRefused) as refused:
         counter.settle_card(client, "not-a-key", desk.card_no(), _bill())
     assert refused.value.context["centre_code"] == "INSTITUTION_AUTH_FAILED"
-    dead = httpx.Client(base_url=f"http://127.0.0.1:{_free_port()}")  # nobody listens there
+    dead = httpx.Client(base_url=f"http://127.0.0.1:{free_port()}")  # nobody listens there
     with pytest.raises(CentreUnreachable):
         counter.settle_card(dead, desk.hospital.key, desk.card_no(), _bill(), attempts=2, backoff_seconds=0)
     assert position(city.db, desk.holder, desk.hospital.code)["accumulators"]["settlements"] == 0
@@ -116,26 +113,11 @@ def test_the_centres_refusal_and_silence_are_errors_with_stable_codes(city: City
 # ------------------------------------------------------------------------------------ the CLI, a real process
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def centre(city: City) -> Iterator[str]:
     """The settlement centre on a loopback port (uvicorn in a thread, on this test's database)."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(city.db), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the centre did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join()
+    with serve(create_app(city.db), "the centre") as url:
+        yield url
 
 
 def test_sscard_medical_counter_settle(city: City, desk: Counter, centre: str, tmp_path: Path) -> None:

@@ -6,21 +6,18 @@ Browser tests skip when Chromium or the playwright package is missing, except un
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from sscard.api.app import create_app
 from sscard.kms import KeyManager
 from sscard.terminal.station import ImageCardReader
 from support.city import IN_CI, PASSWORD, City
+from support.loopback import serve
 from web.helpers import CHROMIUM, WebClient, web_client
 from web.portal_helpers import kiosk_keys
 
@@ -34,13 +31,6 @@ def clients(sqlite_city: City) -> Callable[..., WebClient]:
 
 
 # ------------------------------------------------------------------------------------------------ browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -58,22 +48,11 @@ def kiosk_slot(tmp_path_factory: pytest.TempPathFactory) -> KioskSlot:
 
 @pytest.fixture(scope="session")
 def live_server(sqlite_city: City, kiosk_slot: KioskSlot) -> Iterator[str]:
-    port = _free_port()
     app = create_app(sqlite_city.db)
     # One slot serves the kiosk and the counter's desk reader alike.
     app.state.kiosk_reader = app.state.counter_reader = ImageCardReader(kiosk_slot.image, kiosk_slot.keys)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve(app, "uvicorn") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
