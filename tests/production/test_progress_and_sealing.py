@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sscard import jobs
+from sscard import clock, jobs
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.errors import DomainError
@@ -64,7 +64,7 @@ def test_an_unactivated_card_is_sealed_once_after_the_policy_period(fresh_city: 
     assert cards.get_card(city.db, city.admin, idle).app_status == "0"
 
     # The period is an effective-dated policy: three months from today on.
-    policy.set_parameter(city.db, city.admin, "card.seal_unactivated_months", 3, dt.date.today())
+    policy.set_parameter(city.db, city.admin, "card.seal_unactivated_months", 3, clock.local_date())
     later = _picked_up(city, new_id(region="441823"), "441823")
     assert progress.seal_overdue(city.db, city.admin, now + dt.timedelta(days=100)) == 1
     assert later

@@ -66,6 +66,7 @@ class ParameterOut(BaseModel):
     name: str
     value: str
     effective_from: dt.date
+    version: int = Field(description="1, or the next version of a future date replaced before it took effect")
     note: str | None
     created_by: str
 
@@ -84,6 +85,7 @@ class FeeRateOut(BaseModel):
     reason: str
     amount_fen: int
     effective_from: dt.date
+    version: int = Field(description="1, or the next version of a future date replaced before it took effect")
     basis: str | None
 
 

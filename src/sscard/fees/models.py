@@ -12,13 +12,14 @@ from sscard.db import Base, utcnow
 
 class FeeRate(Base):
     __tablename__ = "fee_rates"
-    __table_args__ = (UniqueConstraint("business", "reason", "effective_from", name="uq_fee_rate"),)
+    __table_args__ = (UniqueConstraint("business", "reason", "effective_from", "version", name="uq_fee_rate_version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     business: Mapped[str] = mapped_column(String(20))  # new | replacement | exchange
     reason: Mapped[str] = mapped_column(String(20), default="")  # exchange reason, "" otherwise
     amount_fen: Mapped[int] = mapped_column(Integer)
     effective_from: Mapped[dt.date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # appended, never changed
     basis: Mapped[str | None] = mapped_column(String(200))  # e.g. 粤劳社〔2003〕169号
     created_by: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -2,6 +2,11 @@
 
 The cooperating bank collects the cash at its counter (粤劳社〔2003〕169号); sscard records what is due and the
 receipt. Moving that money through the ledger arrives with the ledger package (settlement issue).
+
+The fee table keeps its history the way policy parameters do (:mod:`sscard.policy.service`): a rate effective
+before today (the bureau's local date) is refused (``FEE_BACKDATED``); a rate for a date that already has one is
+refused once that date has come (``FEE_IN_EFFECT``) and appended as the next version before it, the earlier one
+kept; the database refuses UPDATE and DELETE of rates. Charges point at the exact rate version they used.
 """
 
 from __future__ import annotations
@@ -9,12 +14,14 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sscard import clock
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
-from sscard.fees.errors import FeeRateInvalid, FeeRateMissing
+from sscard.fees.errors import FeeBackdated, FeeConflict, FeeInEffect, FeeRateInvalid, FeeRateMissing
 from sscard.fees.models import FeeCharge, FeeRate
 
 BUSINESSES = ("new", "replacement", "exchange")
@@ -24,7 +31,7 @@ def quote(session: Session, business: str, reason: str, on: dt.date) -> FeeRate:
     rate = session.execute(
         select(FeeRate)
         .where(FeeRate.business == business, FeeRate.reason == reason, FeeRate.effective_from <= on)
-        .order_by(FeeRate.effective_from.desc())
+        .order_by(FeeRate.effective_from.desc(), FeeRate.version.desc())
         .limit(1)
     ).scalar_one_or_none()
     if rate is None:
@@ -52,22 +59,35 @@ def set_rate(db: Database, actor: Actor, business: str, reason: str, amount_fen:
         raise FeeRateInvalid(f"business must be one of {', '.join(BUSINESSES)}")
     if not 0 <= amount_fen <= 1_000_000:
         raise FeeRateInvalid("amount must be between 0 and 10,000 yuan, in fen")
+    today = clock.local_date()
+    if effective_from < today:
+        raise FeeBackdated(f"{business}/{reason or '-'} from {effective_from.isoformat()} is before today "
+                           f"({today.isoformat()})", business=business, today=today.isoformat())
     with db.unit_of_work() as session:
-        clash = session.execute(select(FeeRate.id).where(
-            FeeRate.business == business, FeeRate.reason == reason, FeeRate.effective_from == effective_from)).first()
-        if clash:
-            raise FeeRateInvalid("a rate for this business, reason and date exists; use a later date")
+        latest = session.execute(select(FeeRate).where(
+            FeeRate.business == business, FeeRate.reason == reason, FeeRate.effective_from == effective_from)
+            .order_by(FeeRate.version.desc()).limit(1)).scalar_one_or_none()
+        if latest is not None and effective_from <= today:
+            raise FeeInEffect(f"{business}/{reason or '-'} from {effective_from.isoformat()} is in effect",
+                              business=business)
+        before = {"amount_fen": latest.amount_fen, "version": latest.version, "basis": latest.basis} \
+            if latest else None
         rate = FeeRate(business=business, reason=reason, amount_fen=amount_fen, effective_from=effective_from,
-                       basis=basis, created_by=actor.username)
+                       version=latest.version + 1 if latest else 1, basis=basis, created_by=actor.username)
         session.add(rate)
-        session.flush()
-        audit.record(session, actor, "fee.rate_set", "fee_rate", rate.id, None,
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise FeeConflict(f"{business}/{reason or '-'} from {effective_from.isoformat()}",
+                              business=business) from exc
+        audit.record(session, actor, "fee.rate_set", "fee_rate", rate.id, before,
                      {"business": business, "reason": reason, "amount_fen": amount_fen,
-                      "effective_from": effective_from.isoformat(), "basis": basis})
+                      "effective_from": effective_from.isoformat(), "version": rate.version, "basis": basis})
         return rate
 
 
 def list_rates(db: Database) -> list[FeeRate]:
     with db.unit_of_work() as session:
         return list(session.execute(
-            select(FeeRate).order_by(FeeRate.business, FeeRate.reason, FeeRate.effective_from)).scalars())
+            select(FeeRate).order_by(FeeRate.business, FeeRate.reason, FeeRate.effective_from,
+                                    FeeRate.version)).scalars())

@@ -68,8 +68,8 @@ def test_three_months_of_arrears_suspend_collection_until_they_are_paid(month_ci
 
 def test_the_number_of_months_before_suspension_is_policy(month_city: City) -> None:
     city, bank = month_city, SimulatedBank(month_city.db)
-    policy.set_parameter(city.db, city.admin, "contrib.arrears_suspend_months", 2, dt.date(2014, 1, 1),
-                         note="stricter city")
+    policy.load_initial(city.db, city.admin, [  # the city's schedule, loaded before anyone is registered
+        policy.InitialValue("contrib.arrears_suspend_months", 2, dt.date(2014, 1, 1), "stricter city")])
     poor = holder(city, bank, balance=0)
     run_withholding_month(city.db, city.admin, "2014-01")
     assert _insured(city, poor.person_id)[0] == "active"

@@ -106,9 +106,10 @@ def test_an_unknown_level_is_refused(level: int) -> None:
 
 def test_rates_and_wages_are_effective_dated_policy(month_city: City) -> None:
     city, bank = month_city, SimulatedBank(month_city.db)
+    policy.load_initial(city.db, city.admin, [  # the city's schedule, loaded before anyone is registered
+        policy.InitialValue("contrib.avg_wage_fen", 500_000, dt.date(2014, 7, 1), "2013 average wage, from July"),
+        policy.InitialValue("contrib.flex_pension.personal_bp", 2_500, dt.date(2014, 8, 1))])
     someone = holder(city, bank, balance=10 * PENSION, schemes=(Scheme.FLEX_PENSION,))
-    policy.set_parameter(city.db, city.admin, "contrib.avg_wage_fen", 500_000, dt.date(2014, 7, 1),
-                         note="2013 average wage, from July")
     with city.db.unit_of_work() as session:
         assert assessment.load_rates(session, "2014-06").avg_wage_fen == AVG
         assert assessment.load_rates(session, "2014-07").avg_wage_fen == 500_000
@@ -118,6 +119,5 @@ def test_rates_and_wages_are_effective_dated_policy(month_city: City) -> None:
                                                                                          someone.person_id)}
     assert bases == {"2014-06": (AVG, PENSION), "2014-07": (500_000, 100_000)}
 
-    policy.set_parameter(city.db, city.admin, "contrib.flex_pension.personal_bp", 2_500, dt.date(2014, 8, 1))
     with city.db.unit_of_work() as session, pytest.raises(PolicyInvalid):
         assessment.load_rates(session, "2014-08")  # a personal share above the rate cannot be used
