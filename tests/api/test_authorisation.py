@@ -90,7 +90,13 @@ def _new_person_target(city: City, new_id: NewId) -> Target:
 
 def _patch_person_target(city: City, new_id: NewId) -> Target:
     number = _person(city, new_id)
-    return Target(f"/api/v1/persons/{number}", {"phone": "13800138000", "living_status": "2"}, number)
+    person_id = registry.get(city.db, city.admin, number).id  # paths carry the internal id, never the ID number
+    return Target(f"/api/v1/persons/{person_id}", {"phone": "13800138000", "living_status": "2"}, number)
+
+
+def _lookup_person_target(city: City, new_id: NewId) -> Target:
+    number = _person(city, new_id)
+    return Target("/api/v1/persons/lookup", {"id_number": number}, number)
 
 
 def _apply_target(city: City, new_id: NewId) -> Target:
@@ -139,7 +145,8 @@ CARD = "/api/v1/cards/{card_no}"
 # route makes test_every_state_changing_route_is_covered fail until it is added here.
 ROUTES: dict[tuple[str, str], tuple[Permission, Callable[[City, NewId], Target]]] = {
     ("post", "/api/v1/persons"): (P.PERSON_WRITE, _new_person_target),
-    ("patch", "/api/v1/persons/{id_number}"): (P.PERSON_WRITE, _patch_person_target),
+    ("patch", "/api/v1/persons/{person_id}"): (P.PERSON_WRITE, _patch_person_target),
+    ("post", "/api/v1/persons/lookup"): (P.PERSON_READ, _lookup_person_target),
     ("post", "/api/v1/applications"): (P.CARD_APPLY, _apply_target),
     ("post", "/api/v1/applications/bulk"): (P.CARD_APPLY_BULK, _bulk_target),
     ("post", f"{CARD}/replacement"): (P.CARD_APPLY, _card_target(

@@ -110,7 +110,8 @@ def test_full_lifecycle_journey(client: TestClient, login: Callable[[str], dict[
     old = client.get(f"/api/v1/cards/{card_no}", headers=counter).json()
     assert old["app_status"] == "9" and old["cancel_reason"] == "replaced"
 
-    cards = client.get(f"/api/v1/persons/{id_no}/cards", headers=counter).json()
+    person = client.post("/api/v1/persons/lookup", headers=counter, json={"id_number": id_no}).json()
+    cards = client.get(f"/api/v1/persons/{person['id']}/cards", headers=counter).json()
     assert [c["card_no"] for c in cards] == [card_no, new_no]
     history = client.get(f"/api/v1/audit/card/{card_no}", headers=login("t-super")).json()
     actions = [h["action"] for h in history]

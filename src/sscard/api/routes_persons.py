@@ -1,16 +1,19 @@
-"""/persons: register, look up, update contact data and living status."""
+"""/persons: register, look up, update contact data and living status.
+
+Paths address a person by internal id; an ID number travels only in a body (``POST /persons/lookup``).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from sscard.api.deps import DB, CurrentActor
 from sscard.cards import service as cards
 from sscard.cards.schemas import CardOut
 from sscard.registry import service as registry
-from sscard.registry.schemas import PersonIn, PersonOut, PersonUpdate
+from sscard.registry.schemas import PersonIn, PersonLookup, PersonOut, PersonUpdate
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 
@@ -28,16 +31,26 @@ def search(actor: CurrentActor, db: DB, name: Annotated[str | None, Query(max_le
     return [PersonOut.model_validate(p) for p in registry.search(db, actor, name, region_code, limit, offset)]
 
 
-@router.get("/{id_number}", response_model=PersonOut)
-def get(id_number: str, actor: CurrentActor, db: DB) -> PersonOut:
-    return PersonOut.model_validate(registry.get(db, actor, id_number))
+PersonId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the internal person id (`id` of PersonOut); "
+                                                                    "an ID number never goes in a URL")]
 
 
-@router.patch("/{id_number}", response_model=PersonOut)
-def update(id_number: str, body: PersonUpdate, actor: CurrentActor, db: DB) -> PersonOut:
-    return PersonOut.model_validate(registry.update(db, actor, id_number, body))
+@router.post("/lookup", response_model=PersonOut)
+def lookup(body: PersonLookup, actor: CurrentActor, db: DB) -> PersonOut:
+    """Find a person by ID number, sent in the body (a URL ends up in logs, proxies and browser history)."""
+    return PersonOut.model_validate(registry.get(db, actor, body.id_number))
 
 
-@router.get("/{id_number}/cards", response_model=list[CardOut])
-def cards_of(id_number: str, actor: CurrentActor, db: DB) -> list[CardOut]:
-    return [CardOut.model_validate(c) for c in cards.cards_of_person(db, actor, id_number)]
+@router.get("/{person_id}", response_model=PersonOut)
+def get(person_id: PersonId, actor: CurrentActor, db: DB) -> PersonOut:
+    return PersonOut.model_validate(registry.get_by_person_id(db, actor, person_id))
+
+
+@router.patch("/{person_id}", response_model=PersonOut)
+def update(person_id: PersonId, body: PersonUpdate, actor: CurrentActor, db: DB) -> PersonOut:
+    return PersonOut.model_validate(registry.update_by_person_id(db, actor, person_id, body))
+
+
+@router.get("/{person_id}/cards", response_model=list[CardOut])
+def cards_of(person_id: PersonId, actor: CurrentActor, db: DB) -> list[CardOut]:
+    return [CardOut.model_validate(c) for c in cards.cards_of_person(db, actor, person_id=person_id)]

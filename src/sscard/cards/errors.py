@@ -118,3 +118,9 @@ class BulkTooLarge(ValidationFailed):
     code = "BULK_TOO_LARGE"
     message_zh = "批量申领一次最多 5000 人"
     message_en = "A bulk application takes at most 5,000 persons"
+
+
+class CardNotOfPerson(Conflict):
+    code = "CARD_NOT_OF_PERSON"
+    message_zh = "该卡不属于当前办理业务的人员"
+    message_en = "The card does not belong to the person being served"

@@ -6,6 +6,7 @@ card; lifting a loss only before a replacement is requested; the old card cancel
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -17,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.audit import service as audit
+from sscard.auth.errors import PermissionDenied
 from sscard.auth.models import Outlet
-from sscard.auth.roles import Actor, Permission
+from sscard.auth.roles import Actor, Permission, Role
 from sscard.cards.errors import (
     ApplicationPending,
     BulkTooLarge,
@@ -28,6 +30,7 @@ from sscard.cards.errors import (
     CardNotAtOutlet,
     CardNotFound,
     CardNotIssued,
+    CardNotOfPerson,
     CardStateInvalid,
     EmployerCodeInvalid,
     FormalLossRequired,
@@ -115,9 +118,16 @@ def _pin_digest(card_no: str, pin: str) -> str:
     return hmac.new(key, f"{card_no}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
-def _check_new_pin(pin: str) -> str:
-    if len(pin) != 6 or not pin.isdigit():
+def _well_formed_pin(pin: str) -> str:
+    """Six ASCII digits (``str.isdigit`` would also take full-width and other scripts' digits), else
+    ``PIN_FORMAT_INVALID``: a malformed PIN is refused before any comparison and never costs a try."""
+    if not isinstance(pin, str) or len(pin) != 6 or not all("0" <= c <= "9" for c in pin):
         raise PinFormatInvalid()
+    return pin
+
+
+def _check_new_pin(pin: str) -> str:
+    _well_formed_pin(pin)
     if pin in WEAK_PINS:
         raise PinTooWeak()
     return pin
@@ -357,8 +367,11 @@ def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
         card = _card(session, card_no)
         if card.production_status != ProductionStatus.AT_OUTLET.value:
             raise CardNotAtOutlet(card.card_no, production_status=card.production_status)
-        if actor.outlet_id is not None and card.outlet_id != actor.outlet_id:
-            raise CardNotAtOutlet(f"the card waits at outlet {card.outlet_id}", card_no=card.card_no)
+        if card.outlet_id is None or actor.outlet_id != card.outlet_id:  # every role, administrators included
+            held_at = session.get(Outlet, card.outlet_id) if card.outlet_id is not None else None
+            raise CardNotAtOutlet(f"the card waits at outlet {held_at.code} ({held_at.name}); it is handed over "
+                                  "there" if held_at else "the card is at no outlet",
+                                  outlet=held_at.code if held_at else None)
         application = session.get_one(Application, card.application_id)
         now = clock.now()
         if application.old_card_id is not None:
@@ -381,6 +394,20 @@ def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
         application.completed_at = now
         _audit(session, actor, "card.pick_up", card, before)
         return card
+
+
+def at_outlet_of(db: Database, actor: Actor, card_no: str) -> Actor:
+    """The system actor placed at the outlet that holds the card, for the demo seed's hand-overs (every
+    hand-over happens at the card's outlet, and the audit record names it). Operators keep their own outlet."""
+    if actor.role is not Role.SYSTEM:
+        raise PermissionDenied("only the system acts at a card's outlet on its behalf",
+                               permission=Permission.CARD_PICKUP.value)
+    with db.unit_of_work() as session:
+        card = _card(session, card_no, lock=False)
+        outlet = session.get(Outlet, card.outlet_id) if card.outlet_id is not None else None
+        if outlet is None:
+            raise CardNotAtOutlet("the card is at no outlet")
+        return dataclasses.replace(actor, outlet_id=outlet.id, outlet_code=outlet.code)
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -414,6 +441,7 @@ def _check_pin(session: Session, actor: Actor, card: Card, pin: str) -> PinCheck
     if card.app_status == AppStatus.LOCKED.value:
         raise CardLocked(card.card_no)
     _edge(card, "verify_pin")
+    _well_formed_pin(pin)  # a typo of the wrong shape is not a guess: refused, not counted
     limit = policy.get_int(session, "card.pin_max_tries", _today())
     if card.pin_hmac is not None and hmac.compare_digest(card.pin_hmac, _pin_digest(card.card_no, pin)):
         if card.pin_failures:
@@ -598,6 +626,17 @@ def lapse_temporary_losses(db: Database, actor: Actor, now: dt.datetime | None =
 # ------------------------------------------------------------------------------------------------- reads
 
 
+def require_holder(db: Database, actor: Actor, card_no: str, id_number: str) -> None:
+    """The card acted on belongs to the person being served (the counter's page names both): a card number
+    edited into a form is refused with ``CARD_NOT_OF_PERSON`` before anything changes."""
+    actor.require(Permission.CARD_READ)
+    with db.unit_of_work() as session:
+        card = _card(session, card_no, lock=False)
+        person = registry.find_by_id_number(session, id_number)
+        if card.person_id != person.id:
+            raise CardNotOfPerson()
+
+
 def get_card(db: Database, actor: Actor, card_no: str) -> Card:
     actor.require(Permission.CARD_READ)
     with db.unit_of_work() as session:
@@ -606,10 +645,13 @@ def get_card(db: Database, actor: Actor, card_no: str) -> Card:
         return card
 
 
-def cards_of_person(db: Database, actor: Actor, id_number: str) -> list[Card]:
+def cards_of_person(db: Database, actor: Actor, id_number: str | None = None, *,
+                    person_id: int | None = None) -> list[Card]:
+    """The person's cards, the person named by ID number or by internal id (API paths carry the latter)."""
     actor.require(Permission.CARD_READ)
     with db.unit_of_work() as session:
-        person = registry.find_by_id_number(session, id_number)
+        person = (registry.find_by_person_id(session, person_id) if person_id is not None
+                  else registry.find_by_id_number(session, str(id_number)))
         cards = list(session.execute(select(Card).where(Card.person_id == person.id).order_by(Card.id)).scalars())
         audit.record(session, actor, "card.list", "person", person.id)
         return cards

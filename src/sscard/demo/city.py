@@ -185,7 +185,7 @@ def seed_population(db: Database, persons: int, seed_value: int = 2013, show_pro
             cards.advance_production(db, actor, card_no, ProductionStatus.AT_OUTLET, outlet_code=outlet)
             if state == "at_outlet":
                 continue
-            cards.pick_up(db, actor, card_no)
+            cards.pick_up(db, cards.at_outlet_of(db, actor, card_no), card_no)
             if state == "sealed":
                 continue
             pin = f"{rng.randrange(10**6):06d}".replace("123456", "654321")

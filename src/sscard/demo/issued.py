@@ -155,7 +155,7 @@ def issue_cards(db: Database, count: int, files: Path, seed_value: int = 2013) -
         person = registry.get(db, SYSTEM_ACTOR, id_no)
         card = next(c for c in cards.cards_of_person(db, SYSTEM_ACTOR, id_no)
                     if c.production_status == ProductionStatus.AT_OUTLET.value)
-        cards.pick_up(db, SYSTEM_ACTOR, card.card_no)
+        cards.pick_up(db, cards.at_outlet_of(db, SYSTEM_ACTOR, card.card_no), card.card_no)
         cards.activate(db, SYSTEM_ACTOR, card.card_no, f"{rng.randrange(200_000, 999_999)}" if i else "408213")
         holders.append(IssuedHolder(person.id, id_no, name, card.card_no, str(card.bank_code)))
     SimulatedBank(db).sync_from_cards()  # the bank opens the accounts it returned (financial function on)

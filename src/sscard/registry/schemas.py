@@ -30,6 +30,11 @@ class PersonIn(BaseModel):
                            description="民族 code, GB/T 3304 (01 汉族 … 56 基诺族, 97 其他, 98 外国血统)")
 
 
+class PersonLookup(BaseModel):
+    id_number: str = Field(description="18-digit citizen ID number (a 15-digit legacy number is upgraded)",
+                           examples=["441802199001010017"], max_length=40)
+
+
 class PersonUpdate(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     region_code: str | None = Field(default=None, max_length=20)

@@ -103,6 +103,22 @@ def register(db: Database, actor: Actor, data: PersonIn) -> Person:
         return register_in(session, actor, data)
 
 
+def find_by_person_id(session: Session, person_id: int) -> Person:
+    person = session.get(Person, person_id)
+    if person is None:
+        raise PersonNotFound(f"person {person_id}")
+    return person
+
+
+def get_by_person_id(db: Database, actor: Actor, person_id: int) -> Person:
+    """The person by internal id: what API paths carry (an ID number belongs in a body, never in a URL)."""
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        person = find_by_person_id(session, person_id)
+        audit.record(session, actor, "person.read", "person", person.id)
+        return person
+
+
 def get(db: Database, actor: Actor, id_number: str) -> Person:
     actor.require(Permission.PERSON_READ)
     with db.unit_of_work() as session:
@@ -114,18 +130,27 @@ def get(db: Database, actor: Actor, id_number: str) -> Person:
 def update(db: Database, actor: Actor, id_number: str, change: PersonUpdate) -> Person:
     actor.require(Permission.PERSON_WRITE)
     with db.unit_of_work() as session:
-        person = find_by_id_number(session, id_number)
-        before = person.snapshot()
-        if "phone" in change.model_fields_set:
-            person.phone = _phone(change.phone)
-        if change.region_code is not None:
-            person.region_code = _region(change.region_code)
-        if change.living_status is not None:
-            person.living_status = change.living_status.value
-        person.version += 1
-        session.flush()
-        audit.record(session, actor, "person.update", "person", person.id, before, person.snapshot())
-        return person
+        return _update(session, actor, find_by_id_number(session, id_number), change)
+
+
+def update_by_person_id(db: Database, actor: Actor, person_id: int, change: PersonUpdate) -> Person:
+    actor.require(Permission.PERSON_WRITE)
+    with db.unit_of_work() as session:
+        return _update(session, actor, find_by_person_id(session, person_id), change)
+
+
+def _update(session: Session, actor: Actor, person: Person, change: PersonUpdate) -> Person:
+    before = person.snapshot()
+    if "phone" in change.model_fields_set:
+        person.phone = _phone(change.phone)
+    if change.region_code is not None:
+        person.region_code = _region(change.region_code)
+    if change.living_status is not None:
+        person.living_status = change.living_status.value
+    person.version += 1
+    session.flush()
+    audit.record(session, actor, "person.update", "person", person.id, before, person.snapshot())
+    return person
 
 
 def search(db: Database, actor: Actor, name: str | None = None, region_code: str | None = None,
@@ -134,7 +159,7 @@ def search(db: Database, actor: Actor, name: str | None = None, region_code: str
     with db.unit_of_work() as session:
         query = select(Person).order_by(Person.id)
         if name:
-            query = query.where(Person.name.contains(name))
+            query = query.where(Person.name.contains(name, autoescape=True))  # % and _ are literal
         if region_code:
             query = query.where(Person.region_code == region_code)
         found = list(session.execute(query.limit(min(limit, 500)).offset(offset)).scalars())

@@ -52,8 +52,11 @@ def _check(form: dict[str, str], action: str, errors: FormErrors) -> None:
             errors.add_domain(err, QUERY_PASSWORD_FIELD)
 
 
-def _perform(db: Database, actor: Actor, card_no: str, action: str, form: dict[str, str]) -> dict[str, Any]:
-    """Run the use case; return what the result banner shows (and where its audit record is)."""
+def _perform(db: Database, actor: Actor, id_number: str, card_no: str, action: str,
+             form: dict[str, str]) -> dict[str, Any]:
+    """Run the use case on the card of the person on the page; return what the result banner shows (and where
+    its audit record is)."""
+    cards.require_holder(db, actor, card_no, id_number)
     if action in ("apply_replacement", "apply_exchange"):
         applied = (cards.apply_replacement(db, actor, card_no) if action == "apply_replacement" else
                    cards.apply_exchange(db, actor, card_no, ExchangeReason(form["reason"])))
@@ -102,7 +105,7 @@ def card_action(request: Request, actor: WebActor, form: Form, card_no: str, act
     _check(form, action, errors)
     if not errors:
         try:
-            result = _perform(db_of(request), actor, card_no, action, form)
+            result = _perform(db_of(request), actor, id_number, card_no, action, form)
         except DomainError as err:
             errors.add_domain(err, QUERY_PASSWORD_FIELD)
             return _failed(request, actor, form, errors, card_no, action, err.http_status)

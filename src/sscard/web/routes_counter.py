@@ -27,7 +27,6 @@ from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
 
 router = APIRouter(include_in_schema=False)
 _ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
-Text = Annotated[str, Query(max_length=100)]
 UNREADABLE = N_("The card could not be read, or it is not a card of this system.")
 
 
@@ -37,14 +36,19 @@ def home(request: Request, actor: WebActor) -> Response:
     return render(request, "counter.html", {"q": "", "results": None, "errors": FormErrors(language_of(request))})
 
 
-@router.get("/counter/search", response_class=HTMLResponse)
-def search(request: Request, actor: WebActor, q: Text = "") -> Response:
-    """An ID number opens the person; anything else searches names. htmx asks for the results only."""
+@router.post("/counter/search", response_class=HTMLResponse)
+def search(request: Request, actor: WebActor, form: Form) -> Response:
+    """An ID number opens the person; anything else searches names. htmx asks for the results only.
+
+    A POST form: the query (often a full ID number) travels in the body, never in a URL, a log line or the
+    browser's history. A failed query answers htmx with 200 and the error in the fragment (htmx swaps no 4xx
+    response, so the previous results would stay on screen as if they answered the new query); the full page
+    keeps its 422."""
     require(actor, Permission.PERSON_READ)
     errors = FormErrors(language_of(request))
     partial = request.headers.get("HX-Request") == "true"
     results: list[dict[str, str]] | None = None
-    q = q.strip()
+    q = form.get("q", "").strip()[:100]  # the field's maxlength
     if _ID_LIKE.match(q):
         try:
             person = registry.get(db_of(request), actor, q)
@@ -62,8 +66,9 @@ def search(request: Request, actor: WebActor, q: Text = "") -> Response:
         results = [{"name": p.name, "id_masked": idnumber.mask(p.id_number), "region_code": p.region_code,
                     "url": person_url(p.id_number)} for p in found]
     context = {"q": q, "results": results, "errors": errors}
-    return render(request, "counter_results.html" if partial else "counter.html", context,
-                  status=422 if errors else 200)
+    if partial:
+        return render(request, "counter_results.html", context)
+    return render(request, "counter.html", context, status=422 if errors else 200)
 
 
 def _register_page(request: Request, values: dict[str, str], errors: FormErrors, status: int = 200) -> Response:
