@@ -92,6 +92,10 @@ class VerifyOut(BaseModel):
     checked: int
     first_bad_seq: int | None
     reason: str | None
+    keyed_from: int | None = None
+    anchors: int = 0
+    latest_anchor_seq: int | None = None
+    warnings: list[str] = []
 
 
 class AuditOut(BaseModel):
@@ -162,7 +166,9 @@ def set_fee(body: FeeRateIn, actor: CurrentActor, db: DB) -> FeeRateOut:
 @router.get("/audit/verify", response_model=VerifyOut)
 def verify_audit(actor: CurrentActor, db: DB) -> VerifyOut:
     result = audit.verify(db, actor)
-    return VerifyOut(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq, reason=result.reason)
+    return VerifyOut(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq, reason=result.reason,
+                     keyed_from=result.keyed_from, anchors=result.anchors,
+                     latest_anchor_seq=result.latest_anchor_seq, warnings=list(result.warnings))
 
 
 @router.get("/audit/{entity_type}/{entity_id}", response_model=list[AuditOut])
