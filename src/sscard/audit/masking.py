@@ -6,12 +6,14 @@ Two rules, applied to every string at any depth of the payload:
 
 - a value under an identifier key (``account_no``, ``id_number``, ``card_no``, ``phone`` …) keeps its first and
   last four characters, the middle becomes ``*`` (short values become all ``*``);
-- any other string of 15 or more digits (an ID number ends in a digit or ``X``) is masked the same way: an
-  identifier under a key nobody listed is still caught.
+- in any other string, a run of 15 or more digits standing alone (an ID number may end in ``X``) is masked the
+  same way: an identifier under a key nobody listed, or inside a note, is still caught (hex digests are not:
+  their digit runs touch letters).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,7 +23,7 @@ IDENTIFIER_KEYS = frozenset({
     "card_no", "old_card_no", "new_card_no", "card_number", "pan",
     "phone", "mobile",
 })
-_LONG_NUMBER = 15
+_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{14,}[0-9Xx](?![0-9A-Za-z])")
 
 
 def mask(value: str) -> str:
@@ -31,18 +33,15 @@ def mask(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
 
 
-def _looks_like_identifier(value: str) -> bool:
-    if len(value) < _LONG_NUMBER:
-        return False
-    body = value[:-1] if value[-1] in "Xx" else value
-    return body.isdigit()
+def _mask_match(match: re.Match[str]) -> str:
+    return mask(match.group(0))
 
 
 def _value(key: str | None, value: Any) -> Any:
     if isinstance(value, str):
-        if (key is not None and key.lower() in IDENTIFIER_KEYS) or _looks_like_identifier(value):
+        if key is not None and key.lower() in IDENTIFIER_KEYS:
             return mask(value)
-        return value
+        return _LONG_NUMBER.sub(_mask_match, value) if len(value) >= 15 else value
     if isinstance(value, Mapping):
         return {k: _value(str(k), v) for k, v in value.items()}
     if isinstance(value, list | tuple):
