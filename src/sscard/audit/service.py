@@ -252,12 +252,17 @@ def anchor_due(db: Database, actor: Actor) -> anchor_files.Anchor | None:
 
 
 def history(db: Database, actor: Actor, entity_type: str, entity_id: str, limit: int = 200) -> list[AuditRecord]:
+    """The entity's records, newest first. Reading someone's audit trail is itself a read of their personal
+    data: it is audited, under ``audit`` / ``<entity_type>/<entity_id>`` (so the trail read stays as it was)."""
     actor.require(Permission.AUDIT_READ)
     with db.unit_of_work() as session:
-        return list(session.execute(
+        rows = list(session.execute(
             select(AuditRecord).where(AuditRecord.entity_type == entity_type, AuditRecord.entity_id == entity_id)
             .order_by(AuditRecord.seq.desc()).limit(limit)
         ).scalars())
+        record_read(session, actor, "audit.history_read", "audit", f"{entity_type}/{entity_id}"[:50],
+                    "audit trail of a record", rows=len(rows))
+        return rows
 
 
 def last_seq_by_actor(db: Database, actor: Actor, entity_type: str, entity_id: str | int) -> int | None:

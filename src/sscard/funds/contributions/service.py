@@ -169,7 +169,10 @@ def enrolments(db: Database, actor: Actor, person_id: int) -> list[EnrolmentOut]
     with db.unit_of_work() as session:
         rows = session.execute(select(ContribEnrolment).where(ContribEnrolment.person_id == person_id)
                                .order_by(ContribEnrolment.scheme, ContribEnrolment.start_period)).scalars()
-        return [EnrolmentOut.model_validate(r) for r in rows]
+        out = [EnrolmentOut.model_validate(r) for r in rows]
+        audit.record_read(session, actor, "contrib.enrolments_read", "person", person_id,
+                          "scheme enrolments of a person", rows=len(out))
+        return out
 
 
 # ---------------------------------------------------------------------------------------------------- authorisation
