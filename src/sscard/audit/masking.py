@@ -26,6 +26,9 @@ IDENTIFIER_KEYS = frozenset({
 _LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{14,}[0-9Xx](?![0-9A-Za-z])")
 
 
+_SCALARS = frozenset({int, bool, float})
+
+
 def mask(value: str) -> str:
     """First four and last four characters kept; 8 characters or fewer: all ``*``."""
     if len(value) <= 8:
@@ -37,20 +40,35 @@ def _mask_match(match: re.Match[str]) -> str:
     return mask(match.group(0))
 
 
-def _value(key: str | None, value: Any) -> Any:
+def _value(key: Any, value: Any) -> Any:
     if isinstance(value, str):
-        if key is not None and key.lower() in IDENTIFIER_KEYS:
+        if key in IDENTIFIER_KEYS:
             return mask(value)
         return _LONG_NUMBER.sub(_mask_match, value) if len(value) >= 15 else value
     if isinstance(value, Mapping):
-        return {k: _value(str(k), v) for k, v in value.items()}
+        return {k: _value(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_value(key, v) for v in value]
     return value
 
 
 def masked(payload: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """The payload as the audit log stores it (a new mapping; the caller's is left alone)."""
+    """The payload as the audit log stores it (a new mapping; the caller's is left alone). Keys are matched as
+    written (the code's payload keys are lower case). Flat payloads of short strings and numbers — nearly all of
+    them, and every one of the bulk writers' — cost one pass over their items."""
     if payload is None:
         return None
-    return {k: _value(str(k), v) for k, v in payload.items()}
+    out: dict[str, Any] = {}
+    for k, v in payload.items():
+        cls = v.__class__
+        if cls is str:
+            if k in IDENTIFIER_KEYS:
+                v = mask(v)
+            elif len(v) >= 15:
+                v = _LONG_NUMBER.sub(_mask_match, v)
+        elif v is None or cls in _SCALARS:
+            pass  # the isinstance check against Mapping below is slow: skip it for the common scalars
+        elif isinstance(v, Mapping | list | tuple | str):
+            v = _value(k, v)
+        out[k] = v
+    return out

@@ -260,8 +260,8 @@ def history(db: Database, actor: Actor, entity_type: str, entity_id: str, limit:
             select(AuditRecord).where(AuditRecord.entity_type == entity_type, AuditRecord.entity_id == entity_id)
             .order_by(AuditRecord.seq.desc()).limit(limit)
         ).scalars())
-        record_read(session, actor, "audit.history_read", "audit", f"{entity_type}/{entity_id}"[:50],
-                    "audit trail of a record", rows=len(rows))
+        target = f"{entity_type}/{entity_id}".replace("\x00", "")[:50]
+        record_read(session, actor, "audit.history_read", "audit", target, "audit trail of a record", rows=len(rows))
         return rows
 
 
