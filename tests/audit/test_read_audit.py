@@ -91,3 +91,11 @@ def test_enrolments_read_is_audited(city: City, client_and_person: tuple[TestCli
     before = _tip(city)
     assert [e.scheme for e in contrib.enrolments(city.db, city.supervisor, person_id)] == ["flex_pension"]
     assert [rec.action for rec in _since(city, before) if rec.operator == "t-super"] == ["contrib.enrolments_read"]
+
+
+def test_an_audit_trail_path_too_long_for_the_log_is_refused_not_a_500(
+        city: City, client_and_person: tuple[TestClient, dict[str, str], int]) -> None:
+    client, supervisor, _ = client_and_person
+    for path in ("/api/v1/audit/person/" + "9" * 51, "/api/v1/audit/" + "x" * 31 + "/1", "/api/v1/audit/person/a%00b"):
+        r = client.get(path, headers=supervisor)
+        assert r.status_code == 422, (path, r.status_code, r.text)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sscard import jobs
@@ -172,7 +173,10 @@ def verify_audit(actor: CurrentActor, db: DB) -> VerifyOut:
 
 
 @router.get("/audit/{entity_type}/{entity_id}", response_model=list[AuditOut])
-def audit_history(entity_type: str, entity_id: str, actor: CurrentActor, db: DB) -> list[AuditOut]:
+def audit_history(entity_type: Annotated[str, Path(max_length=30, pattern=r"^[^\x00]+$")],
+                  entity_id: Annotated[str, Path(max_length=50, pattern=r"^[^\x00]+$")],
+                  actor: CurrentActor, db: DB) -> list[AuditOut]:
+    """An entity's audit records, newest first (``audit.read``); the read itself is audited."""
     return [AuditOut.model_validate(r) for r in audit.history(db, actor, entity_type, entity_id)]
 
 
