@@ -150,6 +150,17 @@ def test_a_deleted_tail_with_the_head_rewound_is_found_by_the_anchors(
     assert _verify_cli(fresh_city).returncode == 0
 
 
+def test_a_head_rewound_over_records_left_in_place_is_found(fresh_city: City, new_id: Callable[..., str]) -> None:
+    _history(fresh_city, new_id, 1)
+    with fresh_city.db.engine.begin() as conn:
+        last = conn.execute(sa.text("SELECT max(seq) FROM audit_records")).scalar_one()
+        tip = conn.execute(sa.text("SELECT hash FROM audit_records WHERE seq = :s"), {"s": last - 2}).scalar_one()
+        conn.execute(sa.text("UPDATE audit_head SET last_seq = :q, last_hash = :h WHERE id = 1"),
+                     {"q": last - 2, "h": tip})
+    result = audit.verify(fresh_city.db, fresh_city.supervisor)
+    assert not result.ok and result.first_bad_seq == last - 1 and "beyond the chain head" in (result.reason or "")
+
+
 def test_a_forged_or_altered_anchor_is_found(fresh_city: City, new_id: Callable[..., str], anchor_dir: Path) -> None:
     _history(fresh_city, new_id, 1)
     written = audit.anchor(fresh_city.db, fresh_city.admin)

@@ -117,12 +117,13 @@ class VerifyResult:
     warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _rows(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+def _rows(session: Session, upto: int | None, batch: int = 5000) -> Iterator[AuditRecord]:
     last = 0
     while True:
-        rows = session.execute(
-            select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
-        ).scalars().all()
+        query = select(AuditRecord).where(AuditRecord.seq > last)
+        if upto is not None:
+            query = query.where(AuditRecord.seq <= upto)
+        rows = session.execute(query.order_by(AuditRecord.seq).limit(batch)).scalars().all()
         if not rows:
             return
         yield from rows
@@ -156,7 +157,8 @@ def verify(db: Database, actor: Actor) -> VerifyResult:
         def fail(seq: int | None, reason: str) -> VerifyResult:
             return VerifyResult(False, checked, seq, reason, keyed_from, len(found))
 
-        for row in _rows(session):
+        # Up to the head read first: records appended while the walk runs are not this verification's.
+        for row in _rows(session, head_seq if head is not None else None):
             if head is None:
                 return fail(row.seq, "the chain head is missing")
             if keyed_from is None or seal is None:
@@ -184,6 +186,11 @@ def verify(db: Database, actor: Actor) -> VerifyResult:
             prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
         if head is not None and (head_seq != checked or head_hash != prev):
             return fail(checked + 1, "records after the last one are missing")
+        beyond = session.execute(select(func.max(AuditRecord.seq))).scalar_one_or_none() or 0
+        if head is not None and beyond > head_seq:  # the head was moved back over records still there …
+            now_at = session.execute(select(AuditHead.last_seq).where(AuditHead.id == 1)).scalar_one_or_none()
+            if now_at is None or now_at < beyond:  # … unless they were appended meanwhile
+                return fail(head_seq + 1, f"records {head_seq + 1}..{beyond} lie beyond the chain head")
         if not sealed and (keyed_from is None or seal is None or keyed_from != checked + 1
                            or k.seal(keyed_from, prev) != seal):  # no keyed record yet: the seal covers the head
             return fail(keyed_from or checked + 1, _SEAL_BROKEN)
