@@ -184,6 +184,17 @@ def test_the_jobs_anchor_the_head_when_a_directory_is_set(fresh_city: City, new_
     assert result.ok and result.anchors == 2 and result.latest_anchor_seq == result.checked
 
 
+def test_the_cli_anchors_and_verify_reports_the_anchors(fresh_city: City, new_id: Callable[..., str],
+                                                        tmp_path: Path) -> None:
+    _history(fresh_city, new_id, 1)
+    env = {**os.environ, "SSCARD_DATABASE_URL": fresh_city.db.url, "SSCARD_AUDIT_ANCHOR_DIR": str(tmp_path / "a")}
+    done = subprocess.run([SSCARD, "audit", "anchor"], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0 and "anchored record" in done.stdout, done.stderr
+    done = _verify_cli(fresh_city, tmp_path / "a")
+    assert done.returncode == 0 and "1 anchors checked" in done.stdout, done.stdout + done.stderr
+
+
 def test_anchor_refuses_without_a_directory(fresh_city: City) -> None:
     env = {**os.environ, "SSCARD_DATABASE_URL": fresh_city.db.url}
     env.pop("SSCARD_AUDIT_ANCHOR_DIR", None)
