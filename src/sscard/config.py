@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     kms_kek_hex: str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
     # Secret key for the HMAC that protects stored medical PINs (hex). Demo/test default; set it in production.
     pin_pepper_hex: str = "5353434152442d70696e2d7065707065722d64656d6f2d6f6e6c792d30303031"
+    # Secret key of the audit chain's HMAC-SHA256 (hex, at least 32 bytes) and of the anchor checkpoints. The
+    # database never holds it, so a DBA cannot recompute the chain. Demo/test default; production sets
+    # SSCARD_AUDIT_KEY_HEX from a secret store, before ``sscard migrate`` (the migration seals the old chain).
+    audit_key_hex: str = "5353434152442d61756469742d636861696e2d6b65792d64656d6f2d6f6e6c79"
+    # Directory of the audit anchors: signed checkpoints of the chain head, one new file each, written by the
+    # jobs and ``sscard audit anchor``; put it on storage the database administrators cannot rewrite (an
+    # append-only or WORM mount). Unset: no anchors are written, and truncation of the tail cannot be detected.
+    audit_anchor_dir: str | None = None
     # Local time zone of the bureau: business dates (fee tables, policy dates) are local dates.
     timezone: str = "Asia/Shanghai"
     log_json: bool = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.db import Database
@@ -15,5 +16,8 @@ def run_due(db: Database, actor: Actor, now: dt.datetime | None = None) -> dict[
     actor.require(Permission.JOBS_RUN)
     if now is not None and now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
-    return {"temporary_losses_lapsed": cards.lapse_temporary_losses(db, actor, now),
+    done = {"temporary_losses_lapsed": cards.lapse_temporary_losses(db, actor, now),
             "unactivated_cards_sealed": progress.seal_overdue(db, actor, now)}
+    # Last, so that the checkpoint covers what the jobs just wrote; skipped when no anchor directory is set.
+    done["audit_anchored"] = int(audit.anchor_due(db, actor) is not None)
+    return done

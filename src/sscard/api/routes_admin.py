@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from sscard import jobs
@@ -94,6 +95,10 @@ class VerifyOut(BaseModel):
     checked: int
     first_bad_seq: int | None
     reason: str | None
+    keyed_from: int | None = None
+    anchors: int = 0
+    latest_anchor_seq: int | None = None
+    warnings: list[str] = []
 
 
 class AuditOut(BaseModel):
@@ -164,11 +169,16 @@ def set_fee(body: FeeRateIn, actor: CurrentActor, db: DB) -> FeeRateOut:
 @router.get("/audit/verify", response_model=VerifyOut)
 def verify_audit(actor: CurrentActor, db: DB) -> VerifyOut:
     result = audit.verify(db, actor)
-    return VerifyOut(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq, reason=result.reason)
+    return VerifyOut(ok=result.ok, checked=result.checked, first_bad_seq=result.first_bad_seq, reason=result.reason,
+                     keyed_from=result.keyed_from, anchors=result.anchors,
+                     latest_anchor_seq=result.latest_anchor_seq, warnings=list(result.warnings))
 
 
 @router.get("/audit/{entity_type}/{entity_id}", response_model=list[AuditOut])
-def audit_history(entity_type: str, entity_id: str, actor: CurrentActor, db: DB) -> list[AuditOut]:
+def audit_history(entity_type: Annotated[str, Path(max_length=30, pattern=r"^[^\x00]+$")],
+                  entity_id: Annotated[str, Path(max_length=50, pattern=r"^[^\x00]+$")],
+                  actor: CurrentActor, db: DB) -> list[AuditOut]:
+    """An entity's audit records, newest first (``audit.read``); the read itself is audited."""
     return [AuditOut.model_validate(r) for r in audit.history(db, actor, entity_type, entity_id)]
 
 

@@ -11,7 +11,8 @@ from sscard.db import Base
 
 
 class AuditRecord(Base):
-    """One state change. ``seq`` is gapless; ``hash`` = SHA-256 over the previous hash and this record.
+    """One state change. ``seq`` is gapless; ``hash`` = HMAC-SHA256 under the audit key over the previous hash and
+    this record (SHA-256 for the records written before the keyed chain, below ``AuditHead.keyed_from``).
 
     The migration installs triggers that refuse UPDATE and DELETE on this table.
     """
@@ -35,10 +36,16 @@ class AuditRecord(Base):
 
 
 class AuditHead(Base):
-    """The tip of the chain. Appending locks this one row, so the chain stays linear under concurrency."""
+    """The tip of the chain. Appending locks this one row, so the chain stays linear under concurrency.
+
+    ``keyed_from`` is the first record of the keyed chain (1 for a database born keyed; one past the last
+    record for a database whose chain was unkeyed), and ``seal`` the audit key's MAC over it and the legacy head
+    the first keyed record links to: a DBA can neither move the switch-over nor rewrite the legacy part."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     last_hash: Mapped[str] = mapped_column(String(64))
+    keyed_from: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    seal: Mapped[str | None] = mapped_column(String(64))

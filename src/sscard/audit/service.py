@@ -1,53 +1,49 @@
-"""Writing audit records inside the caller's transaction, and verifying the whole chain."""
+"""Writing audit records inside the caller's transaction, verifying the whole chain, and anchoring its head
+outside the database (see ``chain`` for the keyed digests and ``anchors`` for the checkpoint files)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from sscard.audit import anchors as anchor_files
+from sscard.audit.chain import GENESIS, canonical, key, legacy_digest, material
+from sscard.audit.masking import masked
 from sscard.audit.models import AuditHead, AuditRecord
 from sscard.auth.roles import Actor, Permission
 from sscard.bulksql import insert_rows
 from sscard.db import Database, utcnow
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "Entry", "VerifyResult", "anchor", "anchor_due", "history", "last_seq_by_actor", "record",
+           "record_many", "record_read", "verify"]
 
 
-def _canonical(value: Mapping[str, Any] | None) -> str | None:
-    if value is None:
-        return None
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def _digest(prev_hash: str, seq: int, at: dt.datetime, operator: str, role: str, outlet: str | None,
-            action: str, entity_type: str, entity_id: str, before: str | None, after: str | None) -> str:
-    material = json.dumps(
-        [prev_hash, seq, at.astimezone(dt.UTC).isoformat(timespec="microseconds"), operator, role, outlet,
-         action, entity_type, entity_id, before, after],
-        ensure_ascii=False, separators=(",", ":"),
-    )
-    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+def _locked_head(session: Session) -> AuditHead:
+    """The chain head, locked to the end of the transaction; a database's first record makes it, keyed from 1."""
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS, keyed_from=1, seal=key().seal(1, GENESIS))
+        session.add(head)
+    return head
 
 
 def record(session: Session, actor: Actor, action: str, entity_type: str, entity_id: str | int,
            before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None) -> AuditRecord:
-    """Append one record in the caller's transaction; it commits or rolls back with the change itself."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS)
-        session.add(head)
+    """Append one record in the caller's transaction; it commits or rolls back with the change itself.
+
+    Identifiers in ``before``/``after`` (bank account, ID, card and phone numbers) are masked here, once for
+    every caller (``masking``)."""
+    head = _locked_head(session)
     at = utcnow()
     seq = head.last_seq + 1
-    before_s, after_s = _canonical(before), _canonical(after)
-    digest = _digest(head.last_hash, seq, at, actor.username, actor.role.value, actor.outlet_code, action,
-                     entity_type, str(entity_id), before_s, after_s)
+    before_s, after_s = canonical(masked(before)), canonical(masked(after))
+    digest = key().mac(material(head.last_hash, seq, at, actor.username, actor.role.value, actor.outlet_code,
+                                action, entity_type, str(entity_id), before_s, after_s))
     row = AuditRecord(seq=seq, at=at, operator_id=actor.operator_id, operator=actor.username,
                       role=actor.role.value, outlet=actor.outlet_code, action=action, entity_type=entity_type,
                       entity_id=str(entity_id), before=before_s, after=after_s, prev_hash=head.last_hash,
@@ -55,6 +51,13 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     session.add(row)
     head.last_seq, head.last_hash = seq, digest
     return row
+
+
+def record_read(session: Session, actor: Actor, action: str, entity_type: str, entity_id: str | int,
+                purpose: str, **details: Any) -> AuditRecord:
+    """Audit a read of personal data: who read what, and for what (``purpose``: the screen, report or use
+    case that asked), with a few details of the answer (how many rows, the filter) but never the data."""
+    return record(session, actor, action, entity_type, entity_id, None, {"purpose": purpose, **details})
 
 
 @dataclass(frozen=True)
@@ -81,20 +84,18 @@ def record_many(session: Session, actor: Actor, entries: Iterable[Entry]) -> int
     # Earlier records of this transaction may still be pending in the session (a ``record`` under
     # no_autoflush, a new head row): write them first so the head read below is the true tip.
     session.flush()
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_seq=0, last_hash=GENESIS)
-        session.add(head)
+    head = _locked_head(session)
     at = utcnow()
     seq, prev = head.last_seq, head.last_hash
     operator, role, outlet = actor.username, actor.role.value, actor.outlet_code
+    mac = key().mac
     rows: list[dict[str, Any]] = []
     for e in items:
         seq += 1
         entity_id = str(e.entity_id)
-        before_s, after_s = _canonical(e.before), _canonical(e.after)
-        digest = _digest(prev, seq, at, operator, role, outlet, e.action, e.entity_type, entity_id, before_s,
-                         after_s)
+        before_s, after_s = canonical(masked(e.before)), canonical(masked(e.after))
+        digest = mac(material(prev, seq, at, operator, role, outlet, e.action, e.entity_type, entity_id,
+                              before_s, after_s))
         rows.append({"seq": seq, "at": at, "operator_id": actor.operator_id, "operator": operator, "role": role,
                      "outlet": outlet, "action": e.action, "entity_type": e.entity_type, "entity_id": entity_id,
                      "before": before_s, "after": after_s, "prev_hash": prev, "hash": digest})
@@ -110,14 +111,19 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     reason: str | None = None
+    keyed_from: int | None = None  # the first keyed record; the ones before it are SHA-256 only (legacy)
+    anchors: int = 0  # anchor checkpoints checked against the chain
+    latest_anchor_seq: int | None = None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _rows(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
+def _rows(session: Session, upto: int | None, batch: int = 5000) -> Iterator[AuditRecord]:
     last = 0
     while True:
-        rows = session.execute(
-            select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
-        ).scalars().all()
+        query = select(AuditRecord).where(AuditRecord.seq > last)
+        if upto is not None:
+            query = query.where(AuditRecord.seq <= upto)
+        rows = session.execute(query.order_by(AuditRecord.seq).limit(batch)).scalars().all()
         if not rows:
             return
         yield from rows
@@ -125,34 +131,145 @@ def _rows(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
         session.expunge_all()
 
 
+_SEAL_BROKEN = ("the switch-over to the keyed chain is not authentic (its seal does not match): the records "
+                "before it were rewritten, or the switch-over was moved")
+
+
 def verify(db: Database, actor: Actor) -> VerifyResult:
-    """Recompute every hash and link; report the first record that does not match."""
+    """Recompute every digest and link (HMAC under the audit key from the switch-over on, SHA-256 before it),
+    check the seal of the switch-over and the head, then the anchors outside the database: report the first
+    thing that does not match."""
     actor.require(Permission.AUDIT_READ)
+    k = key()
+    where = anchor_files.directory()
+    found, forged = anchor_files.read_all(k, where) if where is not None else ([], [])
+    wanted = {a.seq for a in found}
+    seen: dict[int, str] = {}
     with db.unit_of_work() as session:
-        prev, expected_seq, checked = GENESIS, 1, 0
-        for row in _rows(session):
-            if row.seq != expected_seq:
-                return VerifyResult(False, checked, expected_seq, "missing record (gap in sequence)")
-            if row.prev_hash != prev:
-                return VerifyResult(False, checked, row.seq, "link to previous record broken")
-            digest = _digest(prev, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
-                             row.entity_type, row.entity_id, row.before, row.after)
-            if digest != row.hash:
-                return VerifyResult(False, checked, row.seq, "record content does not match its hash")
-            prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
         head = session.get(AuditHead, 1)
-        if head is not None and (head.last_seq != checked or head.last_hash != prev):
-            return VerifyResult(False, checked, checked + 1, "records after the last one are missing")
-        return VerifyResult(True, checked)
+        head_seq = head.last_seq if head is not None else 0
+        head_hash = head.last_hash if head is not None else GENESIS
+        keyed_from = head.keyed_from if head is not None else None
+        seal = head.seal if head is not None else None
+        sealed = head is None  # an empty database has nothing to seal yet
+        prev, expected_seq, checked = GENESIS, 1, 0
+
+        def fail(seq: int | None, reason: str) -> VerifyResult:
+            return VerifyResult(False, checked, seq, reason, keyed_from, len(found))
+
+        # Up to the head read first: records appended while the walk runs are not this verification's.
+        for row in _rows(session, head_seq if head is not None else None):
+            if head is None:
+                return fail(row.seq, "the chain head is missing")
+            if keyed_from is None or seal is None:
+                return fail(row.seq, "the chain has no sealed switch-over to the keyed chain")
+            if row.seq != expected_seq:
+                return fail(expected_seq, "missing record (gap in sequence)")
+            if row.seq == keyed_from:
+                if k.seal(keyed_from, prev) != seal:
+                    return fail(row.seq, _SEAL_BROKEN)
+                sealed = True
+            if row.prev_hash != prev:
+                return fail(row.seq, "link to previous record broken")
+            data = material(prev, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
+                            row.entity_type, row.entity_id, row.before, row.after)
+            if row.seq < keyed_from:
+                if legacy_digest(data) != row.hash:
+                    return fail(row.seq, "record content does not match its hash")
+            elif k.mac(data) != row.hash:
+                if legacy_digest(data) == row.hash:
+                    return fail(row.seq, "record content does not match its hash (re-hashed without the audit "
+                                         "key: the chain was rebuilt)")
+                return fail(row.seq, "record content does not match its hash")
+            if row.seq in wanted:
+                seen[row.seq] = row.hash
+            prev, expected_seq, checked = row.hash, expected_seq + 1, checked + 1
+        if head is not None and (head_seq != checked or head_hash != prev):
+            return fail(checked + 1, "records after the last one are missing")
+        beyond = session.execute(select(func.max(AuditRecord.seq))).scalar_one_or_none() or 0
+        if head is not None and beyond > head_seq:  # the head was moved back over records still there …
+            now_at = session.execute(select(AuditHead.last_seq).where(AuditHead.id == 1)).scalar_one_or_none()
+            if now_at is None or now_at < beyond:  # … unless they were appended meanwhile
+                return fail(head_seq + 1, f"records {head_seq + 1}..{beyond} lie beyond the chain head")
+        if not sealed and (keyed_from is None or seal is None or keyed_from != checked + 1
+                           or k.seal(keyed_from, prev) != seal):  # no keyed record yet: the seal covers the head
+            return fail(keyed_from or checked + 1, _SEAL_BROKEN)
+    if forged:
+        return fail(None, f"anchor {forged[0].file}: {forged[0].reason}")
+    for a in found:
+        if a.seq > checked:
+            return fail(checked + 1, f"the chain ends at record {checked} but anchor {a.file} records {a.seq}: "
+                                     f"records {checked + 1}..{a.seq} were deleted and the head rewound")
+        if a.seq > 0 and seen.get(a.seq) != a.head:
+            return fail(a.seq, f"record {a.seq} differs from anchor {a.file}: the chain was rebuilt")
+        if a.keyed_from is not None and (a.keyed_from, a.seal) != (keyed_from, seal):
+            return fail(keyed_from, f"the switch-over to the keyed chain differs from anchor {a.file}")
+    latest = found[-1].seq if found else None
+    warnings: list[str] = []
+    if keyed_from is not None and keyed_from > 1:
+        warnings.append(f"records 1..{keyed_from - 1} were written before the keyed chain (SHA-256 only; "
+                        "sealed by the first keyed record)")
+    if where is None:
+        warnings.append("no anchor directory (SSCARD_AUDIT_ANCHOR_DIR): a deleted tail with the head rewound "
+                        "cannot be detected")
+    elif latest is None and checked:
+        warnings.append(f"no anchor in {where} yet: run `sscard audit anchor` or the jobs")
+    elif latest is not None and latest < checked:
+        warnings.append(f"records {latest + 1}..{checked} are after the latest anchor")
+    return VerifyResult(True, checked, None, None, keyed_from, len(found), latest, tuple(warnings))
+
+
+def anchor(db: Database, actor: Actor, now: dt.datetime | None = None) -> anchor_files.Anchor | None:
+    """Write a checkpoint of the chain head to the anchor directory; ``None`` if the head has not moved since
+    the latest anchor. Refused (``AUDIT_CHAIN_REWOUND``) if the chain is shorter than an anchor already
+    written, so that a rewound head is never blessed. The head record's own MAC is checked first."""
+    actor.require(Permission.JOBS_RUN)
+    where = anchor_files.directory()
+    if where is None:
+        raise anchor_files.AnchorDirUnset()
+    k = key()
+    found, _ = anchor_files.read_all(k, where)
+    with db.unit_of_work() as session:
+        head = session.get(AuditHead, 1)
+        if head is None:
+            return None
+        seq, last_hash, keyed_from, seal = head.last_seq, head.last_hash, head.keyed_from, head.seal
+        row = session.get(AuditRecord, seq) if seq else None
+        intact = row is not None and row.hash == last_hash and (
+            keyed_from is None or seq < keyed_from
+            or k.mac(material(row.prev_hash, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
+                              row.entity_type, row.entity_id, row.before, row.after)) == row.hash)
+        if seq and not intact:
+            raise anchor_files.ChainRewound("the head record does not match the head (run `sscard audit verify`)")
+        for a in found:
+            if a.seq > seq:
+                raise anchor_files.ChainRewound(f"chain at {seq}, anchor {a.file} at {a.seq}")
+            if a.seq == seq and a.head != last_hash:
+                raise anchor_files.ChainRewound(f"record {seq} differs from anchor {a.file}")
+    if found and found[-1].seq == seq:
+        return None
+    return anchor_files.write(k, where, seq, last_hash, keyed_from, seal, now or utcnow())
+
+
+def anchor_due(db: Database, actor: Actor) -> anchor_files.Anchor | None:
+    """The jobs' anchor: as ``anchor``, but nothing (not an error) when no anchor directory is configured."""
+    if anchor_files.directory() is None:
+        return None
+    return anchor(db, actor)
 
 
 def history(db: Database, actor: Actor, entity_type: str, entity_id: str, limit: int = 200) -> list[AuditRecord]:
+    """The entity's records, newest first. Reading someone's audit trail is itself a read of their personal
+    data: it is audited, under ``audit`` / ``<entity_type>/<entity_id>`` (so the trail read stays as it was)."""
     actor.require(Permission.AUDIT_READ)
     with db.unit_of_work() as session:
-        return list(session.execute(
+        rows = list(session.execute(
             select(AuditRecord).where(AuditRecord.entity_type == entity_type, AuditRecord.entity_id == entity_id)
             .order_by(AuditRecord.seq.desc()).limit(limit)
         ).scalars())
+        target = f"{entity_type}/{entity_id}".replace("\x00", "")[:50]
+        record_read(session, actor, "audit.history_read", "audit", target, "audit trail of a record", rows=len(rows))
+        return rows
 
 
 def last_seq_by_actor(db: Database, actor: Actor, entity_type: str, entity_id: str | int) -> int | None:

@@ -147,15 +147,35 @@ def jobs_run(operator: OperatorOpt = "system",
 @audit_app.command("verify")
 @domain_errors
 def audit_verify(operator: OperatorOpt = "system") -> None:
-    """Recompute the hash chain; exit 1 if any record was changed, removed or reordered."""
+    """Recompute the keyed chain and check it against the anchors; exit 1 if any record was changed, removed,
+    reordered or re-hashed, or the tail was cut and the head rewound."""
     db = _db()
     result = audit.verify(db, _actor(db, operator))
+    for warning in result.warnings:
+        err.print(f"[yellow]warning[/yellow]: {warning}", highlight=False)
     if result.ok:
-        console.print(f"[green]audit chain intact[/green]: {result.checked} records")
+        console.print(f"[green]audit chain intact[/green]: {result.checked} records, keyed from record "
+                      f"{result.keyed_from}, {result.anchors} anchors checked"
+                      + (f" (latest at record {result.latest_anchor_seq})" if result.latest_anchor_seq else ""),
+                      highlight=False)
         return
-    err.print(f"[red]AUDIT CHAIN BROKEN[/red] at record {result.first_bad_seq}: {result.reason} "
-              f"({result.checked} records verified before it)")
+    where = f"at record {result.first_bad_seq}" if result.first_bad_seq is not None else "in the anchors"
+    err.print(f"[red]AUDIT CHAIN BROKEN[/red] {where}: {result.reason} "
+              f"({result.checked} records verified before it)", highlight=False)
     raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+@domain_errors
+def audit_anchor(operator: OperatorOpt = "system") -> None:
+    """Write a signed checkpoint of the chain head to SSCARD_AUDIT_ANCHOR_DIR (a new file; nothing if the head
+    has not moved since the latest one)."""
+    db = _db()
+    written = audit.anchor(db, _actor(db, operator))
+    if written is None:
+        console.print("head unchanged since the latest anchor: nothing written")
+        return
+    console.print(f"anchored record {written.seq} ({written.head[:16]}…) in {written.file}", highlight=False)
 
 
 @person_app.command("add")

@@ -145,7 +145,10 @@ def entitlements_of(db: Database, actor: Actor, person_id: int) -> list[Entitlem
     with db.unit_of_work() as session:
         rows = session.execute(select(Entitlement).where(Entitlement.person_id == person_id)
                                .order_by(Entitlement.id)).scalars()
-        return [EntitlementOut.model_validate(r) for r in rows]
+        out = [EntitlementOut.model_validate(r) for r in rows]
+        audit.record_read(session, actor, "benefit.entitlements_read", "person", person_id,
+                          "benefit entitlements of a person", rows=len(out))
+        return out
 
 
 def _get(session: Session, entitlement_id: int) -> Entitlement:

@@ -49,8 +49,11 @@ def failures(db: Database, actor: Actor, state: str | None = None, lang: str = "
             query = query.where(Reissue.state.in_(UNRESOLVED))
         elif state != "all":
             query = query.where(Reissue.state == state)
-        return [_failure_out(r, period_due, batch_no, name, lang)
-                for r, period_due, batch_no, name in session.execute(query).all()]
+        out = [_failure_out(r, period_due, batch_no, name, lang)
+               for r, period_due, batch_no, name in session.execute(query).all()]
+        audit.record_read(session, actor, "benefit.failures_read", "benefit_reissue", "*", "re-issue queue",
+                          state=state or "unresolved", limit=limit, rows=len(out))
+        return out
 
 
 def _failure_out(r: Reissue, period_due: str, batch_no: str, name: str, lang: str) -> FailureOut:
@@ -164,6 +167,8 @@ def payments_for_person(db: Database, actor: Actor, person_id: int, lang: str = 
         out += [PaymentOut(kind=kinds[h.entitlement_id], period_due=h.period_due, amount=0,
                            status="no_account" if h.reason == steps.NO_ACCOUNT else "stopped", reason_code=h.reason,
                            what_to_do=what_to_do(h.reason, lang)) for h in holds]
+        audit.record_read(session, actor, "benefit.payments_read", "person", person_id,
+                          "benefit payments of a person", rows=len(out))
         return sorted(out, key=lambda p: (p.period_due, p.kind), reverse=True)
 
 

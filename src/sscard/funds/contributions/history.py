@@ -50,7 +50,8 @@ def contribution_history(db: Database, actor: Actor, person_id: int) -> list[Con
                 personal_fen=personal, status=AssessmentStatus.PAID.value, paid_at=file.imported_at, attempts=1,
                 last_reason=None, advice_zh=None, advice_en=None))
         records.sort(key=lambda r: (r.period, r.insurance_type, r.scheme), reverse=True)
-        audit.record(session, actor, "contrib.history", "person", person_id, None, {"records": len(records)})
+        audit.record_read(session, actor, "contrib.history", "person", person_id, "contribution history of a person",
+                          records=len(records))
         return records
 
 
@@ -85,6 +86,8 @@ def failures(db: Database, actor: Actor, period: str) -> list[FailureOut]:
                 ContribAssessment.last_reason.like("AUTHORISATION_%"), ContribAssessment.id.not_in(sent))
                 .order_by(ContribAssessment.person_id, ContribAssessment.period)).scalars():
             out.append(_failure(None, None, a, a.last_reason or ""))
+        audit.record_read(session, actor, "contrib.failures_read", "contrib_run", period,
+                          "the month's refused debits", rows=len(out))
     return out
 
 

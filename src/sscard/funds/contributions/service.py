@@ -169,7 +169,10 @@ def enrolments(db: Database, actor: Actor, person_id: int) -> list[EnrolmentOut]
     with db.unit_of_work() as session:
         rows = session.execute(select(ContribEnrolment).where(ContribEnrolment.person_id == person_id)
                                .order_by(ContribEnrolment.scheme, ContribEnrolment.start_period)).scalars()
-        return [EnrolmentOut.model_validate(r) for r in rows]
+        out = [EnrolmentOut.model_validate(r) for r in rows]
+        audit.record_read(session, actor, "contrib.enrolments_read", "person", person_id,
+                          "scheme enrolments of a person", rows=len(out))
+        return out
 
 
 # ---------------------------------------------------------------------------------------------------- authorisation
@@ -218,8 +221,8 @@ def sign_authorisation(db: Database, actor: Actor, id_number: str, *, signed_on:
         session.add(row)
         session.flush()
         out = AuthorisationOut.model_validate(row)
-        audit.record(session, actor, "contrib.authorise", "person", person.id, before,
-                     out.model_dump(mode="json", exclude={"account_no"}) | {"account_no": _mask(account_no)})
+        # Both accounts as the audit log masks every account number (the replaced one included).
+        audit.record(session, actor, "contrib.authorise", "person", person.id, before, out.model_dump(mode="json"))
         return out
 
 
@@ -242,10 +245,6 @@ def active_authorisation(session: Session, person_id: int) -> WithholdingAuthori
     return session.execute(select(WithholdingAuthorisation).where(
         WithholdingAuthorisation.person_id == person_id,
         WithholdingAuthorisation.status == AuthorisationStatus.ACTIVE.value)).scalar_one_or_none()
-
-
-def _mask(account_no: str) -> str:
-    return account_no[:4] + "****" + account_no[-4:] if len(account_no) > 8 else "****"
 
 
 def _now() -> dt.datetime:
