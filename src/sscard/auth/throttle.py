@@ -66,6 +66,17 @@ def keys(scope: str, account: str, address: str | None) -> list[str]:
     return found
 
 
+def audit_entity(key: str) -> tuple[str, str]:
+    """Where a key's locks and unlocks appear in the audit log: the operator's or the person's own history,
+    or the client address's (``auth_address`` / ``portal_address``)."""
+    scope, kind, name = key.split(":", 2)
+    if kind == "account":
+        if scope == "portal":
+            return ("person", name) if name.isdigit() else ("login_throttle", f"portal:{name}"[:50])
+        return "operator", name[:50]
+    return f"{scope}_address", name[:50]
+
+
 def locked(session: Session, names: list[str], now: dt.datetime | None = None) -> bool:
     """Whether any of the keys is under a temporary lock now."""
     moment = now or clock.now()
@@ -105,7 +116,7 @@ def fail(session: Session, scope: str, account: str, address: str | None) -> lis
             row.lock_count += 1
             seconds = min(rules.lock_seconds * 2 ** min(row.lock_count - 1, 30), rules.lock_max_seconds)
             row.locked_until, row.failures = now + dt.timedelta(seconds=seconds), 0
-            audit.record(session, SYSTEM_ACTOR, f"{scope}.lock", "login_throttle", key, None,
+            audit.record(session, SYSTEM_ACTOR, f"{scope}.lock", *audit_entity(key), None,
                          {"locked_until": row.locked_until.isoformat(), "seconds": seconds,
                           "lock_count": row.lock_count})
             made.append(Lock(key, row.locked_until, seconds))
@@ -126,7 +137,7 @@ def unlock(session: Session, actor: Actor, key: str) -> bool:
     before = {"failures": row.failures, "lock_count": row.lock_count,
               "locked_until": row.locked_until.isoformat() if row.locked_until else None}
     session.delete(row)
-    audit.record(session, actor, f"{key.split(':', 1)[0]}.unlock", "login_throttle", key, before,
+    audit.record(session, actor, f"{key.split(':', 1)[0]}.unlock", *audit_entity(key), before,
                  {"failures": 0, "lock_count": 0, "locked_until": None})
     return True
 
