@@ -60,6 +60,15 @@ def test_five_wrong_passwords_lock_an_admin_only_for_a_while(city: City, client_
     assert ("auth.lock", "system") in _actions(city, "operator", admin)
 
 
+def test_a_successful_login_resets_the_failure_count(client_from: Client, new_operator: Callable[..., str]) -> None:
+    name = new_operator()
+    client = client_from()
+    for _ in range(2):
+        for _ in range(4):
+            assert _try(client, name, WRONG) == (401, "AUTH_FAILED")
+        assert _try(client, name, PASSWORD) == (200, "OK")
+
+
 def test_unknown_wrong_locked_and_disabled_get_one_answer(city: City, client_from: Client,
                                                           new_operator: Callable[..., str]) -> None:
     locked, disabled, known = new_operator(), new_operator(), new_operator()
