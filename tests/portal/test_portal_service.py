@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from sscard.audit.models import AuditRecord
-from sscard.auth import service as auth
 from sscard.auth.errors import PermissionDenied
 from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.cards import service as cards
@@ -28,7 +27,7 @@ from sscard.portal.errors import (
 )
 from sscard.registry import service as registry
 from sscard.registry.errors import PhoneInvalid
-from support.city import PASSWORD, City
+from support.city import City
 from web.helpers import person_with_card
 from web.portal_helpers import QUERY_PASSWORD, holder, insured_holder, unique
 

@@ -168,11 +168,11 @@ def login(db: Database, username: str, password: str, totp_code: str | None = No
     and a wrong code ``TOTP_INVALID`` (counted like a wrong password)."""
     failure: DomainError
     with db.unit_of_work() as session:
-        if throttle.locked(session, throttle.keys(SCOPE, username, address)):
-            raise AuthenticationFailed()  # refused before any check: a lock is not a guessing oracle
-        operator = session.execute(
+        operator = session.execute(  # the row lock serialises one account's attempts: none slips past a lock
             select(Operator).where(Operator.username == username).with_for_update(of=Operator)
         ).scalar_one_or_none()
+        if throttle.locked(session, throttle.keys(SCOPE, username, address)):
+            raise AuthenticationFailed()  # refused before any check: a lock is not a guessing oracle
         if operator is None or operator.password_hash is None or not operator.active:
             _hasher.hash(password)  # spend the same time as a real check: no user enumeration by timing
             failure = AuthenticationFailed()

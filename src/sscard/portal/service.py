@@ -203,9 +203,10 @@ def login(db: Database, identifier: str, password: str, kiosk: bool = False,
         person_id = _person_of(session, identifier, kiosk)
         account_name = str(person_id) if person_id is not None else \
             f"unknown:{_sha(identifier.strip().upper())[:32]}"
+        # The row lock serialises one holder's attempts, so none slips past a lock taken meanwhile.
+        account = None if person_id is None else session.get(PortalAccount, person_id, with_for_update=True)
         if throttle.locked(session, throttle.keys(SCOPE, account_name, address)):
             raise PortalLoginFailed()  # refused before any check: a lock is not a guessing oracle
-        account = None if person_id is None else session.get(PortalAccount, person_id, with_for_update=True)
         if account is None:
             _hasher.hash(password)  # the same time as a real check: no enumeration by timing
             failure = _count_failure(session, None, address, identifier)

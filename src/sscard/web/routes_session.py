@@ -14,7 +14,7 @@ from sscard.auth.errors import AuthenticationFailed, TotpInvalid, TotpRequired
 from sscard.db import Database
 from sscard.stats import service as stats
 from sscard.web import security
-from sscard.web.forms import GENERAL, FormErrors
+from sscard.web.forms import FormErrors
 from sscard.web.i18n import LANG_COOKIE, LANGUAGES, N_, gettext, language_of
 from sscard.web.pages import Form, optional_actor, render
 from sscard.web.security import client_address
@@ -61,7 +61,7 @@ def login(request: Request, form: Form) -> Response:
         except TotpInvalid as err:
             errors.add_domain(err, {err.code: "code"})
         except AuthenticationFailed:
-            errors.add(GENERAL, gettext(language, N_(
+            errors.add("password", gettext(language, N_(
                 "Wrong user name or password, or the account is locked for a while after too many wrong "
                 "tries. Try again later, or ask a supervisor to unlock it.")))
         else:
