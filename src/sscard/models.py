@@ -1,7 +1,7 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (Alembic and tests use it)."""
 
 from sscard.audit.models import AuditHead, AuditRecord
-from sscard.auth.models import ApiToken, Operator, Outlet
+from sscard.auth.models import ApiToken, LoginThrottle, Operator, OperatorTotp, Outlet
 from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
@@ -42,7 +42,7 @@ from sscard.medical.models import (
                                    Terminal,
 )
 from sscard.policy.models import PolicyParameter
-from sscard.portal.models import OperatorTotp, PortalAccount, PortalSession
+from sscard.portal.models import PortalAccount, PortalSession
 from sscard.production.models import (
                                    BatchRecord,
                                    CollectedRecord,
@@ -91,6 +91,7 @@ __all__ = [
                                    "Insured",
                                    "LedgerAccount",
                                    "LedgerTransfer",
+                                   "LoginThrottle",
                                    "Message",
                                    "MonthRun",
                                    "Operator",

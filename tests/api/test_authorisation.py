@@ -20,7 +20,7 @@ from sscard.cards import service as cards
 from sscard.cards.states import ExchangeReason, ProductionStatus
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
-from support.city import PASSWORD, City
+from support.city import City
 
 Login = Callable[[str], dict[str, str]]
 NewId = Callable[..., str]
@@ -311,62 +311,3 @@ def test_the_same_request_by_a_permitted_role_is_accepted(city: City, client: Te
     response = _send(client, route[0], target, headers)
     assert 200 <= response.status_code < 300, response.text
     assert fingerprint(city, target) != before
-
-
-# ---------------------------------------------------------------------------------------- operator lockout
-
-
-def _new_operator(client: TestClient, login: Login) -> str:
-    username = f"lock-{uuid.uuid4().hex[:10]}"
-    response = client.post("/api/v1/operators", headers=login("t-admin"),
-                           json={"username": username, "display_name": "锁定测试", "role": "counter",
-                                 "password": PASSWORD, "outlet_code": "T01"})
-    assert response.status_code == 201, response.text
-    return username
-
-
-def _token(client: TestClient, username: str, password: str) -> Any:
-    return client.post("/api/v1/auth/token", json={"username": username, "password": password})
-
-
-def _max_failed_logins(client: TestClient, login: Login) -> int:
-    params = client.get("/api/v1/policy", headers=login("t-admin")).json()
-    today = dt.date.today().isoformat()
-    values = [p for p in params if p["name"] == "auth.max_failed_logins" and p["effective_from"] <= today]
-    return int(max(values, key=lambda p: p["effective_from"])["value"])
-
-
-def test_an_operator_is_locked_after_max_failed_logins_even_with_the_right_password(
-        client: TestClient, login: Login) -> None:
-    limit = _max_failed_logins(client, login)
-    assert limit == 5  # the seeded default
-    username = _new_operator(client, login)
-    for _ in range(limit - 1):
-        response = _token(client, username, "wrong-password")
-        assert response.status_code == 401 and response.json()["error"]["code"] == "AUTH_FAILED"
-    response = _token(client, username, "wrong-password")
-    assert response.status_code == 403 and response.json()["error"]["code"] == "OPERATOR_LOCKED"
-    response = _token(client, username, PASSWORD)
-    assert response.status_code == 403 and response.json()["error"]["code"] == "OPERATOR_LOCKED"
-
-
-def test_a_token_issued_before_the_lockout_stops_working(client: TestClient, login: Login) -> None:
-    username = _new_operator(client, login)
-    headers = login(username)
-    assert client.get("/api/v1/auth/me", headers=headers).status_code == 200
-    for _ in range(_max_failed_logins(client, login)):
-        _token(client, username, "wrong-password")
-    response = client.post("/api/v1/persons", headers=headers,
-                           json={"id_number": "11010519491231002X", "name": "甲", "region_code": "441802"})
-    assert response.status_code == 403 and response.json()["error"]["code"] == "OPERATOR_LOCKED"
-
-
-def test_a_successful_login_resets_the_failure_count(client: TestClient, login: Login) -> None:
-    limit = _max_failed_logins(client, login)
-    username = _new_operator(client, login)
-    for _ in range(limit - 1):
-        assert _token(client, username, "wrong-password").status_code == 401
-    assert _token(client, username, PASSWORD).status_code == 200
-    for _ in range(limit - 1):
-        assert _token(client, username, "wrong-password").status_code == 401
-    assert _token(client, username, PASSWORD).status_code == 200

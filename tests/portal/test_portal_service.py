@@ -1,12 +1,11 @@
 """The portal's use cases on SQLite and PostgreSQL: query passwords, login and lockout, sessions that
-expire, kiosk rules, cardholders confined to their own data, contact updates, operators' TOTP, and the
-dashboard's settlement figures."""
+expire (and all end when the password changes or is reset), kiosk rules, cardholders confined to their own
+data, contact updates, and the dashboard's settlement figures. Operators' TOTP: tests/auth."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pyotp
 import pytest
 import time_machine
 from hypothesis import given
@@ -14,24 +13,21 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from sscard.audit.models import AuditRecord
-from sscard.auth import service as auth
-from sscard.auth.errors import OperatorLocked, PermissionDenied
+from sscard.auth.errors import PermissionDenied
 from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.cards import service as cards
 from sscard.errors import DomainError
-from sscard.portal import dashboard, reads, totp
+from sscard.portal import dashboard, reads
 from sscard.portal import service as portal
 from sscard.portal.errors import (
     CardNotForKiosk,
-    PortalLocked,
     PortalLoginFailed,
     PortalSessionInvalid,
     QueryPasswordInvalid,
-    TotpInvalid,
 )
 from sscard.registry import service as registry
 from sscard.registry.errors import PhoneInvalid
-from support.city import PASSWORD, City
+from support.city import City
 from web.helpers import person_with_card
 from web.portal_helpers import QUERY_PASSWORD, holder, insured_holder, unique
 
@@ -77,19 +73,71 @@ def test_unknown_identifiers_and_wrong_passwords_get_the_same_answer(city: City)
             portal.login(city.db, identifier, "582046")
 
 
-def test_the_account_locks_at_the_policy_limit_and_a_counter_reset_unlocks_it(city: City) -> None:
+def test_the_account_locks_for_a_while_with_the_same_answer_and_a_counter_reset_unlocks_it(city: City) -> None:
     h = holder(city)
-    for _ in range(4):
+    for _ in range(5):  # policy portal.max_failed_logins = 5
         with pytest.raises(PortalLoginFailed):
             portal.login(city.db, h.card_no, "582046")
-    with pytest.raises(PortalLocked):
-        portal.login(city.db, h.card_no, "582046")
-    with pytest.raises(PortalLocked):  # the right password does not help once locked
+    with pytest.raises(PortalLoginFailed):  # locked: the right password gets the very same answer
         portal.login(city.db, h.card_no, QUERY_PASSWORD)
     with pytest.raises(PermissionDenied):  # only roles that activate cards reset it
         portal.set_query_password(city.db, portal.cardholder_actor(1), h.card_no, "470215")
     portal.set_query_password(city.db, city.counter, h.card_no, "470215")
     assert portal.login(city.db, h.card_no, "470215").actor.person_id is not None
+
+
+def test_a_portal_lock_ends_by_itself_and_the_next_one_lasts_twice_as_long(city: City) -> None:
+    h = holder(city)
+    start = dt.datetime.now(dt.UTC)
+    with time_machine.travel(start, tick=False):
+        for _ in range(5):
+            with pytest.raises(PortalLoginFailed):
+                portal.login(city.db, h.card_no, "582046")
+    with time_machine.travel(start + dt.timedelta(seconds=59), tick=False), pytest.raises(PortalLoginFailed):
+        portal.login(city.db, h.card_no, QUERY_PASSWORD)  # portal.lock_seconds = 60
+    later = start + dt.timedelta(seconds=61)
+    with time_machine.travel(later, tick=False):
+        for _ in range(5):  # locked again: now for 120 s
+            with pytest.raises(PortalLoginFailed):
+                portal.login(city.db, h.card_no, "582046")
+    with time_machine.travel(later + dt.timedelta(seconds=119), tick=False), pytest.raises(PortalLoginFailed):
+        portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    with time_machine.travel(later + dt.timedelta(seconds=121), tick=False):
+        assert portal.login(city.db, h.card_no, QUERY_PASSWORD).actor.person_id is not None
+
+
+def test_anyone_guessing_against_many_holders_from_one_address_locks_only_that_address(city: City) -> None:
+    """The attack of the lower row: anyone locks any cardholder. Now a lock is temporary, and guesses from
+    one address stop at portal.address_max_failed_logins (20) whatever holders they name."""
+    address = f"198.51.100.{int(unique(), 16) % 250}"
+    victims = [holder(city) for _ in range(5)]
+    for victim in victims:
+        for _ in range(4):  # under the per-holder limit each
+            with pytest.raises(PortalLoginFailed):
+                portal.login(city.db, victim.card_no, "582046", address=address)
+    with pytest.raises(PortalLoginFailed):  # the address is locked: even a right password from it is refused
+        portal.login(city.db, victims[0].card_no, QUERY_PASSWORD, address=address)
+    for victim in victims:  # the holders themselves, from their own address, are not locked out
+        assert portal.login(city.db, victim.card_no, QUERY_PASSWORD, address="203.0.113.7").actor.person_id
+
+
+def test_a_password_change_ends_every_other_session_of_the_holder(city: City) -> None:
+    h = holder(city)
+    first = portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    second = portal.login(city.db, h.id_number, QUERY_PASSWORD)
+    issued = portal.change_password(city.db, second.actor, QUERY_PASSWORD, "470215", "470215")
+    for old in (first, second):
+        with pytest.raises(PortalSessionInvalid):
+            portal.authenticate(city.db, old.token)
+    assert portal.authenticate(city.db, issued.token)[0].person_id == second.actor.person_id
+
+
+def test_a_counter_reset_ends_every_session_of_the_holder(city: City) -> None:
+    h = holder(city)
+    stolen = portal.login(city.db, h.card_no, QUERY_PASSWORD)
+    portal.set_query_password(city.db, city.counter, h.card_no, "470215")
+    with pytest.raises(PortalSessionInvalid):
+        portal.authenticate(city.db, stolen.token)
 
 
 def test_sessions_expire_and_kiosk_sessions_also_when_idle(city: City) -> None:
@@ -163,27 +211,3 @@ def test_the_medical_read_shows_the_balance_and_the_settlement(city: City) -> No
     assert any(d.settlements >= 1 and d.total_fen >= 4000 for d in days)
     with pytest.raises(PermissionDenied):
         dashboard.settlements_by_day(city.db, city.counter)
-
-
-def test_totp_codes_work_once_and_wrong_codes_lock_the_operator(city: City) -> None:
-    name = f"t-otp-{unique()}"
-    actor = auth.actor_of(auth.create_operator(city.db, SYSTEM_ACTOR, name, name, Role.COUNTER, PASSWORD, "T01"))
-    enrolment = totp.start_enrolment(city.db, actor)
-    assert totp.state(city.db, actor.operator_id) == "pending"
-    start = dt.datetime.now(dt.UTC)
-    code = pyotp.TOTP(enrolment.secret).at(start)
-    with time_machine.travel(start, tick=False):
-        totp.confirm_enrolment(city.db, actor, code)
-        with pytest.raises(TotpInvalid):  # the enrolment code cannot log in again
-            totp.verify_login(city.db, actor, code)
-    later = start + dt.timedelta(seconds=90)
-    with time_machine.travel(later, tick=False):
-        totp.verify_login(city.db, actor, pyotp.TOTP(enrolment.secret).at(later))
-        wrong = "000000" if pyotp.TOTP(enrolment.secret).at(later) != "000000" else "111111"
-        for _ in range(4):
-            with pytest.raises(TotpInvalid):
-                totp.verify_login(city.db, actor, wrong)
-        with pytest.raises(TotpInvalid):
-            totp.verify_login(city.db, actor, wrong)
-    with pytest.raises(OperatorLocked):
-        auth.login(city.db, name, PASSWORD)

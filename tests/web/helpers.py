@@ -47,6 +47,7 @@ def web_client(city: City, username: str | None = None, base_url: str = "http://
     if username:
         r = http.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
         assert r.status_code == 200 and "/counter" in str(r.url), r.text
+        token = csrf_of(r.text)  # the CSRF token is bound to the session: a new one after login
     return WebClient(http, token)
 
 

@@ -61,6 +61,7 @@ def portal_client(city: City, identifier: str | None = None, password: str = QUE
     if identifier:
         r = http.post("/portal/login", data={"csrf_token": token, "identifier": identifier, "password": password})
         assert r.status_code == 200 and str(r.url).endswith("/portal"), r.text
+        token = csrf_of(r.text)  # the CSRF token is bound to the session: a new one after login
     return http, token
 
 

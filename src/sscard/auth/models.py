@@ -1,4 +1,4 @@
-"""Tables: outlets (service points), operators, API tokens."""
+"""Tables: outlets (service points), operators, API tokens, operators' TOTP, login throttles."""
 
 from __future__ import annotations
 
@@ -34,7 +34,6 @@ class Operator(Base):
     outlet_id: Mapped[int | None] = mapped_column(ForeignKey("outlets.id"))
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     outlet: Mapped[Outlet | None] = relationship(lazy="joined")
@@ -51,3 +50,32 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class OperatorTotp(Base):
+    """An operator's TOTP secret, sealed under the KMS KEK (``kms.sealed``, bound to the operator).
+    ``enabled`` once a first code confirmed the enrolment; ``last_step`` refuses a code's second use
+    (RFC 6238 §5.2). Wrong codes count in the operator's login throttle."""
+
+    __tablename__ = "operator_totp"
+
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
+    secret: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_step: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed logins of one key — an account (``auth:account:<username>``, ``portal:account:<person id>``) or a
+    client address (``auth:address:<ip>``, ``portal:address:<ip>``) — and its temporary lock. Each lock lasts
+    twice the one before (policy ``*.lock_seconds`` up to ``*.lock_max_seconds``); ``lock_count`` starts again
+    after a quiet period as long as the longest lock, or when a supervisor unlocks."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    lock_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    last_failure_at: Mapped[dt.datetime | None]

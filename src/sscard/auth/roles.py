@@ -33,6 +33,7 @@ class Permission(enum.StrEnum):
     CARD_LIFT_LOSS = "card.lift_loss"
     CARD_CANCEL = "card.cancel"
     OPERATOR_ADMIN = "operator.admin"
+    OPERATOR_UNLOCK = "operator.unlock"  # lift a temporary login lock (supervisors: not administrators')
     POLICY_ADMIN = "policy.admin"
     AUDIT_READ = "audit.read"
     JOBS_RUN = "jobs.run"
@@ -67,6 +68,7 @@ _COUNTER = {
 _SUPERVISOR = _COUNTER | {
     Permission.CARD_APPLY_BULK,
     Permission.CARD_UNLOCK,
+    Permission.OPERATOR_UNLOCK,
     Permission.CARD_CANCEL,
     Permission.AUDIT_READ,
     Permission.PRODUCTION_RESOLVE,

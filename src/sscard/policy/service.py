@@ -61,6 +61,19 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("portal.max_failed_logins", "持卡人查询密码连续错误锁定次数 / wrong portal passwords before "
                       "lock", 1, 50),
         ParameterSpec("portal.session_minutes", "网上服务登录有效分钟数 / portal session length in minutes", 1, 1440),
+        ParameterSpec("auth.address_max_failed_logins", "同一客户端地址登录失败临时锁定次数 / failed operator "
+                      "logins from one client address before it is locked for a while", 1, 1000),
+        ParameterSpec("auth.lock_seconds", "操作员首次临时锁定秒数（之后每次加倍）/ first temporary lock of an "
+                      "operator account or address, in seconds (doubles with each further lock)", 1, 86400),
+        ParameterSpec("auth.lock_max_seconds", "操作员临时锁定最长秒数 / longest temporary lock, in seconds", 1,
+                      604800),
+        ParameterSpec("auth.min_password_length", "操作员密码最短长度 / shortest operator password", 8, 128),
+        ParameterSpec("portal.address_max_failed_logins", "同一客户端地址查询密码错误临时锁定次数 / wrong portal "
+                      "passwords from one client address before it is locked for a while", 1, 1000),
+        ParameterSpec("portal.lock_seconds", "持卡人首次临时锁定秒数（之后每次加倍）/ first temporary lock of a "
+                      "portal account or address, in seconds (doubles with each further lock)", 1, 86400),
+        ParameterSpec("portal.lock_max_seconds", "持卡人临时锁定最长秒数 / longest temporary portal lock, in "
+                      "seconds", 1, 604800),
         ParameterSpec("portal.kiosk_idle_seconds", "自助终端无操作自动退出秒数 / kiosk idle logout in seconds",
                       10, 3600),
         *(ParameterSpec(name, text, low, high) for name, text, low, high, _ in CONTRIB_PARAMETERS),

@@ -1,4 +1,4 @@
-"""Errors of the portal: query passwords, cardholder login and sessions, contact data, operators' TOTP."""
+"""Errors of the portal: query passwords, cardholder login and sessions, contact data."""
 
 from sscard.errors import DomainError, ValidationFailed
 
@@ -16,18 +16,13 @@ class QueryPasswordMismatch(ValidationFailed):
 
 
 class PortalLoginFailed(DomainError):
+    # One answer for an unknown card or ID number, a wrong query password and a temporarily locked login.
     code = "PORTAL_LOGIN_FAILED"
     http_status = 401
-    message_zh = "卡号/身份证号或查询密码错误（未设置查询密码的，请到柜面激活或设置）"
-    message_en = ("Wrong card or ID number, or wrong query password (no query password yet? "
-                  "Set one at a service counter)")
-
-
-class PortalLocked(DomainError):
-    code = "PORTAL_LOCKED"
-    http_status = 403
-    message_zh = "查询密码错误次数过多，已锁定。请持身份证到柜面重置查询密码"
-    message_en = "Locked after too many wrong query passwords. Bring your ID card to a counter to reset it"
+    message_zh = ("卡号/身份证号或查询密码错误，或错误次数过多已暂时锁定，请稍后再试"
+                  "（未设置或忘记查询密码的，请持身份证到柜面设置或重置）")
+    message_en = ("Wrong card or ID number or query password, or temporarily locked after too many wrong "
+                  "tries; try again later (no or a forgotten query password? Bring your ID card to a counter)")
 
 
 class PortalSessionInvalid(DomainError):
@@ -55,17 +50,3 @@ class AddressInvalid(ValidationFailed):
     code = "ADDRESS_INVALID"
     message_zh = "地址须为 1 至 200 个字符，且不含控制字符"
     message_en = "The address must be 1 to 200 characters without control characters"
-
-
-class TotpInvalid(DomainError):
-    code = "TOTP_INVALID"
-    http_status = 401
-    message_zh = "动态验证码错误或已使用"
-    message_en = "Wrong or already used one-time code"
-
-
-class TotpNotEnrolled(DomainError):
-    code = "TOTP_NOT_ENROLLED"
-    http_status = 409
-    message_zh = "尚未开始绑定动态验证码"
-    message_en = "No one-time code enrolment has been started"

@@ -1,24 +1,22 @@
-"""Tables: portal accounts (query password, lockout, contact address), cardholder sessions, operators' TOTP."""
+"""Tables: portal accounts (query password, contact address) and cardholder sessions (lockout: ``auth.throttle``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, utcnow
 
 
 class PortalAccount(Base):
-    """One per person: the argon2 hash of the query password (查询密码) set at activation, and its lockout."""
+    """One per person: the argon2 hash of the query password (查询密码) set at activation."""
 
     __tablename__ = "portal_accounts"
 
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked: Mapped[bool] = mapped_column(Boolean, default=False)
     # 通讯地址: the registry keeps no address; the portal keeps the one the cardholder gives for mail.
     address: Mapped[str | None] = mapped_column(String(200))
     password_set_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -38,17 +36,3 @@ class PortalSession(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class OperatorTotp(Base):
-    """An operator's TOTP secret (base32). ``enabled`` once a first code confirmed the enrolment;
-    ``last_step`` refuses a code's second use (RFC 6238 §5.2)."""
-
-    __tablename__ = "operator_totp"
-
-    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), primary_key=True)
-    secret: Mapped[str] = mapped_column(String(64))
-    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_step: Mapped[int] = mapped_column(Integer, default=0)
-    failed: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

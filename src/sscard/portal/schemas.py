@@ -77,8 +77,3 @@ class FundsRow(_Frozen):
 class FundsSection(_Frozen):
     available: bool  # False until the funds package provides the read
     rows: list[FundsRow] = Field(default_factory=list)
-
-
-class TotpEnrolment(_Frozen):
-    secret: str
-    uri: str

@@ -1,6 +1,8 @@
 """Cardholder use cases: the query password (set at activation, changed by the holder, reset at a counter),
-login by card number or ID number (and at a kiosk by the card in the reader) with lockout, sessions that
-expire, reporting a temporary loss and updating phone and address. Reads are in ``portal.reads``.
+login by card number or ID number (and at a kiosk by the card in the reader) with a temporary lockout per
+holder and per client address (``auth.throttle``, scope ``portal``), sessions that expire and all end when the
+password changes or is reset, reporting a temporary loss and updating phone and address. Reads are in
+``portal.reads``.
 
 Every function takes the acting ``Actor``; a cardholder actor (``Role.CARDHOLDER``) carries its person and
 may act only on that person (``Actor.require_own``).
@@ -17,11 +19,12 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.audit import service as audit
+from sscard.auth import throttle
 from sscard.auth.roles import SYSTEM_ACTOR, Actor, Permission, Role
 from sscard.cards import service as cards
 from sscard.cards.errors import CardNotFound
@@ -33,7 +36,6 @@ from sscard.policy import service as policy
 from sscard.portal.errors import (
     AddressInvalid,
     CardNotForKiosk,
-    PortalLocked,
     PortalLoginFailed,
     PortalSessionInvalid,
     QueryPasswordInvalid,
@@ -47,7 +49,7 @@ from sscard.registry.models import Person
 _hasher = PasswordHasher()
 _DIGITS = re.compile(r"^[0-9]{6,12}$")
 _CARD_NO = re.compile(r"^[A-Za-z][0-9]{7}[0-9Xx]$")
-MAX_FAILED = "portal.max_failed_logins"
+SCOPE = "portal"  # the throttle's key space and policy prefix (portal.max_failed_logins, ...)
 SESSION_MINUTES = "portal.session_minutes"
 KIOSK_IDLE_SECONDS = "portal.kiosk_idle_seconds"
 # Cards that cannot open a kiosk session (their holder may still log in online by card or ID number): lost or
@@ -83,7 +85,8 @@ def _today() -> dt.date:
 
 def set_query_password(db: Database, actor: Actor, card_no: str, password: str) -> int:
     """At activation (or later at a counter, to reset a forgotten or locked one): set the holder's query
-    password for the card's person and clear the lockout. Returns the person's id (the audit entity)."""
+    password for the card's person, lift the holder's lock and end every session of theirs. Returns the
+    person's id (the audit entity)."""
     actor.require(Permission.CARD_ACTIVATE)
     check_query_password(password)
     with db.unit_of_work() as session:
@@ -91,37 +94,51 @@ def set_query_password(db: Database, actor: Actor, card_no: str, password: str) 
         if card is None:
             raise CardNotFound(card_no)
         account = session.get(PortalAccount, card.person_id, with_for_update=True)
-        before = None if account is None else {"failed_logins": account.failed_logins, "locked": account.locked}
         if account is None:
             account = PortalAccount(person_id=card.person_id, password_hash="")
             session.add(account)
         account.password_hash = _hasher.hash(password)
-        account.failed_logins, account.locked, account.password_set_at = 0, False, clock.now()
-        audit.record(session, actor, "portal.password_set", "person", card.person_id, before,
-                     {"failed_logins": 0, "locked": False, "card_no": card.card_no})
+        account.password_set_at = clock.now()
+        throttle.unlock(session, actor, throttle.account_key(SCOPE, str(card.person_id)))
+        ended = _end_sessions(session, card.person_id)
+        audit.record(session, actor, "portal.password_set", "person", card.person_id, None,
+                     {"card_no": card.card_no, "sessions_ended": ended})
         return card.person_id
 
 
-def change_password(db: Database, actor: Actor, old: str, new: str, repeat: str) -> None:
-    """The cardholder changes their own query password (the old one must be right; a wrong one counts)."""
+def _end_sessions(session: Session, person_id: int) -> int:
+    result = session.execute(update(PortalSession).where(PortalSession.person_id == person_id,
+                                                         PortalSession.revoked.is_(False)).values(revoked=True))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_password(db: Database, actor: Actor, old: str, new: str, repeat: str, kiosk: bool = False,
+                    address: str | None = None) -> IssuedSession:
+    """The cardholder changes their own query password (the old one must be right; a wrong one counts as a
+    failed login). Every session of the holder ends — on other browsers and kiosks too — and a new one is
+    issued for the caller."""
     actor.require(Permission.PORTAL_SELF)
     assert actor.person_id is not None
     if new != repeat:
         raise QueryPasswordMismatch()
     check_query_password(new)
-    failure: DomainError | None = None
+    failure: DomainError
     with db.unit_of_work() as session:
         account = session.get(PortalAccount, actor.person_id, with_for_update=True)
         if account is None:
             raise PortalSessionInvalid()
+        if throttle.locked(session, throttle.keys(SCOPE, str(actor.person_id), address)):
+            raise PortalLoginFailed()
         if not _verify(account, old):
-            failure = _count_failure(session, account)
+            failure = _count_failure(session, account.person_id, address)
         else:
             account.password_hash = _hasher.hash(new)
             account.password_set_at = clock.now()
-            audit.record(session, actor, "portal.password_change", "person", actor.person_id)
-    if failure is not None:  # raised after commit: the failure counter must persist
-        raise failure
+            ended = _end_sessions(session, actor.person_id)
+            audit.record(session, actor, "portal.password_change", "person", actor.person_id, None,
+                         {"sessions_ended": ended})
+            return _open_session(session, account.person_id, kiosk, "portal.login")
+    raise failure  # raised after commit: the failure counter must persist
 
 
 def _verify(account: PortalAccount, password: str) -> bool:
@@ -131,13 +148,15 @@ def _verify(account: PortalAccount, password: str) -> bool:
         return False
 
 
-def _count_failure(session: Session, account: PortalAccount) -> DomainError:
-    account.failed_logins += 1
-    locked = account.failed_logins >= policy.get_int(session, MAX_FAILED, _today())
-    account.locked = account.locked or locked
-    audit.record(session, SYSTEM_ACTOR, "portal.login_failed", "person", account.person_id, None,
-                 {"failed_logins": account.failed_logins, "locked": account.locked})
-    return PortalLocked() if account.locked else PortalLoginFailed()
+def _count_failure(session: Session, person_id: int | None, address: str | None,
+                   identifier: str = "") -> DomainError:
+    """One failed login against the holder (or, for an unknown one, what was typed) and the address."""
+    account = str(person_id) if person_id is not None else f"unknown:{_sha(identifier.strip().upper())[:32]}"
+    locks = throttle.fail(session, SCOPE, account, address)
+    if person_id is not None:
+        audit.record(session, SYSTEM_ACTOR, "portal.login_failed", "person", person_id, None,
+                     {"locked": any(lock.key.startswith("portal:account:") for lock in locks)})
+    return PortalLoginFailed()
 
 
 # ------------------------------------------------------------------------------------------------- login
@@ -161,47 +180,54 @@ def _person_of(session: Session, identifier: str, kiosk: bool) -> int | None:
         return None
 
 
-def login(db: Database, identifier: str, password: str, kiosk: bool = False) -> IssuedSession:
-    """Card number or ID number + query password → a cardholder session. Wrong passwords count towards
-    ``portal.max_failed_logins``; at the limit the account locks until a counter resets the password.
+def _open_session(session: Session, person_id: int, kiosk: bool, action: str) -> IssuedSession:
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    minutes = policy.get_int(session, SESSION_MINUTES, _today())
+    expires = now + dt.timedelta(minutes=minutes)
+    session.add(PortalSession(token_sha256=_sha(token), person_id=person_id, kiosk=kiosk,
+                              created_at=now, last_seen_at=now, expires_at=expires))
+    actor = cardholder_actor(person_id)
+    audit.record(session, actor, action, "person", person_id, None, {"kiosk": kiosk})
+    return IssuedSession(token, expires, actor, kiosk)
+
+
+def login(db: Database, identifier: str, password: str, kiosk: bool = False,
+          address: str | None = None) -> IssuedSession:
+    """Card number or ID number + query password → a cardholder session. Unknown holders, wrong passwords and
+    temporarily locked holders or addresses all get ``PORTAL_LOGIN_FAILED``; failures count per holder and per
+    client address (policy ``portal.*``), locks end by themselves or when a counter resets the password.
     Kiosk sessions (``kiosk=True``: the card number was read from the chip) also end when idle."""
     failure: DomainError
     with db.unit_of_work() as session:
         person_id = _person_of(session, identifier, kiosk)
+        account_name = str(person_id) if person_id is not None else \
+            f"unknown:{_sha(identifier.strip().upper())[:32]}"
+        # The row lock serialises one holder's attempts, so none slips past a lock taken meanwhile.
         account = None if person_id is None else session.get(PortalAccount, person_id, with_for_update=True)
+        if throttle.locked(session, throttle.keys(SCOPE, account_name, address)):
+            raise PortalLoginFailed()  # refused before any check: a lock is not a guessing oracle
         if account is None:
             _hasher.hash(password)  # the same time as a real check: no enumeration by timing
-            raise PortalLoginFailed()
-        if account.locked:
-            raise PortalLocked()
-        if not _verify(account, password):
-            failure = _count_failure(session, account)
+            failure = _count_failure(session, None, address, identifier)
+        elif not _verify(account, password):
+            failure = _count_failure(session, account.person_id, address)
         else:
-            account.failed_logins = 0
-            token = secrets.token_urlsafe(32)
-            now = clock.now()
-            minutes = policy.get_int(session, SESSION_MINUTES, _today())
-            expires = now + dt.timedelta(minutes=minutes)
-            session.add(PortalSession(token_sha256=_sha(token), person_id=account.person_id, kiosk=kiosk,
-                                      created_at=now, last_seen_at=now, expires_at=expires))
-            actor = cardholder_actor(account.person_id)
-            audit.record(session, actor, "portal.login", "person", account.person_id, None, {"kiosk": kiosk})
-            return IssuedSession(token, expires, actor, kiosk)
+            throttle.succeed(session, SCOPE, str(account.person_id))
+            return _open_session(session, account.person_id, kiosk, "portal.login")
     raise failure
 
 
 def authenticate(db: Database, token: str) -> tuple[Actor, bool]:
     """Session token → (cardholder actor, is a kiosk session). Kiosk sessions slide with use and end after
     ``portal.kiosk_idle_seconds`` without a request; every session ends at its absolute expiry, and all end
-    when the account locks."""
+    when the query password is changed or reset (a lock from someone else's wrong guesses ends none)."""
     with db.unit_of_work() as session:
-        found = session.execute(select(PortalSession, PortalAccount.locked)
-                                .join(PortalAccount, PortalAccount.person_id == PortalSession.person_id)
-                                .where(PortalSession.token_sha256 == _sha(token))).first()
+        row = session.execute(select(PortalSession).where(PortalSession.token_sha256 == _sha(token))
+                              ).scalar_one_or_none()
         now = clock.now()
-        if found is None or found[0].revoked or found[0].expires_at <= now or found[1]:
+        if row is None or row.revoked or row.expires_at <= now:
             raise PortalSessionInvalid()
-        row = found[0]
         idle = False
         if row.kiosk:
             limit = policy.get_int(session, KIOSK_IDLE_SECONDS, _today())

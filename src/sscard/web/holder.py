@@ -14,7 +14,7 @@ from sscard.portal.errors import PortalSessionInvalid
 from sscard.web import security
 from sscard.web.pages import HolderLoginRequired, db_of
 
-PORTAL_COOKIE = "sscard_portal"
+PORTAL_COOKIE = security.PORTAL_COOKIE
 
 
 def set_holder_session(response: Response, request: Request, token: str, expires_at: float) -> None:

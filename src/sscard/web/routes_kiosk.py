@@ -14,7 +14,7 @@ from starlette.responses import Response
 from sscard.audit import service as audit
 from sscard.errors import DomainError
 from sscard.portal import service as portal
-from sscard.portal.errors import CardUnreadable, PortalLocked
+from sscard.portal.errors import CardUnreadable
 from sscard.terminal.station import KioskReader, NoCard
 from sscard.web import security
 from sscard.web.forms import GENERAL, FormErrors
@@ -22,6 +22,7 @@ from sscard.web.holder import KioskHolder, clear_holder_session, holder_token, s
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, db_of, render
 from sscard.web.routes_portal import done_url, holder_context
+from sscard.web.security import client_address
 
 router = APIRouter(include_in_schema=False)
 CARD_COOKIE = "sscard_kiosk_card"
@@ -91,9 +92,8 @@ def login(request: Request, form: Form) -> Response:
     errors.required(form, "password")
     if not errors:
         try:
-            issued = portal.login(db_of(request), card_no, form["password"], kiosk=True)
-        except PortalLocked as err:
-            errors.add_domain(err, {err.code: GENERAL})
+            issued = portal.login(db_of(request), card_no, form["password"], kiosk=True,
+                                  address=client_address(request))
         except DomainError as err:
             errors.add_domain(err, {err.code: "password"} if err.code == "PORTAL_LOGIN_FAILED" else {err.code: GENERAL})
         else:

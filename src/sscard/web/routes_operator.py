@@ -1,5 +1,6 @@
 """Operator pages beyond the person: the data-comparison exceptions queue (resolve: take the register's
-value, accept a flag, reject, send back), production batches, and enrolment of the optional TOTP factor."""
+value, accept a flag, reject, send back), production batches, enrolment of the optional TOTP factor, and the
+login locks a supervisor lifts."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from sscard.audit import service as audit
+from sscard.auth import service as auth
+from sscard.auth import totp
 from sscard.auth.roles import Actor, Permission
 from sscard.errors import DomainError
-from sscard.portal import totp
 from sscard.production import batches
 from sscard.production import service as production
 from sscard.production.schemas import ExceptionOut, Resolution
@@ -117,3 +119,37 @@ def totp_confirm(request: Request, actor: WebActor, form: Form, step: str) -> Re
             return RedirectResponse(f"/account/totp?done={step}", status_code=303)
     return _totp_page(request, actor, errors, status=422)
 
+
+
+# ------------------------------------------------------------------------------------------ login locks
+
+
+def _locks_page(request: Request, actor: Actor, errors: FormErrors | None = None, status: int = 200) -> Response:
+    return render(request, "locks.html", {
+        "locks": auth.list_locks(db_of(request), actor), "done": request.query_params.get("done"),
+        "errors": errors or FormErrors(language_of(request))}, status=status)
+
+
+@router.get("/account/locks", response_class=HTMLResponse)
+def locks_page(request: Request, actor: WebActor) -> Response:
+    require(actor, Permission.OPERATOR_UNLOCK)
+    return _locks_page(request, actor)
+
+
+@router.post("/account/locks/unlock")
+def unlock(request: Request, actor: WebActor, form: Form) -> Response:
+    require(actor, Permission.OPERATOR_UNLOCK)
+    errors = FormErrors(language_of(request))
+    errors.required(form, "name")
+    errors.choice(form, "kind", ["account", "address"])
+    if not errors:
+        try:
+            if form["kind"] == "account":
+                auth.unlock_operator(db_of(request), actor, form["name"])
+            else:
+                auth.unlock_address(db_of(request), actor, form["name"])
+        except DomainError as err:
+            errors.add_domain(err, {err.code: GENERAL})
+            return _locks_page(request, actor, errors, status=err.http_status)
+        return RedirectResponse("/account/locks?" + urlencode({"done": form["name"]}), status_code=303)
+    return _locks_page(request, actor, errors, status=422)

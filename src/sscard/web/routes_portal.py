@@ -16,7 +16,7 @@ from sscard.auth.roles import Actor
 from sscard.errors import DomainError
 from sscard.portal import reads
 from sscard.portal import service as portal
-from sscard.portal.errors import PortalLocked, PortalLoginFailed
+from sscard.portal.errors import PortalLoginFailed
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.holder import (
     PortalHolder,
@@ -26,12 +26,13 @@ from sscard.web.holder import (
 )
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, db_of, render
+from sscard.web.security import client_address
 
 router = APIRouter(include_in_schema=False)
 
 SECRET_FIELDS = ("password", "old_password", "new_password", "repeat_password", "csrf_token")
 PORTAL_FIELDS = {"QUERY_PASSWORD_INVALID": "new_password", "QUERY_PASSWORD_MISMATCH": "repeat_password",
-                 "PORTAL_LOGIN_FAILED": "old_password", "PORTAL_LOCKED": GENERAL, "PHONE_INVALID": "phone",
+                 "PORTAL_LOGIN_FAILED": "old_password", "PHONE_INVALID": "phone",
                  "ADDRESS_INVALID": "address"}
 DONE = {"loss": N_("Temporary loss reported. Counters see it at once; it lapses by itself unless you "
                    "report a formal loss or lift it at a counter with the card."),
@@ -74,9 +75,8 @@ def login(request: Request, form: Form) -> Response:
     errors.required(form, "identifier", "password")
     if not errors:
         try:
-            issued = portal.login(db_of(request), form["identifier"], form["password"])
-        except PortalLocked as err:
-            errors.add_domain(err, {err.code: GENERAL})
+            issued = portal.login(db_of(request), form["identifier"], form["password"],
+                                  address=client_address(request))
         except DomainError as err:
             errors.add_domain(err, {err.code: "password"})
         else:
@@ -148,13 +148,18 @@ def change_password(request: Request, actor: PortalHolder, form: Form) -> Respon
     if not errors:
         db = db_of(request)
         try:
-            portal.change_password(db, actor, form["old_password"], form["new_password"], form["repeat_password"])
+            issued = portal.change_password(db, actor, form["old_password"], form["new_password"],
+                                            form["repeat_password"], address=client_address(request))
         except PortalLoginFailed:
-            errors.add("old_password", gettext(language_of(request), N_("The current query password is wrong.")))
+            errors.add("old_password", gettext(language_of(request), N_(
+                "The current query password is wrong, or locked for a while after too many wrong tries.")))
         except DomainError as err:
             errors.add_domain(err, PORTAL_FIELDS)
         else:
             assert actor.person_id is not None
             seq = audit.last_seq_by_actor(db, actor, "person", actor.person_id)
-            return RedirectResponse(done_url("/portal", "password", seq), status_code=303)
+            # Every session of the holder ended with the change; this browser continues in the new one.
+            response = RedirectResponse(done_url("/portal", "password", seq), status_code=303)
+            set_holder_session(response, request, issued.token, issued.expires_at.timestamp())
+            return response
     return holder_page(request, actor, errors, "password", {}, status=422)

@@ -10,16 +10,14 @@ from starlette.responses import Response
 
 from sscard import __version__
 from sscard.auth import service as auth
-from sscard.auth.errors import AuthenticationFailed, OperatorLocked
-from sscard.auth.roles import Actor
+from sscard.auth.errors import AuthenticationFailed, TotpInvalid, TotpRequired
 from sscard.db import Database
-from sscard.portal import totp
-from sscard.portal.errors import TotpInvalid
 from sscard.stats import service as stats
 from sscard.web import security
-from sscard.web.forms import GENERAL, FormErrors
+from sscard.web.forms import FormErrors
 from sscard.web.i18n import LANG_COOKIE, LANGUAGES, N_, gettext, language_of
 from sscard.web.pages import Form, optional_actor, render
+from sscard.web.security import client_address
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,42 +47,29 @@ def login_page(request: Request, next: Annotated[str | None, Query(max_length=30
 
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, form: Form) -> Response:
+    """Password and, once enrolled, the one-time code: both checked by ``auth.service.login``. Every
+    failure (unknown user, wrong password, locked or disabled account) gets the same message."""
     language = language_of(request)
     errors = FormErrors(language)
     errors.required(form, "username", "password")
     if not errors:
         try:
-            issued = auth.login(request.app.state.db, form["username"], form["password"])
-        except OperatorLocked:
-            errors.add(GENERAL, gettext(language, N_(
-                "This account is locked after too many wrong passwords. A supervisor or administrator can unlock it.")))
+            issued = auth.login(request.app.state.db, form["username"], form["password"],
+                                form.get("code") or None, client_address(request))
+        except TotpRequired:
+            errors.add("code", gettext(language, N_("Enter the 6-digit code from your authenticator app.")))
+        except TotpInvalid as err:
+            errors.add_domain(err, {err.code: "code"})
         except AuthenticationFailed:
-            errors.add("password", gettext(language, N_("Wrong user name or password.")))
+            errors.add("password", gettext(language, N_(
+                "Wrong user name or password, or the account is locked for a while after too many wrong "
+                "tries. Try again later, or ask a supervisor to unlock it.")))
         else:
-            if _second_factor_ok(request, issued.actor, form.get("code", ""), errors):
-                response = RedirectResponse(safe_next(form.get("next")), status_code=303)
-                security.set_session(response, request, issued.token, issued.expires_at.timestamp())
-                return response
-            auth.logout(request.app.state.db, issued.token)  # the password alone opens nothing
+            response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+            security.set_session(response, request, issued.token, issued.expires_at.timestamp())
+            return response
     values = {"username": form.get("username", ""), "next": safe_next(form.get("next"))}
     return render(request, "login.html", {"values": values, "errors": errors}, status=401)
-
-
-def _second_factor_ok(request: Request, actor: Actor, code: str, errors: FormErrors) -> bool:
-    """With TOTP enabled the login also needs a current code (wrong codes count towards the lockout)."""
-    db = request.app.state.db
-    if not totp.enabled(db, actor.operator_id):
-        return True
-    language = language_of(request)
-    if not code:
-        errors.add("code", gettext(language, N_("Enter the 6-digit code from your authenticator app.")))
-        return False
-    try:
-        totp.verify_login(db, actor, code)
-    except TotpInvalid as err:
-        errors.add_domain(err, {err.code: "code"})
-        return False
-    return True
 
 
 @router.post("/logout")

@@ -1,8 +1,10 @@
 """Browser-facing security: signed session cookies, CSRF tokens, opaque person references, response headers.
 
-CSRF uses the double-submit pattern: a random token in an HttpOnly, SameSite=Strict cookie must equal the
-``csrf_token`` field of every POSTed form (the server writes it into each form; another site can neither read
-the cookie nor set it). Person pages are addressed by an encrypted reference, so full ID numbers never appear
+CSRF: every browser gets a random value in an HttpOnly, SameSite=Strict cookie; the ``csrf_token`` field of
+every form is an HMAC (under the web secret) of that value and of the browser's session cookies (operator and
+cardholder), so a token is good only for the session it was written for: one taken from another session, one
+planted with a cookie the attacker chose, or one from before a login or logout is refused.
+Person pages are addressed by an encrypted reference, so full ID numbers never appear
 in URLs, browser history or access logs (invariant 8).
 """
 
@@ -22,6 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "sscard_session"
+PORTAL_COOKIE = "sscard_portal"  # the cardholder's session (web.holder)
 CSRF_COOKIE = "sscard_csrf"
 CSRF_FIELD = "csrf_token"
 SECRET_ENV = "SSCARD_WEB_SECRET_HEX"
@@ -62,6 +65,12 @@ def session_token(value: str | None, now: float | None = None) -> str | None:
     return token
 
 
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (behind a proxy: uvicorn's ``--forwarded-allow-ips``
+    decides whether X-Forwarded-For is believed); the login throttle counts failures per address."""
+    return request.client.host if request.client else None
+
+
 def is_https(request: Request) -> bool:
     return request.url.scheme == "https"
 
@@ -75,8 +84,16 @@ def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
 
 
+def csrf_token(browser: str, cookies: dict[str, str]) -> str:
+    """The form token for this browser value and these session cookies (empty without a browser value)."""
+    if not browser:
+        return ""
+    bound = "\x00".join((browser, cookies.get(SESSION_COOKIE, ""), cookies.get(PORTAL_COOKIE, "")))
+    return _sign("csrf:" + bound)
+
+
 def csrf_ok(request: Request, submitted: str | None) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE, "")
+    expected = csrf_token(request.cookies.get(CSRF_COOKIE, ""), request.cookies)
     return bool(expected) and bool(submitted) and hmac.compare_digest(expected, submitted or "")
 
 
@@ -128,7 +145,7 @@ class SecurityMiddleware:
         fresh = None
         if not token and not path.startswith("/api/"):
             fresh = secrets.token_urlsafe(32)
-        request.state.csrf = token or fresh or ""
+        request.state.csrf = csrf_token(token or fresh or "", request.cookies)
         https = scope.get("scheme", "http") == "https"
 
         async def send_with_headers(message: Message) -> None:

@@ -1,0 +1,62 @@
+"""sscard operator …: the way back in that needs no database edit — run on the server host, as the system
+actor by default (audited as ``system``): lift a login lock, reset a password or a lost second factor."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from sscard.auth import service as auth
+from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+
+operator_app = typer.Typer(help="Operators: login locks, password and second-factor resets", no_args_is_help=True)
+
+
+@operator_app.command("unlock")
+@domain_errors
+def unlock(username: Annotated[str | None, typer.Argument(help="the operator to unlock")] = None,
+           address: Annotated[str | None, typer.Option(help="also (or only) unlock this client address")] = None,
+           operator: OperatorOpt = "system") -> None:
+    """Lift an operator's temporary login lock (and/or a client address's) and forget the failures."""
+    if not username and not address:
+        raise typer.BadParameter("give an operator user name or --address")
+    db, actor = db_and_actor(operator)
+    done = auth.unlock_operator(db, actor, username) if username else False
+    if address:
+        done = auth.unlock_address(db, actor, address) or done
+    console.print("unlocked" if done else "nothing was locked")
+
+
+@operator_app.command("reset-password")
+@domain_errors
+def reset_password(username: str,
+                   password_stdin: Annotated[bool, typer.Option(
+                       "--password-stdin", help="read the new password from the first line of stdin")] = False,
+                   operator: OperatorOpt = "system") -> None:
+    """Set a new password (asked twice, not echoed): the lock and every session of the operator end."""
+    if password_stdin:
+        new = sys.stdin.readline().rstrip("\r\n")
+    else:
+        new = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    db, actor = db_and_actor(operator)
+    ended = auth.reset_password(db, actor, username, new)
+    console.print(f"password reset; {ended} session(s) ended")
+
+
+@operator_app.command("reset-totp")
+@domain_errors
+def reset_totp(username: str, operator: OperatorOpt = "system") -> None:
+    """Remove an operator's second factor (a lost phone); they enrol a new one after logging in."""
+    db, actor = db_and_actor(operator)
+    console.print("second factor removed" if auth.reset_totp(db, actor, username) else "no second factor")
+
+
+@operator_app.command("locks")
+@domain_errors
+def locks(operator: OperatorOpt = "system") -> None:
+    """Operator accounts and client addresses with failed logins or a lock."""
+    db, actor = db_and_actor(operator)
+    print_json([{"kind": v.kind, "name": v.name, "locked_until": v.locked_until, "failures": v.failures,
+                 "lock_count": v.lock_count} for v in auth.list_locks(db, actor)])
