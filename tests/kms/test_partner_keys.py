@@ -3,11 +3,14 @@ purpose only — and the employer file, whose MAC is checked under the key of th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sscard import clock
 from sscard.banks import files as bf
@@ -137,3 +140,33 @@ def test_an_employer_file_keyed_by_another_employer_is_refused() -> None:
     forger._put([forger._wrap(f"employer:{USCC}", 1, theirs_key)])  # the other employer's key, USCC's name
     assert _employer_code(remac(mine, f"employer:{USCC}", forger), ring) == "EMPLOYER_FILE_MAC"
     assert _employer_code(mine, PartnerKeys(KEK)) == "EMPLOYER_FILE_MAC"  # no key for the employer at all
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_are_refused_as_an_employer_file_and_nothing_else(data: bytes) -> None:
+    with pytest.raises(EmployerFileRejected):
+        ef.parse(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=255), st.sampled_from(["set", "cut", "insert"]),
+       st.booleans())
+def test_a_mutated_employer_file_is_refused_by_the_mac_unless_the_key_holder_remacs_it(
+        position: int, byte: int, how: str, keyed: bool) -> None:
+    good = _employer_file()
+    at = position % len(good)
+    bad = {"set": good[:at] + bytes([byte]) + good[at + 1:], "cut": good[:at],
+           "insert": good[:at] + bytes([byte]) + good[at:]}[how]
+    if keyed:
+        with contextlib.suppress(ValueError, IndexError, UnicodeDecodeError):
+            bad = remac(resha(bad))
+    try:
+        parsed = ef.parse(bad)
+    except EmployerFileRejected as refused:
+        if not keyed and bad != good:
+            assert refused.code in {"EMPLOYER_FILE_MAC", "EMPLOYER_FILE_TRUNCATED", "EMPLOYER_FILE_MALFORMED"}
+        return
+    if not keyed:
+        assert bad == good
+    assert parsed.header.count == len(parsed.lines)
