@@ -167,16 +167,17 @@ class PartnerKeys:
         return (st.st_mtime_ns, st.st_size)
 
     def _load(self) -> None:
-        self._stamp = self._file_stamp()
-        self._entries, self._cache = {}, {}
-        if self._stamp is None or self.path is None:
-            return
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
-            raise PartnerKeyInvalid(f"{self.path} is not an sscard partner keystore")
-        for raw in data["entries"]:
-            entry = PartnerKeyEntry(**raw)
-            self._entries[(entry.partner, entry.version)] = entry
+        stamp = self._file_stamp()
+        entries: dict[tuple[str, int], PartnerKeyEntry] = {}
+        if stamp is not None and self.path is not None:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise PartnerKeyInvalid(f"{self.path} is not an sscard partner keystore")
+            for raw in data["entries"]:
+                entry = PartnerKeyEntry(**raw)
+                entries[(entry.partner, entry.version)] = entry
+        # swapped in whole: a server thread checking a file meanwhile sees the old ring or the new one
+        self._entries, self._cache, self._stamp = entries, {}, stamp
 
     def refresh(self) -> None:
         """Re-read the keystore if another process (``sscard kms partner-key rotate``) changed it."""
