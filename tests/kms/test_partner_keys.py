@@ -170,3 +170,11 @@ def test_a_mutated_employer_file_is_refused_by_the_mac_unless_the_key_holder_rem
     if not keyed:
         assert bad == good
     assert parsed.header.count == len(parsed.lines)
+
+
+def test_a_damaged_keystore_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "k.json"
+    for junk in ("{", '{"format": "other", "entries": []}', '{"format": "sscard-partner-keys/1", "entries": [1]}'):
+        path.write_text(junk)
+        with pytest.raises(PartnerKeyInvalid):
+            PartnerKeys(KEK, path)

@@ -170,12 +170,15 @@ class PartnerKeys:
         stamp = self._file_stamp()
         entries: dict[tuple[str, int], PartnerKeyEntry] = {}
         if stamp is not None and self.path is not None:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                raise PartnerKeyInvalid(f"{self.path} is not an sscard partner keystore")
-            for raw in data["entries"]:
-                entry = PartnerKeyEntry(**raw)
-                entries[(entry.partner, entry.version)] = entry
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if data.get("format") != FORMAT:
+                    raise ValueError(data.get("format"))
+                for raw in data["entries"]:
+                    entry = PartnerKeyEntry(**raw)
+                    entries[(entry.partner, entry.version)] = entry
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise PartnerKeyInvalid(f"{self.path} is not an sscard partner keystore") from exc
         # swapped in whole: a server thread checking a file meanwhile sees the old ring or the new one
         self._entries, self._cache, self._stamp = entries, {}, stamp
 
