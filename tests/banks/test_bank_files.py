@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from sscard.banks import files as bf
 from sscard.banks.errors import BankFileRejected
+from sscard.kms.partners import PartnerKeys, default_keys
 
 
 def _lines(n: int = 5) -> list[bf.BatchLine]:
@@ -31,12 +32,26 @@ def _answer(header: bf.BatchHeader, lines: list[bf.BatchLine]) -> bytes:
     return bf.write_return(header, results)
 
 
-def _reseal(data: bytes) -> bytes:
-    """Recompute the checksum after a change: what a careful forger would do (so the totals checks are hit)."""
+def _resha(data: bytes) -> bytes:
+    """Recompute the trailer's SHA-256 after a change — all a forger without the bank's key can do."""
     start = data.rindex(b"\n", 0, len(data) - 1) + 1
     trailer = data[start:-1].split(b"|")
-    trailer[-1] = hashlib.sha256(data[:start]).hexdigest().encode()
+    trailer[-3] = hashlib.sha256(data[:start]).hexdigest().encode()
     return data[:start] + b"|".join(trailer) + b"\n"
+
+
+def _remac(data: bytes, keys: PartnerKeys | None = None, partner: str = "bank:ICBC") -> bytes:
+    """MAC the file again under ``partner``'s key (whoever holds it), keeping the rest of the trailer."""
+    start = data.rindex(b"\n", 0, len(data) - 1) + 1
+    trailer = data[start:-1].split(b"|")
+    prefix = data[:start] + b"|".join(trailer[:-2]) + b"|"
+    return prefix + (keys or default_keys()).seal(partner, (prefix,))
+
+
+def _reseal(data: bytes) -> bytes:
+    """Checksum and MAC recomputed after a change: what the bank itself (holding the key) could write, so the
+    checks after the MAC are reached."""
+    return _remac(_resha(data))
 
 
 def _edit_line(data: bytes, index: int, field: int, value: str) -> bytes:
@@ -108,9 +123,10 @@ def _refused(data: bytes, sent: bf.BatchFile | bf.BatchHeader) -> str:
     return err.value.code
 
 
-def test_a_changed_byte_breaks_the_checksum() -> None:
+def test_a_changed_byte_breaks_the_mac_and_a_keyed_change_still_the_checksum() -> None:
     sent, ret = _sent()
-    assert _refused(ret.replace(b"|4007|", b"|4008|"), sent) == "BANK_FILE_CHECKSUM"
+    assert _refused(ret.replace(b"|4007|", b"|4008|"), sent) == "BANK_FILE_MAC"
+    assert _refused(_remac(ret.replace(b"|4007|", b"|4008|")), sent) == "BANK_FILE_CHECKSUM"
 
 
 def test_a_resealed_changed_amount_breaks_the_totals() -> None:
@@ -157,9 +173,9 @@ def test_a_missing_line_is_refused() -> None:
 @pytest.mark.parametrize("cut", [1, 10, 80, 200])
 def test_a_truncated_file_is_refused(cut: int) -> None:
     sent, ret = _sent()
-    assert _refused(ret[:-cut], sent) in {"BANK_FILE_TRUNCATED", "BANK_FILE_CHECKSUM"}
+    assert _refused(ret[:-cut], sent) == "BANK_FILE_TRUNCATED"
     if cut > 1:  # cut mid-line, then "completed" with a line break
-        assert _refused(ret[:-cut] + b"\n", sent) in {"BANK_FILE_TRUNCATED", "BANK_FILE_CHECKSUM"}
+        assert _refused(ret[:-cut] + b"\n", sent) in {"BANK_FILE_TRUNCATED", "BANK_FILE_MAC"}
 
 
 def test_a_file_cut_after_a_whole_line_is_truncated() -> None:
@@ -172,15 +188,17 @@ def test_a_file_in_another_encoding_is_refused() -> None:
     sent, ret = _sent()
     _, batch = _batch()
     with pytest.raises(BankFileRejected) as err:
-        bf.parse_batch(batch.decode().encode("gb18030"))  # the names are not UTF-8 any more
+        bf.parse_batch(_reseal(batch.decode().encode("gb18030")))  # the names are not UTF-8 any more
     assert err.value.code == "BANK_FILE_ENCODING"
-    assert _refused(b"\xff" + ret, sent) == "BANK_FILE_ENCODING"
-    assert _refused(ret.replace(b"|S|", b"|\xc0\xaf|", 1), sent) == "BANK_FILE_ENCODING"  # overlong UTF-8
+    assert _refused(_reseal(b"\xff" + ret), sent) == "BANK_FILE_ENCODING"
+    assert _refused(_reseal(ret.replace(b"|S|", b"|\xc0\xaf|", 1)), sent) == "BANK_FILE_ENCODING"  # overlong
+    assert _refused(b"\xff" + ret, sent) == "BANK_FILE_MAC"  # and without the key: the MAC, before decoding
 
 
 def test_crlf_line_ends_are_refused() -> None:
     sent, ret = _sent()
-    assert _refused(ret.replace(b"\n", b"\r\n"), sent) == "BANK_FILE_MALFORMED"
+    assert _refused(_reseal(ret.replace(b"\n", b"\r\n")), sent) == "BANK_FILE_MALFORMED"
+    assert _refused(ret.replace(b"\n", b"\r\n"), sent) == "BANK_FILE_MAC"
 
 
 def test_a_return_for_another_batch_is_refused() -> None:
@@ -247,13 +265,106 @@ def test_mutated_valid_files_either_parse_or_are_refused_as_a_bank_file(data: st
         else:
             raw.insert(pos, byte)
     forged = bytes(raw)
-    if data.draw(st.booleans()):
-        with contextlib.suppress(ValueError):  # no line break left to find a trailer by
-            forged = _reseal(forged)
+    keyed = data.draw(st.sampled_from(["none", "sha", "sha+mac"]))
+    with contextlib.suppress(ValueError, IndexError):  # no line break or too few fields to find a trailer by
+        forged = _resha(forged) if keyed == "sha" else _reseal(forged) if keyed == "sha+mac" else forged
     try:
         parsed = bf.parse_return(forged, sent)
-    except BankFileRejected:
+    except BankFileRejected as refused:
+        # without the bank's key, any change at all is caught by the MAC (or the file is not even a file)
+        if keyed != "sha+mac" and forged != ret:
+            assert refused.code in {"BANK_FILE_MAC", "BANK_FILE_TRUNCATED"}
         return
+    if keyed != "sha+mac":
+        assert forged == ret
     # Accepted only if it is still a faithful answer to every sent line.
     assert sorted(line.line_no for line in parsed.lines) == [1, 2, 3, 4, 5]
     assert parsed.ok_amount + parsed.failed_amount == sent.header.total
+
+
+# ---------------------------------------------------------------------------------------------------- keyed MAC
+
+
+def _failure_made_success(ret: bytes) -> bytes:
+    """The penetration test's forgery: line 2 (a failure) turned into a success, the trailer's ok/failed totals
+    and its SHA-256 recomputed — everything an unkeyed checksum allowed."""
+    forged = _edit_line(_edit_line(ret, 2, 5, "S"), 2, 6, "")
+    lines = forged.decode().split("\n")
+    trailer = lines[-2].split("|")
+    amount = int(lines[2].split("|")[4])
+    trailer[3:7] = [str(int(trailer[3]) + 1), str(int(trailer[4]) + amount), str(int(trailer[5]) - 1),
+                    str(int(trailer[6]) - amount)]
+    lines[-2] = "|".join(trailer)
+    return _resha("\n".join(lines).encode())
+
+
+def test_a_forged_return_with_the_trailer_recomputed_is_refused() -> None:
+    sent, ret = _sent()
+    forged = _failure_made_success(ret)
+    assert _refused(forged, sent) == "BANK_FILE_MAC"
+    assert _refused(forged, sent.header) == "BANK_FILE_MAC"
+    # the same forgery in the old layout (SHA-256 last, no key ref, no MAC) is refused as carrying no MAC
+    start = forged.rindex(b"\n", 0, len(forged) - 1) + 1
+    old_layout = forged[:start] + b"|".join(forged[start:-1].split(b"|")[:-2]) + b"\n"
+    assert _refused(old_layout, sent) == "BANK_FILE_MAC"
+    # what the bank itself signs is accepted: the forgery fails only for want of the key
+    honest = bf.parse_return(_remac(forged), sent)
+    assert (honest.ok_count, honest.failed_count) == (4, 1)
+    assert (bf.parse_return(ret, sent).ok_count, bf.parse_return(ret, sent).failed_count) == (3, 2)
+
+
+def _two_bank_ring() -> PartnerKeys:
+    ring = PartnerKeys(bytes(range(32)))  # a real (non-demo) KEK: only keys created in the ring count
+    ring.create("bank:ICBC")
+    ring.create("bank:ABC")
+    return ring
+
+
+def test_a_file_macd_with_bank_as_key_is_refused_as_bank_bs() -> None:
+    ring = _two_bank_ring()
+    lines = _lines(3)
+    header = bf.new_header("ABC", bf.Kind.DEBIT, "W201407-ABC-1", "2014-07", lines)
+    sent = bf.parse_batch(bf.write_batch(header, lines, ring), ring)
+    results = [bf.ReturnLine(ln.line_no, ln.ref, ln.account_no, ln.amount, True, None) for ln in lines]
+    ret = bf.write_return(header, results, keys=ring)
+    assert bf.parse_return(ret, sent, ring).ok_count == 3  # correctly MACed under ABC's key: accepted
+    # ICBC (or whoever holds ICBC's key) answers ABC's batch: named as itself, or pretending to be ABC
+    as_icbc = _remac(ret, ring, "bank:ICBC")
+    assert b"|bank:ICBC:v1|" in as_icbc
+    with pytest.raises(BankFileRejected) as err:
+        bf.parse_return(as_icbc, sent, ring)
+    assert err.value.code == "BANK_FILE_MAC" and "keyed for bank:ICBC" in str(err.value)
+    icbc_key = ring.export("bank:ICBC")[1]
+    icbc_only = PartnerKeys(bytes(range(1, 33)))  # the same key, filed under ABC's name in a forger's ring
+    icbc_only._put([icbc_only._wrap("bank:ABC", 1, icbc_key)])
+    pretending = _remac(ret, icbc_only, "bank:ABC")
+    assert b"|bank:ABC:v1|" in pretending
+    with pytest.raises(BankFileRejected) as err:
+        bf.parse_return(pretending, sent, ring)
+    assert err.value.code == "BANK_FILE_MAC" and "does not match" in str(err.value)
+    # a batch for ABC handed to ICBC's side is refused the same way
+    with pytest.raises(BankFileRejected) as err:
+        bf.parse_batch(bf.write_batch(header, lines, ring), ring, bank_code="ICBC")
+    assert err.value.code == "BANK_FILE_MAC"
+
+
+def test_without_a_key_for_the_bank_nothing_is_written_or_read() -> None:
+    ring = PartnerKeys(bytes(range(32)))
+    header, data = _batch()  # under the demo key of the test session
+    with pytest.raises(BankFileRejected) as err:
+        bf.write_batch(header, _lines(), ring)
+    assert err.value.code == "BANK_FILE_MAC"
+    with pytest.raises(BankFileRejected) as err:
+        bf.parse_batch(data, ring)
+    assert err.value.code == "BANK_FILE_MAC" and "no key bank:ICBC:v1" in str(err.value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 255))
+def test_any_single_byte_changed_in_a_signed_file_is_refused_by_the_mac(pos: int, value: int) -> None:
+    sent, ret = _sent()
+    pos %= len(ret)
+    if ret[pos] == value:
+        return
+    forged = ret[:pos] + bytes([value]) + ret[pos + 1:]
+    assert _refused(forged, sent) in {"BANK_FILE_MAC", "BANK_FILE_TRUNCATED"}

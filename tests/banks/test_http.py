@@ -13,6 +13,7 @@ from sscard.banks.http_client import HttpGateway
 from sscard.banks.http_service import create_bank_app
 from sscard.banks.simulated import SimulatedBank
 from support.city import City
+from support.filemac import resha
 from support.loopback import free_port, serve
 
 
@@ -48,6 +49,9 @@ def test_a_batch_file_goes_through_the_http_service(city: City, bank_code: str, 
     with pytest.raises(BankFileRejected) as err:
         gateway.submit(data[:-5])
     assert err.value.code == "BANK_FILE_TRUNCATED"
+    with pytest.raises(BankFileRejected) as err:  # the loopback bank checks the MAC too, with its own key
+        gateway.submit(resha(data.replace(b"|120000\n", b"|120001\n")))
+    assert err.value.code == "BANK_FILE_MAC"
     changed = [lines[0]._replace(amount=1), lines[1]]
     with pytest.raises(BankBatchConflict):
         gateway.submit(bf.write_batch(bf.new_header(bank_code, "credit", "H1", "2014-07", changed), changed))

@@ -184,3 +184,28 @@ def test_the_same_file_submitted_twice_at_once_is_applied_once(city: City, bank_
     assert errors == []
     assert len(handles) == 2 and handles[0] == handles[1]
     assert bank.balance(bank_code, "1001") == 10_000 + 13_000  # credited once
+
+
+def test_the_bank_checks_the_mac_with_its_own_key_and_signs_its_answer_with_it(city: City, bank_code: str) -> None:
+    from sscard.kms.partners import PartnerKeys
+    from support.filemac import remac, resha
+
+    keys = PartnerKeys(bytes(range(32)))  # a real KEK: the bank and the bureau hold exactly these keys
+    keys.create(f"bank:{bank_code}")
+    keys.create("bank:ICBC")
+    bank = _open(city, bank_code)
+    bank.keys = keys
+    lines = [_line(1, "1001", "张伟", 3000)]
+    header = bf.new_header(bank_code, "credit", "MAC1", "2014-07", lines)
+    data = bf.write_batch(header, lines, keys)
+    forged = resha(data.replace(b"|3000\n", b"|9000\n").replace(b"|1|3000|", b"|1|9000|"))  # SHA fixed, no key
+    for wrong in (forged, remac(data, "bank:ICBC", keys), data[:data.rindex(b"|", 0, data.rindex(b"|"))] + b"\n"):
+        with pytest.raises(BankFileRejected) as err:
+            bank.submit(bank_code, wrong)
+        assert err.value.code == "BANK_FILE_MAC"
+    assert bank.balance(bank_code, "1001") == 10_000  # nothing of a refused file applied
+    handle = bank.submit(bank_code, data)
+    answer = bank.fetch_return(handle)
+    assert answer is not None and f"|bank:{bank_code}:v1|".encode() in answer
+    assert bf.parse_return(answer, header, keys).ok_count == 1
+    assert bank.balance(bank_code, "1001") == 13_000

@@ -25,6 +25,7 @@ from sscard.production.simulators import SimulatedBank, SimulatedMaker
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import Terminal, VirtualReader
 from support.city import City
+from support.filemac import remac
 
 from .builders import Person, collection_csv, people, population_csv, write_photos
 
@@ -113,8 +114,12 @@ def test_collected_data_becomes_cards_that_read_back_through_the_terminal(
     short = formats.write("KR", batch_no, "QYRCB", dt.datetime(2013, 6, 1), rows[1:])  # well-formed, one missing
     other_id = formats.write("KR", batch_no, "QYRCB", dt.datetime(2013, 6, 1),
                              [[rows[0][0], renamed.id_number, *rows[0][2:]], *rows[1:]])
+    icbc = formats.write("KR", batch_no, "ICBC", dt.datetime(2013, 6, 1), rows)  # ICBC answering QYRCB's batch
     for wrong, message in ((short, "answers"), (other_id, "ID number differs"),
-                           (answer.replace(b"|00|", b"|0O|", 1), "checksum")):
+                           (answer.replace(b"|00|", b"|0O|", 1), "MAC does not match"),
+                           (icbc, "keyed for bank:ICBC, it was expected from bank:QYRCB"),
+                           (remac(answer, "bank:ICBC"), "keyed for bank:ICBC"),
+                           (remac(answer, formats.MAKER_PARTNER), "keyed for maker:CARDMAKER")):
         with pytest.raises(FileRejected, match=message):
             batches.import_bank_return(city.db, city.admin, wrong)
         assert _status_counts(city) == {"10": approved}  # nothing half-imported

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from sscard.errors import DomainError
+from sscard.kms.partners import PartnerKeys, default_keys
 from sscard.production import formats, imports
 from sscard.production import service as production
 from sscard.production.errors import FileAlreadyImported, FileRejected
@@ -36,13 +37,21 @@ def _kh() -> bytes:
     return formats.write("KH", "ICBC-20130601-0001", "ICBC", STAMP, ROWS)
 
 
+def _remac(data: bytes, keys: PartnerKeys | None = None, partner: str = "bank:ICBC") -> bytes:
+    """MAC a changed file again under ``partner``'s key: what only the key's holder can do."""
+    start = data.rindex(b"\n", 0, len(data) - 1) + 1
+    prefix = data[:start] + b"|".join(data[start:-1].split(b"|")[:-2]) + b"|"
+    return prefix + (keys or default_keys()).seal(partner, (prefix,))
+
+
 def _rebuild(lines: list[str]) -> bytes:
-    """Re-seal edited detail lines with a matching trailer checksum (a consistent but wrong file)."""
+    """Re-seal edited detail lines with a matching trailer checksum and MAC (a consistent but wrong file, as
+    the bank itself could write it)."""
     details = lines[1:-1]
     digest = hashlib.sha256("".join(d + "\n" for d in details).encode("gb18030")).hexdigest()
     tail = lines[-1].split("|")
     tail[4] = digest
-    return "\n".join([*lines[:-1], "|".join(tail)]).encode("gb18030") + b"\n"
+    return _remac("\n".join([*lines[:-1], "|".join(tail)]).encode("gb18030") + b"\n")
 
 
 def test_a_written_file_reads_back_with_its_header_and_totals() -> None:
@@ -51,17 +60,69 @@ def test_a_written_file_reads_back_with_its_header_and_totals() -> None:
     assert parsed.records[1]["name"] == "李𠀀" and parsed.trailer.ok == 2
 
 
-@pytest.mark.parametrize(("damage", "message"), [
+DAMAGES: list[tuple[Callable[[bytes], bytes], str]] = [
     (lambda b: b.replace("张伟".encode("gb18030"), b"\xff\xff"), "not gb18030"),
-    (lambda b: b[: len(b) // 2], "truncated"),
-    (lambda b: b[: b.rindex(b"T|")], "truncated"),
-    (lambda b: b.replace(b"|2|1.0|", b"|3|1.0|"), "wrong totals"),
+    (lambda b: b.replace(b"|2|2.0|", b"|3|2.0|"), "wrong totals"),
     (lambda b: b.replace("张伟".encode("gb18030"), "张炜".encode("gb18030")), "checksum"),
     (lambda b: b.replace(b"H|KH|", b"H|KR|"), "expected KH"),
+    (lambda b: b.replace(b"|2.0|", b"|1.0|"), "layout version"),
+]
+
+
+@pytest.mark.parametrize(("damage", "message"), DAMAGES)
+def test_a_damaged_file_is_rejected_by_its_mac_and_by_its_reason_if_remacd(damage: Callable[[bytes], bytes],
+                                                                           message: str) -> None:
+    with pytest.raises(FileRejected) as err:
+        formats.parse(damage(_kh()), "KH")
+    assert err.value.code == "PRODUCTION_FILE_MAC"
+    with pytest.raises(FileRejected, match=message) as err:  # the key holder's own bad file: the next check
+        formats.parse(_remac(damage(_kh())), "KH")
+    assert err.value.code == "PRODUCTION_FILE_REJECTED"
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (lambda b: b[: len(b) // 2], "truncated"),
+    (lambda b: b[: b.rindex(b"T|")], "no MAC"),
 ])
-def test_a_damaged_file_is_rejected_with_the_reason(damage: Callable[[bytes], bytes], message: str) -> None:
+def test_a_truncated_file_is_rejected(damage: Callable[[bytes], bytes], message: str) -> None:
     with pytest.raises(FileRejected, match=message):
         formats.parse(damage(_kh()), "KH")
+
+
+def test_a_return_forged_with_its_checksum_recomputed_is_refused_and_the_partners_own_is_taken() -> None:
+    answered = [["A00000001", ROWS[0][1], "E01", "", "identity check failed"],
+                ["A00000002", ROWS[1][1], formats.OK, "6212260000000000017", ""]]
+    kr = formats.write("KR", "ICBC-20130601-0001", "ICBC", STAMP, answered)
+    lines = kr.decode("gb18030").rstrip("\n").split("\n")
+    lines[1] = "D|1|A00000001|441802194001010014|00|6212260000000000025|"  # the failure made an account
+    lines[-1] = lines[-1].replace("T|2|1|1|", "T|2|2|0|")
+    details = "".join(d + "\n" for d in lines[1:-1]).encode("gb18030")
+    tail = lines[-1].split("|")
+    tail[4] = hashlib.sha256(details).hexdigest()
+    forged = ("\n".join([*lines[:-1], "|".join(tail)]) + "\n").encode("gb18030")
+    with pytest.raises(FileRejected) as err:
+        formats.parse(forged, "KR")
+    assert err.value.code == "PRODUCTION_FILE_MAC"
+    assert formats.parse(_remac(forged), "KR").trailer.ok == 2  # under the bank's key it would be the bank's word
+
+
+def test_a_file_under_another_banks_or_the_makers_key_is_refused() -> None:
+    ring = PartnerKeys(bytes(range(32)))  # a real KEK: only the keys created here
+    for partner in ("bank:ICBC", "bank:ABC", formats.MAKER_PARTNER):
+        ring.create(partner)
+    kh = formats.write("KH", "ICBC-20130601-0001", "ICBC", STAMP, ROWS, keys=ring)
+    assert formats.parse(kh, "KH", ring).header.bank_code == "ICBC"
+    for other in ("bank:ABC", formats.MAKER_PARTNER):
+        with pytest.raises(FileRejected) as err:
+            formats.parse(_remac(kh, ring, other), "KH", ring)  # MACed by ABC or the maker, header still ICBC
+        assert err.value.code == "PRODUCTION_FILE_MAC"
+    with pytest.raises(FileRejected) as err:
+        formats.parse(kh, "KH", ring, partner="bank:ABC")  # ICBC's genuine file, presented as ABC's
+    assert err.value.code == "PRODUCTION_FILE_MAC"
+    with pytest.raises(FileRejected) as err:
+        formats.parse(kh, "KH", PartnerKeys(bytes(range(1, 33))))  # nobody's key: refused, not accepted
+    assert err.value.code == "PRODUCTION_FILE_MAC"
+    assert kh.rstrip(b"\n").rsplit(b"\n", 1)[1].split(b"|")[5] == b"bank:ICBC:v1"
 
 
 def test_a_duplicated_line_is_rejected_even_with_consistent_totals() -> None:
@@ -89,6 +150,24 @@ def test_mutated_files_are_refused_with_a_domain_error(position: int, byte: int,
     at = position % len(good)
     bad = {"flip": good[:at] + bytes([byte]) + good[at + 1:], "cut": good[:at],
            "dup": good[:at] + good[at:] + good[at:]}[how]
+    try:
+        parsed = formats.parse(bad, "KH")
+    except DomainError:
+        return
+    assert bad == good  # without the key no change at all gets past the MAC
+    assert parsed.trailer.count == len(parsed.records)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=0, max_value=255), st.sampled_from(["flip", "cut", "dup"]))
+def test_mutated_files_remacd_by_the_key_holder_are_a_file_or_a_domain_error(position: int, byte: int,
+                                                                            how: str) -> None:
+    good = _kh()
+    at = position % len(good)
+    bad = {"flip": good[:at] + bytes([byte]) + good[at + 1:], "cut": good[:at],
+           "dup": good[:at] + good[at:] + good[at:]}[how]
+    with contextlib.suppress(ValueError):
+        bad = _remac(bad)
     try:
         parsed = formats.parse(bad, "KH")
     except DomainError:

@@ -33,6 +33,13 @@ class BankFileChecksum(BankFileRejected):
     message_en = "The bank file checksum does not match (the content was changed); rejected as a whole"
 
 
+class BankFileMac(BankFileRejected):
+    code = "BANK_FILE_MAC"
+    message_zh = "银行文件的 MAC（HMAC-SM3）缺失、错误或不是该银行的密钥所做，整个文件被拒绝"
+    message_en = ("The bank file's MAC (HMAC-SM3) is missing, wrong or made under another partner's key; "
+                  "rejected as a whole")
+
+
 class BankFileTotals(BankFileRejected):
     code = "BANK_FILE_TOTALS"
     message_zh = "银行文件笔数或金额合计不符，整个文件被拒绝"

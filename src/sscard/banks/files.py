@@ -5,25 +5,33 @@ UTF-8 text, ``|``-delimited, ``\\n`` line ends, no ``|``/CR/LF inside a field::
 
     batch   H|SSB1|bank_code|kind|batch_id|period|count|total_fen|created
             D|line_no|ref|account_no|name|id_number|amount_fen          (line_no = 1..count, in order)
-            T|count|total_fen|sha256
+            T|count|total_fen|sha256|key_ref|mac
     return  H|SSR1|bank_code|kind|batch_id|period|count|total_fen|created    (the batch's header echoed)
             R|line_no|ref|account_no|amount_fen|status|reason           (status S or F; reason iff F)
-            T|count|total_fen|ok_count|ok_fen|failed_count|failed_fen|sha256
+            T|count|total_fen|ok_count|ok_fen|failed_count|failed_fen|sha256|key_ref|mac
 
-``sha256`` is the lower-case hex SHA-256 of every byte before the trailer line (header and details).
+``sha256`` is the lower-case hex SHA-256 of every byte before the trailer line (header and details): the
+content's identity. ``key_ref`` is ``bank:<bank_code>:v<version>``, the bank's file key from
+``sscard.kms.partners``; ``mac`` is the lower-case hex HMAC-SM3 under that key of every byte before the MAC
+(the trailer up to and including the ``|`` after ``key_ref``). Both directions use the bank's key: the bureau
+signs batches and checks returns, the bank checks batches and signs returns. The MAC is checked on the raw bytes
+before anything else is read, against the key of the bank the caller expects (the return against the bank the
+batch was sent to), never the bank the file names.
 
 Public contract (names are stable; the funds packages code against them):
 
 - ``Kind`` (credit | debit), ``Reason`` (the per-line failure codes), ``BatchHeader``, ``BatchLine``,
   ``BatchFile``, ``ReturnLine``, ``ReturnFile``.
 - ``new_header(bank_code, kind, batch_id, period, lines, created=None) -> BatchHeader`` (count/total from lines)
-- ``write_batch(header, lines) -> bytes``; ``parse_batch(data) -> BatchFile``
-- ``write_return(header, results, created=None) -> bytes`` (``header`` = the batch's header)
-- ``parse_return(data, sent) -> ReturnFile`` where ``sent`` is the ``BatchHeader`` sent or, stricter, the whole
-  ``BatchFile`` sent (then every answered line must carry the sent ref, account and amount).
+- ``write_batch(header, lines, keys=None) -> bytes``; ``parse_batch(data, keys=None, bank_code=None) ->
+  BatchFile`` (``bank_code``: the bank receiving it, whose key must have made the MAC; default the header's)
+- ``write_return(header, results, created=None, keys=None) -> bytes`` (``header`` = the batch's header)
+- ``parse_return(data, sent, keys=None) -> ReturnFile`` where ``sent`` is the ``BatchHeader`` sent or,
+  stricter, the whole ``BatchFile`` sent (then every answered line must carry the sent ref, account and amount).
+- ``keys``: a ``sscard.kms.partners.PartnerKeys``; default ``partners.default_keys()``.
 
 Every defect raises a subclass of ``sscard.banks.errors.BankFileRejected`` before anything is returned — the
-file is taken whole or not at all: BANK_FILE_ENCODING, BANK_FILE_TRUNCATED, BANK_FILE_CHECKSUM,
+file is taken whole or not at all: BANK_FILE_MAC, BANK_FILE_ENCODING, BANK_FILE_TRUNCATED, BANK_FILE_CHECKSUM,
 BANK_FILE_MALFORMED, BANK_FILE_MISMATCH, BANK_FILE_TOTALS, BANK_FILE_UNKNOWN_LINE, BANK_FILE_DUPLICATE_LINE.
 
 Speed: a million lines are split with ``str.split`` and checked column-wise (one ``set``, one ``sum``, one
@@ -34,7 +42,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,6 +53,7 @@ from sscard.banks.errors import (
     BankFileChecksum,
     BankFileDuplicateLine,
     BankFileEncoding,
+    BankFileMac,
     BankFileMalformed,
     BankFileMismatch,
     BankFileTotals,
@@ -53,6 +61,8 @@ from sscard.banks.errors import (
     BankFileUnknownLine,
 )
 from sscard.bulksql import no_gc
+from sscard.kms import partners
+from sscard.kms.partners import FileMacError, PartnerKeys
 
 SEP = "|"
 BATCH_MAGIC = "SSB1"
@@ -151,7 +161,7 @@ def new_header(bank_code: str, kind: Kind | str, batch_id: str, period: str, lin
 # ---------------------------------------------------------------------------------------------------- writing
 
 
-def write_batch(header: BatchHeader, lines: Sequence[BatchLine]) -> bytes:
+def write_batch(header: BatchHeader, lines: Sequence[BatchLine], keys: PartnerKeys | None = None) -> bytes:
     """Lay out a batch file; refuses (``BankFileRejected``) lines that would not parse back identically."""
     _check_header(header, BATCH_MAGIC)
     n = len(lines)
@@ -171,10 +181,11 @@ def write_batch(header: BatchHeader, lines: Sequence[BatchLine]) -> bytes:
         raise BankFileMalformed("a field contains '|' or a line break")
     if not all(line.ref and line.account_no and line.name for line in lines):
         raise BankFileMalformed("reference, account number and name must not be empty")
-    return _seal(_header_line(header, BATCH_MAGIC) + body, f"T|{n}|{header.total}|")
+    return _seal(_header_line(header, BATCH_MAGIC) + body, f"T|{n}|{header.total}|", header.bank_code, keys)
 
 
-def write_return(header: BatchHeader, results: Sequence[ReturnLine], created: dt.datetime | None = None) -> bytes:
+def write_return(header: BatchHeader, results: Sequence[ReturnLine], created: dt.datetime | None = None,
+                 keys: PartnerKeys | None = None) -> bytes:
     """Lay out the return file answering the batch with ``header``; the trailer splits ok and failed totals."""
     _check_header(header, RETURN_MAGIC)
     n = len(results)
@@ -197,16 +208,26 @@ def write_return(header: BatchHeader, results: Sequence[ReturnLine], created: dt
     answered = BatchHeader(header.bank_code, header.kind, header.batch_id, header.period, header.count,
                            header.total, stamp(created))
     return _seal(_header_line(answered, RETURN_MAGIC) + body,
-                 f"T|{n}|{total}|{ok_count}|{ok_amount}|{n - ok_count}|{total - ok_amount}|")
+                 f"T|{n}|{total}|{ok_count}|{ok_amount}|{n - ok_count}|{total - ok_amount}|", header.bank_code, keys)
 
 
 def _header_line(h: BatchHeader, magic: str) -> str:
     return f"H|{magic}|{h.bank_code}|{h.kind.value}|{h.batch_id}|{h.period}|{h.count}|{h.total}|{h.created}\n"
 
 
-def _seal(text: str, trailer_prefix: str) -> bytes:
+def partner(bank_code: str) -> str:
+    """The partner-key name of a bank."""
+    return f"bank:{bank_code}"
+
+
+def _seal(text: str, trailer_prefix: str, bank_code: str, keys: PartnerKeys | None) -> bytes:
     data = text.encode("utf-8")
-    return data + f"{trailer_prefix}{hashlib.sha256(data).hexdigest()}\n".encode("ascii")
+    prefix = f"{trailer_prefix}{partners.content_digest(data)}|".encode("ascii")
+    try:
+        mac = (keys or partners.default_keys()).seal(partner(bank_code), (data, prefix))
+    except partners.PartnerKeyUnknown as exc:
+        raise BankFileMac(f"cannot sign: {exc.detail}") from None
+    return b"".join((data, prefix, mac))
 
 
 def _check_header(h: BatchHeader, magic: str) -> None:
@@ -231,10 +252,11 @@ def _check_amounts(amounts: Sequence[int]) -> None:
 # ---------------------------------------------------------------------------------------------------- reading
 
 
-def parse_batch(data: bytes) -> BatchFile:
-    """Check and read a whole batch file (the bank side of the exchange)."""
+def parse_batch(data: bytes, keys: PartnerKeys | None = None, bank_code: str | None = None) -> BatchFile:
+    """Check and read a whole batch file (the bank side of the exchange): the MAC must be under the key of
+    ``bank_code`` (the bank receiving it; default the bank its header names)."""
     with no_gc():
-        header_text, details, trailer, checksum = _open(data, 4)
+        header_text, details, trailer, checksum = _open(data, 6, bank_code or peek_bank_code(data), keys)
         header = _parse_header(header_text, BATCH_MAGIC)
         _tags, numbers, refs, accounts, names, ids, raw_amounts = _columns(details, "D")
         n = len(details)
@@ -257,15 +279,16 @@ def parse_batch(data: bytes) -> BatchFile:
         return BatchFile(header, lines, checksum)
 
 
-def parse_return(data: bytes, sent: BatchHeader | BatchFile) -> ReturnFile:
-    """Check and read a whole return file against the batch that was sent."""
+def parse_return(data: bytes, sent: BatchHeader | BatchFile, keys: PartnerKeys | None = None) -> ReturnFile:
+    """Check and read a whole return file against the batch that was sent (its MAC under the key of the bank
+    the batch was sent to)."""
     with no_gc():
-        return _parse_return(data, sent)
+        return _parse_return(data, sent, keys)
 
 
-def _parse_return(data: bytes, sent: BatchHeader | BatchFile) -> ReturnFile:
+def _parse_return(data: bytes, sent: BatchHeader | BatchFile, keys: PartnerKeys | None) -> ReturnFile:
     sent_header = sent.header if isinstance(sent, BatchFile) else sent
-    header_text, details, trailer, checksum = _open(data, 8)
+    header_text, details, trailer, checksum = _open(data, 10, sent_header.bank_code, keys)
     header = _parse_header(header_text, RETURN_MAGIC)
     mine = (sent_header.bank_code, sent_header.kind, sent_header.batch_id, sent_header.period)
     theirs = (header.bank_code, header.kind, header.batch_id, header.period)
@@ -319,11 +342,32 @@ def _match_sent(numbers: list[int], refs: list[str], accounts: list[str], amount
             raise BankFileUnknownLine(f"line {number} does not match the line sent (ref {ref[:64]})")
 
 
-def _open(data: bytes, trailer_fields: int) -> tuple[str, list[str], list[str], str]:
-    """Decode, find the trailer, verify the checksum: (header line, detail lines, trailer fields, checksum)."""
+def peek_bank_code(data: bytes) -> str:
+    """The bank code in a file's header, read from the raw first line (nothing else is read before the MAC)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise BankFileMalformed("a bank file is bytes")
+    first = bytes(data[:200]).split(b"\n", 1)[0].split(b"|")
+    code = first[2].decode("ascii", "replace") if len(first) > 2 else ""
+    if not _BANK_RE.fullmatch(code):
+        raise BankFileMalformed("the first line is not a header naming a bank")
+    return code
+
+
+def _open(data: bytes, trailer_fields: int, bank_code: str,
+          keys: PartnerKeys | None) -> tuple[str, list[str], list[str], str]:
+    """Verify the MAC, decode, find the trailer, verify the checksum: (header line, detail lines, trailer fields,
+    checksum)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise BankFileMalformed("a bank file is bytes")
     data = bytes(data)
+    if not data.endswith(b"\n"):
+        raise BankFileTruncated("the file does not end with a complete line")
+    if data[data.rfind(b"\n", 0, len(data) - 1) + 1:][:2] != b"T|":
+        raise BankFileTruncated("the last line is not a trailer (T|…)")
+    try:
+        (keys or partners.default_keys()).check_file(data, partner(bank_code))
+    except FileMacError as exc:
+        raise BankFileMac(str(exc)) from None
     try:
         text = data.decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
@@ -337,12 +381,12 @@ def _open(data: bytes, trailer_fields: int) -> tuple[str, list[str], list[str], 
     trailer = text[text_start:-1].split(SEP)
     if start == 0 or trailer[0] != "T":
         raise BankFileTruncated("the last line is not a trailer (T|…)")
-    if len(trailer) != trailer_fields or not _SHA_RE.fullmatch(trailer[-1]):
+    if len(trailer) != trailer_fields or not _SHA_RE.fullmatch(trailer[-3]):
         raise BankFileTruncated("the trailer is incomplete or its checksum is not a SHA-256 hex digest")
-    if hashlib.sha256(data[:start]).hexdigest() != trailer[-1]:
+    if partners.content_digest(data[:start]) != trailer[-3]:
         raise BankFileChecksum("the content does not match the trailer checksum (changed, added or removed bytes)")
     lines = text[:text_start].split("\n")[:-1]
-    return lines[0], lines[1:], trailer[1:-1], trailer[-1]
+    return lines[0], lines[1:], trailer[1:-3], trailer[-3]
 
 
 def _parse_header(line: str, magic: str) -> BatchHeader:

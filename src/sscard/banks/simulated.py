@@ -34,11 +34,12 @@ from sscard.banks.errors import (
     SimCallInvalid,
     SimStateInvalid,
 )
-from sscard.banks.files import BatchFile, Kind, Reason, ReturnLine, parse_batch, write_return
+from sscard.banks.files import BatchFile, Kind, Reason, ReturnLine, parse_batch, peek_bank_code, write_return
 from sscard.banks.gateway import AccountState, AccountStatus, CallResult
 from sscard.banks.models import SimAccount, SimBatch, SimCall
 from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
 from sscard.db import Database
+from sscard.kms.partners import PartnerKeys
 
 BUREAU_ACCOUNT = "BUREAU-SETTLEMENT"  # the bureau's settlement account in every simulated bank
 _BUREAU_NAME = "社会保险基金管理局"
@@ -59,8 +60,9 @@ class NewAccount:
 class SimulatedBank:
     """The bank's operations; each method is one transaction of its own (the bank is not the bureau)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keys: PartnerKeys | None = None) -> None:
         self.db = db
+        self.keys = keys  # the bank's file keys (each bank's own); default: the process's partner keystore
 
     # ------------------------------------------------------------------------------------------------ accounts
 
@@ -133,10 +135,11 @@ class SimulatedBank:
 
     def submit(self, bank_code: str, batch_file: bytes) -> str:
         """Receive and answer a batch file at once; the handle fetches the answer. Idempotent by batch id."""
-        batch = parse_batch(batch_file)
+        addressed = peek_bank_code(batch_file)
+        if addressed != bank_code:
+            raise BankFileMismatch(f"a file for {addressed} was sent to {bank_code}")
+        batch = parse_batch(batch_file, self.keys, bank_code)  # BANK_FILE_MAC unless made under this bank's key
         header = batch.header
-        if header.bank_code != bank_code:
-            raise BankFileMismatch(f"a file for {header.bank_code} was sent to {bank_code}")
         handle = f"{bank_code}/{header.batch_id}"
         content = _content_digest(batch_file)
         with self.db.unit_of_work() as s:
@@ -150,7 +153,7 @@ class SimulatedBank:
             with no_gc():
                 results, deltas = _judge(s, batch)
                 _apply(s, bank_code, deltas)
-                answer = write_return(header, results)
+                answer = write_return(header, results, keys=self.keys)
             ok = [r for r in results if r.ok]
             s.add(SimBatch(handle=handle, bank_code=bank_code, batch_id=header.batch_id, kind=header.kind.value,
                            checksum=content, line_count=header.count, total=header.total, ok_count=len(ok),

@@ -24,6 +24,7 @@ from sscard.cli.common import OperatorOpt, console, domain_errors, err
 from sscard.cli.common import actor_for as _actor
 from sscard.cli.common import open_db as _db
 from sscard.cli.funds import funds_app
+from sscard.cli.kms import kms_app
 from sscard.cli.medical import medical_app
 from sscard.cli.operators import operator_app
 from sscard.cli.production import production_app, stats_app
@@ -56,6 +57,7 @@ app.add_typer(medical_app, name="medical")
 app.add_typer(funds_app, name="funds")
 app.add_typer(bank_app, name="bank")
 app.add_typer(operator_app, name="operator")
+app.add_typer(kms_app, name="kms")
 
 def _print(data: Any) -> None:
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))

@@ -28,6 +28,7 @@ from sscard.cards.states import ApplicationStatus, ProductionStatus
 from sscard.chip import card_atr
 from sscard.db import Database
 from sscard.kms import Psam
+from sscard.kms.partners import PartnerKeys
 from sscard.policy import service as policy
 from sscard.production import formats, transport
 from sscard.production.bulk import Moves, insert_rows, update_rows
@@ -220,7 +221,7 @@ def bank_name(name: str, charset: str) -> tuple[str, bool]:
         return "".join(out), True
 
 
-def export_bank_file(db: Database, actor: Actor, batch_no: str) -> bytes:
+def export_bank_file(db: Database, actor: Actor, batch_no: str, keys: PartnerKeys | None = None) -> bytes:
     """开户报盘: the account-opening file for the batch's bank (may be exported again until the return)."""
     actor.require(Permission.PRODUCTION_BATCH)
     with db.unit_of_work() as session:
@@ -233,7 +234,8 @@ def export_bank_file(db: Database, actor: Actor, batch_no: str) -> bytes:
             record.name_substituted = substituted
             rows.append([record.card_no, person.id_number, name, "1" if substituted else "0", person.sex,
                          f"{person.birth_date:%Y%m%d}", person.region_code, person.phone or ""])
-        data = formats.write("KH", batch.batch_no, batch.bank_code, clock.now().astimezone(clock.local_zone()), rows)
+        data = formats.write("KH", batch.batch_no, batch.bank_code, clock.now().astimezone(clock.local_zone()), rows,
+                             keys=keys)
         batch.stage = "bank_sent"
         reconcile(session, batch)
         audit.record(session, actor, "production.bank_export", "production_batch", batch.batch_no, None,
@@ -241,10 +243,20 @@ def export_bank_file(db: Database, actor: Actor, batch_no: str) -> bytes:
         return data
 
 
-def import_bank_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
+def _bank_of(db: Database, data: bytes) -> str | None:
+    """The bank of the batch a return names (None if no such batch): its key, not the one the file claims,
+    must have made the MAC."""
+    batch_no = formats.peek_header(data)[1]
+    with db.unit_of_work() as session:
+        return session.execute(select(ProductionBatch.bank_code)
+                               .where(ProductionBatch.batch_no == batch_no)).scalar_one_or_none()
+
+
+def import_bank_return(db: Database, actor: Actor, data: bytes, keys: PartnerKeys | None = None) -> BatchOut:
     """开户回盘: an account number or a failure per record; the file must answer every record of the batch."""
     actor.require(Permission.PRODUCTION_BATCH)
-    parsed = formats.parse(data, "KR")
+    bank = _bank_of(db, data)
+    parsed = formats.parse(data, "KR", keys, partner=None if bank is None else formats.partner_for("KR", bank))
     with db.unit_of_work() as session:
         batch = _batch(session, parsed.header.batch_no)
         _stage(batch, "bank_sent")
@@ -284,7 +296,8 @@ def import_bank_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
 # ------------------------------------------------------------------------------------------------ maker
 
 
-def export_maker_file(db: Database, actor: Actor, batch_no: str, psam: Psam | Callable[[], Psam]) -> bytes:
+def export_maker_file(db: Database, actor: Actor, batch_no: str, psam: Psam | Callable[[], Psam],
+                      keys: PartnerKeys | None = None) -> bytes:
     """制卡数据: the cards whose account is open; ID number, name, sex, birth date and account number sealed
     for the maker under a batch key derived in the PSAM (given, or asked for once the batch is known)."""
     actor.require(Permission.PRODUCTION_BATCH)
@@ -305,7 +318,7 @@ def export_maker_file(db: Database, actor: Actor, batch_no: str, psam: Psam | Ca
                 "expiry_date": f"{expiry:%Y%m%d}"})
             rows.append([card.card_no, person.region_code, f"{card.card_no}.jpg", sealed])
         data = formats.write("ZK", batch.batch_no, batch.bank_code, clock.now().astimezone(clock.local_zone()), rows,
-                             extra=batch.transport_salt)
+                             extra=batch.transport_salt, keys=keys)
         batch.maker_sent, batch.stage = len(rows), "maker_sent"
         reconcile(session, batch)
         audit.record(session, actor, "production.maker_export", "production_batch", batch.batch_no, None,
@@ -313,10 +326,10 @@ def export_maker_file(db: Database, actor: Actor, batch_no: str, psam: Psam | Ca
         return data
 
 
-def import_maker_return(db: Database, actor: Actor, data: bytes) -> BatchOut:
+def import_maker_return(db: Database, actor: Actor, data: bytes, keys: PartnerKeys | None = None) -> BatchOut:
     """制卡回盘: per card the chip serial and ATR (checked against the card's own factor) or a failure."""
     actor.require(Permission.PRODUCTION_BATCH)
-    parsed = formats.parse(data, "ZR")
+    parsed = formats.parse(data, "ZR", keys, partner=formats.MAKER_PARTNER)
     with db.unit_of_work() as session:
         batch = _batch(session, parsed.header.batch_no)
         _stage(batch, "maker_sent")

@@ -11,6 +11,15 @@ class FileRejected(ValidationFailed):
     message_en = "The file is malformed and was rejected as a whole; nothing was imported"
 
 
+class FileMacInvalid(FileRejected):
+    """An exchange file whose HMAC-SM3 is missing, wrong, or under another partner's key (checked first)."""
+
+    code = "PRODUCTION_FILE_MAC"
+    message_zh = "交换文件的 MAC（HMAC-SM3）缺失、错误或不是该合作方的密钥所做，整个文件被拒绝"
+    message_en = ("The exchange file's MAC (HMAC-SM3) is missing, wrong or made under another partner's key; "
+                  "rejected as a whole")
+
+
 class FileAlreadyImported(Conflict):
     code = "PRODUCTION_FILE_ALREADY_IMPORTED"
     message_zh = "该文件已经导入过"

@@ -14,6 +14,7 @@ from pathlib import Path
 from sscard import clock
 from sscard.chip import HolderData, card_atr, personalise, save
 from sscard.kms import KeyManager
+from sscard.kms.partners import PartnerKeys
 from sscard.production import formats, transport
 from sscard.registry.regions import CITY_CODE
 
@@ -44,13 +45,15 @@ class SimulatedBank:
     failure_rate: float = 0.0
     seed: int = 0
     fail_cards: Collection[str] = ()
+    keys: PartnerKeys | None = None  # the bank's file keys (default: the process's partner keystore)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
 
     def answer(self, request: bytes) -> bytes:
-        sent = formats.parse(request, "KH")
+        """Check the KH file's MAC under the bank's key, answer it, MAC the KR file under the same key."""
+        sent = formats.parse(request, "KH", self.keys)
         bin_ = BANK_BIN.get(sent.header.bank_code, "620000")
         rows = []
         for rec in sent.records:
@@ -60,7 +63,7 @@ class SimulatedBank:
             else:
                 account = _luhn(bin_ + f"{self._rng.randrange(10**12):012d}")
                 rows.append([rec["card_no"], rec["id_number"], formats.OK, account, ""])
-        return formats.write("KR", sent.header.batch_no, sent.header.bank_code, _stamp(), rows)
+        return formats.write("KR", sent.header.batch_no, sent.header.bank_code, _stamp(), rows, keys=self.keys)
 
 
 @dataclass
@@ -73,6 +76,7 @@ class SimulatedMaker:
     seed: int = 0
     fail_cards: Collection[str] = ()
     generation: int = 3
+    partner_keys: PartnerKeys | None = None  # the maker's file key (default: the process's partner keystore)
     _rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -80,7 +84,7 @@ class SimulatedMaker:
         self.image_dir.mkdir(parents=True, exist_ok=True)
 
     def answer(self, request: bytes) -> bytes:
-        sent = formats.parse(request, "ZK")
+        sent = formats.parse(request, "ZK", self.partner_keys, partner=formats.MAKER_PARTNER)
         key = transport.batch_key(self.keys.issue_psam(CITY_CODE), sent.header.batch_no, sent.header.extra)
         rows = []
         for seq, rec in enumerate(sent.records, start=1):
@@ -100,4 +104,5 @@ class SimulatedMaker:
             save(chip, self.image_dir / f"{rec['card_no']}.json")
             rows.append([rec["card_no"], formats.OK, f"{self._rng.getrandbits(64):016X}",
                          card_atr(holder).hex().upper(), ""])
-        return formats.write("ZR", sent.header.batch_no, sent.header.bank_code, _stamp(), rows)
+        return formats.write("ZR", sent.header.batch_no, sent.header.bank_code, _stamp(), rows,
+                             keys=self.partner_keys)

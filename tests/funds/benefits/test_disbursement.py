@@ -25,6 +25,7 @@ from sscard.funds.benefits.models import DisbursementBatch, DisbursementLine, Re
 from sscard.funds.benefits.schemas import CorrectionIn
 from sscard.ledger.models import LedgerTransfer
 from support.city import City
+from support.filemac import reseal
 
 
 @dataclass
@@ -76,12 +77,12 @@ def test_a_tampered_return_file_is_refused_whole_and_the_true_one_is_then_taken(
         return data[:at] + (b"9" if data[at:at + 1] != b"9" else b"8") + data[at + 1:]
 
     tamperings = {
-        "BANK_FILE_CHECKSUM": flip,
+        "BANK_FILE_MAC": flip,  # without the bank's key no change gets past the MAC
         "BANK_FILE_TOTALS": _resealed(lambda lines: lines[:-1]),  # a line missing
         "BANK_FILE_UNKNOWN_LINE": _resealed(lambda lines: [*lines[:-1], lines[-1]._replace(line_no=99)]),
         "BANK_FILE_DUPLICATE_LINE": _resealed(lambda lines: [lines[0], lines[0], *lines[2:]]),
         "BANK_FILE_TRUNCATED": lambda data: data[: data.rindex(b"\nT|") + 1],
-        "BANK_FILE_ENCODING": lambda data: data[:-80] + b"\xff" + data[-79:],  # not UTF-8 any more
+        "BANK_FILE_ENCODING": lambda data: reseal(data.replace(b"|S|", b"|\xff|", 1)),  # not UTF-8 any more
     }
     for code, change in tamperings.items():
         with pytest.raises(BankFileRejected) as refused:

@@ -101,7 +101,7 @@ def test_an_employer_file_is_uploaded_once_and_refused_whole_when_tampered(month
 
     before = _counts(city)
     refused = upload(data.replace(str(AVG).encode(), str(AVG + 1).encode(), 1))
-    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "EMPLOYER_FILE_CHECKSUM")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "EMPLOYER_FILE_MAC")
     assert _counts(city) == before
     r = upload(data)
     assert r.status_code == 201, r.text

@@ -3,7 +3,6 @@ personal medical account) or refused whole with a stable code when anything is w
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
 
@@ -21,6 +20,7 @@ from sscard.ledger.models import LedgerTransfer
 from sscard.medical import service as medical
 from support.city import City
 from support.factories import next_id_number
+from support.filemac import reseal, resha
 
 # The seeded example rates on a base of AVG: (employer, employee) fen per insurance.
 SHARES = {"pension": (64_372, 36_784), "medical": (29_887, 9_196), "unemployment": (6_897, 2_299)}
@@ -90,9 +90,8 @@ def test_an_employer_file_is_imported_whole_with_the_employee_medical_share_in_t
 
 
 def _reseal(data: bytes) -> bytes:
-    body = data[:data.rindex(b"\n", 0, len(data) - 1) + 1]
-    trailer = data[len(body):].decode().rstrip("\n").split("|")
-    return body + "|".join([*trailer[:-1], hashlib.sha256(body).hexdigest()]).encode() + b"\n"
+    """Checksum and MAC recomputed under the key of the employer the header names (the key holder's file)."""
+    return reseal(data)
 
 
 def _edit(data: bytes, index: int, field: int, value: str) -> bytes:
@@ -109,7 +108,7 @@ def _with_totals(lines: list[employer_file.EmployerLine]) -> Callable[[bytes], b
 
 Tamper = Callable[[bytes, list[employer_file.EmployerLine]], bytes]
 TAMPERING: dict[str, tuple[str, Tamper]] = {
-    "changed amount": ("EMPLOYER_FILE_CHECKSUM", lambda d, _: _edit(d, 1, 6, "64373")),
+    "changed amount": ("EMPLOYER_FILE_MAC", lambda d, _: resha(_edit(d, 1, 6, "64373"))),
     "changed amount, resealed": ("EMPLOYER_FILE_TOTALS", lambda d, _: _reseal(_edit(d, 1, 6, "64373"))),
     "header total": ("EMPLOYER_FILE_TOTALS", lambda d, _: _reseal(_edit(d, 0, 7, "1"))),
     "bad USCC check character": ("EMPLOYER_FILE_USCC",
@@ -128,7 +127,7 @@ TAMPERING: dict[str, tuple[str, Tamper]] = {
     "unknown insurance": ("EMPLOYER_FILE_MALFORMED", lambda d, _: _reseal(_edit(d, 1, 4, "maternity"))),
     "unknown bank": ("EMPLOYER_FILE_MALFORMED", lambda d, ls: make_file(ls, bank="NOBANK")),
     "truncated": ("EMPLOYER_FILE_TRUNCATED", lambda d, _: d[: len(d) // 2]),
-    "not UTF-8": ("EMPLOYER_FILE_ENCODING", lambda d, _: d.replace("职工".encode(), b"\xb0\xa1", 1)),
+    "not UTF-8": ("EMPLOYER_FILE_ENCODING", lambda d, _: _reseal(d.replace("职工".encode(), b"\xb0\xa1", 1))),
 }
 
 

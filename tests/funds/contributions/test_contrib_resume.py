@@ -3,7 +3,6 @@ debited twice or skipped, nothing is posted twice, the ledger stays balanced."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections.abc import Callable
 
@@ -20,6 +19,7 @@ from sscard.funds.contributions.withholding import run_withholding_month
 from sscard.ledger import service as ledger
 from sscard.ledger.models import LedgerTransfer
 from support.city import City
+from support.filemac import reseal, resha
 
 
 class Killed(RuntimeError):
@@ -121,10 +121,8 @@ def test_a_run_killed_in_the_middle_of_posting_leaves_nothing_half_written(month
 
 
 def _reseal(data: bytes) -> bytes:
-    """Recompute the checksum after an edit, as a careless or malicious bank would."""
-    body = data[:data.rindex(b"\n", 0, len(data) - 1) + 1]
-    trailer = data[len(body):].decode().rstrip("\n").split("|")
-    return body + "|".join([*trailer[:-1], hashlib.sha256(body).hexdigest()]).encode() + b"\n"
+    """Recompute the checksum and MAC after an edit, as a careless or malicious bank (holding its key) would."""
+    return reseal(data)
 
 
 def _edit_line(data: bytes, index: int, edit: Callable[[list[str]], list[str]]) -> bytes:
@@ -134,12 +132,12 @@ def _edit_line(data: bytes, index: int, edit: Callable[[list[str]], list[str]]) 
 
 
 TAMPERING: dict[str, Callable[[bytes], bytes]] = {
-    "BANK_FILE_CHECKSUM": lambda d: _edit_line(d, 1, lambda f: [*f[:5], "F", "ACCOUNT_FROZEN"]),
+    "BANK_FILE_MAC": lambda d: resha(_edit_line(d, 1, lambda f: [*f[:5], "F", "ACCOUNT_FROZEN"])),
     "BANK_FILE_TOTALS": lambda d: _reseal(_edit_line(d, 1, lambda f: [*f[:5], "F", "ACCOUNT_FROZEN"])),
     "BANK_FILE_UNKNOWN_LINE": lambda d: _reseal(_edit_line(d, 1, lambda f: [f[0], f[1], "A999999", *f[3:]])),
     "BANK_FILE_DUPLICATE_LINE": lambda d: _reseal(_edit_line(d, 2, lambda f: [f[0], "1", *f[2:]])),
     "BANK_FILE_TRUNCATED": lambda d: d[:-40],
-    "BANK_FILE_ENCODING": lambda d: d.replace(b"|S|", b"|\xff|", 1),
+    "BANK_FILE_ENCODING": lambda d: _reseal(d.replace(b"|S|", b"|\xff|", 1)),
 }
 
 

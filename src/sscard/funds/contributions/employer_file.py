@@ -4,17 +4,19 @@ UTF-8 text, ``|``-delimited, ``\\n`` line ends, no ``|``/CR/LF inside a field::
 
     H|SSE1|uscc|employer_name|bank_code|period|count|total_fen|created
     D|line_no|id_number|name|insurance|base_fen|employer_fen|employee_fen     (line_no = 1..count, in order)
-    T|count|total_fen|sha256
+    T|count|total_fen|sha256|key_ref|mac
 
 ``insurance`` is pension, medical or unemployment; ``total_fen`` = Σ (employer_fen + employee_fen);
-``sha256`` is the lower-case hex SHA-256 of every byte before the trailer. Any defect refuses the whole file
-(``EmployerFileRejected`` subclasses) before anything is applied. The USCC is checked with
-``stdnum.cn.uscc`` (GB 32100-2015 check character).
+``sha256`` is the lower-case hex SHA-256 of every byte before the trailer (the content's identity);
+``key_ref`` = ``employer:<uscc>:v<n>`` names the employer's file key (``sscard.kms.partners``) and ``mac`` is the
+hex HMAC-SM3 under it of every byte before the MAC. The MAC is checked on the raw bytes first, under the key of
+the employer the header names (``EMPLOYER_FILE_MAC``: missing, wrong, or keyed for another partner). Any defect
+refuses the whole file (``EmployerFileRejected`` subclasses) before anything is applied. The USCC is checked
+with ``stdnum.cn.uscc`` (GB 32100-2015 check character).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,11 +28,14 @@ from sscard.funds.contributions.errors import (
     EmployerFileChecksum,
     EmployerFileDuplicateLine,
     EmployerFileEncoding,
+    EmployerFileMac,
     EmployerFileMalformed,
     EmployerFileTotals,
     EmployerFileTruncated,
     EmployerFileUscc,
 )
+from sscard.kms import partners
+from sscard.kms.partners import FileMacError, PartnerKeys
 
 MAGIC = "SSE1"
 SEP = "|"
@@ -69,18 +74,49 @@ class EmployerFile:
     checksum: str
 
 
-def write(header: EmployerHeader, lines: Sequence[EmployerLine]) -> bytes:
-    """Lay out a file (employers' software and tests); the result parses back to the same content."""
+def partner(uscc: str) -> str:
+    """The partner-key name of an employer."""
+    return f"employer:{uscc}"
+
+
+def write(header: EmployerHeader, lines: Sequence[EmployerLine], keys: PartnerKeys | None = None) -> bytes:
+    """Lay out a file (employers' software and tests) MACed under the employer's key; the result parses back
+    to the same content."""
     head = (f"H|{MAGIC}|{header.uscc}|{header.employer_name}|{header.bank_code}|{header.period}|{header.count}|"
             f"{header.total}|{header.created}\n")
     body = "".join(f"D|{ln.line_no}|{ln.id_number}|{ln.name}|{ln.insurance}|{ln.base_fen}|{ln.employer_fen}|"
                    f"{ln.employee_fen}\n" for ln in lines)
     data = (head + body).encode("utf-8")
-    return data + f"T|{header.count}|{header.total}|{hashlib.sha256(data).hexdigest()}\n".encode("ascii")
+    prefix = f"T|{header.count}|{header.total}|{partners.content_digest(data)}|".encode("ascii")
+    try:
+        mac = (keys or partners.default_keys()).seal(partner(header.uscc), (data, prefix))
+    except partners.PartnerKeyUnknown as exc:
+        raise EmployerFileMac(f"cannot sign: {exc.detail}") from None
+    return b"".join((data, prefix, mac))
 
 
-def parse(data: bytes) -> EmployerFile:
-    """Check and read a whole file: encoding, trailer, checksum, header, USCC, lines, duplicates, totals."""
+def peek_uscc(data: bytes) -> str:
+    """The USCC in the raw header (whose key must have made the MAC); nothing else is read."""
+    first = bytes(data[:300]).split(b"\n", 1)[0].split(b"|")
+    if len(first) < 3 or first[:2] != [b"H", MAGIC.encode()]:
+        raise EmployerFileMalformed(f"the first line is not an {MAGIC} header")
+    return first[2].decode("ascii", "replace")
+
+
+def parse(data: bytes, keys: PartnerKeys | None = None) -> EmployerFile:
+    """Check and read a whole file: MAC (before anything else), encoding, trailer, checksum, header, USCC, lines,
+    duplicates, totals."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise EmployerFileMalformed("an employer file is bytes")
+    data = bytes(data)
+    if not data.endswith(b"\n"):
+        raise EmployerFileTruncated("the file does not end with a complete line")
+    if data[data.rfind(b"\n", 0, len(data) - 1) + 1:][:2] != b"T|":
+        raise EmployerFileTruncated("the last line is not a trailer (T|…)")
+    try:
+        (keys or partners.default_keys()).check_file(data, partner(peek_uscc(data)))
+    except FileMacError as exc:
+        raise EmployerFileMac(str(exc)) from None
     try:
         text = bytes(data).decode("utf-8", errors="strict")
     except UnicodeDecodeError as exc:
@@ -93,10 +129,10 @@ def parse(data: bytes) -> EmployerFile:
     if len(lines) < 2 or not lines[-1].startswith("T|"):
         raise EmployerFileTruncated("the last line is not a trailer (T|…)")
     trailer = lines[-1].split(SEP)
-    if len(trailer) != 4 or not _SHA_RE.fullmatch(trailer[3]):
+    if len(trailer) != 6 or not _SHA_RE.fullmatch(trailer[3]):
         raise EmployerFileTruncated("the trailer is incomplete or its checksum is not a SHA-256 hex digest")
     body = "".join(line + "\n" for line in lines[:-1]).encode("utf-8")
-    if hashlib.sha256(body).hexdigest() != trailer[3]:
+    if partners.content_digest(body) != trailer[3]:
         raise EmployerFileChecksum("the content does not match the trailer checksum")
     header = _header(lines[0])
     details = [_detail(index, line) for index, line in enumerate(lines[1:-1], start=1)]

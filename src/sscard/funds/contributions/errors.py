@@ -118,6 +118,12 @@ class EmployerFileChecksum(EmployerFileRejected):
     message_en = "The employer file checksum does not match (the content was changed)"
 
 
+class EmployerFileMac(EmployerFileRejected):
+    code = "EMPLOYER_FILE_MAC"
+    message_zh = "单位缴费文件的 MAC（HMAC-SM3）缺失、错误或不是该单位的密钥所做"
+    message_en = "The employer file's MAC (HMAC-SM3) is missing, wrong or made under another partner's key"
+
+
 class EmployerFileTotals(EmployerFileRejected):
     code = "EMPLOYER_FILE_TOTALS"
     message_zh = "单位缴费文件笔数或金额合计与首尾记录不符"

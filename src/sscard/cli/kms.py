@@ -1,0 +1,85 @@
+"""``sscard kms partner-key …``: the file keys of the bureau's partners (banks, the card maker, employers) —
+create, rotate (with an overlap during which files under the previous version still verify), revoke, list and
+export for handing to the partner out of band. Each step needs operator.admin and is audited; no command shows
+a key except ``export``, which writes it to a file of its own (mode 0600)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sscard.cli.common import OperatorOpt, db_and_actor, domain_errors, print_json
+from sscard.kms import partners
+
+kms_app = typer.Typer(help="Key management: partner file keys", no_args_is_help=True)
+partner_app = typer.Typer(help="HMAC-SM3 keys that authenticate exchange files, one per partner",
+                          no_args_is_help=True)
+kms_app.add_typer(partner_app, name="partner-key")
+
+PartnerOpt = Annotated[str, typer.Option("--partner", help="bank:<code>, maker:<code> or employer:<USCC>")]
+KeystoreOpt = Annotated[Path | None, typer.Option(
+    "--keystore", help=f"partner keystore (default ${partners.KEYSTORE_ENV} or {partners.DEFAULT_KEYSTORE})")]
+
+
+def _ring(keystore: Path | None) -> partners.PartnerKeys:
+    return partners.PartnerKeys.from_settings(keystore)
+
+
+@partner_app.command("create")
+@domain_errors
+def create(partner: PartnerOpt, keystore: KeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+    """Make version 1 of a partner's key (then export it to the partner)."""
+    db, actor = db_and_actor(operator)
+    print_json(partners.create_key(db, actor, _ring(keystore), partner).public())
+
+
+@partner_app.command("rotate")
+@domain_errors
+def rotate(partner: PartnerOpt, keystore: KeystoreOpt = None, operator: OperatorOpt = "system",
+           overlap_days: Annotated[int, typer.Option(min=0, max=366, help="days the previous version still "
+                                                     "verifies files")] = 30) -> None:
+    """Make a new version that signs from now on; the previous one verifies for --overlap-days more."""
+    db, actor = db_and_actor(operator)
+    print_json(partners.rotate_key(db, actor, _ring(keystore), partner, dt.timedelta(days=overlap_days)).public())
+
+
+@partner_app.command("revoke")
+@domain_errors
+def revoke(partner: PartnerOpt, version: Annotated[int, typer.Option(min=1)], keystore: KeystoreOpt = None,
+           operator: OperatorOpt = "system") -> None:
+    """A compromised version: no file under it verifies any more."""
+    db, actor = db_and_actor(operator)
+    print_json(partners.revoke_key(db, actor, _ring(keystore), partner, version).public())
+
+
+@partner_app.command("list")
+@domain_errors
+def list_keys(partner: Annotated[str | None, typer.Option("--partner")] = None, keystore: KeystoreOpt = None,
+              operator: OperatorOpt = "system") -> None:
+    """Versions and states (never the keys)."""
+    db, actor = db_and_actor(operator)
+    print_json(partners.describe(partners.list_keys(db, actor, _ring(keystore), partner)))
+
+
+@partner_app.command("export")
+@domain_errors
+def export(partner: PartnerOpt, out: Annotated[Path, typer.Option("--out", help="file to write (must not exist)")],
+           version: Annotated[int | None, typer.Option(min=1, help="default: the signing version")] = None,
+           keystore: KeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+    """Write a version's key to a new file (mode 0600) to hand to the partner out of band; audited."""
+    db, actor = db_and_actor(operator)
+    if out.exists():
+        raise partners.PartnerKeyInvalid(f"{out} exists; export writes a new file only")
+    entry, key = partners.export_key(db, actor, _ring(keystore), partner, version)
+    body = {"partner": entry.partner, "version": entry.version, "algorithm": partners.ALGORITHM,
+            "key_ref": partners.key_ref(entry.partner, entry.version), "key_hex": key.hex()}
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(body, fh, indent=1)
+        fh.write("\n")
+    print_json({**entry.public(), "written": str(out)})
