@@ -59,6 +59,7 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(operator_app, name="operator")
 app.add_typer(kms_app, name="kms")
 
+
 def _print(data: Any) -> None:
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
