@@ -49,7 +49,7 @@ def test_bad_bodies_are_422_in_fastapis_shape_and_write_nothing(city: City, clie
     ok = client.post(URL, content=json.dumps(settle_body(who)).encode(),
                      headers={**hospital.headers, "Content-Type": "application/json; charset=utf-8"})
     assert ok.status_code == 200, ok.text
-    assert ok.json()["psn_no"] and ok.json()["replayed"] is False
+    assert ok.json()["setl_id"] and ok.json()["replayed"] is False
 
 
 def test_the_key_is_checked_before_the_body(client: TestClient) -> None:

@@ -129,21 +129,24 @@ def _mask_name(name: str) -> str:
 
 
 def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityIn) -> EligibilityOut:
-    """人员待遇享受检查: may this person settle here now, and with what scheme, accumulators and balance."""
+    """人员待遇享受检查: may this person settle here now, with what scheme and accumulators (no balance: PIPL's
+    minimum necessary; the settlement answer shows what the account paid)."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
         check_terminal(session, principal, req.terminal_no)
         subject = identify(session, req.card_no, req.id_number)
         year = req.year or clock.local_date().year
         acc = _accumulators(session, subject.person.id, year, lock=False)
-        audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id)
+        audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id, None,
+                     {"purpose": "eligibility check", "institution": principal.code, "msg_id": req.msg_id})
+        by_card = subject.identified_by == "card" and subject.card is not None
         return EligibilityOut(
-            msg_id=req.msg_id, psn_no=str(subject.person.id), name_masked=_mask_name(subject.person.name),
+            msg_id=req.msg_id, name_masked=_mask_name(subject.person.name),
             id_number_masked=idnumber.mask(subject.person.id_number), identified_by=subject.identified_by,
-            card_no=subject.card.card_no if subject.card else None,
+            card_no=subject.card.card_no if by_card and subject.card else None,
             card_app_status=subject.card.app_status if subject.card else None,
             scheme=Scheme(subject.insured.scheme), person_type=PersonType(subject.insured.person_type),
-            accumulators=_acc_out(acc), account_balance_fen=subject.balance)
+            accumulators=_acc_out(acc))
 
 
 # ---------------------------------------------------------------------------------------------------- settlement
@@ -196,16 +199,20 @@ def _settlement_out(principal: InstitutionPrincipal, req: SettleIn, computed: _C
                     acc_after: AccumulatorsOut) -> SettlementOut:
     subject = computed.subject
     return SettlementOut(msg_id=req.msg_id, setl_id=setl_id, institution=principal.code,
-                         psn_no=str(subject.person.id), identified_by=subject.identified_by,
-                         card_no=subject.card.card_no if subject.card else None, settled_on=clock.local_date(),
+                         identified_by=subject.identified_by,
+                         card_no=subject.card.card_no if subject.card and subject.identified_by == "card" else None,
+                         settled_on=clock.local_date(),
                          split=computed.split, accumulators_after=acc_after,
                          account_balance_after_fen=computed.balance - computed.split.account_paid_fen)
 
 
 def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
-    """2206 预结算: the split a settlement would make now. Reads only; nothing is written or locked."""
+    """2206 预结算: the split a settlement would make now. Nothing of the settlement is written or locked; the
+    read of the person's data is audited (one record: the institution, the purpose, the message id)."""
     with db.unit_of_work() as session:
         computed = _compute(session, principal, req, lock=False)
+        audit.record(session, principal.actor, "medical.pre_settlement.read", "person", computed.subject.person.id,
+                     None, {"purpose": "pre-settlement 2206", "institution": principal.code, "msg_id": req.msg_id})
         return _settlement_out(principal, req, computed, None, _acc_out(computed.accumulators))
 
 
@@ -429,6 +436,8 @@ def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: st
         row = session.execute(select(Settlement).where(Settlement.setl_id == setl_id)).scalar_one_or_none()
         if row is None or row.institution_id != principal.id:
             raise SettlementNotFound(setl_id, setl_id=setl_id)
+        audit.record(session, principal.actor, "medical.settlement.read", "person", row.person_id, None,
+                     {"purpose": "settlement lookup", "institution": principal.code, "setl_id": row.setl_id})
         return {"setl_id": row.setl_id, "msg_id": row.msg_id, "status": row.status,
                 "reversal_msg_id": row.reversal_msg_id, "settled_on": row.settled_on.isoformat(),
                 "split": json.loads(row.split)}
