@@ -24,24 +24,28 @@ import json
 import secrets
 from dataclasses import dataclass
 
+import psycopg
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
+from sscard.cards import service as cards
 from sscard.db import Database
 from sscard.ledger import service as ledger
 from sscard.ledger.schemas import TransferIn
-from sscard.medical import config, journal, rawsql
+from sscard.medical import config, journal, presence, rawsql
 from sscard.medical.engine import settle as split_bill
 from sscard.medical.engine_schemas import Bill, PersonContext, Split
 from sscard.medical.errors import (
     AmountInvalid,
     BillDateInvalid,
     BillInvalid,
+    CardPresenceInvalid,
     InstitutionAuthFailed,
     PersonContextInvalid,
     PersonNotInsured,
@@ -158,6 +162,7 @@ class _Computed:
     accumulators: Accumulator
     balance: int
     split: Split
+    presence: presence.Proof | None = None  # the proof of card presence that was checked (settlements only)
 
 
 def _bill(principal: InstitutionPrincipal, bill: BillIn) -> Bill:
@@ -169,13 +174,19 @@ def _bill(principal: InstitutionPrincipal, bill: BillIn) -> Bill:
         raise BillInvalid("; ".join(str(e["msg"]) for e in exc.errors()[:3])) from None
 
 
-def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, lock: bool) -> _Computed:
+def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, lock: bool,
+             proof: presence.Proof | None = None, verifier: presence.Verifier | None = None) -> _Computed:
+    """The split; with ``lock`` (2207) also the proof of card presence the policy asks for, checked."""
     principal.require_service(req.bill.visit_type.value)
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
     subject = identify(session, req.card_no, req.id_number)
     policy, catalogue = config.rules_on(session, bill.date,
                                         (line.code for line in bill.lines if not line.out_of_catalogue))
+    checked = None
+    if lock and subject.identified_by == "card" and subject.card is not None:
+        checked = presence.check(policy, principal.kind, principal.level.value if principal.level else None,
+                                 subject.card.card_no, proof, bill.date, verifier or presence_verifier())
     acc = _accumulators(session, subject.person.id, bill.date.year, lock)
     scheme = Scheme(subject.insured.scheme)
     if scheme is not Scheme.EMPLOYEE:
@@ -192,7 +203,7 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
                                admissions_this_year=acc.admissions)
     except ValidationError as exc:  # pragma: no cover - enrolment validates scheme and person type
         raise PersonContextInvalid(str(exc)) from None
-    return _Computed(subject, acc, balance, split_bill(bill, policy, catalogue, person))
+    return _Computed(subject, acc, balance, split_bill(bill, policy, catalogue, person), checked)
 
 
 def _settlement_out(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed, setl_id: str | None,
@@ -216,15 +227,49 @@ def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> 
         return _settlement_out(principal, req, computed, None, _acc_out(computed.accumulators))
 
 
-def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
-    """2207 结算: accumulators, the settlement record and the ledger transfers in one transaction."""
-    return settle_json(db, principal, req)[0]
+def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None = None,
+           verifier: presence.Verifier | None = None) -> SettlementOut:
+    """2207 结算: accumulators, the settlement record and the ledger transfers in one transaction. A settlement
+    by card needs the proof of card presence the policy asks of this institution class (``proof``, from the
+    ``X-Card-Presence`` header bound to the request body; ``verifier`` checks chip cryptograms)."""
+    return settle_json(db, principal, req, proof, verifier)[0]
 
 
-def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> tuple[SettlementOut, str]:
+_presence_verifier: presence.Verifier | None = None
+
+
+def presence_verifier() -> presence.Verifier:
+    """The process's verifier over the keystore at ``$SSCARD_KEYSTORE`` (when the caller gives none)."""
+    global _presence_verifier
+    if _presence_verifier is None:
+        _presence_verifier = presence.keystore_verifier()
+    return _presence_verifier
+
+
+def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None = None,
+                verifier: presence.Verifier | None = None) -> tuple[SettlementOut, str]:
     """``settle``, and the answer as the JSON stored in the message journal (the API sends it as it is: the
     answer is serialised once)."""
     principal.require_service(req.bill.visit_type.value)
+    if proof is not None and proof.method == "pin" and req.card_no is not None:
+        # Its own transaction, before the settlement's: a wrong PIN is counted even though nothing is settled.
+        if not cards.verify_pin_at_settlement(db, principal.actor, req.card_no, proof.pin).ok:
+            raise CardPresenceInvalid("wrong PIN")
+        proof = presence.pin_checked(proof)
+    try:
+        return _settle_json(db, principal, req, proof, verifier)
+    except IntegrityError as exc:
+        if "presence_atc" in str(exc.orig) or "uq_medical_settlements_card_atc" in str(exc.orig):
+            raise CardPresenceInvalid("this cryptogram was used already (ATC)") from None
+        raise
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "uq_medical_settlements_card_atc":
+            raise CardPresenceInvalid("this cryptogram was used already (ATC)") from None
+        raise
+
+
+def _settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None,
+                 verifier: presence.Verifier | None) -> tuple[SettlementOut, str]:
     with db.unit_of_work() as session:
         try:
             first = journal.begin(session, principal.id, req.msg_id, SETTLE, req, only_if=key_valid(principal))
@@ -234,7 +279,7 @@ def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn) ->
         if first is not None:
             replayed = SettlementOut.model_validate_json(first).model_copy(update={"replayed": True})
             return replayed, replayed.model_dump_json()
-        computed = _compute(session, principal, req, lock=True)
+        computed = _compute(session, principal, req, lock=True, proof=proof, verifier=verifier)
         split, acc = computed.split, computed.accumulators
         setl_id = f"{clock.local_date():%Y%m%d}{secrets.token_hex(6).upper()}"
         delta = split.accumulators
@@ -270,7 +315,9 @@ def _settlement_row(principal: InstitutionPrincipal, req: SettleIn, computed: _C
     return dict(
         setl_id=setl_id, institution_id=principal.id, terminal_no=req.terminal_no, msg_id=req.msg_id,
         person_id=subject.person.id, card_no=subject.card.card_no if subject.card else None,
-        identified_by=subject.identified_by, scheme=s.scheme.value, person_type=s.person_type.value,
+        identified_by=subject.identified_by, presence_method=computed.presence.method if computed.presence else None,
+        presence_atc=computed.presence.atc if computed.presence and computed.presence.method == "arqc" else None,
+        scheme=s.scheme.value, person_type=s.person_type.value,
         visit_type=s.visit_type.value, hospital_level=s.hospital_level.value if s.hospital_level else None,
         bill_no=s.bill_no, bill_date=s.date, year=s.date.year, settled_on=clock.local_date(), policy_id=s.policy_id,
         total_fen=s.total_fen, out_of_catalogue_fen=s.out_of_catalogue_fen, over_price_cap_fen=s.over_price_cap_fen,
