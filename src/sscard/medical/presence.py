@@ -187,12 +187,17 @@ class Verifier:
         return udk
 
     def check_arqc(self, card_no: str, proof: Proof, bill_date: dt.date) -> None:
-        udk = self._card_key(card_no, proof.algorithm, proof.key_version)
-        session = secure.pboc_session_key(proof.algorithm, udk, proof.atc)
-        expected = secure.pboc_application_cryptogram(
-            proof.algorithm, session, arqc_input(cdol1_data(bill_date, proof.un), proof.aip, proof.atc, proof.cvr))
-        if not hmac.compare_digest(expected, proof.ac):
+        if not arqc_matches(self._card_key(card_no, proof.algorithm, proof.key_version), proof, bill_date):
             raise CardPresenceInvalid("the cryptogram does not match this card and request")
+
+
+def arqc_matches(udk: bytes, proof: Proof, bill_date: dt.date) -> bool:
+    """Does ``proof``'s ARQC come from the card whose AC key is ``udk``, over this body and bill date? The AC
+    session key from the ATC, then the cryptogram over CDOL1 data ‖ AIP ‖ ATC ‖ CVR (``chip.cmd_pboc``)."""
+    session = secure.pboc_session_key(proof.algorithm, udk, proof.atc)
+    expected = secure.pboc_application_cryptogram(
+        proof.algorithm, session, arqc_input(cdol1_data(bill_date, proof.un), proof.aip, proof.atc, proof.cvr))
+    return hmac.compare_digest(expected, proof.ac)
 
 
 def check(policy: Policy, kind: str, level: str | None, card_no: str, proof: Proof | None, bill_date: dt.date,
