@@ -63,6 +63,11 @@ def test_a_card_number_alone_does_not_settle(city: City, hospital: Hospital, new
     body = settle_body(who, visit_type="outpatient", lines=SMALL)
     _refused(city, hospital, who, hospital.post("settlements", body, prove=False), "CARD_PRESENCE_REQUIRED", before,
              [body["msg_id"]])
+    big = settle_body(who, visit_type="outpatient", lines=[{**SMALL[0], "quantity": 1000}])
+    trial = hospital.post("pre-settlements", big, prove=False)  # its account_paid_fen would be the balance
+    assert (trial.status_code, trial.json()["error"]["code"]) == (422, "CARD_PRESENCE_REQUIRED"), trial.text
+    assert "50000" not in trial.text
+    assert hospital.post("pre-settlements", big).json()["split"]["account_paid_fen"] == 50_000  # with the proof
     answer = hospital.settle(body)  # the same request with the chip's proof settles
     assert answer["setl_id"] and answer["identified_by"] == "card"
     with city.db.unit_of_work() as s:

@@ -91,7 +91,7 @@ def test_the_counter_reads_the_chip_pre_settles_then_settles(city: City, client:
     card_no = desk.card_no()
     assert card_no == desk.holder.card_no
     before = position(city.db, desk.holder, desk.hospital.code)
-    trial = counter.settle_card(client, desk.hospital.key, card_no, _bill(), trial=True)
+    trial = counter.settle_card(client, desk.hospital.key, card_no, _bill(), trial=True, prove=desk.prove)
     assert trial.answer["setl_id"] is None and position(city.db, desk.holder, desk.hospital.code) == before
     refused = position(city.db, desk.holder, desk.hospital.code)
     with pytest.raises(CentreRefused) as no_proof:  # the card number alone does not settle

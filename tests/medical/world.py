@@ -108,7 +108,7 @@ class Hospital:
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         headers = {**self.headers, "Content-Type": "application/json"}
         card_no = body.get("card_no")
-        if prove and path == "settlements" and isinstance(card_no, str) and card_no in _chips:
+        if prove and path in ("settlements", "pre-settlements") and isinstance(card_no, str) and card_no in _chips:
             try:
                 bill_date = dt.date.fromisoformat(body["bill"]["date"])
             except (KeyError, TypeError, ValueError):

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
@@ -86,10 +86,17 @@ def eligibility(body: EligibilityIn, inst: Inst, db: DB) -> EligibilityOut:
     return service.eligibility(db, inst, body)
 
 
+PresenceHeader = Annotated[str | None, Header(alias=presence.HEADER, description="proof of card presence for a "
+                                              "request by card, bound to this body (docs/settlement.md)")]
+
+
 @router.post("/pre-settlements", response_model=SettlementOut)
-def pre_settle(body: SettleIn, inst: Inst, db: DB) -> SettlementOut:
-    """2206 预结算: the split, nothing stored."""
-    return service.pre_settle(db, inst, body)
+async def pre_settle(request: Request, body: SettleIn, inst: Inst, db: DB,
+                     card_presence: PresenceHeader = None) -> SettlementOut:
+    """2206 预结算: the split, nothing stored. By card with the proof of card presence (``X-Card-Presence``
+    over the exact body, as 2207: the split tells what the personal account would pay)."""
+    proof = presence.parse(card_presence, await request.body()) if body.card_no else None
+    return await to_thread.run_sync(service.pre_settle, db, inst, body, proof, presence_verifier(request))
 
 
 async def _cached_institution(request: Request) -> InstitutionPrincipal:

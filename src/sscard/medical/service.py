@@ -176,7 +176,8 @@ def _bill(principal: InstitutionPrincipal, bill: BillIn) -> Bill:
 
 def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, lock: bool,
              proof: presence.Proof | None = None, verifier: presence.Verifier | None = None) -> _Computed:
-    """The split; with ``lock`` (2207) also the proof of card presence the policy asks for, checked."""
+    """The split, after checking the proof of card presence the policy asks for (by card; 2206 and 2207: a
+    pre-settlement's split tells what the personal account would pay, i.e. its balance)."""
     principal.require_service(req.bill.visit_type.value)
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
@@ -184,7 +185,7 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
     policy, catalogue = config.rules_on(session, bill.date,
                                         (line.code for line in bill.lines if not line.out_of_catalogue))
     checked = None
-    if lock and subject.identified_by == "card" and subject.card is not None:
+    if subject.identified_by == "card" and subject.card is not None:
         checked = presence.check(policy, principal.kind, principal.level.value if principal.level else None,
                                  subject.card.card_no, proof, bill.date, verifier or presence_verifier())
     acc = _accumulators(session, subject.person.id, bill.date.year, lock)
@@ -217,11 +218,15 @@ def _settlement_out(principal: InstitutionPrincipal, req: SettleIn, computed: _C
                          account_balance_after_fen=computed.balance - computed.split.account_paid_fen)
 
 
-def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
-    """2206 预结算: the split a settlement would make now. Nothing of the settlement is written or locked; the
-    read of the person's data is audited (one record: the institution, the purpose, the message id)."""
+def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None = None,
+               verifier: presence.Verifier | None = None) -> SettlementOut:
+    """2206 预结算: the split a settlement would make now; by card with the proof of presence, as 2207 (its
+    ATC is not spent: nothing is settled). Nothing of the settlement is written or locked; the read of the
+    person's data is audited (one record: the institution, the purpose, the message id)."""
+    principal.require_service(req.bill.visit_type.value)
+    proof = _pin_first(db, principal, req, proof)
     with db.unit_of_work() as session:
-        computed = _compute(session, principal, req, lock=False)
+        computed = _compute(session, principal, req, lock=False, proof=proof, verifier=verifier)
         audit.record(session, principal.actor, "medical.pre_settlement.read", "person", computed.subject.person.id,
                      None, {"purpose": "pre-settlement 2206", "institution": principal.code, "msg_id": req.msg_id})
         return _settlement_out(principal, req, computed, None, _acc_out(computed.accumulators))
@@ -251,11 +256,7 @@ def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, pr
     """``settle``, and the answer as the JSON stored in the message journal (the API sends it as it is: the
     answer is serialised once)."""
     principal.require_service(req.bill.visit_type.value)
-    if proof is not None and proof.method == "pin" and req.card_no is not None:
-        # Its own transaction, before the settlement's: a wrong PIN is counted even though nothing is settled.
-        if not cards.verify_pin_at_settlement(db, principal.actor, req.card_no, proof.pin).ok:
-            raise CardPresenceInvalid("wrong PIN")
-        proof = presence.pin_checked(proof)
+    proof = _pin_first(db, principal, req, proof)
     try:
         return _settle_json(db, principal, req, proof, verifier)
     except IntegrityError as exc:
@@ -266,6 +267,17 @@ def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, pr
         if exc.diag.constraint_name == "uq_medical_settlements_card_atc":
             raise CardPresenceInvalid("this cryptogram was used already (ATC)") from None
         raise
+
+
+def _pin_first(db: Database, principal: InstitutionPrincipal, req: SettleIn,
+               proof: presence.Proof | None) -> presence.Proof | None:
+    """A PIN proof is checked in its own transaction, before the settlement's: a wrong PIN is counted even
+    though nothing is settled."""
+    if proof is None or proof.method != "pin" or req.card_no is None:
+        return proof
+    if not cards.verify_pin_at_settlement(db, principal.actor, req.card_no, proof.pin).ok:
+        raise CardPresenceInvalid("wrong PIN")
+    return presence.pin_checked(proof)
 
 
 def _settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None,
