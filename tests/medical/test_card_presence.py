@@ -21,10 +21,15 @@ from medical.world import PIN, Hospital, Insured, insured_person, new_hospital, 
 from sscard import clock
 from sscard.api.app import create_app
 from sscard.cards.models import Card
+from sscard.chip.personalise import HolderData, personalise
+from sscard.kms import KeyManager, KeyStore
 from sscard.medical import config, presence
 from sscard.medical.loading import EXAMPLE_POLICY, _example_text
 from sscard.medical.models import Message, Settlement
 from sscard.medical.policy import Policy, PolicyBook
+from sscard.registry.regions import CITY_CODE
+from sscard.terminal import Terminal, VirtualReader
+from sscard.terminal.payment import settlement_cryptogram
 from support.city import City
 
 NewId = Callable[..., str]
@@ -182,3 +187,35 @@ def test_the_proofs_needed_are_dated_policy(fresh_city: City, new_id: NewId) -> 
         new_bill = settle_body(who, visit_type="outpatient", lines=SMALL)
         r = hospital.post("settlements", new_bill, prove=False)
         assert r.status_code == 200, r.text
+
+
+class _CountingKeys(KeyManager):
+    """The real KMS, counting how often the centre asks it for a card's key."""
+
+    calls = 0
+
+    def card_ac_key(self, *args: Any, **kwargs: Any) -> bytes:
+        self.calls += 1
+        return super().card_ac_key(*args, **kwargs)
+
+
+def test_the_centre_derives_each_card_key_once_and_holds_no_master_key() -> None:
+    keys = _CountingKeys(bytes(32), KeyStore())
+    keys.init_ministry()
+    keys.provision_city(CITY_CODE)
+    holder = HolderData(id_number="441802199001011234", name="示例", sex="1", birth_date=dt.date(1990, 1, 1),
+                        nationality="01", region_code=CITY_CODE, card_no="A7K2Q9ZB6", issue_date=dt.date(2026, 1, 1),
+                        expiry_date=dt.date(2036, 1, 1))
+    chip = personalise(holder, keys.card_keys(holder))
+    terminal = Terminal(VirtualReader(chip), VirtualReader(keys.issue_psam(CITY_CODE), name="PSAM"))
+    terminal.read_holder()
+    verifier = presence.Verifier(lambda: keys)
+    day = dt.date(2026, 12, 1)
+    for n in range(3):
+        raw = f'{{"msg_id":"M{n}"}}'.encode()
+        proof = presence.parse(settlement_cryptogram(terminal, raw, day).header, raw)
+        assert proof is not None
+        verifier.check_arqc(holder.card_no, proof, day)
+    assert keys.calls == 1
+    city_mdk = keys._key("PBOC_AC", "sm4", "city", CITY_CODE, keys.current_version())
+    assert city_mdk not in verifier._udk.values() and len(verifier._udk) == 1
