@@ -27,6 +27,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -385,7 +386,7 @@ def main() -> None:
         migrate.upgrade(url_string(url))
         db = Database(url_string(url))
         t = time.perf_counter()
-        keystore = Path(os.environ.get("SSCARD_KEYSTORE", HERE / "results" / "bench-keystore.json"))
+        keystore = Path(tempfile.mkdtemp(prefix="sscard-bench-keys-")) / "keystore.json"  # throw-away keys
         keys = KeyManager.provisioned(keystore, CITY_CODE)  # the server verifies with the same keystore
         key, chips = seed(db, args.persons, keys)
         seed_seconds = time.perf_counter() - t
