@@ -3,7 +3,9 @@
   1. pgbench TPC-B-like (scale 8, 8 clients) on a scratch database;
   2. a bare FastAPI endpoint (uvicorn, 2 workers) doing one TPC-B-like transaction on pgbench's tables;
   3. sscard (uvicorn, 2 workers): POST /api/v1/medical/settlements (2207), each a real settlement of a small
-     outpatient bill for one of --persons employees (by ID number), closed loop with 64 connections;
+     outpatient bill for one of --persons employees by card, each request with the card's proof of presence
+     (the chip's ARQC over the exact body, ``X-Card-Presence``; precomputed on the cards' chips before the
+     runs, so the loader only sends bytes), closed loop with 64 connections;
   4. the same at a fixed arrival rate (--rate, default 200/s): p99 measured from each request's scheduled
      start (so a stall is not hidden by the loader waiting for it).
 Loader: a small asyncio HTTP/1.1 client on 127.0.0.1 (see ``Connection``), bounded by --seconds and
@@ -18,12 +20,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -32,15 +36,29 @@ from pathlib import Path
 from typing import Any
 
 from common import latency_summary, machine, now_iso, pgbench_tps, scratch_database, server_url, url_string
+from sqlalchemy import select
 
 from sscard import migrate
+from sscard.auth import service as auth
 from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.cards import service as cards
+from sscard.cards.models import Card
+from sscard.cards.personalisation import holder_data
+from sscard.cards.states import ProductionStatus
+from sscard.chip import VirtualCard
+from sscard.chip.personalise import personalise
 from sscard.db import Database
+from sscard.kms import KeyManager
 from sscard.medical import config, institutions, service
 from sscard.medical.loading import EXAMPLE_CATALOGUE, EXAMPLE_POLICY, _example_text
+from sscard.medical.presence import HEADER
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit
+from sscard.registry.models import Person
+from sscard.registry.regions import CITY_CODE
 from sscard.registry.schemas import PersonIn
+from sscard.terminal import Terminal, VirtualReader
+from sscard.terminal.payment import settlement_cryptogram
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "settlement.json"
@@ -129,11 +147,11 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+    async def post(self, path: str, body: dict[str, Any] | bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
         self.writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                           f"Content-Length: {len(data)}\r\n{head}\r\n".encode() + data)
@@ -154,7 +172,7 @@ class Connection:
             self.writer = None
 
 
-Make = Callable[[], tuple[str, dict[str, Any], dict[str, str]]]
+Make = Callable[[], tuple[str, dict[str, Any] | bytes, dict[str, str]]]
 
 
 async def _one(conn: Connection, make: Make, errors: dict[str, int]) -> bool:
@@ -226,30 +244,62 @@ async def fixed_rate(port: int, make: Make, rate: float, seconds: float) -> dict
 # ------------------------------------------------------------------------------------------ setup
 
 
-def seed(db: Database, persons: int) -> tuple[str, list[str]]:
+def seed(db: Database, persons: int, keys: KeyManager) -> tuple[str, dict[str, VirtualCard]]:
+    """The example policy and catalogue, a hospital, and ``persons`` funded employees each with an activated
+    card whose chip is personalised with ``keys`` (the chip, in memory, is the card at the bench's counter)."""
     config.import_policy_file(db, SYSTEM_ACTOR, _example_text(EXAMPLE_POLICY), EXAMPLE_POLICY)
     config.import_catalogue_csv(db, SYSTEM_ACTOR, _example_text(EXAMPLE_CATALOGUE), EXAMPLE_CATALOGUE)
     key = institutions.create_institution(db, SYSTEM_ACTOR, "HBENCH01", "压测医院", "hospital", "3",
                                           ["outpatient", "inpatient"]).api_key
-    numbers = []
+    auth.create_outlet(db, SYSTEM_ACTOR, "B01", "压测网点", "441802", "hrss")
+    chips = {}
     for n in range(persons):
         body = f"441802{1960 + n // 300:04d}0101{n % 300:03d}"
         number = body + check_digit(body)
         registry.register(db, SYSTEM_ACTOR, PersonIn(id_number=number, name="压测", region_code="441802"))
+        card_no = cards.apply_new(db, SYSTEM_ACTOR, number).card.card_no
+        for step in ("10", "20", "30", "60"):
+            cards.advance_production(db, SYSTEM_ACTOR, card_no, ProductionStatus(step),
+                                     outlet_code="B01" if step == "60" else None)
+        cards.pick_up(db, SYSTEM_ACTOR, card_no)
+        cards.activate(db, SYSTEM_ACTOR, card_no, "408213")
+        with db.unit_of_work() as session:
+            card = session.execute(select(Card).where(Card.card_no == card_no)).scalar_one()
+            holder = holder_data(session.get_one(Person, card.person_id), card, datetime.date.today(), 10)
+        chips[card_no] = personalise(holder, keys.card_keys(holder))
         service.enrol(db, SYSTEM_ACTOR, number, "employee", "in_service")
         service.credit_personal_account(db, SYSTEM_ACTOR, number, 10_000_000, f"bench:fund:{n}")
-        numbers.append(number)
-    return key, numbers
+    return key, chips
 
 
-def settlement_maker(key: str, numbers: list[str]) -> Make:
-    today = time.strftime("%Y-%m-%d")
-    headers = {"X-Institution-Key": key}
+def settlement_requests(chips: dict[str, VirtualCard], count: int) -> list[tuple[bytes, str]]:
+    """``count`` 2207 bodies (exact bytes) for random cards, each with its card's proof of presence: the
+    chip's ARQC over those bytes (select the debit application, GPO, GENERATE AC; what the counter's terminal
+    does after reading the card through its PSAM)."""
+    today = datetime.date.today()
+    numbers = list(chips)
+    out = []
+    for _ in range(count):
+        card_no = random.choice(numbers)
+        raw = json.dumps({"msg_id": uuid.uuid4().hex, "card_no": card_no,
+                          "bill": {"date": today.isoformat(), "visit_type": "outpatient", "lines": LINES}},
+                         separators=(",", ":")).encode()
+        terminal = Terminal(VirtualReader(chips[card_no]), VirtualReader(chips[card_no]))
+        terminal.select_ssse()  # the card's algorithm (the PSAM reading is the terminal's side, not timed here)
+        out.append((raw, settlement_cryptogram(terminal, raw, today).header))
+    return out
 
-    def make() -> tuple[str, dict[str, Any], dict[str, str]]:
-        return ("/api/v1/medical/settlements",
-                {"msg_id": uuid.uuid4().hex, "id_number": random.choice(numbers),
-                 "bill": {"date": today, "visit_type": "outpatient", "lines": LINES}}, headers)
+
+def settlement_maker(key: str, requests: list[tuple[bytes, str]]) -> Make:
+    """Sends the precomputed requests in order, each once (a second use would be a replayed message)."""
+    pending = iter(requests)
+
+    def make() -> tuple[str, bytes, dict[str, str]]:
+        try:
+            raw, proof = next(pending)
+        except StopIteration:
+            raise RuntimeError("out of precomputed settlement requests: raise their count") from None
+        return "/api/v1/medical/settlements", raw, {"X-Institution-Key": key, HEADER: proof}
 
     return make
 
@@ -336,15 +386,21 @@ def main() -> None:
         migrate.upgrade(url_string(url))
         db = Database(url_string(url))
         t = time.perf_counter()
-        key, numbers = seed(db, args.persons)
+        keystore = Path(tempfile.mkdtemp(prefix="sscard-bench-keys-")) / "keystore.json"  # throw-away keys
+        keys = KeyManager.provisioned(keystore, CITY_CODE)  # the server verifies with the same keystore
+        key, chips = seed(db, args.persons, keys)
         seed_seconds = time.perf_counter() - t
+        # Every request of the runs below, with its proof: warm-up, the closed-loop runs (bounded by
+        # --max-requests and by what 2 cores could answer in --seconds), the fixed-rate run.
+        per_run = min(args.max_requests, int(args.seconds * 1500))
+        requests = settlement_requests(chips, 500 + args.repeat * per_run + int(args.rate * args.rate_seconds * 1.2))
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")  # statistics, as a database in service has them
         db.dispose()
         proc, port = start_server("sscard.api.app:create_app", {"SSCARD_DATABASE_URL": url_string(url),
-                                                                "SSCARD_DEMO": "0"})
+                                                                "SSCARD_DEMO": "0", "SSCARD_KEYSTORE": str(keystore)})
         try:
-            make = settlement_maker(key, numbers)
+            make = settlement_maker(key, requests)
             asyncio.run(closed_loop(port, make, 2, 500))  # warm-up: caches, connection pools
             closed = repeated(proc, lambda: asyncio.run(closed_loop(port, make, args.seconds, args.max_requests)),
                               args.repeat)

@@ -42,8 +42,15 @@ class Counter:
     holder: Insured
     hospital: Hospital
 
+    def reader(self) -> ImageCardReader:
+        return ImageCardReader(self.image, KeyManager.provisioned(self.keystore, CITY_CODE))
+
     def card_no(self) -> str:
-        return ImageCardReader(self.image, KeyManager.provisioned(self.keystore, CITY_CODE)).read_card_no()
+        return self.reader().read_card_no()
+
+    def prove(self, body: bytes) -> str:
+        """The chip in the reader signs the exact request (what ``counter-settle`` does)."""
+        return self.reader().prove_settlement(self.holder.card_no or "", body, clock.local_date())
 
 
 def _bill() -> dict[str, Any]:
@@ -58,6 +65,8 @@ def desk(city: City, client: TestClient, tmp_path: Path) -> Counter:
     service.enrol(city.db, city.admin, who.id_number, "employee", "in_service")
     service.credit_personal_account(city.db, city.admin, who.id_number, 100_000, f"fund:{uuid.uuid4().hex}")
     hospital = new_hospital(city, client)
+    client.app.state.key_manager = KeyManager.provisioned(keystore, CITY_CODE)  # the centre's KMS: the same keys
+    client.app.state.presence_verifier = None
     with city.db.unit_of_work() as s:
         person_id = service.identify(s, who.card_no, None).person.id
     return Counter(keystore, image, Insured(who.id_number, who.card_no, person_id), hospital)
@@ -82,9 +91,14 @@ def test_the_counter_reads_the_chip_pre_settles_then_settles(city: City, client:
     card_no = desk.card_no()
     assert card_no == desk.holder.card_no
     before = position(city.db, desk.holder, desk.hospital.code)
-    trial = counter.settle_card(client, desk.hospital.key, card_no, _bill(), trial=True)
+    trial = counter.settle_card(client, desk.hospital.key, card_no, _bill(), trial=True, prove=desk.prove)
     assert trial.answer["setl_id"] is None and position(city.db, desk.holder, desk.hospital.code) == before
-    done = counter.settle_card(client, desk.hospital.key, card_no, _bill())
+    refused = position(city.db, desk.holder, desk.hospital.code)
+    with pytest.raises(CentreRefused) as no_proof:  # the card number alone does not settle
+        counter.settle_card(client, desk.hospital.key, card_no, _bill())
+    assert no_proof.value.context["centre_code"] == "CARD_PRESENCE_REQUIRED"
+    assert position(city.db, desk.holder, desk.hospital.code) == refused
+    done = counter.settle_card(client, desk.hospital.key, card_no, _bill(), prove=desk.prove)
     assert done.answer["identified_by"] == "card" and done.answer["card_no"] == card_no
     assert done.answer["split"] == trial.answer["split"] and done.attempts == 1
     assert position(city.db, desk.holder, desk.hospital.code)["accumulators"]["settlements"] == 1
@@ -93,7 +107,7 @@ def test_the_counter_reads_the_chip_pre_settles_then_settles(city: City, client:
 def test_an_answer_lost_on_the_way_is_fetched_again_and_the_bill_paid_once(city: City, client: TestClient,
                                                                            desk: Counter) -> None:
     flaky = httpx.Client(transport=_LosesFirstAnswer(client), base_url="http://testserver")
-    done = counter.settle_card(flaky, desk.hospital.key, desk.card_no(), _bill(), backoff_seconds=0)
+    done = counter.settle_card(flaky, desk.hospital.key, desk.card_no(), _bill(), backoff_seconds=0, prove=desk.prove)
     assert done.attempts == 2 and done.answer["replayed"] is True
     after = position(city.db, desk.holder, desk.hospital.code)
     assert after["accumulators"]["settlements"] == 1 and after["zero_sum"]
@@ -114,9 +128,11 @@ def test_the_centres_refusal_and_silence_are_errors_with_stable_codes(city: City
 
 
 @pytest.fixture
-def centre(city: City) -> Iterator[str]:
+def centre(city: City, desk: Counter) -> Iterator[str]:
     """The settlement centre on a loopback port (uvicorn in a thread, on this test's database)."""
-    with serve(create_app(city.db), "the centre") as url:
+    app = create_app(city.db)
+    app.state.key_manager = KeyManager.provisioned(desk.keystore, CITY_CODE)  # the centre's KMS
+    with serve(app, "the centre") as url:
         yield url
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from medical.world import Hospital, insured_person, position, settle_body
+from medical.world import Hospital, insured_person, position, presence_header, settle_body
+from sscard import clock
+from sscard.medical import presence
 from support.city import City
 
 NewId = Callable[..., str]
@@ -46,10 +48,12 @@ def test_bad_bodies_are_422_in_fastapis_shape_and_write_nothing(city: City, clie
         assert any(found[:len(loc)] == loc for found in locs), (loc, locs)
     assert position(city.db, who, hospital.code) == before
     # A JSON media type with parameters is still JSON.
-    ok = client.post(URL, content=json.dumps(settle_body(who)).encode(),
-                     headers={**hospital.headers, "Content-Type": "application/json; charset=utf-8"})
+    raw = json.dumps(settle_body(who)).encode()
+    ok = client.post(URL, content=raw,
+                     headers={**hospital.headers, "Content-Type": "application/json; charset=utf-8",
+                              presence.HEADER: presence_header(str(who.card_no), raw, clock.local_date())})
     assert ok.status_code == 200, ok.text
-    assert ok.json()["psn_no"] and ok.json()["replayed"] is False
+    assert ok.json()["setl_id"] and ok.json()["replayed"] is False
 
 
 def test_the_key_is_checked_before_the_body(client: TestClient) -> None:

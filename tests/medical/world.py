@@ -4,6 +4,8 @@ a hospital with its API key, insured persons with cards in a chosen state and fu
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,16 +18,24 @@ from sqlalchemy import select
 from sscard import clock
 from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.cards import service as cards
+from sscard.cards.models import Card
+from sscard.cards.personalisation import holder_data
 from sscard.cards.states import ProductionStatus
+from sscard.chip import VirtualCard
+from sscard.chip.personalise import personalise
 from sscard.db import Database
+from sscard.kms import KeyManager, KeyStore
 from sscard.ledger import service as ledger
 from sscard.ledger.errors import LedgerAccountNotFound
-from sscard.medical import config, institutions, service
+from sscard.medical import config, institutions, presence, service
 from sscard.medical.loading import EXAMPLE_CATALOGUE, EXAMPLE_POLICY, _example_text
 from sscard.medical.models import Accumulator
 from sscard.registry import service as registry
 from sscard.registry.models import Person
+from sscard.registry.regions import CITY_CODE
 from sscard.registry.schemas import PersonIn
+from sscard.terminal import Terminal, VirtualReader
+from sscard.terminal.payment import settlement_cryptogram
 from support.city import City
 
 PIN = "408213"
@@ -42,6 +52,47 @@ def ensure_config(db: Database) -> None:
     _configured.add(db.url)
 
 
+# The test city's keys (in memory): every card insured_person makes is personalised with them into a chip that
+# stays "in the reader" here, and the applications the hospitals talk to verify chip cryptograms with them.
+KEYS = KeyManager(bytes(32), KeyStore())
+KEYS.init_ministry()
+KEYS.provision_city(CITY_CODE)
+_chips: dict[str, tuple[VirtualCard, threading.Lock]] = {}
+_proofs: dict[tuple[str, bytes], str] = {}
+
+
+def register_chip(db: Database, card_no: str) -> None:
+    """Personalise ``card_no``'s chip (from the registry's data) with KEYS and put it in this test reader."""
+    with db.unit_of_work() as s:
+        card = s.execute(select(Card).where(Card.card_no == card_no)).scalar_one()
+        person = s.get_one(Person, card.person_id)
+        holder = holder_data(person, card, clock.local_date(), 10)
+    _chips[card_no] = (personalise(holder, KEYS.card_keys(holder)), threading.Lock())
+
+
+def presence_header(card_no: str, raw: bytes, bill_date: dt.date) -> str:
+    """What the counter's terminal sends with a settlement by card: the chip's ARQC over the body (made once
+    per body, so that a retry re-sends the same proof)."""
+    found = _proofs.get((card_no, raw))
+    if found is not None:
+        return found
+    chip, lock = _chips[card_no]
+    with lock:  # one card, one terminal at a time
+        terminal = Terminal(VirtualReader(chip), VirtualReader(KEYS.issue_psam(CITY_CODE), name="PSAM"))
+        terminal.read_holder()
+        header = settlement_cryptogram(terminal, raw, bill_date).header
+    _proofs[(card_no, raw)] = header
+    return header
+
+
+def use_test_keys(client: TestClient | httpx.Client) -> None:
+    """The in-process application behind ``client`` verifies cryptograms with KEYS."""
+    app = getattr(client, "app", None)
+    if app is not None and hasattr(app, "state"):
+        app.state.key_manager = KEYS
+        app.state.presence_verifier = None
+
+
 @dataclass
 class Hospital:
     code: str
@@ -52,8 +103,18 @@ class Hospital:
     def headers(self) -> dict[str, str]:
         return {"X-Institution-Key": self.key}
 
-    def post(self, path: str, body: dict[str, Any]) -> httpx.Response:
-        return self.client.post(f"/api/v1/medical/{path}", json=body, headers=self.headers)
+    def post(self, path: str, body: dict[str, Any], prove: bool = True) -> httpx.Response:
+        """POST ``body``; a settlement by a card of this test reader carries its proof of presence."""
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers = {**self.headers, "Content-Type": "application/json"}
+        card_no = body.get("card_no")
+        if prove and path in ("settlements", "pre-settlements") and isinstance(card_no, str) and card_no in _chips:
+            try:
+                bill_date = dt.date.fromisoformat(body["bill"]["date"])
+            except (KeyError, TypeError, ValueError):
+                bill_date = clock.local_date()
+            headers[presence.HEADER] = presence_header(card_no, raw, bill_date)
+        return self.client.post(f"/api/v1/medical/{path}", content=raw, headers=headers)
 
     def settle(self, body: dict[str, Any]) -> dict[str, Any]:
         response = self.post("settlements", body)
@@ -65,6 +126,7 @@ class Hospital:
 def new_hospital(city: City, client: TestClient | httpx.Client, level: str | None = "3", kind: str = "hospital",
                  services: tuple[str, ...] = ("outpatient", "inpatient", "reconcile")) -> Hospital:
     ensure_config(city.db)
+    use_test_keys(client)
     code = ("H" if kind == "hospital" else "P") + uuid.uuid4().hex[:10].upper()
     issued = institutions.create_institution(city.db, city.admin, code, f"测试{code}", kind, level, list(services))
     return Hospital(code, issued.api_key, client)
@@ -91,6 +153,7 @@ def insured_person(city: City, new_id: NewId, card: str = "normal", scheme: str 
                 cards.advance_production(city.db, city.admin, card_no, ProductionStatus(step),
                                          outlet_code="T01" if step == "60" else None)
             cards.pick_up(city.db, city.counter, card_no)
+            register_chip(city.db, card_no)
             if card != "sealed":
                 cards.activate(city.db, city.counter, card_no, PIN)
             if card == "formal_loss":

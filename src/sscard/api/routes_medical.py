@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
@@ -25,7 +25,7 @@ from starlette.types import Scope
 from sscard.api.deps import DB, CurrentActor, get_db
 from sscard.auth.roles import Permission
 from sscard.config import get_settings
-from sscard.medical import config, institutions, reconciliation, service
+from sscard.medical import config, institutions, presence, reconciliation, service
 from sscard.medical.catalogue import CatalogueItem
 from sscard.medical.errors import InstitutionAuthFailed
 from sscard.medical.institutions import InstitutionPrincipal
@@ -86,10 +86,17 @@ def eligibility(body: EligibilityIn, inst: Inst, db: DB) -> EligibilityOut:
     return service.eligibility(db, inst, body)
 
 
+PresenceHeader = Annotated[str | None, Header(alias=presence.HEADER, description="proof of card presence for a "
+                                              "request by card, bound to this body (docs/settlement.md)")]
+
+
 @router.post("/pre-settlements", response_model=SettlementOut)
-def pre_settle(body: SettleIn, inst: Inst, db: DB) -> SettlementOut:
-    """2206 预结算: the split, nothing stored."""
-    return service.pre_settle(db, inst, body)
+async def pre_settle(request: Request, body: SettleIn, inst: Inst, db: DB,
+                     card_presence: PresenceHeader = None) -> SettlementOut:
+    """2206 预结算: the split, nothing stored. By card with the proof of card presence (``X-Card-Presence``
+    over the exact body, as 2207: the split tells what the personal account would pay)."""
+    proof = presence.parse(card_presence, await request.body()) if body.card_no else None
+    return await to_thread.run_sync(service.pre_settle, db, inst, body, proof, presence_verifier(request))
 
 
 async def _cached_institution(request: Request) -> InstitutionPrincipal:
@@ -124,7 +131,24 @@ _SETTLE_OPENAPI: dict[str, Any] = {
     "requestBody": {"required": True,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SettleIn"}}}},
     "security": [{"APIKeyHeader": []}],
+    "parameters": [{"name": presence.HEADER, "in": "header", "required": False,
+                    "schema": {"type": "string", "maxLength": 512},
+                    "description": "proof of card presence for a settlement by card, bound to this body "
+                                   "(docs/settlement.md): v=1;method=arqc;alg=sm4;kv=1;atc=…;aip=…;iad=…;ac=… "
+                                   "or v=1;method=pin;pin=…"}],
 }
+
+
+def presence_verifier(request: Request) -> presence.Verifier:
+    """The app's verifier of chip cryptograms: over ``app.state.key_manager`` when the app has one, else the
+    keystore at ``$SSCARD_KEYSTORE`` (one per process, with its cache of per-card keys)."""
+    state = request.app.state
+    verifier: presence.Verifier | None = getattr(state, "presence_verifier", None)
+    if verifier is None:
+        keys = getattr(state, "key_manager", None)
+        verifier = presence.Verifier(lambda: keys) if keys is not None else service.presence_verifier()
+        state.presence_verifier = verifier
+    return verifier
 
 
 @router.post("/settlements", response_model=SettlementOut, openapi_extra=_SETTLE_OPENAPI)
@@ -135,8 +159,11 @@ async def settle(request: Request) -> Response:  # served by ``SettleRoute`` (be
     the database from the app), the body validated from its raw bytes, the answer serialised once to bytes and
     not re-validated against the response model (still declared, for the OpenAPI document)."""
     principal = await _cached_institution(request)
-    body = _json_body(request.headers.get("content-type"), await request.body())
-    _, answer = await to_thread.run_sync(service.settle_json, get_db(request), principal, body, limiter=_limiter())
+    raw = await request.body()
+    body = _json_body(request.headers.get("content-type"), raw)
+    proof = presence.parse(request.headers.get(presence.HEADER), raw) if body.card_no is not None else None
+    _, answer = await to_thread.run_sync(service.settle_json, get_db(request), principal, body, proof,
+                                         presence_verifier(request), limiter=_limiter())
     return Response(answer, media_type="application/json")
 
 

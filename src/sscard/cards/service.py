@@ -41,7 +41,7 @@ from sscard.cards.errors import (
     ReplacementRequested,
 )
 from sscard.cards.models import Application, Card, CardNumber
-from sscard.cards.numbers import format_card_no
+from sscard.cards.numbers import new_card_no
 from sscard.cards.schemas import BulkResult, BulkRow
 from sscard.cards.states import (
     APP_EDGES,
@@ -193,8 +193,8 @@ def _create_application(session: Session, actor: Actor, person: Person, business
             session.flush()
     except IntegrityError as exc:  # a concurrent application for the same person won the race
         raise ApplicationPending(idnumber.mask(person.id_number)) from exc
-    card = Card(card_no=format_card_no(number.id), person_id=person.id, application_id=application.id,
-                production_status=ProductionStatus.COLLECTED.value, app_status=None)
+    card = Card(card_no=new_card_no(lambda no: _card_no_taken(session, no)), person_id=person.id,
+                application_id=application.id, production_status=ProductionStatus.COLLECTED.value, app_status=None)
     session.add(card)
     fee = fees.charge(session, actor, application.id, person.id, business.value, reason, _today())
     session.flush()
@@ -204,6 +204,10 @@ def _create_application(session: Session, actor: Actor, person: Person, business
                   "old_card_no": old_card.card_no if old_card else None,
                   "fee_fen": fee.amount_fen, "receipt_no": fee.receipt_no})
     return Applied(application, card, fee)
+
+
+def _card_no_taken(session: Session, card_no: str) -> bool:
+    return session.execute(select(Card.id).where(Card.card_no == card_no)).first() is not None
 
 
 def _employer(uscc: str | None) -> str | None:
@@ -461,6 +465,14 @@ def _check_pin(session: Session, actor: Actor, card: Card, pin: str) -> PinCheck
 def verify_pin(db: Database, actor: Actor, card_no: str, pin: str) -> PinCheck:
     """Check the medical PIN; each wrong try is kept (and audited) even though the check fails."""
     actor.require(Permission.CARD_PIN)
+    with db.unit_of_work() as session:
+        return _check_pin(session, actor, _card(session, card_no), pin)
+
+
+def verify_pin_at_settlement(db: Database, actor: Actor, card_no: str, pin: str) -> PinCheck:
+    """The medical PIN typed at a designated institution's counter (proof of presence for a settlement by card):
+    checked, counted and audited as ``verify_pin``, for an actor who may settle."""
+    actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
         return _check_pin(session, actor, _card(session, card_no), pin)
 

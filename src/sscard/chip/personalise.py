@@ -159,8 +159,13 @@ def debit_pan(holder: HolderData) -> str:
     """The holder's PAN, or a stable Luhn-valid 19-digit one derived from region code and card_no."""
     if holder.pan:
         return holder.pan
-    digest = int.from_bytes(sm3(holder.card_no.encode("ascii")), "big")
-    body = "62" + holder.region_code + f"{digest % 10**10:010d}"
+    return derived_debit_pan(holder.region_code, holder.card_no)
+
+
+def derived_debit_pan(region_code: str, card_no: str) -> str:
+    """The PAN personalisation derives when the holder has none (what the issuer host recomputes)."""
+    digest = int.from_bytes(sm3(card_no.encode("ascii")), "big")
+    body = "62" + region_code + f"{digest % 10**10:010d}"
     return body + _luhn_digit(body)
 
 

@@ -4,6 +4,7 @@ errors exit with status 2 and their stable code."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from pathlib import Path
@@ -142,15 +143,23 @@ def counter_settle(
     image = card_image or Path(os.environ.get(station.IMAGE_ENV, "var/cards/card.json"))
     keys = KeyManager.provisioned(keystore or Path(os.environ.get(station.KEYSTORE_ENV, "var/keystore.json")),
                                   CITY_CODE)
+    reader = station.ImageCardReader(image, keys)
     try:
-        card_no = station.ImageCardReader(image, keys).read_card_no()
+        card_no = reader.read_card_no()
     except station.NoCard as exc:
         raise CardUnreadable(str(exc)) from None
     try:
         request = json.loads(bill.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        bill_date = dt.date.fromisoformat(str(request["date"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BillInvalid(f"{bill}: {exc}") from None
+
+    def prove(body: bytes) -> str:  # the card in the reader signs the exact request (its ARQC)
+        try:
+            return reader.prove_settlement(card_no, body, bill_date)
+        except station.NoCard as exc:
+            raise CardUnreadable(str(exc)) from None
     with httpx.Client(base_url=server, timeout=10.0) as client:
         result = counter.settle_card(client, key, card_no, request, trial=trial, terminal_no=terminal,
-                                     msg_id=msg_id)
+                                     msg_id=msg_id, prove=prove)
     _echo({"msg_id": result.msg_id, "card_no": result.card_no, "attempts": result.attempts, **result.answer})

@@ -16,6 +16,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 
 from sscard import clock
 from sscard.auth.roles import SYSTEM_ACTOR
@@ -23,14 +24,15 @@ from sscard.banks import service as banks
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank
 from sscard.db import Database
-from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, IssuedHolder
+from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, IssuedHolder, key_manager
 from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits.models import BenefitKind
 from sscard.funds.benefits.schemas import EntitlementIn
 from sscard.funds.contributions import service as contributions
 from sscard.funds.contributions.terms import Scheme
 from sscard.funds.month import run_month
-from sscard.medical import config, institutions
+from sscard.kms import KeyManager
+from sscard.medical import config, institutions, presence
 from sscard.medical import service as medical
 from sscard.medical.engine_schemas import BillLine
 from sscard.medical.loading import EXAMPLE_CATALOGUE, EXAMPLE_POLICY
@@ -40,6 +42,7 @@ from sscard.portal import service as portal
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit, parse
 from sscard.registry.schemas import PersonIn
+from sscard.terminal.station import ImageCardReader
 
 HOSPITAL = ("QYRMYY", "清远市人民医院", "hospital", "3", ["inpatient", "outpatient", "reconcile"])
 PHARMACY = ("QYDYF01", "清远大药房(新城店)", "pharmacy", None, ["pharmacy", "reconcile"])
@@ -79,17 +82,38 @@ def _medical_config(db: Database) -> None:
 
 
 def _settle(db: Database, api_key: str, holder: IssuedHolder, msg_id: str, day: dt.date, visit: VisitType,
-            items: tuple[tuple[str, int], ...], rng: random.Random) -> str:
+            items: tuple[tuple[str, int], ...], rng: random.Random, terminal: _Counter) -> str:
     principal = institutions.authenticate(db, api_key)
     lines = [BillLine(code=code, quantity=Decimal(rng.randint(1, 6)), unit_price_fen=price) for code, price in items]
-    done = medical.settle(db, principal, SettleIn(msg_id=msg_id, card_no=holder.card_no, bill=BillIn(
-        bill_no=f"B{msg_id}", date=day, visit_type=visit, lines=lines)))
+    request = SettleIn(msg_id=msg_id, card_no=holder.card_no, bill=BillIn(bill_no=f"B{msg_id}", date=day,
+                                                                          visit_type=visit, lines=lines))
+    raw = request.model_dump_json().encode()  # the holder's chip signs the request, as at a counter
+    reader = ImageCardReader(terminal.cards / f"{holder.card_no}.json", terminal.keys)
+    proof = presence.parse(reader.prove_settlement(holder.card_no, raw, day), raw)
+    done = medical.settle(db, principal, request, proof, terminal.verifier)
     return str(done.setl_id)
 
 
-def seed_medical(db: Database, holders: list[IssuedHolder], rng: random.Random, summary: MoneySummary) -> None:
-    """Policy and catalogue, the two institutions, every holder enrolled and funded, settlements, a reversal."""
+@dataclass
+class _Counter:
+    """The demo's counter terminal: the holders' chip images and the KMS that made them (and checks them)."""
+
+    cards: Path
+    keys: KeyManager
+    verifier: presence.Verifier
+
+
+def _counter(cards: Path) -> _Counter:
+    keys = key_manager(cards.parent / "keystore.json")
+    return _Counter(cards, keys, presence.Verifier(lambda: keys))
+
+
+def seed_medical(db: Database, holders: list[IssuedHolder], rng: random.Random, summary: MoneySummary,
+                 cards: Path) -> None:
+    """Policy and catalogue, the two institutions, every holder enrolled and funded, settlements (by card, with
+    the chip's proof of presence: the chip images in ``cards``), a reversal."""
     today = clock.local_date()
+    terminal = _counter(cards)
     _medical_config(db)
     keys = {}
     for code, name, kind, level, services in (HOSPITAL, PHARMACY):
@@ -102,10 +126,11 @@ def seed_medical(db: Database, holders: list[IssuedHolder], rng: random.Random, 
     for n, h in enumerate([holders[0], *holders[1:], holders[0]]):
         day = today - dt.timedelta(days=n % 7)
         if n % 3 == 2:
-            _settle(db, keys["pharmacy"], h, f"DEMO-P-{n:05d}", day, VisitType.PHARMACY, PHARMACY_ITEMS, rng)
+            _settle(db, keys["pharmacy"], h, f"DEMO-P-{n:05d}", day, VisitType.PHARMACY, PHARMACY_ITEMS, rng,
+                    terminal)
         else:
             setl_id = _settle(db, keys["hospital"], h, f"DEMO-H-{n:05d}", day, VisitType.OUTPATIENT, OUTPATIENT,
-                              rng)
+                              rng, terminal)
             if n == 4:  # a bill entered twice by the hospital: it reverses one
                 principal = institutions.authenticate(db, keys["hospital"])
                 medical.reverse(db, principal, ReverseIn(msg_id=f"DEMO-R-{n:05d}", setl_id=setl_id))
@@ -164,7 +189,7 @@ def seed_money(db: Database, issued: IssuedCards, seed_value: int = 2013) -> Mon
     rng = random.Random(seed_value + 2)
     summary = MoneySummary()
     portal.set_query_password(db, SYSTEM_ACTOR, issued.demo.card_no, DEMO_QUERY_PASSWORD)
-    seed_medical(db, issued.holders, rng, summary)
+    seed_medical(db, issued.holders, rng, summary, issued.kiosk_image.parent)
     seed_funds(db, issued.holders, rng, summary)
     summary.benefit_failures = len(reissue.failures(db, SYSTEM_ACTOR))
     return summary

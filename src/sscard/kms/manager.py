@@ -192,6 +192,14 @@ class KeyManager:
         }
         return Psam(city_code=city_code, keys=keys, version=v)
 
+    def card_ac_key(self, region_code: str, pan: str, pan_sequence: int, algorithm: Algorithm,
+                    version: int | None = None) -> bytes:
+        """One card's PBOC AC key (UDK): the city MDK diversified by PAN ‖ PSN, as personalisation put it on the
+        chip. A derived per-card key (the issuer host caches it); the city master key stays here."""
+        v = version or self.current_version()
+        mdk = self._key("PBOC_AC", algorithm, "city", region_code, v)
+        return diversify(mdk, pan_factor(pan, pan_sequence), algorithm)
+
     def verify_arqc(
         self,
         holder: HolderData,

@@ -9,14 +9,17 @@ however often the counter retries. Nothing here keeps state; the message id is t
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from sscard.medical.errors import CentreRefused, CentreUnreachable
+from sscard.medical.presence import HEADER
 
 PRE_SETTLEMENTS = "/api/v1/medical/pre-settlements"
 SETTLEMENTS = "/api/v1/medical/settlements"
@@ -32,18 +35,25 @@ class CounterResult:
 
 def settle_card(client: httpx.Client, api_key: str, card_no: str, bill: dict[str, Any], *,
                 trial: bool = False, terminal_no: str | None = None, msg_id: str | None = None,
-                attempts: int = 3, backoff_seconds: float = 0.5) -> CounterResult:
+                attempts: int = 3, backoff_seconds: float = 0.5,
+                prove: Callable[[bytes], str] | None = None) -> CounterResult:
     """Pre-settle (``trial``) or settle ``bill`` (the 2207 ``bill`` object) for the card ``card_no`` at the
-    centre ``client`` talks to. A settlement whose answer is lost is re-sent with the same message id up to
+    centre ``client`` talks to. A settlement carries the proof of card presence ``prove`` makes from the exact
+    body bytes (the chip's ARQC: ``ImageCardReader.prove_settlement``; the ``X-Card-Presence`` header), made
+    once: a settlement whose answer is lost is re-sent, same bytes, same proof, same message id, up to
     ``attempts`` times; the centre's refusal (its error code and message) is ``CentreRefused``."""
     msg_id = msg_id or f"CTR{uuid.uuid4().hex[:24].upper()}"
     body: dict[str, Any] = {"msg_id": msg_id, "card_no": card_no, "bill": bill}
     if terminal_no is not None:
         body["terminal_no"] = terminal_no
     path = PRE_SETTLEMENTS if trial else SETTLEMENTS
+    raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {"X-Institution-Key": api_key, "Content-Type": "application/json"}
+    if prove is not None:  # 2206 too: its split tells what the personal account would pay
+        headers[HEADER] = prove(raw)
     for attempt in range(1, max(1, attempts) + 1):
         try:
-            response = client.post(path, json=body, headers={"X-Institution-Key": api_key})
+            response = client.post(path, content=raw, headers=headers)
         except httpx.TransportError as exc:
             if attempt >= attempts:
                 raise CentreUnreachable(f"{type(exc).__name__}: {exc}", msg_id=msg_id) from None

@@ -214,3 +214,31 @@ class CentreUnreachable(DomainError):
     http_status = 503
     message_zh = "无法连接结算中心：请稍后用同一报文号重试"
     message_en = "The settlement centre did not answer: retry later with the same message id"
+
+
+# ------------------------------------------------------------------------------------------ proof of card presence
+
+
+class CardPresenceRequired(ValidationFailed):
+    """A settlement by card without the proof the policy asks of this institution class (sscard.medical.presence)."""
+
+    code = "CARD_PRESENCE_REQUIRED"
+    message_zh = "持卡结算须提供卡片在场证明（芯片密文或医保密码）"
+    message_en = "A settlement by card needs proof that the card is present (chip cryptogram or medical PIN)"
+
+
+class CardPresenceInvalid(ValidationFailed):
+    """The proof does not verify: malformed, for another request or card, already used, or a wrong PIN."""
+
+    code = "CARD_PRESENCE_INVALID"
+    message_zh = "卡片在场证明无效"
+    message_en = "The proof of card presence is invalid"
+
+
+class PresenceKeysUnavailable(DomainError):
+    """The centre cannot reach the keys that verify chip cryptograms (KMS keystore missing or not provisioned)."""
+
+    code = "PRESENCE_KEYS_UNAVAILABLE"
+    http_status = 503
+    message_zh = "结算中心暂时无法验证卡片密文"
+    message_en = "The centre cannot verify card cryptograms at the moment"

@@ -84,7 +84,7 @@ def identify(session: Session, card_no: str | None, id_number: str | None) -> Su
         person, card, insured, balance = _subject_parts(found)
         assert card is not None  # the query starts from the card
         if card.app_status != AppStatus.NORMAL.value:
-            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
+            raise CardNotUsable(app_status=card.app_status)  # the card number the caller sent, not echoed
         by: Literal["card", "id_number"] = "card"
     else:
         assert id_number is not None
@@ -95,15 +95,17 @@ def identify(session: Session, card_no: str | None, id_number: str | None) -> Su
             raise PersonNotFound(idnumber.mask(number))
         person, card, insured, balance = _subject_parts(by_number)
         if card is not None and card.app_status == AppStatus.NORMAL.value:
-            raise IdSettlementNotAllowed("the person holds a card in normal state: settle by card",
-                                         card_no=card.card_no)
+            # The caller sent an ID number: the card number is never told (it would identify the card to settle
+            # with); the holder has the card.
+            raise IdSettlementNotAllowed("the person holds a card in normal state: settle by card")
         if card is not None and card.app_status != AppStatus.FORMAL_LOSS.value:
-            raise CardNotUsable(card.card_no, card_no=card.card_no, app_status=card.app_status)
+            raise CardNotUsable(app_status=card.app_status)
         by = "id_number"
+    told = idnumber.mask(person.id_number) if by == "id_number" else None  # only what the caller sent, masked
     if person.living_status != "1":
-        raise PersonDeceased(idnumber.mask(person.id_number))
+        raise PersonDeceased(told)
     if insured is None:
-        raise PersonNotInsured(idnumber.mask(person.id_number))
+        raise PersonNotInsured(told)
     return Subject(person, insured, card, by, balance)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -156,6 +157,9 @@ class Settlement(Base):
         CheckConstraint("account_paid_fen + cash_fen = self_pay_fen + own_expense_fen", name="payers_sum"),
         Index("ix_medical_settlements_recon", "institution_id", "settled_on", "scheme"),
         Index("ix_medical_settlements_person", "person_id", "year"),
+        # One chip cryptogram settles once (sscard.medical.presence): a card's ATC is never used twice.
+        Index("uq_medical_settlements_card_atc", "card_no", "presence_atc", unique=True,
+              postgresql_where=text("presence_atc IS NOT NULL"), sqlite_where=text("presence_atc IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
@@ -166,6 +170,8 @@ class Settlement(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
     card_no: Mapped[str | None] = mapped_column(String(12))
     identified_by: Mapped[str] = mapped_column(String(10))  # card | id_number
+    presence_method: Mapped[str | None] = mapped_column(String(8))  # arqc | pin | None (none asked, by ID)
+    presence_atc: Mapped[int | None] = mapped_column(Integer)  # the card's ATC of the ARQC that proved presence
     scheme: Mapped[str] = mapped_column(String(10))
     person_type: Mapped[str] = mapped_column(String(12))
     visit_type: Mapped[str] = mapped_column(String(12))

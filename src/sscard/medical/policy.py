@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import itertools
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -134,6 +134,11 @@ class Policy(_Frozen):
     yi_self_pay_bp: BasisPoints  # 乙类先行自付比例, unless the item type or the catalogue item says otherwise
     yi_self_pay_bp_by_item_type: dict[ItemType, BasisPoints] = Field(default_factory=dict)
     rules: list[BenefitRule] = Field(min_length=1)
+    # 持卡结算的在场证明: per institution class ("hospital", "pharmacy", or "hospital:3" for one level), the proofs
+    # a settlement by card may bring (any one suffices): "arqc" the chip's cryptogram, "pin" the medical PIN.
+    # An empty list: no proof needed. A class not listed: "arqc" only (sscard.medical.presence).
+    card_presence: dict[Annotated[str, Field(pattern=r"^(hospital|pharmacy)(:[a-z0-9]{1,10})?$")],
+                        list[Literal["arqc", "pin"]]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _window(self) -> Self:

@@ -86,10 +86,13 @@ class AccumulatorsOut(BaseModel):
 
 
 class EligibilityOut(BaseModel):
+    """What the institution needs to decide whether to settle: who (masked), the scheme and the year's
+    accumulators. No balance (only a settlement shows what the account paid and has left), no identifier the
+    caller did not send (``card_no`` only when it was sent; no person number)."""
+
     model_config = ConfigDict(frozen=True)
 
     msg_id: str
-    psn_no: str
     name_masked: str
     id_number_masked: str
     identified_by: Literal["card", "id_number"]
@@ -98,18 +101,17 @@ class EligibilityOut(BaseModel):
     scheme: Scheme
     person_type: PersonType
     accumulators: AccumulatorsOut
-    account_balance_fen: int
 
 
 class SettlementOut(BaseModel):
-    """The answer to 2206 (``setl_id`` null: nothing was stored) and 2207."""
+    """The answer to 2206 (``setl_id`` null: nothing was stored) and 2207. ``card_no`` only when the caller sent
+    it (a settlement by ID number does not learn the card number)."""
 
     model_config = ConfigDict(frozen=True)
 
     msg_id: str
     setl_id: str | None
     institution: str
-    psn_no: str
     identified_by: Literal["card", "id_number"]
     card_no: str | None
     settled_on: dt.date

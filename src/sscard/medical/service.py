@@ -24,24 +24,28 @@ import json
 import secrets
 from dataclasses import dataclass
 
+import psycopg
 from pydantic import ValidationError
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
+from sscard.cards import service as cards
 from sscard.db import Database
 from sscard.ledger import service as ledger
 from sscard.ledger.schemas import TransferIn
-from sscard.medical import config, journal, rawsql
+from sscard.medical import config, journal, presence, rawsql
 from sscard.medical.engine import settle as split_bill
 from sscard.medical.engine_schemas import Bill, PersonContext, Split
 from sscard.medical.errors import (
     AmountInvalid,
     BillDateInvalid,
     BillInvalid,
+    CardPresenceInvalid,
     InstitutionAuthFailed,
     PersonContextInvalid,
     PersonNotInsured,
@@ -129,21 +133,24 @@ def _mask_name(name: str) -> str:
 
 
 def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityIn) -> EligibilityOut:
-    """人员待遇享受检查: may this person settle here now, and with what scheme, accumulators and balance."""
+    """人员待遇享受检查: may this person settle here now, with what scheme and accumulators (no balance: PIPL's
+    minimum necessary; the settlement answer shows what the account paid)."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
         check_terminal(session, principal, req.terminal_no)
         subject = identify(session, req.card_no, req.id_number)
         year = req.year or clock.local_date().year
         acc = _accumulators(session, subject.person.id, year, lock=False)
-        audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id)
+        audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id, None,
+                     {"purpose": "eligibility check", "institution": principal.code, "msg_id": req.msg_id})
+        by_card = subject.identified_by == "card" and subject.card is not None
         return EligibilityOut(
-            msg_id=req.msg_id, psn_no=str(subject.person.id), name_masked=_mask_name(subject.person.name),
+            msg_id=req.msg_id, name_masked=_mask_name(subject.person.name),
             id_number_masked=idnumber.mask(subject.person.id_number), identified_by=subject.identified_by,
-            card_no=subject.card.card_no if subject.card else None,
+            card_no=subject.card.card_no if by_card and subject.card else None,
             card_app_status=subject.card.app_status if subject.card else None,
             scheme=Scheme(subject.insured.scheme), person_type=PersonType(subject.insured.person_type),
-            accumulators=_acc_out(acc), account_balance_fen=subject.balance)
+            accumulators=_acc_out(acc))
 
 
 # ---------------------------------------------------------------------------------------------------- settlement
@@ -155,6 +162,7 @@ class _Computed:
     accumulators: Accumulator
     balance: int
     split: Split
+    presence: presence.Proof | None = None  # the proof of card presence that was checked (settlements only)
 
 
 def _bill(principal: InstitutionPrincipal, bill: BillIn) -> Bill:
@@ -166,13 +174,20 @@ def _bill(principal: InstitutionPrincipal, bill: BillIn) -> Bill:
         raise BillInvalid("; ".join(str(e["msg"]) for e in exc.errors()[:3])) from None
 
 
-def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, lock: bool) -> _Computed:
+def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, lock: bool,
+             proof: presence.Proof | None = None, verifier: presence.Verifier | None = None) -> _Computed:
+    """The split, after checking the proof of card presence the policy asks for (by card; 2206 and 2207: a
+    pre-settlement's split tells what the personal account would pay, i.e. its balance)."""
     principal.require_service(req.bill.visit_type.value)
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
     subject = identify(session, req.card_no, req.id_number)
     policy, catalogue = config.rules_on(session, bill.date,
                                         (line.code for line in bill.lines if not line.out_of_catalogue))
+    checked = None
+    if subject.identified_by == "card" and subject.card is not None:
+        checked = presence.check(policy, principal.kind, principal.level.value if principal.level else None,
+                                 subject.card.card_no, proof, bill.date, verifier or presence_verifier())
     acc = _accumulators(session, subject.person.id, bill.date.year, lock)
     scheme = Scheme(subject.insured.scheme)
     if scheme is not Scheme.EMPLOYEE:
@@ -189,35 +204,84 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
                                admissions_this_year=acc.admissions)
     except ValidationError as exc:  # pragma: no cover - enrolment validates scheme and person type
         raise PersonContextInvalid(str(exc)) from None
-    return _Computed(subject, acc, balance, split_bill(bill, policy, catalogue, person))
+    return _Computed(subject, acc, balance, split_bill(bill, policy, catalogue, person), checked)
 
 
 def _settlement_out(principal: InstitutionPrincipal, req: SettleIn, computed: _Computed, setl_id: str | None,
                     acc_after: AccumulatorsOut) -> SettlementOut:
     subject = computed.subject
     return SettlementOut(msg_id=req.msg_id, setl_id=setl_id, institution=principal.code,
-                         psn_no=str(subject.person.id), identified_by=subject.identified_by,
-                         card_no=subject.card.card_no if subject.card else None, settled_on=clock.local_date(),
+                         identified_by=subject.identified_by,
+                         card_no=subject.card.card_no if subject.card and subject.identified_by == "card" else None,
+                         settled_on=clock.local_date(),
                          split=computed.split, accumulators_after=acc_after,
                          account_balance_after_fen=computed.balance - computed.split.account_paid_fen)
 
 
-def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
-    """2206 预结算: the split a settlement would make now. Reads only; nothing is written or locked."""
+def pre_settle(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None = None,
+               verifier: presence.Verifier | None = None) -> SettlementOut:
+    """2206 预结算: the split a settlement would make now; by card with the proof of presence, as 2207 (its
+    ATC is not spent: nothing is settled). Nothing of the settlement is written or locked; the read of the
+    person's data is audited (one record: the institution, the purpose, the message id)."""
+    principal.require_service(req.bill.visit_type.value)
+    proof = _pin_first(db, principal, req, proof)
     with db.unit_of_work() as session:
-        computed = _compute(session, principal, req, lock=False)
+        computed = _compute(session, principal, req, lock=False, proof=proof, verifier=verifier)
+        audit.record(session, principal.actor, "medical.pre_settlement.read", "person", computed.subject.person.id,
+                     None, {"purpose": "pre-settlement 2206", "institution": principal.code, "msg_id": req.msg_id})
         return _settlement_out(principal, req, computed, None, _acc_out(computed.accumulators))
 
 
-def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> SettlementOut:
-    """2207 结算: accumulators, the settlement record and the ledger transfers in one transaction."""
-    return settle_json(db, principal, req)[0]
+def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None = None,
+           verifier: presence.Verifier | None = None) -> SettlementOut:
+    """2207 结算: accumulators, the settlement record and the ledger transfers in one transaction. A settlement
+    by card needs the proof of card presence the policy asks of this institution class (``proof``, from the
+    ``X-Card-Presence`` header bound to the request body; ``verifier`` checks chip cryptograms)."""
+    return settle_json(db, principal, req, proof, verifier)[0]
 
 
-def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn) -> tuple[SettlementOut, str]:
+_presence_verifier: presence.Verifier | None = None
+
+
+def presence_verifier() -> presence.Verifier:
+    """The process's verifier over the keystore at ``$SSCARD_KEYSTORE`` (when the caller gives none)."""
+    global _presence_verifier
+    if _presence_verifier is None:
+        _presence_verifier = presence.keystore_verifier()
+    return _presence_verifier
+
+
+def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None = None,
+                verifier: presence.Verifier | None = None) -> tuple[SettlementOut, str]:
     """``settle``, and the answer as the JSON stored in the message journal (the API sends it as it is: the
     answer is serialised once)."""
     principal.require_service(req.bill.visit_type.value)
+    proof = _pin_first(db, principal, req, proof)
+    try:
+        return _settle_json(db, principal, req, proof, verifier)
+    except IntegrityError as exc:
+        if "presence_atc" in str(exc.orig) or "uq_medical_settlements_card_atc" in str(exc.orig):
+            raise CardPresenceInvalid("this cryptogram was used already (ATC)") from None
+        raise
+    except psycopg.errors.UniqueViolation as exc:
+        if exc.diag.constraint_name == "uq_medical_settlements_card_atc":
+            raise CardPresenceInvalid("this cryptogram was used already (ATC)") from None
+        raise
+
+
+def _pin_first(db: Database, principal: InstitutionPrincipal, req: SettleIn,
+               proof: presence.Proof | None) -> presence.Proof | None:
+    """A PIN proof is checked in its own transaction, before the settlement's: a wrong PIN is counted even
+    though nothing is settled."""
+    if proof is None or proof.method != "pin" or req.card_no is None:
+        return proof
+    if not cards.verify_pin_at_settlement(db, principal.actor, req.card_no, proof.pin).ok:
+        raise CardPresenceInvalid("wrong PIN")
+    return presence.pin_checked(proof)
+
+
+def _settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, proof: presence.Proof | None,
+                 verifier: presence.Verifier | None) -> tuple[SettlementOut, str]:
     with db.unit_of_work() as session:
         try:
             first = journal.begin(session, principal.id, req.msg_id, SETTLE, req, only_if=key_valid(principal))
@@ -227,7 +291,7 @@ def settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn) ->
         if first is not None:
             replayed = SettlementOut.model_validate_json(first).model_copy(update={"replayed": True})
             return replayed, replayed.model_dump_json()
-        computed = _compute(session, principal, req, lock=True)
+        computed = _compute(session, principal, req, lock=True, proof=proof, verifier=verifier)
         split, acc = computed.split, computed.accumulators
         setl_id = f"{clock.local_date():%Y%m%d}{secrets.token_hex(6).upper()}"
         delta = split.accumulators
@@ -263,7 +327,9 @@ def _settlement_row(principal: InstitutionPrincipal, req: SettleIn, computed: _C
     return dict(
         setl_id=setl_id, institution_id=principal.id, terminal_no=req.terminal_no, msg_id=req.msg_id,
         person_id=subject.person.id, card_no=subject.card.card_no if subject.card else None,
-        identified_by=subject.identified_by, scheme=s.scheme.value, person_type=s.person_type.value,
+        identified_by=subject.identified_by, presence_method=computed.presence.method if computed.presence else None,
+        presence_atc=computed.presence.atc if computed.presence and computed.presence.method == "arqc" else None,
+        scheme=s.scheme.value, person_type=s.person_type.value,
         visit_type=s.visit_type.value, hospital_level=s.hospital_level.value if s.hospital_level else None,
         bill_no=s.bill_no, bill_date=s.date, year=s.date.year, settled_on=clock.local_date(), policy_id=s.policy_id,
         total_fen=s.total_fen, out_of_catalogue_fen=s.out_of_catalogue_fen, over_price_cap_fen=s.over_price_cap_fen,
@@ -429,6 +495,8 @@ def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: st
         row = session.execute(select(Settlement).where(Settlement.setl_id == setl_id)).scalar_one_or_none()
         if row is None or row.institution_id != principal.id:
             raise SettlementNotFound(setl_id, setl_id=setl_id)
+        audit.record(session, principal.actor, "medical.settlement.read", "person", row.person_id, None,
+                     {"purpose": "settlement lookup", "institution": principal.code, "setl_id": row.setl_id})
         return {"setl_id": row.setl_id, "msg_id": row.msg_id, "status": row.status,
                 "reversal_msg_id": row.reversal_msg_id, "settled_on": row.settled_on.isoformat(),
                 "split": json.loads(row.split)}

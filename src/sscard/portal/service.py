@@ -48,7 +48,7 @@ from sscard.registry.models import Person
 
 _hasher = PasswordHasher()
 _DIGITS = re.compile(r"^[0-9]{6,12}$")
-_CARD_NO = re.compile(r"^[A-Za-z][0-9]{7}[0-9Xx]$")
+_CARD_NO = re.compile(r"^[A-Za-z][0-9A-Za-z]{7}[0-9Xx]$")  # sequential and random serials (cards.numbers)
 SCOPE = "portal"  # the throttle's key space and policy prefix (portal.max_failed_logins, ...)
 SESSION_MINUTES = "portal.session_minutes"
 KIOSK_IDLE_SECONDS = "portal.kiosk_idle_seconds"

@@ -9,6 +9,7 @@ PSAM issued by the key manager over ``SSCARD_KIOSK_KEYSTORE`` (the same keys the
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from sscard.chip.image import ImageError
 from sscard.kms import KeyManager, KmsError
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import Reader, Terminal, TerminalError, VirtualReader
+from sscard.terminal.payment import settlement_cryptogram
 
 IMAGE_ENV = "SSCARD_KIOSK_CARD_IMAGE"
 KEYSTORE_ENV = "SSCARD_KIOSK_KEYSTORE"
@@ -68,6 +70,24 @@ class ImageCardReader:
 
     def read_card_no(self) -> str:
         return self.read_card().card_no
+
+    def prove_settlement(self, card_no: str, body: bytes, bill_date: dt.date) -> str:
+        """For a settlement by card: read the card through the PSAM (it must still be ``card_no``), then have
+        its chip compute the ARQC bound to ``body`` (``sscard.terminal.payment``); the ``X-Card-Presence``
+        header. The card counts its ATC, so the image is saved back, as a real card keeps it."""
+        try:
+            card = VirtualReader(load(self.path), image_path=self.path)
+        except (FileNotFoundError, ImageError, ValueError, KeyError) as exc:
+            raise NoCard(str(exc)) from exc
+        try:
+            terminal = Terminal(card, VirtualReader(self.keys.issue_psam(CITY_CODE), name="PSAM"))
+            if terminal.read_holder().card_no != card_no:
+                raise NoCard("another card was put in the reader")
+            return settlement_cryptogram(terminal, body, bill_date).header
+        except (TerminalError, KmsError) as exc:
+            raise NoCard(str(exc)) from exc
+        finally:
+            card.close()
 
 
 def from_environment() -> KioskReader | None:
