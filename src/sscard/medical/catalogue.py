@@ -19,7 +19,7 @@ class CatalogueItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     code: Annotated[str, Field(min_length=1, max_length=64)]
-    name: str
+    name: Annotated[str, Field(max_length=200)]
     item_type: ItemType
     catalogue_class: CatalogueClass
     price_cap_fen: Fen | None = None

@@ -26,7 +26,9 @@ from sscard.medical.terms import (
 )
 
 BILL_FORMAT = "sscard-bill/1"
-Count = Annotated[int, Field(strict=True, ge=0)]
+Count = Annotated[int, Field(strict=True, ge=0, le=10_000)]
+NAME_MAX = 200  # characters of an item name (目录名称 run to a few dozen)
+LINES_MAX = 2000  # lines of one bill; the policy may allow fewer (bill_limits.max_lines)
 
 
 class _Frozen(BaseModel):
@@ -37,7 +39,7 @@ class BillLine(_Frozen):
     """One fee line (费用明细). ``amount_fen``, if given, must equal quantity × unit price rounded half up."""
 
     code: Annotated[str, Field(min_length=1, max_length=64)]
-    name: str | None = None
+    name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
     quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
     unit_price_fen: Fen
     amount_fen: Fen | None = None
@@ -66,7 +68,7 @@ class Bill(_Frozen):
     effect and the cap year (按出院日期计入年度).
     """
 
-    bill_no: str = ""
+    bill_no: Annotated[str, Field(max_length=64)] = ""
     date: dt.date
     visit_type: VisitType
     hospital_level: HospitalLevel | None = None  # required except at a pharmacy
@@ -74,7 +76,7 @@ class Bill(_Frozen):
     admission_no_in_year: Annotated[int, Field(strict=True, ge=1)] | None = None  # 本年第几次住院
     fund_exclusion: FundExclusion | None = None
     total_fen: Fen | None = None  # if given, must equal the sum of the lines
-    lines: list[BillLine] = Field(min_length=1, max_length=10_000)
+    lines: list[BillLine] = Field(min_length=1, max_length=LINES_MAX)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -214,3 +214,20 @@ class CentreUnreachable(DomainError):
     http_status = 503
     message_zh = "无法连接结算中心：请稍后用同一报文号重试"
     message_en = "The settlement centre did not answer: retry later with the same message id"
+
+
+# ------------------------------------------------------------------------- bill bounds (the policy's bill_limits)
+
+
+class BillAmountExcessive(ValidationFailed):
+    """A unit price, quantity, line amount or bill total beyond the maximum of the policy in effect."""
+
+    code = "BILL_AMOUNT_EXCESSIVE"
+    message_zh = "费用金额或数量超过政策规定的上限"
+    message_en = "A price, quantity or amount of the bill exceeds the policy's maximum"
+
+
+class BillLinesExcessive(ValidationFailed):
+    code = "BILL_LINES_EXCESSIVE"
+    message_zh = "费用明细条数超过政策规定的上限"
+    message_en = "The bill has more lines than the policy allows"

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sscard.medical.engine_schemas import BillLine, Split
+from sscard.medical.engine_schemas import LINES_MAX, BillLine, Split
 from sscard.medical.terms import Fen, FundExclusion, PersonType, RemoteCare, Scheme, VisitType
 
 MsgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$", description="the institution's message id "
@@ -33,7 +33,7 @@ class BillIn(_In):
     admission_no_in_year: Annotated[int, Field(strict=True, ge=1, le=366)] | None = None
     fund_exclusion: FundExclusion | None = None
     total_fen: Fen | None = None
-    lines: list[BillLine] = Field(min_length=1, max_length=2000)
+    lines: list[BillLine] = Field(min_length=1, max_length=LINES_MAX)
 
 
 class EligibilityIn(_In):
