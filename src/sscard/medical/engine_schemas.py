@@ -11,6 +11,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sscard.medical.terms import (
+    PLAIN_TEXT,
     SCHEME_PERSON_TYPES,
     BasisPoints,
     CatalogueClass,
@@ -38,8 +39,8 @@ class _Frozen(BaseModel):
 class BillLine(_Frozen):
     """One fee line (费用明细). ``amount_fen``, if given, must equal quantity × unit price rounded half up."""
 
-    code: Annotated[str, Field(min_length=1, max_length=64)]
-    name: Annotated[str, Field(max_length=NAME_MAX)] | None = None
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=PLAIN_TEXT)]
+    name: Annotated[str, Field(max_length=NAME_MAX, pattern=PLAIN_TEXT)] | None = None
     quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
     unit_price_fen: Fen
     amount_fen: Fen | None = None
@@ -68,7 +69,7 @@ class Bill(_Frozen):
     effect and the cap year (按出院日期计入年度).
     """
 
-    bill_no: Annotated[str, Field(max_length=64)] = ""
+    bill_no: Annotated[str, Field(max_length=64, pattern=PLAIN_TEXT)] = ""
     date: dt.date
     visit_type: VisitType
     hospital_level: HospitalLevel | None = None  # required except at a pharmacy
