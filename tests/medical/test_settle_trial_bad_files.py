@@ -64,3 +64,14 @@ def test_bad_files_exit_2_with_their_code_and_no_traceback(tmp_path: Path, role:
         assert done.returncode == 2, (name, done.stderr[-2000:])
         assert code in done.stderr, (name, done.stderr[-2000:])
         assert "Traceback" not in done.stderr and len(done.stderr) < 1000, name
+
+
+def test_a_trial_bill_priced_ten_to_the_eighteen_exits_2_with_bill_amount_excessive(tmp_path: Path) -> None:
+    import json
+    bill = json.loads((EXAMPLES / "bill-worked-example.json").read_text("utf-8"))
+    bill["lines"] = [{"code": "EX-D-A001", "quantity": 1, "unit_price_fen": 10**18}]
+    bill.pop("total_fen", None)
+    (tmp_path / "bill.json").write_text(json.dumps(bill), "utf-8")
+    done = run(tmp_path / "bill.json")
+    assert done.returncode == 2 and "BILL_AMOUNT_EXCESSIVE" in done.stderr, done.stderr
+    assert "max_unit_price_fen" in done.stderr and "Traceback" not in done.stderr
