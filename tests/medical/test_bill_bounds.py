@@ -151,10 +151,15 @@ def _admin_headers(api: TestClient) -> dict[str, str]:
 def test_a_policy_cannot_set_a_maximum_beyond_the_ceilings(city: City, client: TestClient,
                                                            limits: dict[str, Any]) -> None:
     from sscard.medical.loading import load_policy
+    from sscard.medical.policy import Policy
+    from sscard.medical.terms import VisitType
     policy = load_policy().policies[0].model_dump(mode="json")
     body = {**policy, "policy_id": "ZZ-LIMITS", "effective_from": "2999-01-01", "bill_limits": limits}
     r = client.put("/api/v1/medical/admin/policies", json=body, headers=_admin_headers(client))
     assert r.status_code == 422 and _code(r) == "VALIDATION_ERROR", r.text
+    assert any(e["loc"][:2] == ["body", "bill_limits"] for e in r.json()["error"]["errors"]), r.text
+    at_ceiling = Policy.model_validate({**body, "bill_limits": {"max_bill_fen": 10**12, "max_lines": 2000}})
+    assert at_ceiling.limits_for(VisitType.OUTPATIENT).max_bill_fen == 10**12
 
 
 # ------------------------------------------------------------------------ structural bounds of the request schema

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sscard.medical.terms import (
     BP_WHOLE,
@@ -123,6 +123,11 @@ class BillLimits(AmountLimits):
         return ResolvedLimits(*values)
 
 
+# BillLimits object (by id, kept alive by the entry) → its maxima per visit type. A plain dict: a pydantic private
+# attribute costs microseconds per read on the settlement path.
+_resolved: dict[int, tuple[BillLimits, dict[VisitType, ResolvedLimits]]] = {}
+
+
 class BenefitRule(_Frozen):
     """One row of the benefit table. A field left out (null) matches anything; the first matching rule wins."""
 
@@ -188,7 +193,6 @@ class Policy(_Frozen):
     yi_self_pay_bp_by_item_type: dict[ItemType, BasisPoints] = Field(default_factory=dict)
     rules: list[BenefitRule] = Field(min_length=1)
     bill_limits: BillLimits = BillLimits()  # left out: the structural ceilings only
-    _limits: tuple[BillLimits, dict[VisitType, ResolvedLimits]] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -199,9 +203,13 @@ class Policy(_Frozen):
     def limits_for(self, visit_type: VisitType) -> ResolvedLimits:
         """The bill maxima for ``visit_type`` (the per-visit value, else the general one, else the ceiling),
         resolved once per parsed policy (the settlement path's policies are cached per version)."""
-        if self._limits is None or self._limits[0] is not self.bill_limits:  # a model_copy may replace the limits
-            self._limits = (self.bill_limits, {v: self.bill_limits.resolve(v) for v in VisitType})
-        return self._limits[1][visit_type]
+        limits = self.bill_limits
+        found = _resolved.get(id(limits))
+        if found is None or found[0] is not limits:
+            if len(_resolved) > 1024:
+                _resolved.clear()
+            found = _resolved[id(limits)] = (limits, {v: limits.resolve(v) for v in VisitType})
+        return found[1][visit_type]
 
     def in_effect_on(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
