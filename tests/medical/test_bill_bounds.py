@@ -263,3 +263,13 @@ def test_reconciliation_dashboard_and_ledger_sums_stay_exact_at_the_ceilings(fre
         3 * ceiling + 12 * 10**18]
     web = web_client(fresh_city, "t-admin").http.get("/dashboard")
     assert web.status_code == 200
+
+
+@pytest.mark.parametrize("change", [{"count": 2**40}, {"total_fen": 2**63}, {"cash_fen": 10**30}])
+def test_reconciliation_totals_beyond_the_columns_are_refused_with_a_code(hospital: Hospital,
+                                                                         change: dict[str, int]) -> None:
+    body = {"msg_id": uuid.uuid4().hex, "day": clock.local_date().isoformat(), "scheme": "employee", "count": 0,
+            "total_fen": 0, "fund_fen": 0, "account_fen": 0, "cash_fen": 0, **change}
+    r = hospital.post("reconciliation/totals", body)
+    assert r.status_code == 422 and _code(r) == "VALIDATION_ERROR", r.text
+    assert hospital.post("reconciliation/totals", {**body, **dict.fromkeys(change, 0)}).status_code == 200
