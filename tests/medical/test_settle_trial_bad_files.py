@@ -75,3 +75,16 @@ def test_a_trial_bill_priced_ten_to_the_eighteen_exits_2_with_bill_amount_excess
     done = run(tmp_path / "bill.json")
     assert done.returncode == 2 and "BILL_AMOUNT_EXCESSIVE" in done.stderr, done.stderr
     assert "max_unit_price_fen" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("command", "code"), [("catalogue-import", "CATALOGUE_INVALID"),
+                                               ("policy-import", "POLICY_INVALID")])
+def test_the_import_commands_read_a_bounded_size_too(tmp_path: Path, command: str, code: str) -> None:
+    import os
+    sscard = str(Path(sys.executable).parent / "sscard")
+    env = {**os.environ, "SSCARD_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    assert subprocess.run([sscard, "migrate"], env=env, capture_output=True, timeout=120, check=False).returncode == 0
+    done = subprocess.run([sscard, "medical", command, "/dev/zero"], env=env, capture_output=True, text=True,
+                          timeout=120, check=False, preexec_fn=_cap)
+    assert done.returncode == 2 and code in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr

@@ -16,8 +16,8 @@ from sscard.auth import service as auth
 from sscard.auth.roles import Permission
 from sscard.cli.common import OperatorOpt, domain_errors, open_db
 from sscard.kms import KeyManager
-from sscard.medical import config, counter, institutions, reconciliation, service
-from sscard.medical.errors import BillInvalid, CardUnreadable
+from sscard.medical import config, counter, institutions, loading, reconciliation, service
+from sscard.medical.errors import BillInvalid, CardUnreadable, CatalogueInvalid, PolicyInvalid
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import station
 
@@ -76,7 +76,7 @@ def account_credit(id_number: str, amount_fen: int, transfer_id: str, operator: 
 def catalogue_import(path: Path, operator: OperatorOpt = "system") -> None:
     """Import a catalogue CSV (the settle-trial format), all rows or none."""
     db = _db()
-    text = path.read_text(encoding="utf-8-sig")
+    text = loading.read_input(path, CatalogueInvalid, loading.MAX_CATALOGUE_BYTES)  # bounded: /dev/zero → exit 2
     _echo(config.import_catalogue_csv(db, auth.actor_for_username(db, operator), text, path.name))
 
 
@@ -85,7 +85,7 @@ def catalogue_import(path: Path, operator: OperatorOpt = "system") -> None:
 def policy_import(path: Path, operator: OperatorOpt = "system") -> None:
     """Store every policy of a policy file (sscard-policy/1), each audited."""
     db = _db()
-    text = path.read_text(encoding="utf-8-sig")
+    text = loading.read_input(path, PolicyInvalid, loading.MAX_POLICY_BYTES)
     _echo({"stored": config.import_policy_file(db, auth.actor_for_username(db, operator), text, path.name)})
 
 
@@ -147,8 +147,8 @@ def counter_settle(
     except station.NoCard as exc:
         raise CardUnreadable(str(exc)) from None
     try:
-        request = json.loads(bill.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        request = json.loads(loading.read_input(bill, BillInvalid, loading.MAX_BILL_BYTES))
+    except (ValueError, RecursionError) as exc:
         raise BillInvalid(f"{bill}: {exc}") from None
     with httpx.Client(base_url=server, timeout=10.0) as client:
         result = counter.settle_card(client, key, card_no, request, trial=trial, terminal_no=terminal,

@@ -39,7 +39,8 @@ MAX_POLICY_BYTES = 4 * 1024 * 1024
 MAX_CATALOGUE_BYTES = 64 * 1024 * 1024
 
 
-def _read(path: Path, error: type[DomainError], limit: int) -> str:
+def read_input(path: Path, error: type[DomainError], limit: int) -> str:
+    """The UTF-8 text of ``path``, reading at most ``limit`` bytes; any failure is ``error`` (exit 2 in the CLI)."""
     try:
         with path.open("rb") as f:
             data = f.read(limit + 1)
@@ -87,7 +88,7 @@ def load_policy(path: Path | None = None) -> PolicyBook:
     """The policy file at ``path``, or the shipped example policy (illustrative values only)."""
     if path is None:
         return parse_policy(_example_text(EXAMPLE_POLICY), EXAMPLE_POLICY)
-    return parse_policy(_read(path, PolicyInvalid, MAX_POLICY_BYTES), str(path))
+    return parse_policy(read_input(path, PolicyInvalid, MAX_POLICY_BYTES), str(path))
 
 
 def parse_bill(text: str, source: str = "<bill>") -> BillFile:
@@ -95,7 +96,7 @@ def parse_bill(text: str, source: str = "<bill>") -> BillFile:
 
 
 def load_bill(path: Path) -> BillFile:
-    return parse_bill(_read(path, BillInvalid, MAX_BILL_BYTES), str(path))
+    return parse_bill(read_input(path, BillInvalid, MAX_BILL_BYTES), str(path))
 
 
 def parse_catalogue_csv(text: str, source: str = "<catalogue>") -> Catalogue:
@@ -151,7 +152,7 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
     """The catalogue at ``path`` (.csv or .json), or the shipped example catalogue."""
     if path is None:
         return parse_catalogue_csv(_example_text(EXAMPLE_CATALOGUE), EXAMPLE_CATALOGUE)
-    text = _read(path, CatalogueInvalid, MAX_CATALOGUE_BYTES)
+    text = read_input(path, CatalogueInvalid, MAX_CATALOGUE_BYTES)
     if path.suffix.lower() == ".json":
         return parse_catalogue_json(text, str(path))
     return parse_catalogue_csv(text, str(path))
