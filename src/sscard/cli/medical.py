@@ -17,8 +17,8 @@ from sscard.auth import service as auth
 from sscard.auth.roles import Permission
 from sscard.cli.common import OperatorOpt, domain_errors, open_db
 from sscard.kms import KeyManager
-from sscard.medical import config, counter, institutions, reconciliation, service
-from sscard.medical.errors import BillInvalid, CardUnreadable
+from sscard.medical import config, counter, institutions, loading, reconciliation, service
+from sscard.medical.errors import BillInvalid, CardUnreadable, CatalogueInvalid, PolicyInvalid
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import station
 
@@ -77,7 +77,7 @@ def account_credit(id_number: str, amount_fen: int, transfer_id: str, operator: 
 def catalogue_import(path: Path, operator: OperatorOpt = "system") -> None:
     """Import a catalogue CSV (the settle-trial format), all rows or none."""
     db = _db()
-    text = path.read_text(encoding="utf-8-sig")
+    text = loading.read_input(path, CatalogueInvalid, loading.MAX_CATALOGUE_BYTES)  # bounded: /dev/zero → exit 2
     _echo(config.import_catalogue_csv(db, auth.actor_for_username(db, operator), text, path.name))
 
 
@@ -86,7 +86,7 @@ def catalogue_import(path: Path, operator: OperatorOpt = "system") -> None:
 def policy_import(path: Path, operator: OperatorOpt = "system") -> None:
     """Store every policy of a policy file (sscard-policy/1), each audited."""
     db = _db()
-    text = path.read_text(encoding="utf-8-sig")
+    text = loading.read_input(path, PolicyInvalid, loading.MAX_POLICY_BYTES)
     _echo({"stored": config.import_policy_file(db, auth.actor_for_username(db, operator), text, path.name)})
 
 
@@ -149,9 +149,9 @@ def counter_settle(
     except station.NoCard as exc:
         raise CardUnreadable(str(exc)) from None
     try:
-        request = json.loads(bill.read_text(encoding="utf-8"))
+        request = json.loads(loading.read_input(bill, BillInvalid, loading.MAX_BILL_BYTES))
         bill_date = dt.date.fromisoformat(str(request["date"]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (ValueError, RecursionError, KeyError, TypeError) as exc:
         raise BillInvalid(f"{bill}: {exc}") from None
 
     def prove(body: bytes) -> str:  # the card in the reader signs the exact request (its ARQC)

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Insert, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -31,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from sscard import clock
+from sscard.db_sums import combined, exact_sum
 from sscard.errors import DomainError
 from sscard.ledger import hot
 from sscard.ledger.errors import (
@@ -486,8 +487,8 @@ def history(session: Session, account_code: str, limit: int = 50, before: int | 
 
 def check_zero_sum(session: Session) -> ZeroSum:
     """Σ debits = Σ credits over all accounts, posted and pending apart (``.ok``): every transfer is balanced."""
-    row = session.execute(select(*(func.coalesce(func.sum(getattr(Account, k)), 0) for k in _TOTALS))).one()
-    return ZeroSum(**{k: int(v) for k, v in zip(_TOTALS, row, strict=True)})
+    row = session.execute(select(*(part for k in _TOTALS for part in exact_sum(getattr(Account, k))))).one()
+    return ZeroSum(**{k: combined(row[2 * i], row[2 * i + 1]) for i, k in enumerate(_TOTALS)})  # no overflow
 
 
 def accounts_not_matching_journal(session: Session) -> list[str]:
@@ -503,8 +504,8 @@ def accounts_not_matching_journal(session: Session) -> list[str]:
                                   ("credits_posted", Transfer.credit_account_id, Transfer.state.in_(posted_states)),
                                   ("debits_pending", Transfer.debit_account_id, open_pending),
                                   ("credits_pending", Transfer.credit_account_id, open_pending)):
-        sums[name] = {int(k): int(v) for k, v in session.execute(
-            select(side, func.sum(Transfer.amount)).where(condition).group_by(side))}
+        sums[name] = {int(k): combined(hi, lo) for k, hi, lo in session.execute(
+            select(side, *exact_sum(Transfer.amount)).where(condition).group_by(side))}
     bad = []
     for account in session.execute(select(Account).order_by(Account.id)
                                    .execution_options(populate_existing=True)).scalars():

@@ -10,7 +10,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sscard.medical.terms import BasisPoints, CatalogueClass, Fen, ItemType
+from sscard.medical.terms import PLAIN_TEXT, BasisPoints, CatalogueClass, Fen, ItemType
 
 
 class CatalogueItem(BaseModel):
@@ -18,8 +18,8 @@ class CatalogueItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    code: Annotated[str, Field(min_length=1, max_length=64)]
-    name: str
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=PLAIN_TEXT)]
+    name: Annotated[str, Field(max_length=200, pattern=PLAIN_TEXT)]
     item_type: ItemType
     catalogue_class: CatalogueClass
     price_cap_fen: Fen | None = None

@@ -5,6 +5,10 @@ share from the personal account first (employees' scheme, up to the balance, per
 rest in cash. Rounding: every rounded quantity is rounded half up to the fen exactly once — a line's amount
 (if not given), its over-cap part, its 乙类 share, a reduced deductible, and the fund's ratio payment (summed
 exactly over all bands, then rounded). Every other part is a remainder, so the parts always sum to the total.
+
+Bounds: a bill beyond the policy's maxima for its visit type (line count, unit price, quantity, line amount,
+bill total; ``Policy.limits_for``) is refused before anything is paid — BILL_LINES_EXCESSIVE or
+BILL_AMOUNT_EXCESSIVE. Plain comparisons on values the split computes anyway.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from sscard.medical.engine_schemas import (
     Split,
 )
 from sscard.medical.errors import (
+    BillAmountExcessive,
     BillInvalid,
+    BillLinesExcessive,
     CatalogueItemUnknown,
     PersonContextInvalid,
     PolicyMissing,
     PolicyRuleMissing,
 )
-from sscard.medical.policy import BandBasis, BenefitRule, DeductibleBasis, Policy
+from sscard.medical.policy import BandBasis, BenefitRule, DeductibleBasis, Policy, ResolvedLimits
 from sscard.medical.terms import (
     CatalogueClass,
     FundExclusion,
@@ -51,10 +57,13 @@ def settle(bill: Bill, policy: Policy, catalogue: Catalogue, person: PersonConte
         raise PolicyRuleMissing(f"{policy.policy_id}: no rule for {person.scheme}/{person.person_type}/"
                                 f"{bill.visit_type}/level {bill.hospital_level}/remote {bill.remote}")
     rule_index, rule = found
+    limits = policy.limits_for(bill.visit_type)
+    _check_inputs(bill, limits)
     excluded = bill.fund_exclusion in NEVER_PAID
     lines = [_decompose_line(i, bill, policy, catalogue, excluded) for i in range(len(bill.lines))]
 
     total = sum(x.amount_fen for x in lines)
+    _check_amounts(bill, limits, lines, total)
     out_of_catalogue = sum(x.out_of_catalogue_fen for x in lines)
     over_price_cap = sum(x.over_price_cap_fen for x in lines)
     fund_excluded = sum(x.fund_excluded_fen for x in lines)
@@ -125,6 +134,36 @@ def _check_context(bill: Bill, policy: Policy, person: PersonContext) -> None:
     if bill.admission_no_in_year is not None and bill.admission_no_in_year < person.admissions_this_year:
         raise BillInvalid(f"admission_no_in_year {bill.admission_no_in_year} is below the "
                           f"{person.admissions_this_year} admissions already settled this year")
+
+
+def _excessive(bill: Bill, limit: str, maximum: object, line: int | None = None) -> BillAmountExcessive:
+    where = "" if line is None else f"line {line + 1}: "
+    context: dict[str, object] = {"limit": limit, "maximum": maximum, "visit_type": bill.visit_type.value}
+    if line is not None:
+        context["line"] = line + 1
+    return BillAmountExcessive(f"{where}{limit} of a {bill.visit_type.value} bill is {maximum}", **context)
+
+
+def _check_inputs(bill: Bill, limits: ResolvedLimits) -> None:
+    """Line count, unit prices and quantities within the policy's maxima: plain comparisons, before any sum."""
+    if len(bill.lines) > limits.max_lines:
+        raise BillLinesExcessive(f"{len(bill.lines)} lines; a {bill.visit_type.value} bill may have at most "
+                                 f"{limits.max_lines}", limit="max_lines", maximum=limits.max_lines,
+                                 visit_type=bill.visit_type.value)
+    for index, line in enumerate(bill.lines):
+        if line.unit_price_fen > limits.max_unit_price_fen:
+            raise _excessive(bill, "max_unit_price_fen", limits.max_unit_price_fen, index)
+        if line.quantity > limits.max_quantity:
+            raise _excessive(bill, "max_quantity", limits.max_quantity, index)
+
+
+def _check_amounts(bill: Bill, limits: ResolvedLimits, lines: list[LineSplit], total: int) -> None:
+    """Each line amount and the bill total within the policy's maxima (amounts the decomposition computed)."""
+    for split in lines:
+        if split.amount_fen > limits.max_line_fen:
+            raise _excessive(bill, "max_line_fen", limits.max_line_fen, split.index)
+    if total > limits.max_bill_fen:
+        raise _excessive(bill, "max_bill_fen", limits.max_bill_fen)
 
 
 def _decompose_line(index: int, bill: Bill, policy: Policy, catalogue: Catalogue, excluded: bool) -> LineSplit:

@@ -11,6 +11,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sscard.medical.terms import (
+    PLAIN_TEXT,
     SCHEME_PERSON_TYPES,
     BasisPoints,
     CatalogueClass,
@@ -26,7 +27,9 @@ from sscard.medical.terms import (
 )
 
 BILL_FORMAT = "sscard-bill/1"
-Count = Annotated[int, Field(strict=True, ge=0)]
+Count = Annotated[int, Field(strict=True, ge=0, le=10_000)]
+NAME_MAX = 200  # characters of an item name (目录名称 run to a few dozen)
+LINES_MAX = 2000  # lines of one bill; the policy may allow fewer (bill_limits.max_lines)
 
 
 class _Frozen(BaseModel):
@@ -36,8 +39,8 @@ class _Frozen(BaseModel):
 class BillLine(_Frozen):
     """One fee line (费用明细). ``amount_fen``, if given, must equal quantity × unit price rounded half up."""
 
-    code: Annotated[str, Field(min_length=1, max_length=64)]
-    name: str | None = None
+    code: Annotated[str, Field(min_length=1, max_length=64, pattern=PLAIN_TEXT)]
+    name: Annotated[str, Field(max_length=NAME_MAX, pattern=PLAIN_TEXT)] | None = None
     quantity: Annotated[Decimal, Field(gt=0, max_digits=14, decimal_places=4)]
     unit_price_fen: Fen
     amount_fen: Fen | None = None
@@ -66,7 +69,7 @@ class Bill(_Frozen):
     effect and the cap year (按出院日期计入年度).
     """
 
-    bill_no: str = ""
+    bill_no: Annotated[str, Field(max_length=64, pattern=PLAIN_TEXT)] = ""
     date: dt.date
     visit_type: VisitType
     hospital_level: HospitalLevel | None = None  # required except at a pharmacy
@@ -74,7 +77,7 @@ class Bill(_Frozen):
     admission_no_in_year: Annotated[int, Field(strict=True, ge=1)] | None = None  # 本年第几次住院
     fund_exclusion: FundExclusion | None = None
     total_fen: Fen | None = None  # if given, must equal the sum of the lines
-    lines: list[BillLine] = Field(min_length=1, max_length=10_000)
+    lines: list[BillLine] = Field(min_length=1, max_length=LINES_MAX)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

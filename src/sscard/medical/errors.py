@@ -242,3 +242,18 @@ class PresenceKeysUnavailable(DomainError):
     http_status = 503
     message_zh = "结算中心暂时无法验证卡片密文"
     message_en = "The centre cannot verify card cryptograms at the moment"
+# ------------------------------------------------------------------------- bill bounds (the policy's bill_limits)
+
+
+class BillAmountExcessive(ValidationFailed):
+    """A unit price, quantity, line amount or bill total beyond the maximum of the policy in effect."""
+
+    code = "BILL_AMOUNT_EXCESSIVE"
+    message_zh = "费用金额或数量超过政策规定的上限"
+    message_en = "A price, quantity or amount of the bill exceeds the policy's maximum"
+
+
+class BillLinesExcessive(ValidationFailed):
+    code = "BILL_LINES_EXCESSIVE"
+    message_zh = "费用明细条数超过政策规定的上限"
+    message_en = "The bill has more lines than the policy allows"

@@ -1,12 +1,15 @@
 """Effective-dated settlement policy (待遇政策参数): per scheme, person type, visit type and hospital level the
 deductible (起付线) with its repeat-admission rule, the fund ratio bands (分段比例), the annual cap (封顶线),
-remote-care reductions (异地就医降低比例) and what the personal account (个人账户) may pay."""
+remote-care reductions (异地就医降低比例) and what the personal account (个人账户) may pay; and the money bounds
+of a bill (单价、数量、明细金额、单据金额与明细条数上限), overall and per visit type."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 import itertools
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -25,6 +28,12 @@ from sscard.medical.terms import (
 )
 
 POLICY_FORMAT = "sscard-policy/1"
+
+# Structural ceilings, whatever a policy says: what the request schema and the columns can carry safely. One line
+# or one bill of at most 10^12 fen (¥10 billion) keeps every sum of a day, a year or a fund far below a BIGINT.
+CEILING_FEN = 10**12
+CEILING_QUANTITY = Decimal(10**10)  # the schema's quantity: 14 digits, 4 of them decimals
+CEILING_LINES = 2000  # lines of one bill (the institution API's schema maximum)
 
 
 class _Frozen(BaseModel):
@@ -70,6 +79,55 @@ class AccountSwitches(_Frozen):
     pays_own_expense: bool = False  # 全自费 + 超限价 (个人帐户支付全自费)
 
 
+LimitFen = Annotated[int, Field(strict=True, ge=1, le=CEILING_FEN)]
+
+
+class AmountLimits(_Frozen):
+    """Maxima of one bill (a bill beyond any is refused BILL_AMOUNT_EXCESSIVE / BILL_LINES_EXCESSIVE). A field
+    left out (null) falls back to the policy's general value, then to the structural ceiling."""
+
+    max_unit_price_fen: LimitFen | None = None  # 单价上限
+    max_quantity: Annotated[Decimal, Field(gt=0, le=CEILING_QUANTITY)] | None = None  # 数量上限
+    max_line_fen: LimitFen | None = None  # 单条明细金额上限
+    max_bill_fen: LimitFen | None = None  # 单据总金额上限
+    max_lines: Annotated[int, Field(strict=True, ge=1, le=CEILING_LINES)] | None = None  # 明细条数上限
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLimits:
+    """The maxima that apply to one visit type (every one set): plain values for the settlement path."""
+
+    max_unit_price_fen: int
+    max_quantity: Decimal
+    max_line_fen: int
+    max_bill_fen: int
+    max_lines: int
+
+
+_LIMIT_FIELDS = ("max_unit_price_fen", "max_quantity", "max_line_fen", "max_bill_fen", "max_lines")
+CEILINGS = ResolvedLimits(CEILING_FEN, CEILING_QUANTITY, CEILING_FEN, CEILING_FEN, CEILING_LINES)
+
+
+class BillLimits(AmountLimits):
+    """The bill bounds of a policy: general maxima, and per visit type (门诊/住院/药店) maxima that override them."""
+
+    by_visit_type: dict[VisitType, AmountLimits] = Field(default_factory=dict)
+
+    def resolve(self, visit_type: VisitType) -> ResolvedLimits:
+        specific = self.by_visit_type.get(visit_type)
+        values = []
+        for name in _LIMIT_FIELDS:
+            value = getattr(specific, name) if specific is not None else None
+            values.append(value if value is not None else getattr(self, name) if getattr(self, name) is not None
+                          else getattr(CEILINGS, name))
+        return ResolvedLimits(*values)
+
+
+# BillLimits object (by id, kept alive by the entry) → its maxima per visit type. A plain dict: a pydantic private
+# attribute costs microseconds per read on the settlement path.
+_resolved: dict[int, tuple[BillLimits, dict[VisitType, ResolvedLimits]]] = {}
+
+
 class BenefitRule(_Frozen):
     """One row of the benefit table. A field left out (null) matches anything; the first matching rule wins."""
 
@@ -78,7 +136,7 @@ class BenefitRule(_Frozen):
     visit_type: VisitType | None = None
     hospital_level: HospitalLevel | None = None
     remote: list[RemoteCare] | None = None
-    note: str | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
 
     deductible_fen: Fen = 0
     deductible_basis: DeductibleBasis = DeductibleBasis.PER_VISIT
@@ -127,8 +185,8 @@ class BenefitRule(_Frozen):
 class Policy(_Frozen):
     """One effective-dated parameter set (a 政策版本): valid from ``effective_from`` to ``effective_to`` inclusive."""
 
-    policy_id: Annotated[str, Field(min_length=1)]
-    name: str = ""
+    policy_id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(max_length=200)] = ""
     effective_from: dt.date
     effective_to: dt.date | None = None
     yi_self_pay_bp: BasisPoints  # 乙类先行自付比例, unless the item type or the catalogue item says otherwise
@@ -139,12 +197,24 @@ class Policy(_Frozen):
     # An empty list: no proof needed. A class not listed: "arqc" only (sscard.medical.presence).
     card_presence: dict[Annotated[str, Field(pattern=r"^(hospital|pharmacy)(:[a-z0-9]{1,10})?$")],
                         list[Literal["arqc", "pin"]]] = Field(default_factory=dict)
+    bill_limits: BillLimits = BillLimits()  # left out: the structural ceilings only
 
     @model_validator(mode="after")
     def _window(self) -> Self:
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError("effective_to is before effective_from")
         return self
+
+    def limits_for(self, visit_type: VisitType) -> ResolvedLimits:
+        """The bill maxima for ``visit_type`` (the per-visit value, else the general one, else the ceiling),
+        resolved once per parsed policy (the settlement path's policies are cached per version)."""
+        limits = self.bill_limits
+        found = _resolved.get(id(limits))
+        if found is None or found[0] is not limits:
+            if len(_resolved) > 1024:
+                _resolved.clear()
+            found = _resolved[id(limits)] = (limits, {v: limits.resolve(v) for v in VisitType})
+        return found[1][visit_type]
 
     def in_effect_on(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
@@ -162,7 +232,7 @@ class PolicyBook(_Frozen):
 
     format: str = POLICY_FORMAT
     example: bool = False  # true: illustrative values, not any city's real parameters
-    note: str | None = None
+    note: Annotated[str, Field(max_length=4000)] | None = None
     policies: list[Policy] = Field(min_length=1)
 
     @model_validator(mode="after")

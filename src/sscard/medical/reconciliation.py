@@ -38,8 +38,8 @@ class TotalsIn(BaseModel):
     msg_id: MsgId
     day: dt.date
     scheme: Scheme
-    count: Annotated[int, Field(strict=True, ge=0)]
-    total_fen: Fen
+    count: Annotated[int, Field(strict=True, ge=0, le=2**31 - 1)]  # an INTEGER column
+    total_fen: Fen  # every amount at most a BIGINT (the centre's sums are added in Python)
     fund_fen: Fen
     account_fen: Fen
     cash_fen: Fen

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sscard.medical.engine_schemas import BillLine, Split
-from sscard.medical.terms import Fen, FundExclusion, PersonType, RemoteCare, Scheme, VisitType
+from sscard.medical.engine_schemas import LINES_MAX, BillLine, Split
+from sscard.medical.terms import PLAIN_TEXT, Fen, FundExclusion, PersonType, RemoteCare, Scheme, VisitType
 
 MsgId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$", description="the institution's message id "
                                                                             "(msgid); a retry repeats it")]
@@ -26,14 +26,14 @@ class _In(BaseModel):
 class BillIn(_In):
     """The bill as the institution sends it; the hospital level is the institution's own, not the caller's."""
 
-    bill_no: Annotated[str, Field(max_length=64)] = ""
+    bill_no: Annotated[str, Field(max_length=64, pattern=PLAIN_TEXT)] = ""
     date: dt.date = Field(description="settlement date; for an admission the discharge date (cap year)")
     visit_type: VisitType
     remote: RemoteCare = RemoteCare.NONE
     admission_no_in_year: Annotated[int, Field(strict=True, ge=1, le=366)] | None = None
     fund_exclusion: FundExclusion | None = None
     total_fen: Fen | None = None
-    lines: list[BillLine] = Field(min_length=1, max_length=2000)
+    lines: list[BillLine] = Field(min_length=1, max_length=LINES_MAX)
 
 
 class EligibilityIn(_In):

@@ -10,8 +10,11 @@ from typing import Annotated
 from pydantic import Field
 
 BP_WHOLE = 10_000  # 1 basis point = 0.01 %; 10 000 bp = 100 %
+INT64_MAX = 2**63 - 1  # what a BIGINT column holds: no amount beyond it is ever accepted, stored or summed
 
-Fen = Annotated[int, Field(strict=True, ge=0, description="an amount in fen (分), never negative")]
+Fen = Annotated[int, Field(strict=True, ge=0, le=INT64_MAX, description="an amount in fen (分), never negative")]
+# Free text of a bill or catalogue row: no control characters (line breaks, tabs, NUL — PostgreSQL refuses NUL)
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 BasisPoints = Annotated[int, Field(strict=True, ge=0, le=BP_WHOLE, description="a rate in basis points (万分之一)")]
 
 

@@ -12,6 +12,7 @@ from sscard import clock
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
+from sscard.db_sums import combined, exact_sum
 from sscard.medical.models import Settlement
 
 
@@ -31,11 +32,11 @@ def settlements_by_day(db: Database, actor: Actor, days: int = 31) -> list[DayVo
     with db.unit_of_work() as session:
         rows = session.execute(
             select(Settlement.settled_on, func.count().filter(settled),
-                   func.coalesce(func.sum(Settlement.total_fen).filter(settled), 0),
-                   func.coalesce(func.sum(Settlement.fund_paid_fen).filter(settled), 0),
-                   func.count().filter(Settlement.status == "reversed"))
+                   *exact_sum(Settlement.total_fen, settled), *exact_sum(Settlement.fund_paid_fen, settled),
+                   func.count().filter(Settlement.status == "reversed"))  # sums that never overflow (SQLite)
             .where(Settlement.settled_on >= since).group_by(Settlement.settled_on).order_by(Settlement.settled_on))
-        out = [DayVolume(day=d, settlements=n, total_fen=int(t), fund_paid_fen=int(f), reversed=r)
-               for d, n, t, f, r in rows]
+        out = [DayVolume(day=d, settlements=n, total_fen=combined(t_hi, t_lo), fund_paid_fen=combined(f_hi, f_lo),
+                         reversed=r)
+               for d, n, t_hi, t_lo, f_hi, f_lo, r in rows]
         audit.record(session, actor, "stats.settlements_by_day", "stats", "settlements", None, {"days": days})
         return out
