@@ -1,7 +1,7 @@
 """audit keyed chain
 
 Revision ID: 0010_audit
-Revises: 0009
+Revises: 0010_auth
 Create Date: 2026-12-02
 
 The audit chain becomes keyed (HMAC-SHA256 under ``SSCARD_AUDIT_KEY_HEX``, which the database does not hold).
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010_audit'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010_auth'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

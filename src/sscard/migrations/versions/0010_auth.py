@@ -1,7 +1,7 @@
 """auth
 
 Revision ID: 0010_auth
-Revises: 0009
+Revises: 0010_presence
 Create Date: 2026-12-02
 
 Logins that an attacker cannot turn into a denial of service, and second factors at rest:
@@ -26,7 +26,7 @@ from alembic import op
 import sscard.db
 
 revision: str = '0010_auth'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010_presence'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
