@@ -131,6 +131,11 @@ def _rows(session: Session, upto: int | None, batch: int = 5000) -> Iterator[Aud
         session.expunge_all()
 
 
+def _legacy(prev: str, row: AuditRecord) -> str:
+    return legacy_digest(material(prev, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
+                                  row.entity_type, row.entity_id, row.before, row.after))
+
+
 _SEAL_BROKEN = ("the switch-over to the keyed chain is not authentic (its seal does not match): the records "
                 "before it were rewritten, or the switch-over was moved")
 
@@ -171,14 +176,12 @@ def verify(db: Database, actor: Actor) -> VerifyResult:
                 sealed = True
             if row.prev_hash != prev:
                 return fail(row.seq, "link to previous record broken")
-            data = material(prev, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
-                            row.entity_type, row.entity_id, row.before, row.after)
             if row.seq < keyed_from:
-                if legacy_digest(data) != row.hash:
+                if _legacy(prev, row) != row.hash:
                     return fail(row.seq, "record content does not match its hash")
             elif k.mac(keyed_material(prev, row.seq, row.at, row.operator_id, row.operator, row.role, row.outlet,
                                       row.action, row.entity_type, row.entity_id, row.before, row.after)) != row.hash:
-                if legacy_digest(data) == row.hash:
+                if _legacy(prev, row) == row.hash:
                     return fail(row.seq, "record content does not match its hash (re-hashed without the audit "
                                          "key: the chain was rebuilt)")
                 return fail(row.seq, "record content does not match its hash")
