@@ -108,6 +108,17 @@ def test_a_rechain_from_the_changed_record_on_is_found_there(fresh_city: City, n
     assert "re-hashed without the audit key" in (result.reason or "")
 
 
+def test_a_record_blamed_on_another_operator_is_found(fresh_city: City, new_id: Callable[..., str]) -> None:
+    """The operator id is covered too (the unkeyed chain left it out)."""
+    _history(fresh_city, new_id, 1)
+    with fresh_city.db.engine.begin() as conn:
+        seq, op_id = conn.execute(sa.text("SELECT max(seq), max(operator_id) FROM audit_records")).one()
+        _bypass_guard(conn, fresh_city.dialect)
+        conn.execute(sa.text("UPDATE audit_records SET operator_id = :o WHERE seq = :s"), {"o": op_id + 1, "s": seq})
+    result = audit.verify(fresh_city.db, fresh_city.supervisor)
+    assert not result.ok and result.first_bad_seq == seq and result.reason == "record content does not match its hash"
+
+
 def test_a_chain_rebuilt_with_another_key_is_found(fresh_city: City, new_id: Callable[..., str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Whoever guesses a key (or uses the public demo default where production set its own) still fails."""

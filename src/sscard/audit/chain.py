@@ -40,10 +40,22 @@ def canonical(value: Any) -> str | None:
 
 def material(prev_hash: str, seq: int, at: dt.datetime, operator: str, role: str, outlet: str | None,
              action: str, entity_type: str, entity_id: str, before: str | None, after: str | None) -> bytes:
-    """The bytes a record's digest covers: the previous hash and every stored field but the operator id."""
+    """The bytes an unkeyed (legacy) record's digest covers: the previous hash and every stored field but the
+    operator id (as the records before the keyed chain were written)."""
     return json.dumps(
         [prev_hash, seq, at.astimezone(dt.UTC).isoformat(timespec="microseconds"), operator, role, outlet,
          action, entity_type, entity_id, before, after],
+        ensure_ascii=False, separators=(",", ":"),
+    ).encode("utf-8")
+
+
+def keyed_material(prev_hash: str, seq: int, at: dt.datetime, operator_id: int | None, operator: str, role: str,
+                   outlet: str | None, action: str, entity_type: str, entity_id: str, before: str | None,
+                   after: str | None) -> bytes:
+    """What a keyed record's MAC covers: the same as ``material`` and the operator id too (every stored field)."""
+    return json.dumps(
+        [prev_hash, seq, at.astimezone(dt.UTC).isoformat(timespec="microseconds"), operator, role, outlet,
+         action, entity_type, entity_id, before, after, operator_id],
         ensure_ascii=False, separators=(",", ":"),
     ).encode("utf-8")
 

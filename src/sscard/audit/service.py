@@ -12,7 +12,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from sscard.audit import anchors as anchor_files
-from sscard.audit.chain import GENESIS, canonical, key, legacy_digest, material
+from sscard.audit.chain import GENESIS, canonical, key, keyed_material, legacy_digest, material
 from sscard.audit.masking import masked
 from sscard.audit.models import AuditHead, AuditRecord
 from sscard.auth.roles import Actor, Permission
@@ -42,8 +42,8 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
     at = utcnow()
     seq = head.last_seq + 1
     before_s, after_s = canonical(masked(before)), canonical(masked(after))
-    digest = key().mac(material(head.last_hash, seq, at, actor.username, actor.role.value, actor.outlet_code,
-                                action, entity_type, str(entity_id), before_s, after_s))
+    digest = key().mac(keyed_material(head.last_hash, seq, at, actor.operator_id, actor.username, actor.role.value,
+                                      actor.outlet_code, action, entity_type, str(entity_id), before_s, after_s))
     row = AuditRecord(seq=seq, at=at, operator_id=actor.operator_id, operator=actor.username,
                       role=actor.role.value, outlet=actor.outlet_code, action=action, entity_type=entity_type,
                       entity_id=str(entity_id), before=before_s, after=after_s, prev_hash=head.last_hash,
@@ -87,16 +87,16 @@ def record_many(session: Session, actor: Actor, entries: Iterable[Entry]) -> int
     head = _locked_head(session)
     at = utcnow()
     seq, prev = head.last_seq, head.last_hash
-    operator, role, outlet = actor.username, actor.role.value, actor.outlet_code
+    operator_id, operator, role, outlet = actor.operator_id, actor.username, actor.role.value, actor.outlet_code
     mac = key().mac
     rows: list[dict[str, Any]] = []
     for e in items:
         seq += 1
         entity_id = str(e.entity_id)
         before_s, after_s = canonical(masked(e.before)), canonical(masked(e.after))
-        digest = mac(material(prev, seq, at, operator, role, outlet, e.action, e.entity_type, entity_id,
-                              before_s, after_s))
-        rows.append({"seq": seq, "at": at, "operator_id": actor.operator_id, "operator": operator, "role": role,
+        digest = mac(keyed_material(prev, seq, at, operator_id, operator, role, outlet, e.action, e.entity_type,
+                                    entity_id, before_s, after_s))
+        rows.append({"seq": seq, "at": at, "operator_id": operator_id, "operator": operator, "role": role,
                      "outlet": outlet, "action": e.action, "entity_type": e.entity_type, "entity_id": entity_id,
                      "before": before_s, "after": after_s, "prev_hash": prev, "hash": digest})
         prev = digest
@@ -129,6 +129,11 @@ def _rows(session: Session, upto: int | None, batch: int = 5000) -> Iterator[Aud
         yield from rows
         last = rows[-1].seq
         session.expunge_all()
+
+
+def _legacy(prev: str, row: AuditRecord) -> str:
+    return legacy_digest(material(prev, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
+                                  row.entity_type, row.entity_id, row.before, row.after))
 
 
 _SEAL_BROKEN = ("the switch-over to the keyed chain is not authentic (its seal does not match): the records "
@@ -171,13 +176,12 @@ def verify(db: Database, actor: Actor) -> VerifyResult:
                 sealed = True
             if row.prev_hash != prev:
                 return fail(row.seq, "link to previous record broken")
-            data = material(prev, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
-                            row.entity_type, row.entity_id, row.before, row.after)
             if row.seq < keyed_from:
-                if legacy_digest(data) != row.hash:
+                if _legacy(prev, row) != row.hash:
                     return fail(row.seq, "record content does not match its hash")
-            elif k.mac(data) != row.hash:
-                if legacy_digest(data) == row.hash:
+            elif k.mac(keyed_material(prev, row.seq, row.at, row.operator_id, row.operator, row.role, row.outlet,
+                                      row.action, row.entity_type, row.entity_id, row.before, row.after)) != row.hash:
+                if _legacy(prev, row) == row.hash:
                     return fail(row.seq, "record content does not match its hash (re-hashed without the audit "
                                          "key: the chain was rebuilt)")
                 return fail(row.seq, "record content does not match its hash")
@@ -237,8 +241,9 @@ def anchor(db: Database, actor: Actor, now: dt.datetime | None = None) -> anchor
         row = session.get(AuditRecord, seq) if seq else None
         intact = row is not None and row.hash == last_hash and (
             keyed_from is None or seq < keyed_from
-            or k.mac(material(row.prev_hash, row.seq, row.at, row.operator, row.role, row.outlet, row.action,
-                              row.entity_type, row.entity_id, row.before, row.after)) == row.hash)
+            or k.mac(keyed_material(row.prev_hash, row.seq, row.at, row.operator_id, row.operator, row.role,
+                                    row.outlet, row.action, row.entity_type, row.entity_id, row.before,
+                                    row.after)) == row.hash)
         if seq and not intact:
             raise anchor_files.ChainRewound("the head record does not match the head (run `sscard audit verify`)")
         for a in found:
