@@ -12,6 +12,7 @@ from sscard.api.logs import configure_logging
 from sscard.registry.idnumber import check_digit
 
 LOG_DIR_ENV = "SSCARD_TEST_LOG_DIR"
+SESSION_LOG: list[Path] = []  # this process's log file, once start_session_log ran
 # What an unmasked identifier looks like: 18 digits whose check digit holds, 15 digits with a plausible birth
 # date, a card number (letter, 7 digits, check character).
 EIGHTEEN = re.compile(r"(?<!\d)(\d{17})([\dXx])(?!\d)")
@@ -27,6 +28,7 @@ def start_session_log() -> Path:
         os.environ[LOG_DIR_ENV] = directory
     path = Path(directory) / f"log-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}.txt"
     configure_logging(True, path.open("a", encoding="utf-8", buffering=1))
+    SESSION_LOG[:] = [path]
     return path
 
 
