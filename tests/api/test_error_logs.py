@@ -90,3 +90,35 @@ def test_the_mask_covers_every_form_and_leaves_other_numbers() -> None:
     assert unmasked(masked) == []
     assert "4418**********1234" in masked and "4418*******1123" in masked and "A0*****3X" in masked
     assert '"seq": 1234567' in masked and "2026-12-02T06:00:00Z" in masked
+
+
+def test_jobs_run_takes_no_client_clock_outside_dev_mode(city: City) -> None:
+    """POST /jobs/run with a chosen `now` (e.g. far in the future, to lapse every temporary loss at once)."""
+    from sscard.config import Mode, Settings
+
+    for mode in (Mode.PRODUCTION, Mode.DEMO):
+        settings = Settings(mode=mode, **_real_secrets())
+        client = TestClient(create_app(city.db, settings=settings), raise_server_exceptions=False)
+        token = client.post("/api/v1/auth/token", json={"username": "t-admin", "password": PASSWORD}).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        refused = client.post("/api/v1/jobs/run", headers=auth, json={"now": "2099-01-01T00:00:00+00:00"})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "JOBS_CLOCK_REFUSED"
+        assert client.post("/api/v1/jobs/run", headers=auth, json={}).status_code == 200
+
+
+def _real_secrets() -> dict[str, str]:
+    import secrets
+
+    return {"kms_kek_hex": secrets.token_hex(32), "pin_pepper_hex": secrets.token_hex(32),
+            "web_secret_hex": secrets.token_hex(32), "audit_key_hex": secrets.token_hex(32)}
+
+
+def test_the_openapi_document_lists_the_error_answers(city: City) -> None:
+    schema = TestClient(create_app(city.db)).get("/openapi.json").json()
+    operations = [op for path in schema["paths"].values() for op in path.values()]
+    assert len(operations) > 50
+    for op in operations:
+        for status in ("401", "403", "404", "409", "413", "422"):
+            assert status in op["responses"], (op["operationId"], status)
+        assert op["responses"]["409"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorOut"}

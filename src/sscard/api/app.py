@@ -82,6 +82,24 @@ class ObserveMiddleware:
                        operator=getattr(actor, "username", None), error=error)
 
 
+def _errors_as_json(app: FastAPI) -> None:
+    """Error answers are JSON on every operation, also where the success is CSV or a file (FastAPI documents
+    additional responses in the route's own media type)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content")
+                    if str(status)[0] in "45" and content and "application/json" not in content:
+                        response["content"] = {"application/json": next(iter(content.values()))}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(db: Database | None = None, demo_info: dict[str, object] | None = None,
                settings: Settings | None = None) -> FastAPI:
     """The application. Refuses (``config.InsecureSettings``) to be built with unsafe secrets outside demo/dev
@@ -121,6 +139,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                    routes_contributions.router):
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
     routes_medical.install_fast_routes(app, "/api/v1")
+    _errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request) -> HTMLResponse:
