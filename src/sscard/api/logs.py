@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import IO, Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -56,14 +56,17 @@ def processors(json_logs: bool = True) -> list[Any]:
             structlog.processors.format_exc_info, renderer, _mask_rendered]
 
 
-def configure_logging(json_logs: bool = True, file: IO[str] | None = None) -> None:
+class _MaskingHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs once on the root logger."""
+
+
+def configure_logging(json_logs: bool = True, file: TextIO | None = None) -> None:
     """structlog lines on stdout (or ``file``); the standard library's records through a masking handler."""
     logging.setLogRecordFactory(MaskedRecord)
-    handler = logging.StreamHandler(file)
-    handler.setFormatter(MaskingFormatter("%(message)s"))
     root = logging.getLogger()
-    if not any(getattr(h, "sscard_masking", False) for h in root.handlers):
-        handler.sscard_masking = True  # type: ignore[attr-defined]
+    if not any(isinstance(h, _MaskingHandler) for h in root.handlers):
+        handler = _MaskingHandler(file)
+        handler.setFormatter(MaskingFormatter("%(message)s"))
         root.addHandler(handler)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
