@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# demo mode: the public demo secrets and a database of its own (var/sscard.db) marked as the demo's
 demo: $(STAMP)
-	$(BIN)/sscard demo --serve --host $(HOST) --port $(PORT)
+	SSCARD_MODE=demo $(BIN)/sscard demo --serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q

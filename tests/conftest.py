@@ -7,12 +7,40 @@ skipped, except under CI=true, where it fails.
 
 from __future__ import annotations
 
+import os
+
+# The suite runs in dev mode (public test secrets, a client-chosen clock for jobs): set before sscard is imported,
+# and inherited by every `sscard` subprocess the tests start.
+os.environ["SSCARD_MODE"] = "dev"
+
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from support.city import HANDLES, IN_CI, PG_URL, Backend, City, _pg_admin, build_city
 from support.factories import next_id_number
+from support.logscan import scan_log_dir, start_session_log
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every log line of the run (each xdist worker's too) goes to a file in one directory, scanned at the end."""
+    start_session_log()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The logs of the whole run must hold no unmasked ID number or card number (checked by the controller,
+    after every worker finished); any found fails the run and is shown masked."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    found = scan_log_dir(Path(os.environ["SSCARD_TEST_LOG_DIR"]))
+    if found:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"UNMASKED IDENTIFIERS IN THE LOGS OF THIS RUN: {len(found)} lines, e.g.:", red=True)
+            for line in found[:10]:
+                reporter.write_line(f"  {line}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(autouse=True)

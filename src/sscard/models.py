@@ -5,6 +5,7 @@ from sscard.auth.models import ApiToken, LoginThrottle, Operator, OperatorTotp, 
 from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
+from sscard.demo.models import InstanceMark
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
                                    Certification,
@@ -86,6 +87,7 @@ __all__ = [
                                    "FeeRate",
                                    "Hold",
                                    "ImportRowError",
+                                   "InstanceMark",
                                    "Institution",
                                    "InstitutionKey",
                                    "Insured",

@@ -16,6 +16,7 @@ from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.db import Database
 from sscard.demo.city import DEMO_PASSWORD, DemoSummary, describe, seed
 from sscard.demo.issued import DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD, key_manager
+from sscard.demo.models import mark_demo
 from sscard.funds.benefits import reissue
 from sscard.funds.benefits import service as benefits
 from sscard.ledger import service as ledger
@@ -38,6 +39,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Database, DemoSummar
     url = f"sqlite:///{root / 'demo.db'}"
     migrate.upgrade(url)
     db = Database(url)
+    mark_demo(db)  # the demo seed writes only into a database marked as made by `sscard demo`
     return db, seed(db, persons=40, progress=False, files=root / "var"), root / "var"
 
 

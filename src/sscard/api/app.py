@@ -1,8 +1,7 @@
-"""The ASGI application: routers under /api/v1, landing page, health, metrics, structured logs."""
+"""The ASGI application: routers under /api/v1, landing page, health, metrics, structured logs, body limits."""
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -24,28 +23,28 @@ from sscard.api import (
     routes_persons,
     routes_production,
 )
-from sscard.config import get_settings
+from sscard.api.limits import BodyLimitMiddleware, Limits
+from sscard.api.logs import configure_logging
+from sscard.config import Settings, get_settings, require_safe
 from sscard.db import Database
 
+__all__ = ["configure_logging", "create_app"]
 
-def configure_logging(json_logs: bool = True) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    renderer = structlog.processors.JSONRenderer(ensure_ascii=False) if json_logs else \
-        structlog.dev.ConsoleRenderer()
-    structlog.configure(processors=[structlog.processors.add_log_level,
-                                    structlog.processors.TimeStamper("iso", utc=True),
-                                    structlog.processors.format_exc_info, renderer],
-                        cache_logger_on_first_use=True)
+
+def route_of(scope: Scope) -> str:
+    """The route template a request matched (``/api/v1/persons/{id_number}``), never the raw path."""
+    return getattr(scope.get("route"), "path", "unmatched")
 
 
 class ObserveMiddleware:
     """Request metrics and one structured log line per HTTP request (method, route template, status, ms,
     operator). Pure ASGI (``app.middleware("http")`` would cost a task and a wrapped body stream per request);
-    the time runs until the response is sent. A request whose exception escapes every handler is not logged
-    here (the error handler logs it)."""
+    the time runs until the response is sent. An exception that escapes every handler is counted (status 500
+    and ``sscard_http_unhandled_errors_total`` by route and exception type) and logged here, then re-raised for
+    the server-error handler that answers ``INTERNAL_ERROR``."""
 
-    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram, log: Any) -> None:
-        self.app, self.requests, self.latency, self.log = app, requests, latency, log
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram, unhandled: Counter, log: Any) -> None:
+        self.app, self.requests, self.latency, self.unhandled, self.log = app, requests, latency, unhandled, log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,27 +59,64 @@ class ObserveMiddleware:
                 status = message["status"]
             await send(message)
 
-        await self.app(scope, receive, send_status)
-        path = getattr(scope.get("route"), "path", "unmatched")
+        try:
+            await self.app(scope, receive, send_status)
+        except Exception as exc:
+            self._record(scope, started, 500, type(exc).__name__)
+            raise
+        self._record(scope, started, status, None)
+
+    def _record(self, scope: Scope, started: float, status: int, error: str | None) -> None:
+        path = route_of(scope)
         elapsed = time.perf_counter() - started
         method = scope["method"]
         self.requests.labels(method, path, str(status)).inc()
         self.latency.labels(method, path).observe(elapsed)
         actor = scope.get("state", {}).get("actor")
-        self.log.info("request", method=method, route=path, status=status, ms=round(elapsed * 1000, 2),
-                      operator=getattr(actor, "username", None))
+        if error is None:
+            self.log.info("request", method=method, route=path, status=status, ms=round(elapsed * 1000, 2),
+                          operator=getattr(actor, "username", None))
+            return
+        self.unhandled.labels(method, path, error).inc()
+        self.log.error("request", method=method, route=path, status=status, ms=round(elapsed * 1000, 2),
+                       operator=getattr(actor, "username", None), error=error)
 
 
-def create_app(db: Database | None = None, demo_info: dict[str, object] | None = None) -> FastAPI:
-    settings = get_settings()
+def _errors_as_json(app: FastAPI) -> None:
+    """Error answers are JSON on every operation, also where the success is CSV or a file (FastAPI documents
+    additional responses in the route's own media type)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content")
+                    if str(status)[0] in "45" and content and "application/json" not in content:
+                        response["content"] = {"application/json": next(iter(content.values()))}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(db: Database | None = None, demo_info: dict[str, object] | None = None,
+               settings: Settings | None = None) -> FastAPI:
+    """The application. Refuses (``config.InsecureSettings``) to be built with unsafe secrets outside demo/dev
+    mode: also in each ``serve --workers`` process, which calls this factory afresh."""
+    settings = require_safe(settings or get_settings())
     if not structlog.is_configured():  # a uvicorn worker process imports this factory afresh (``serve --workers``)
         configure_logging(settings.log_json)
     database = db or Database(settings.database_url, echo=settings.echo_sql)
     app = FastAPI(title="sscard", version=__version__,
                   description="清远市社会保障卡管理系统 — registry, card lifecycle, operators, audit. "
                               "Errors: `{\"error\": {\"code\", \"message\", \"message_zh\", \"message_en\"}}`; "
-                              "send `Accept-Language: en` for English messages.")
+                              "send `Accept-Language: en` for English messages. Request bodies are limited "
+                              f"(JSON {settings.max_json_bytes} bytes, settlement messages "
+                              f"{settings.max_settlement_bytes}, uploads {settings.max_upload_bytes}): "
+                              "larger ones are answered 413 `REQUEST_TOO_LARGE`.")
     app.state.db = database
+    app.state.settings = settings
     errors.install(app)
     web.install(app)
 
@@ -89,15 +125,21 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                        registry=registry)
     latency = Histogram("sscard_http_request_seconds", "HTTP request latency", ["method", "route"],
                         registry=registry)
+    unhandled = Counter("sscard_http_unhandled_errors_total", "Requests that failed with an unhandled error",
+                        ["method", "route", "error"], registry=registry)
 
-    app.add_middleware(ObserveMiddleware, requests=requests, latency=latency, log=structlog.get_logger("sscard.http"))
+    app.add_middleware(BodyLimitMiddleware, limits=Limits(settings.max_json_bytes, settings.max_settlement_bytes,
+                                                          settings.max_upload_bytes))
+    app.add_middleware(ObserveMiddleware, requests=requests, latency=latency, unhandled=unhandled,
+                       log=structlog.get_logger("sscard.http"))
 
     # Settlement first: routes are matched in order and 2207 is the busiest request (paths do not overlap).
     for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
                    routes_admin.router, routes_production.router, routes_funds.router,
                    routes_contributions.router):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
     routes_medical.install_fast_routes(app, "/api/v1")
+    _errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def index(request: Request) -> HTMLResponse:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sscard.api.limits import BEARER_STASH
 from sscard.auth import service as auth
 from sscard.auth.errors import AuthenticationFailed
 from sscard.auth.roles import Actor
@@ -24,7 +25,11 @@ def current_actor(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Actor:
     if credentials is None or not credentials.credentials:
         raise AuthenticationFailed("missing bearer token")
-    actor = auth.authenticate(get_db(request), credentials.credentials)
+    stashed = request.scope.get(BEARER_STASH)  # verified before a large body was read (api.limits)
+    if stashed is not None and stashed[0] == credentials.credentials:
+        actor: Actor = stashed[1]
+    else:
+        actor = auth.authenticate(get_db(request), credentials.credentials)
     request.state.actor = actor
     return actor
 

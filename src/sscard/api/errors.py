@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,6 +17,37 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from sscard.errors import DomainError
 
 log = structlog.get_logger("sscard.api")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str = Field(description="stable error code, e.g. AUTH_FAILED, PERMISSION_DENIED, REQUEST_TOO_LARGE")
+    message: str
+    message_zh: str
+    message_en: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "message_zh", "message_en", …}}``."""
+
+    error: ErrorDetail
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# The error answers every /api/v1 operation can give, documented on each (include_router in app.py).
+OPENAPI_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _documented("Refused by a business rule (stable code)"),
+    401: _documented("Missing or invalid credentials (AUTH_FAILED, bearer token or institution key)"),
+    403: _documented("Not allowed for this role, institution or account state"),
+    404: _documented("Not found"),
+    409: _documented("Conflicts with the current state or existing data"),
+    413: _documented("Request body larger than the limit of its route class (REQUEST_TOO_LARGE)"),
+    422: _documented("Invalid input (VALIDATION_ERROR with the failing fields, or a domain code)"),
+    429: _documented("Too many attempts; retry later"),
+}
 
 
 def language(request: Request) -> str:
@@ -44,7 +76,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(exc.status_code, f"HTTP_{exc.status_code}")
+        code = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "REQUEST_TOO_LARGE"}.get(
+            exc.status_code, f"HTTP_{exc.status_code}")
         return JSONResponse(_body(code, "请求无法处理", str(exc.detail), language(request)),
                             status_code=exc.status_code)
 
@@ -70,12 +103,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
-        log.warning("integrity_error", error=str(exc.orig))
+        # The first line names the constraint; PostgreSQL's DETAIL line (the conflicting values) is not logged.
+        log.warning("integrity_error", route=getattr(request.scope.get("route"), "path", "unmatched"),
+                    error=str(exc.orig).split("\n", 1)[0])
         return JSONResponse(_body("CONFLICT", "与现有数据冲突", "Conflicts with existing data", language(request)),
                             status_code=409)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
+        # The route template, never the raw path (it may hold an ID number); SQL parameters are hidden by the
+        # engines (db.make_engine) and identifiers masked in every log line (api.logs).
+        log.exception("unhandled_error", method=request.method,
+                      route=getattr(request.scope.get("route"), "path", "unmatched"), error=type(exc).__name__)
         return JSONResponse(_body("INTERNAL_ERROR", "系统内部错误", "Internal error", language(request)),
                             status_code=500)

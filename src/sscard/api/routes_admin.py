@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sscard import jobs
@@ -13,6 +13,8 @@ from sscard.api.deps import DB, CurrentActor
 from sscard.audit import service as audit
 from sscard.auth import service as auth
 from sscard.auth.roles import Permission, Role
+from sscard.config import Mode, Settings
+from sscard.errors import DomainError
 from sscard.fees import service as fees
 from sscard.policy import service as policy
 
@@ -117,7 +119,15 @@ class AuditOut(BaseModel):
 
 
 class JobsIn(BaseModel):
-    now: dt.datetime | None = Field(default=None, description="run as of this instant (default: now)")
+    now: dt.datetime | None = Field(default=None, description="run as of this instant: only in SSCARD_MODE=dev "
+                                    "(tests); otherwise refused with JOBS_CLOCK_REFUSED, jobs run as of now")
+
+
+class JobsClockRefused(DomainError):
+    code = "JOBS_CLOCK_REFUSED"
+    http_status = 422
+    message_zh = "只有开发模式允许指定作业运行时间"
+    message_en = "Jobs run as of the server's clock; a chosen `now` is accepted in dev mode only"
 
 
 @router.get("/outlets", response_model=list[OutletOut])
@@ -183,5 +193,8 @@ def audit_history(entity_type: Annotated[str, Path(max_length=30, pattern=r"^[^\
 
 
 @router.post("/jobs/run", response_model=dict[str, int])
-def run_jobs(body: JobsIn, actor: CurrentActor, db: DB) -> dict[str, int]:
+def run_jobs(body: JobsIn, request: Request, actor: CurrentActor, db: DB) -> dict[str, int]:
+    settings: Settings = request.app.state.settings
+    if body.now is not None and settings.mode is not Mode.DEV:
+        raise JobsClockRefused()
     return jobs.run_due(db, actor, body.now)

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
+import pydantic
 import typer
 
 from sscard import jobs, migrate
@@ -29,7 +30,7 @@ from sscard.cli.medical import medical_app
 from sscard.cli.operators import operator_app
 from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
-from sscard.config import get_settings
+from sscard.config import InsecureSettings, Mode, Settings, get_settings, require_safe, secret_problems
 from sscard.db import Database
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn, PersonOut
@@ -60,8 +61,42 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(kms_app, name="kms")
 
 
+# Commands that hold no secret and open no key: they run whatever the mode (doctor reports the unsafe settings).
+NO_SECRETS = frozenset({"doctor", "settle-trial"})
+
+
 def _print(data: Any) -> None:
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except pydantic.ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"[red]bad setting[/red] SSCARD_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}",
+                      highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _safe_settings_or_exit() -> Settings:
+    """The settings if this process may open the database and the keys with them; else exit status 2."""
+    settings = _settings_or_exit()
+    try:
+        return require_safe(settings)
+    except InsecureSettings as exc:
+        err.print(f"[red]refusing to start[/red] (SSCARD_MODE={settings.mode.value}):", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+
+
+@app.callback()
+def _check_settings(ctx: typer.Context) -> None:
+    """Every command that opens the database or the keys first checks the secrets (``config.require_safe``)."""
+    if ctx.invoked_subcommand in NO_SECRETS or "--help" in sys.argv[1:]:
+        return
+    _safe_settings_or_exit()
 
 
 @app.command("migrate")
@@ -80,8 +115,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     from sscard.api.app import configure_logging
 
     configure_logging(get_settings().log_json)
+    # log_config=None: uvicorn's records go through the masking handler configure_logging installs (no ID
+    # number from a raw path or a traceback in the server's own log lines).
     uvicorn.run("sscard.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", log_config=None)
 
 
 @app.command()
@@ -100,12 +137,21 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     from sscard.api.app import configure_logging, create_app
     from sscard.demo.city import DEMO_PASSWORD, describe, load_city, seed_city, seed_staff
     from sscard.demo.issued import DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD, KIOSK_IMAGE, key_manager
+    from sscard.demo.models import is_demo, mark_demo
     from sscard.stats.service import overview
     from sscard.terminal.station import IMAGE_ENV, KEYSTORE_ENV
 
     url = get_settings().database_url
+    new_database = _is_new_database(url)
     migrate.upgrade(url)
     db = Database(url)
+    if new_database:
+        mark_demo(db)
+    elif not is_demo(db):
+        err.print(f"[red]NOT_A_DEMO_DATABASE[/red]: {url.split('@')[-1]} was not created by `sscard demo`; "
+                  "refusing to seed demo operators into it (point SSCARD_DATABASE_URL at a new database, or "
+                  "`make clean` for the demo's own SQLite file)", highlight=False)
+        raise typer.Exit(2)
     # The demo kiosk's card in the slot is the demo cardholder's chip image; the keystore is made now, before
     # the loader (card maker) and the kiosk open it from two threads.
     os.environ.setdefault(IMAGE_ENV, str(Path("var") / "cards" / KIOSK_IMAGE))
@@ -136,7 +182,84 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
         loader.start()
     configure_logging(get_settings().log_json)
     uvicorn.run(create_app(db, {"password": DEMO_PASSWORD, "users": users}), host=host, port=port,
-                log_level="warning")
+                log_level="warning", log_config=None)
+
+
+def _is_new_database(url: str) -> bool:
+    """No table at all: the database is being created now (by the command asking)."""
+    import sqlalchemy as sa
+
+    from sscard.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not sa.inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="print the findings as JSON")] = False) -> None:
+    """List what is unsafe for production: the mode, public/empty/short secrets, a demo database, operators
+    with the demo password, administrators without TOTP. Exit 0 nothing found, 1 findings, 2 bad settings."""
+    settings = _settings_or_exit()
+    findings: list[str] = []
+    if settings.mode is not Mode.PRODUCTION:
+        findings.append(f"SSCARD_MODE={settings.mode.value}: public demo secrets and demo data are accepted "
+                        "(production, the default, refuses them)")
+    findings += secret_problems(settings, strict=True)
+    findings += _database_findings(settings)
+    if as_json:
+        _print({"mode": settings.mode.value, "unsafe": findings})
+    elif findings:
+        err.print(f"[red]{len(findings)} unsafe[/red] (SSCARD_MODE={settings.mode.value}):", highlight=False)
+        for finding in findings:
+            err.print(f"  - {finding}", highlight=False, markup=False)
+    else:
+        console.print("[green]nothing unsafe found[/green]")
+    if findings:
+        raise typer.Exit(1)
+
+
+def _database_findings(settings: Settings) -> list[str]:
+    import sqlalchemy as sa
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    from sscard.auth.models import Operator
+    from sscard.demo.city import DEMO_PASSWORD
+    from sscard.demo.models import kind_of
+    from sscard.portal.models import OperatorTotp
+
+    where = settings.database_url.split("@")[-1]
+    try:
+        db = Database(settings.database_url)
+        tables = set(sa.inspect(db.engine).get_table_names())
+    except sa.exc.SQLAlchemyError as exc:
+        return [f"database {where} does not answer: {type(exc).__name__}"]
+    findings = []
+    try:
+        if "operators" not in tables:
+            return [f"database {where} has no schema (run `sscard migrate`)"]
+        if "instance_marks" in tables and kind_of(db) == "demo":
+            findings.append(f"database {where} was created by `sscard demo` (demo operators, demo password)"
+                            + (" and is used in production mode" if settings.mode is Mode.PRODUCTION else ""))
+        hasher = PasswordHasher()
+        with db.unit_of_work() as s:
+            operators = s.scalars(sa.select(Operator).where(Operator.active.is_(True))).all()
+            enrolled = set(s.scalars(sa.select(OperatorTotp.operator_id).where(OperatorTotp.enabled.is_(True))))
+            for op in operators:
+                try:
+                    if op.password_hash and hasher.verify(op.password_hash, DEMO_PASSWORD):
+                        findings.append(f"operator {op.username} has the public demo password")
+                except (VerificationError, InvalidHashError):
+                    pass
+                if op.role == "admin" and op.id not in enrolled:
+                    findings.append(f"administrator {op.username} has no TOTP enrolled")
+    finally:
+        db.dispose()
+    return findings
 
 
 @jobs_app.command("run")

@@ -21,7 +21,9 @@ from sscard.auth.roles import SYSTEM_ACTOR, Actor, Role
 from sscard.cards import service as cards
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
 from sscard.db import Database
+from sscard.demo.errors import NotADemoDatabase
 from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, issue_cards
+from sscard.demo.models import is_demo
 from sscard.demo.money import MoneySummary, seed_money
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit
@@ -128,7 +130,10 @@ def load_city(db: Database, persons: int, say: Callable[[str], None] = print) ->
 
 
 def seed_staff(db: Database) -> list[tuple[str, str]]:
-    """Outlets (an HRSS window and a bank branch per division) and operators of every role."""
+    """Outlets (an HRSS window and a bank branch per division) and operators of every role, all with the
+    public demo password: only into a database that ``sscard demo`` created (``demo.models.mark_demo``)."""
+    if not is_demo(db):
+        raise NotADemoDatabase("the database carries no demo mark (instance_marks.kind = demo)")
     return _outlets_and_operators(db)
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from functools import lru_cache
@@ -39,9 +38,11 @@ CSP_EXEMPT = ("/docs", "/redoc")
 
 @lru_cache(maxsize=1)
 def secret() -> bytes:
-    """The key for cookies and references: SSCARD_WEB_SECRET_HEX, or a random one per process (demo/tests)."""
-    configured = os.environ.get(SECRET_ENV, "")
-    return bytes.fromhex(configured) if configured else secrets.token_bytes(32)
+    """The key for cookies and references: SSCARD_WEB_SECRET_HEX (checked: hex, >= 32 bytes, not empty in
+    production), or in demo/dev mode a random one per process."""
+    from sscard.config import web_secret
+
+    return web_secret()
 
 
 def _sign(message: str) -> str:
