@@ -17,6 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Benchmarks run on scratch databases with the public demo keys: dev mode (production mode refuses them);
+# every server and CLI process a benchmark starts inherits it.
+os.environ.setdefault("SSCARD_MODE", "dev")
 
 
 def server_url(raw: str | None = None) -> sa.URL:
