@@ -18,6 +18,7 @@ def run_due(db: Database, actor: Actor, now: dt.datetime | None = None) -> dict[
         now = now.replace(tzinfo=dt.UTC)
     done = {"temporary_losses_lapsed": cards.lapse_temporary_losses(db, actor, now),
             "unactivated_cards_sealed": progress.seal_overdue(db, actor, now)}
-    # Last, so that the checkpoint covers what the jobs just wrote; skipped when no anchor directory is set.
-    done["audit_anchored"] = int(audit.anchor_due(db, actor) is not None)
+    # Last, so that the checkpoint covers what the jobs just wrote; only where an anchor directory is set.
+    if audit.anchoring():
+        done["audit_anchored"] = int(audit.anchor(db, actor) is not None)
     return done

@@ -19,7 +19,7 @@ from sscard.auth.roles import Actor, Permission
 from sscard.bulksql import insert_rows
 from sscard.db import Database, utcnow
 
-__all__ = ["GENESIS", "Entry", "VerifyResult", "anchor", "anchor_due", "history", "last_seq_by_actor", "record",
+__all__ = ["GENESIS", "Entry", "VerifyResult", "anchor", "anchoring", "history", "last_seq_by_actor", "record",
            "record_many", "record_read", "verify"]
 
 
@@ -256,11 +256,9 @@ def anchor(db: Database, actor: Actor, now: dt.datetime | None = None) -> anchor
     return anchor_files.write(k, where, seq, last_hash, keyed_from, seal, now or utcnow())
 
 
-def anchor_due(db: Database, actor: Actor) -> anchor_files.Anchor | None:
-    """The jobs' anchor: as ``anchor``, but nothing (not an error) when no anchor directory is configured."""
-    if anchor_files.directory() is None:
-        return None
-    return anchor(db, actor)
+def anchoring() -> bool:
+    """Whether anchors are written here (``SSCARD_AUDIT_ANCHOR_DIR`` is set): the jobs anchor only then."""
+    return anchor_files.directory() is not None
 
 
 def history(db: Database, actor: Actor, entity_type: str, entity_id: str, limit: int = 200) -> list[AuditRecord]:
