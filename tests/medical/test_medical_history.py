@@ -28,7 +28,7 @@ from sscard.medical.policy import Policy
 from support.city import PASSWORD, Backend, City
 
 MIGRATION = importlib.import_module("sscard.migrations.versions.0010_medhist")
-TABLES = ("medical_catalogue_items", "medical_policies")
+TABLES = ("medical_catalogue_items", "medical_policies", "benefit_amounts")
 
 
 def _admin(api: TestClient) -> dict[str, str]:

@@ -8,7 +8,9 @@ Create Date: 2026-12-02
   becomes (code, effective_from, version): a change appends the next version, the old one kept.
 - ``medical_policies`` keeps every version of a policy id as its own row: the unique key becomes
   (policy_id, version).
-- Both tables refuse UPDATE and DELETE at the database level. Rows are only ever inserted: by
+- ``benefit_amounts`` gets a ``version`` in its primary key: a second amount for a month not run yet is
+  appended as the next version, the old one kept.
+- The three tables refuse UPDATE and DELETE at the database level. Rows are only ever inserted: by
   ``medical.config.load_initial`` on a database without settlements, and by the administrator edits for today or
   later.
 """
@@ -23,7 +25,7 @@ down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TABLES = ("medical_catalogue_items", "medical_policies")
+TABLES = ("medical_catalogue_items", "medical_policies", "benefit_amounts")
 
 
 def upgrade() -> None:
@@ -37,6 +39,10 @@ def upgrade() -> None:
         batch_op.drop_constraint('uq_medical_policies_policy_id', type_='unique')
         batch_op.create_unique_constraint('uq_medical_policies_policy_id_version', ['policy_id', 'version'])
         batch_op.create_index(batch_op.f('ix_medical_policies_policy_id'), ['policy_id'], unique=False)
+    with op.batch_alter_table('benefit_amounts', schema=None, recreate='always') as batch_op:
+        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1', nullable=False))
+        batch_op.drop_constraint('pk_benefit_amounts', type_='primary')
+        batch_op.create_primary_key('pk_benefit_amounts', ['entitlement_id', 'from_period', 'version'])
     _append_only(op.get_bind().dialect.name)
 
 
@@ -73,6 +79,13 @@ def downgrade() -> None:
     op.execute("DELETE FROM medical_catalogue_items WHERE withdrawn")
     op.execute("DELETE FROM medical_policies WHERE version < (SELECT max(p.version) FROM medical_policies p "
                "WHERE p.policy_id = medical_policies.policy_id)")
+    op.execute("DELETE FROM benefit_amounts WHERE version < (SELECT max(a.version) FROM benefit_amounts a "
+               "WHERE a.entitlement_id = benefit_amounts.entitlement_id "
+               "AND a.from_period = benefit_amounts.from_period)")
+    with op.batch_alter_table('benefit_amounts', schema=None, recreate='always') as batch_op:
+        batch_op.drop_constraint('pk_benefit_amounts', type_='primary')
+        batch_op.create_primary_key('pk_benefit_amounts', ['entitlement_id', 'from_period'])
+        batch_op.drop_column('version')
     with op.batch_alter_table('medical_policies', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_medical_policies_policy_id'))
         batch_op.drop_constraint('uq_medical_policies_policy_id_version', type_='unique')
