@@ -194,3 +194,21 @@ def test_migration_matches_the_models(backend: Backend) -> None:
     finally:
         engine.dispose()
     assert MIGRATION.down_revision == "0009"
+
+
+def test_migration_downgrades_and_upgrades_again(backend: Backend) -> None:
+    url = backend.new_url()
+    migrate.upgrade(url, MIGRATION.revision)
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        migrate.downgrade(url, str(MIGRATION.down_revision))
+        with engine.connect() as conn:
+            assert "version" not in {c["name"] for c in sa.inspect(conn).get_columns("benefit_amounts")}
+            assert [u["column_names"] for u in sa.inspect(conn).get_unique_constraints("medical_policies")] == [
+                ["policy_id"]]
+        migrate.upgrade(url, MIGRATION.revision)
+        with engine.connect() as conn:
+            assert sa.inspect(conn).get_pk_constraint("benefit_amounts")["constrained_columns"] == [
+                "entitlement_id", "from_period", "version"]
+    finally:
+        engine.dispose()
