@@ -247,8 +247,8 @@ async def fixed_rate(port: int, make: Make, rate: float, seconds: float) -> dict
 def seed(db: Database, persons: int, keys: KeyManager) -> tuple[str, dict[str, VirtualCard]]:
     """The example policy and catalogue, a hospital, and ``persons`` funded employees each with an activated
     card whose chip is personalised with ``keys`` (the chip, in memory, is the card at the bench's counter)."""
-    config.import_policy_file(db, SYSTEM_ACTOR, _example_text(EXAMPLE_POLICY), EXAMPLE_POLICY)
-    config.import_catalogue_csv(db, SYSTEM_ACTOR, _example_text(EXAMPLE_CATALOGUE), EXAMPLE_CATALOGUE)
+    config.load_initial(db, SYSTEM_ACTOR, _example_text(EXAMPLE_POLICY), _example_text(EXAMPLE_CATALOGUE),
+                        EXAMPLE_POLICY, EXAMPLE_CATALOGUE)
     key = institutions.create_institution(db, SYSTEM_ACTOR, "HBENCH01", "压测医院", "hospital", "3",
                                           ["outpatient", "inpatient"]).api_key
     auth.create_outlet(db, SYSTEM_ACTOR, "B01", "压测网点", "441802", "hrss")

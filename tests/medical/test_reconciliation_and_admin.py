@@ -4,6 +4,7 @@ institution requests refused with stable 4xx codes and nothing written."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable
 from typing import Any
@@ -81,7 +82,7 @@ def test_unbalanced_day_is_compared_line_by_line_into_each_kind_of_difference(
 def test_catalogue_and_policy_edits_are_effective_dated_and_audited(city: City) -> None:
     ensure_config(city.db)  # the example policy (open-ended from 2013) must be there, whichever test ran first
     item = CatalogueItem(code="ZZ-TEST-1", name="测试项目", item_type="drug", catalogue_class="乙",
-                         price_cap_fen=100)
+                         price_cap_fen=100, effective_from=clock.local_date() + dt.timedelta(days=1))
     config.put_catalogue_item(city.db, city.admin, item)
     with pytest.raises(Exception) as overlap:
         config.put_catalogue_item(city.db, city.admin, item.model_copy(update={"effective_from":

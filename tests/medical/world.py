@@ -47,8 +47,8 @@ def ensure_config(db: Database) -> None:
     """The shipped example policy and catalogue, stored once per database."""
     if db.url in _configured:
         return
-    config.import_policy_file(db, SYSTEM_ACTOR, _example_text(EXAMPLE_POLICY), EXAMPLE_POLICY)
-    config.import_catalogue_csv(db, SYSTEM_ACTOR, _example_text(EXAMPLE_CATALOGUE), EXAMPLE_CATALOGUE)
+    config.load_initial(db, SYSTEM_ACTOR, _example_text(EXAMPLE_POLICY), _example_text(EXAMPLE_CATALOGUE),
+                        EXAMPLE_POLICY, EXAMPLE_CATALOGUE)
     _configured.add(db.url)
 
 

@@ -76,9 +76,8 @@ def _age(holder: IssuedHolder, today: dt.date) -> int:
 
 def _medical_config(db: Database) -> None:
     data = resources.files("sscard.medical").joinpath("data")
-    config.import_policy_file(db, SYSTEM_ACTOR, data.joinpath(EXAMPLE_POLICY).read_text("utf-8"), EXAMPLE_POLICY)
-    config.import_catalogue_csv(db, SYSTEM_ACTOR, data.joinpath(EXAMPLE_CATALOGUE).read_text("utf-8"),
-                                EXAMPLE_CATALOGUE)
+    config.load_initial(db, SYSTEM_ACTOR, data.joinpath(EXAMPLE_POLICY).read_text("utf-8"),
+                        data.joinpath(EXAMPLE_CATALOGUE).read_text("utf-8"), EXAMPLE_POLICY, EXAMPLE_CATALOGUE)
 
 
 def _settle(db: Database, api_key: str, holder: IssuedHolder, msg_id: str, day: dt.date, visit: VisitType,

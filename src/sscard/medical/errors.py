@@ -257,3 +257,33 @@ class BillLinesExcessive(ValidationFailed):
     code = "BILL_LINES_EXCESSIVE"
     message_zh = "费用明细条数超过政策规定的上限"
     message_en = "The bill has more lines than the policy allows"
+
+
+class MedicalPolicyBackdated(ValidationFailed):
+    code = "POLICY_BACKDATED"
+    message_zh = "政策不能追溯到今天以前生效"
+    message_en = "A policy cannot take effect before today"
+
+
+class MedicalPolicyInEffect(ValidationFailed):
+    code = "POLICY_IN_EFFECT"
+    message_zh = "已生效的政策只能调整今天及以后的终止日期"
+    message_en = "A policy already in effect can only have its end moved, from today on"
+
+
+class CatalogueBackdated(ValidationFailed):
+    code = "CATALOGUE_BACKDATED"
+    message_zh = "目录项不能追溯到今天以前生效"
+    message_en = "A catalogue row cannot take effect before today"
+
+
+class CatalogueInEffect(ValidationFailed):
+    code = "CATALOGUE_IN_EFFECT"
+    message_zh = "已生效的目录项只能调整今天及以后的终止日期"
+    message_en = "A catalogue row already in effect can only have its end moved, from today on"
+
+
+class MedicalHistoryClosed(Conflict):
+    code = "MEDICAL_HISTORY_CLOSED"
+    message_zh = "已有结算记录，不能再初始导入历史政策或目录"
+    message_en = "Settlements exist: the initial load of past policy and catalogue is closed"

@@ -82,10 +82,14 @@ class Insured(Base):
 
 
 class CatalogueRow(Base):
-    """One effective-dated row of the medical-insurance catalogue (医保目录)."""
+    """One version of an effective-dated row of the medical-insurance catalogue (医保目录).
+
+    Append-only (database triggers refuse UPDATE and DELETE): a change to the row of (code, effective_from)
+    is a new ``version``; ``withdrawn`` marks a version that takes a not-yet-effective row back."""
 
     __tablename__ = "medical_catalogue_items"
-    __table_args__ = (UniqueConstraint("code", "effective_from", name="uq_medical_catalogue_items_code_from"),
+    __table_args__ = (UniqueConstraint("code", "effective_from", "version",
+                                       name="uq_medical_catalogue_items_code_from_version"),
                       Index("ix_medical_catalogue_items_code", "code"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,21 +101,27 @@ class CatalogueRow(Base):
     yi_self_pay_bp: Mapped[int | None] = mapped_column(Integer)
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_to: Mapped[dt.date | None] = mapped_column(Date)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class PolicyVersion(Base):
-    """One effective-dated policy (政策版本): the engine's ``Policy`` as validated JSON."""
+    """One version of an effective-dated policy (政策版本): the engine's ``Policy`` as validated JSON.
+
+    Append-only (database triggers refuse UPDATE and DELETE): each change of a ``policy_id`` is a new row with
+    the next ``version``; the latest version of each id is the one in force."""
 
     __tablename__ = "medical_policies"
+    __table_args__ = (UniqueConstraint("policy_id", "version", name="uq_medical_policies_policy_id_version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    policy_id: Mapped[str] = mapped_column(String(64), unique=True)
+    policy_id: Mapped[str] = mapped_column(String(64), index=True)
     effective_from: Mapped[dt.date] = mapped_column(Date, index=True)
     effective_to: Mapped[dt.date | None] = mapped_column(Date)
     document: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Accumulator(Base):

@@ -108,13 +108,13 @@ def _month_sql(period: str, cutoff: dt.date, dialect: str) -> str:
     if dialect == "postgresql":
         amount = "a.amount"
         joins = ("LEFT JOIN (SELECT DISTINCT ON (entitlement_id) entitlement_id, amount FROM benefit_amounts "
-                 f"WHERE from_period <= '{period}' ORDER BY entitlement_id, from_period DESC) a "
+                 f"WHERE from_period <= '{period}' ORDER BY entitlement_id, from_period DESC, version DESC) a "
                  "ON a.entitlement_id = e.id "
                  "LEFT JOIN (SELECT DISTINCT person_id FROM benefit_certifications "
                  f"WHERE certified_on >= '{cutoff.isoformat()}') c ON c.person_id = e.person_id ")
     else:
         amount = ("(SELECT a.amount FROM benefit_amounts a WHERE a.entitlement_id = e.id "
-                  f"AND a.from_period <= '{period}' ORDER BY a.from_period DESC LIMIT 1)")
+                  f"AND a.from_period <= '{period}' ORDER BY a.from_period DESC, a.version DESC LIMIT 1)")
         joins = ""
     return (
         f"SELECT e.id, {due}, e.person_id, e.kind, e.fund, {amount}, p.id_number, {amount}, {reason} "
@@ -135,7 +135,7 @@ def _open_holds(session: Session, period: str, months: int) -> list[OpenHold]:
         "p.id_number, h.reason, "
         "(SELECT MAX(c.certified_on) FROM benefit_certifications c WHERE c.person_id = h.person_id), "
         "(SELECT a.amount FROM benefit_amounts a WHERE a.entitlement_id = h.entitlement_id "
-        "AND a.from_period <= h.period_due ORDER BY a.from_period DESC LIMIT 1) "
+        "AND a.from_period <= h.period_due ORDER BY a.from_period DESC, a.version DESC LIMIT 1) "
         "FROM benefit_holds h JOIN benefit_entitlements e ON e.id = h.entitlement_id "
         "JOIN persons p ON p.id = h.person_id "
         f"WHERE h.state = 'open' AND h.period_due <= '{period}' ORDER BY h.period_due, h.entitlement_id"))

@@ -17,6 +17,7 @@ from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.funds import FUNDS, add_months, parse_period, period_index
 from sscard.funds.benefits.errors import (
+    AmountMonthRun,
     BenefitPersonNotFound,
     CertificationInvalid,
     EntitlementInvalid,
@@ -88,22 +89,33 @@ def _owe_past_months(session: Session, ent: Entitlement) -> None:
 
 def adjust_amount(db: Database, actor: Actor, entitlement_id: int, from_period: str, amount: int,
                   note: str | None = None) -> EntitlementOut:
-    """A new amount from ``from_period`` on (e.g. the yearly pension increase); earlier months keep theirs."""
+    """A new amount from ``from_period`` on (e.g. the yearly pension increase); earlier months keep theirs.
+
+    Amounts are appended, never rewritten: a second amount for the same month is its next version, the earlier
+    one kept. A month some month run already covered (``from_period`` at or before the latest run) is refused
+    (``BENEFIT_AMOUNT_MONTH_RUN``): what was paid stays what was paid, and a wrong payment is corrected through
+    the re-issue / correction path. A month before today that no run has covered yet is still due and may
+    change."""
     actor.require(Permission.FUNDS_CORRECT)
     start = parse_period(from_period)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise EntitlementInvalid("the amount is a positive whole number of fen")
     with db.unit_of_work() as session:
         ent = _get(session, entitlement_id)
-        row = session.get(EntitlementAmount, (entitlement_id, start))
-        before = {"amount": row.amount} if row else None
-        if row is None:
-            session.add(EntitlementAmount(entitlement_id=entitlement_id, from_period=start, amount=amount,
-                                          note=note, created_by=actor.username))
-        else:
-            row.amount, row.note = amount, note
+        last_run = session.execute(select(func.max(MonthRun.period))).scalar_one_or_none()
+        if last_run is not None and start <= last_run:
+            raise AmountMonthRun(f"{start} is at or before the last month run ({last_run})", from_period=start,
+                                 last_run=last_run)
+        row = session.execute(select(EntitlementAmount).where(EntitlementAmount.entitlement_id == entitlement_id,
+                                                              EntitlementAmount.from_period == start)
+                              .order_by(EntitlementAmount.version.desc()).limit(1)).scalar_one_or_none()
+        before = {"amount": row.amount, "version": row.version, "note": row.note} if row else None
+        version = row.version + 1 if row else 1
+        session.add(EntitlementAmount(entitlement_id=entitlement_id, from_period=start, version=version,
+                                      amount=amount, note=note, created_by=actor.username))
+        session.flush()
         audit.record(session, actor, "benefit.adjust", "entitlement", entitlement_id, before,
-                     {"from_period": start, "amount": amount, "note": note})
+                     {"from_period": start, "amount": amount, "note": note, "version": version})
         return EntitlementOut.model_validate(ent)
 
 

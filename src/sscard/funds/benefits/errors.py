@@ -79,3 +79,9 @@ class MonthOutOfOrder(Conflict):
     code = "FUNDS_MONTH_OUT_OF_ORDER"
     message_zh = "月度发放须按月连续进行，请先处理之前的月份"
     message_en = "Months are run in order; run the months before this one first"
+
+
+class AmountMonthRun(ValidationFailed):
+    code = "BENEFIT_AMOUNT_MONTH_RUN"
+    message_zh = "该月待遇已发放，不能追溯调整金额；请走重发/更正流程"
+    message_en = "That month has been run: its amount cannot change; correct it through re-issue / correction"

@@ -69,13 +69,16 @@ class Entitlement(Base):
 
 
 class EntitlementAmount(Base):
-    """The amount per month (or the one-off amount) from a month on: adjustments are new rows, never edits."""
+    """The amount per month (or the one-off amount) from a month on: adjustments are new rows, never edits
+    (database triggers refuse UPDATE and DELETE). A second amount for a month not run yet is its next
+    ``version``; the amount of a month is the latest version of the latest ``from_period`` on or before it."""
 
     __tablename__ = "benefit_amounts"
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 
     entitlement_id: Mapped[int] = mapped_column(ForeignKey("benefit_entitlements.id"), primary_key=True)
     from_period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     amount: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(String(100))
     created_by: Mapped[str] = mapped_column(String(50))
