@@ -1,7 +1,7 @@
 """history: policy parameters and fee rates are appended, never rewritten
 
 Revision ID: 0010_history
-Revises: 0010_platform
+Revises: 0010_medhist
 Create Date: 2026-12-02
 
 - ``policy_parameters`` and ``fee_rates`` get a ``version`` (1 for every row so far); the unique key becomes
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010_history'
-down_revision: str | None = '0010_platform'
+down_revision: str | None = '0010_medhist'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

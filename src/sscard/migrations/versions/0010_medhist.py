@@ -1,7 +1,7 @@
 """medical history: the catalogue and the policy documents are appended, never rewritten
 
 Revision ID: 0010_medhist
-Revises: 0009
+Revises: 0010_platform
 Create Date: 2026-12-02
 
 - ``medical_catalogue_items`` gets a ``version`` (1 for every row so far) and ``withdrawn``; the unique key
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010_medhist'
-down_revision: str | None = '0009'
+down_revision: str | None = '0010_platform'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
