@@ -261,7 +261,7 @@ def seed(db: Database, persons: int, keys: KeyManager) -> tuple[str, dict[str, V
         for step in ("10", "20", "30", "60"):
             cards.advance_production(db, SYSTEM_ACTOR, card_no, ProductionStatus(step),
                                      outlet_code="B01" if step == "60" else None)
-        cards.pick_up(db, SYSTEM_ACTOR, card_no)
+        cards.pick_up(db, cards.at_outlet_of(db, SYSTEM_ACTOR, card_no), card_no)
         cards.activate(db, SYSTEM_ACTOR, card_no, "408213")
         with db.unit_of_work() as session:
             card = session.execute(select(Card).where(Card.card_no == card_no)).scalar_one()

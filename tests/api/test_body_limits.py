@@ -134,3 +134,19 @@ def test_a_small_body_is_unaffected(base: str) -> None:
     status, answer, _ = post(base, "/api/v1/persons", [body], length=len(body),
                              headers={"Authorization": f"Bearer {token(base)}"})
     assert status == 422 and answer["error"]["code"]  # type: ignore[index]
+
+
+def test_the_limits_answers_carry_the_security_headers(sqlite_city: City) -> None:
+    """A 413 or an unread 401 from the body limit is built outside the routes: it still carries the headers."""
+    from fastapi.testclient import TestClient
+
+    settings = Settings(mode=Mode.DEV, max_json_bytes=MB, max_settlement_bytes=4 * MB, max_upload_bytes=8 * MB)
+    client = TestClient(create_app(sqlite_city.db, settings=settings))
+    login = client.post("/api/v1/auth/token", json={"username": "t-admin", "password": PASSWORD})
+    auth = {"Authorization": f"Bearer {login.json()['access_token']}", "Content-Type": "application/json"}
+    for headers, size, status in ((auth, 2 * MB, 413), ({"Content-Type": "application/json"}, 900 * 1024, 401)):
+        answer = client.post("/api/v1/persons", content=b" " * size, headers=headers)
+        assert answer.status_code == status
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert "default-src 'self'" in answer.headers["Content-Security-Policy"]

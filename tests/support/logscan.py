@@ -9,15 +9,16 @@ import tempfile
 from pathlib import Path
 
 from sscard.api.logs import configure_logging
+from sscard.cards.numbers import is_valid_card_no
 from sscard.registry.idnumber import check_digit
 
 LOG_DIR_ENV = "SSCARD_TEST_LOG_DIR"
 SESSION_LOG: list[Path] = []  # this process's log file, once start_session_log ran
 # What an unmasked identifier looks like: 18 digits whose check digit holds, 15 digits with a plausible birth
-# date, a card number (letter, 7 digits, check character).
+# date, a card number (letter, 7 serial characters, a check character that holds).
 EIGHTEEN = re.compile(r"(?<!\d)(\d{17})([\dXx])(?!\d)")
 FIFTEEN = re.compile(r"(?<!\d)\d{6}(\d{2})(\d{2})(\d{2})\d{3}(?!\d)")
-CARD = re.compile(r"(?<![0-9A-Za-z])[A-Z]\d{7}[0-9A-Z](?![0-9A-Za-z])")
+CARD = re.compile(r"(?<![0-9A-Za-z])[A-Z][0-9A-Z]{7}[0-9X](?![0-9A-Za-z])")
 
 
 def start_session_log() -> Path:
@@ -37,7 +38,7 @@ def unmasked(line: str) -> list[str]:
     hits = [m.group(0) for m in EIGHTEEN.finditer(line) if check_digit(m.group(1)) == m.group(2).upper()]
     hits += [m.group(0) for m in FIFTEEN.finditer(line)
              if 1 <= int(m.group(2)) <= 12 and 1 <= int(m.group(3)) <= 31]
-    hits += CARD.findall(line)
+    hits += [card for card in CARD.findall(line) if is_valid_card_no(card)]
     return hits
 
 

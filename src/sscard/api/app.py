@@ -130,6 +130,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
 
     app.add_middleware(BodyLimitMiddleware, limits=Limits(settings.max_json_bytes, settings.max_settlement_bytes,
                                                           settings.max_upload_bytes))
+    web.install_headers(app)
     app.add_middleware(ObserveMiddleware, requests=requests, latency=latency, unhandled=unhandled,
                        log=structlog.get_logger("sscard.http"))
 

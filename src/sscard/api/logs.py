@@ -1,9 +1,10 @@
 """Structured logs with identifiers masked: every line written through structlog or the standard library.
 
-ID numbers (GB 11643: 18 digits, the last one possibly X; the 15-digit form of before 1999) and card numbers
-(a letter, 7 digits, a check character) are masked wherever they appear in a line — a message, a field, an
-exception's text or traceback — keeping the first and last characters (``4418**********123X``) as the user
-interfaces show them. The mask runs on the rendered line, so nothing a processor added escapes it.
+ID numbers (GB 11643: 18 digits, the last one possibly X; the 15-digit form of before 1999) and card
+numbers (a letter, 7 serial characters 0-9 A-Z, a check character that holds: ``sscard.cards.numbers``) are
+masked wherever they appear in a line — a message, a field, an exception's text or traceback — keeping the
+first and last characters (``4418**********123X``) as the user interfaces show them. The mask runs on the
+rendered line, so nothing a processor added escapes it.
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from typing import Any, TextIO
 
 import structlog
 
+from sscard.cards.numbers import is_valid_card_no
+
 # One pass over a line: an 18- or 15-digit run not inside a longer one, or a card number standing alone.
-IDENTIFIER = re.compile(r"(?<!\d)\d{15}(?:\d{2}[\dXx])?(?!\d)|(?<![0-9A-Za-z])[A-Z]\d{7}[0-9A-Z](?![0-9A-Za-z])")
+IDENTIFIER = re.compile(r"(?<!\d)\d{15}(?:\d{2}[\dXx])?(?!\d)|(?<![0-9A-Za-z])[A-Z][0-9A-Z]{7}[0-9X](?![0-9A-Za-z])")
 
 
 def _masked(match: re.Match[str]) -> str:
     value = match.group(0)
     if value[0].isdigit():  # an ID number: 4 + stars + 4, as registry.idnumber.mask
         return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    if not is_valid_card_no(value):  # an upper-case word that only looks like a card number
+        return value
     return value[:2] + "*" * (len(value) - 4) + value[-2:]  # a card number: A1*****5X
 
 

@@ -227,10 +227,9 @@ def _database_findings(settings: Settings) -> list[str]:
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    from sscard.auth.models import Operator
+    from sscard.auth.models import Operator, OperatorTotp
     from sscard.demo.city import DEMO_PASSWORD
     from sscard.demo.models import kind_of
-    from sscard.portal.models import OperatorTotp
 
     where = settings.database_url.split("@")[-1]
     try:

@@ -25,7 +25,7 @@ from sscard.web import (
 from sscard.web.i18n import HERE
 from sscard.web.routes_session import landing
 
-__all__ = ["install", "landing"]
+__all__ = ["install", "install_headers", "landing"]
 
 
 def install(app: FastAPI) -> None:
@@ -36,4 +36,9 @@ def install(app: FastAPI) -> None:
     pages.install_handlers(app)
     # The kiosk's and the counter's card reader (a card image in the demo; tests put their own readers here).
     app.state.kiosk_reader = app.state.counter_reader = station.from_environment()
+
+
+def install_headers(app: FastAPI) -> None:
+    """The security headers and the CSRF cookie, on every answer: added after the body limit so that its
+    413/401 answers carry them too (the middleware added last runs first)."""
     app.add_middleware(security.SecurityMiddleware)
