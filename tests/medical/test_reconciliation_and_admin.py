@@ -147,4 +147,4 @@ def test_reconciliation_csv_is_only_for_the_own_institution(city: City, client: 
     other = new_hospital(city, client)
     r = other.client.get(f"/api/v1/medical/reconciliation/{run['run_id']}/result.csv", headers=other.headers)
     assert r.status_code == 404
-    assert reconciliation.run_for(city.db, run["run_id"]).result == "balanced"
+    assert reconciliation.run_for(city.db, city.admin, run["run_id"]).result == "balanced"

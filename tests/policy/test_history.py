@@ -127,7 +127,7 @@ def test_a_future_value_replaced_before_its_day_is_a_new_version_with_the_old_on
                                 .order_by(AuditRecord.seq.desc()).limit(1)).scalar_one()
     assert json.loads(audit.before or "{}")["value"] == "12"
     assert json.loads(audit.after or "{}")["version"] == 2
-    assert [(p.value, p.version) for p in policy.list_parameters(city.db)
+    assert [(p.value, p.version) for p in policy.list_parameters(city.db, city.admin)
             if p.name == "card.validity_years" and p.effective_from == FAR] == [("12", 1), ("11", 2)]
 
 

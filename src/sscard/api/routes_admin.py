@@ -12,7 +12,7 @@ from sscard import jobs
 from sscard.api.deps import DB, CurrentActor
 from sscard.audit import service as audit
 from sscard.auth import service as auth
-from sscard.auth.roles import Permission, Role
+from sscard.auth.roles import Role
 from sscard.config import Mode, Settings
 from sscard.errors import DomainError
 from sscard.fees import service as fees
@@ -154,8 +154,7 @@ def create_operator(body: OperatorIn, actor: CurrentActor, db: DB) -> OperatorOu
 
 @router.get("/policy", response_model=list[ParameterOut])
 def list_policy(actor: CurrentActor, db: DB) -> list[ParameterOut]:
-    actor.require(Permission.CARD_READ)
-    return [ParameterOut.model_validate(p) for p in policy.list_parameters(db)]
+    return [ParameterOut.model_validate(p) for p in policy.list_parameters(db, actor)]
 
 
 @router.post("/policy", response_model=ParameterOut, status_code=201)
@@ -166,8 +165,7 @@ def set_policy(body: ParameterIn, actor: CurrentActor, db: DB) -> ParameterOut:
 
 @router.get("/fees", response_model=list[FeeRateOut])
 def list_fees(actor: CurrentActor, db: DB) -> list[FeeRateOut]:
-    actor.require(Permission.CARD_READ)
-    return [FeeRateOut.model_validate(r) for r in fees.list_rates(db)]
+    return [FeeRateOut.model_validate(r) for r in fees.list_rates(db, actor)]
 
 
 @router.post("/fees", response_model=FeeRateOut, status_code=201)

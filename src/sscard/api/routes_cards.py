@@ -8,6 +8,8 @@ from fastapi import APIRouter, Header
 
 from sscard.api.deps import DB, CurrentActor
 from sscard.cards import service as cards
+from sscard.cards.issuance import Applied
+from sscard.cards.pins import PinCheck
 from sscard.cards.schemas import (
     AdvanceProduction,
     ApplicationOut,
@@ -24,7 +26,6 @@ from sscard.cards.schemas import (
     PinIn,
     UnlockIn,
 )
-from sscard.cards.service import Applied, PinCheck
 
 router = APIRouter(tags=["cards"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=100)]

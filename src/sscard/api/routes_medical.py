@@ -23,7 +23,6 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from sscard.api.deps import DB, CurrentActor, get_db
-from sscard.auth.roles import Permission
 from sscard.config import get_settings
 from sscard.medical import config, institutions, presence, reconciliation, service
 from sscard.medical.catalogue import CatalogueItem
@@ -220,7 +219,7 @@ def reconcile_details(run_id: int, body: DetailsIn, inst: Inst, db: DB) -> RunOu
 
 @router.get("/reconciliation/{run_id}/result.csv", response_class=PlainTextResponse)
 def reconcile_result(run_id: int, inst: Inst, db: DB) -> str:
-    return reconciliation.result_csv(db, run_id, inst.id)
+    return reconciliation.institution_result_csv(db, inst, run_id)
 
 
 # ------------------------------------------------------------------------------------------ administrator interface
@@ -354,5 +353,4 @@ def resolve_difference(difference_id: int, body: ResolveIn, actor: CurrentActor,
 
 @router.get("/admin/reconciliation/{run_id}/result.csv", response_class=PlainTextResponse)
 def admin_reconcile_result(run_id: int, actor: CurrentActor, db: DB) -> str:
-    actor.require(Permission.MEDICAL_RECONCILE)
-    return reconciliation.result_csv(db, run_id)
+    return reconciliation.result_csv(db, actor, run_id)

@@ -10,6 +10,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sscard.db import Base
 
 
+class Recorded:
+    """A row a use case changed carries the sequence number of the audit record of that change (``audit_seq``;
+    not stored, None on a row only loaded), so the caller shows the reference of what was done without looking
+    it up again. The use case sets it with ``recorded``."""
+
+    @property
+    def audit_seq(self) -> int | None:
+        seq = getattr(self, "_audit_seq", None)
+        return seq if isinstance(seq, int) else None
+
+    def recorded(self, entry: AuditRecord) -> None:
+        self._audit_seq = entry.seq
+
 class AuditRecord(Base):
     """One state change. ``seq`` is gapless; ``hash`` = HMAC-SHA256 under the audit key over the previous hash and
     this record (SHA-256 for the records written before the keyed chain, below ``AuditHead.keyed_from``).

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sscard.audit.models import Recorded
 from sscard.db import Base, utcnow
 
 
@@ -19,7 +20,7 @@ class CardNumber(Base):
     allocated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class Application(Base):
+class Application(Recorded, Base):
     """申领: a request for a card (new, replacement of a lost card, exchange of an existing one)."""
 
     __tablename__ = "applications"
@@ -44,7 +45,7 @@ class Application(Base):
     completed_at: Mapped[dt.datetime | None]
 
 
-class Card(Base):
+class Card(Recorded, Base):
     """One physical card. ``production_status`` and ``app_status`` are the two independent status fields."""
 
     __tablename__ = "cards"

@@ -13,7 +13,7 @@ from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards.errors import CardStateInvalid
 from sscard.cards.models import Card
-from sscard.cards.service import _card, add_years
+from sscard.cards.records import add_years, find_card
 from sscard.cards.states import ProductionStatus
 from sscard.chip import HolderData, VirtualCard, personalise
 from sscard.db import Database
@@ -42,7 +42,7 @@ def personalise_card(db: Database, actor: Actor, card_no: str, keys: KeyManager,
     """个人化: write the holder's data and the card's keys into a new chip image (audited, keys not logged)."""
     actor.require(Permission.CARD_PRODUCTION)
     with db.unit_of_work() as session:
-        card = _card(session, card_no)
+        card = find_card(session, card_no)
         if card.production_status not in PERSONALISABLE:
             raise CardStateInvalid("the card can be personalised only after the bank opened its account",
                                    card_no=card.card_no, production_status=card.production_status)

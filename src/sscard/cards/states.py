@@ -82,6 +82,9 @@ PRODUCTION_EDGES: dict[ProductionStatus, frozenset[ProductionStatus]] = {
 # Card application status: operation → {from: to}. A missing "from" is refused with CARD_STATE_INVALID.
 # TEMP_LOSS / FORMAL_LOSS remember the status they came from (lift and lapse go back to it).
 ISSUED_ALIVE = frozenset({AS.SEALED, AS.NORMAL, AS.FORMAL_LOSS, AS.LOCKED, AS.TEMP_LOSS})
+# Activated and neither lost nor cancelled: the holder's query password is set or reset on such a card, and only
+# such a card opens a kiosk session.
+IN_USE = frozenset({AS.NORMAL, AS.LOCKED})
 APP_EDGES: dict[str, dict[AppStatus, AppStatus]] = {
     "activate": {AS.SEALED: AS.NORMAL},
     "verify_pin": {AS.NORMAL: AS.NORMAL},  # may go to LOCKED when tries run out

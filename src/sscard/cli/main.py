@@ -17,8 +17,8 @@ from sscard.audit import service as audit
 from sscard.auth import service as auth
 from sscard.auth.roles import SYSTEM_ACTOR, Actor
 from sscard.cards import service as cards
+from sscard.cards.issuance import Applied
 from sscard.cards.schemas import CardOut
-from sscard.cards.service import Applied
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
 from sscard.cli.banks import bank_app
 from sscard.cli.common import OperatorOpt, console, domain_errors, err

@@ -14,7 +14,6 @@ import httpx
 import typer
 
 from sscard.auth import service as auth
-from sscard.auth.roles import Permission
 from sscard.cli.common import OperatorOpt, domain_errors, open_db
 from sscard.kms import KeyManager
 from sscard.medical import config, counter, institutions, loading, reconciliation, service
@@ -114,8 +113,7 @@ def recon_result(run_id: int, out: Annotated[Path | None, typer.Option("--out", 
                  operator: OperatorOpt = "system") -> None:
     """The result file of a reconciliation run (CSV)."""
     db = _db()
-    auth.actor_for_username(db, operator).require(Permission.MEDICAL_RECONCILE)
-    text = reconciliation.result_csv(db, run_id)
+    text = reconciliation.result_csv(db, auth.actor_for_username(db, operator), run_id)
     if out is None:
         typer.echo(text, nl=False)
     else:

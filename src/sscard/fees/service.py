@@ -86,7 +86,9 @@ def set_rate(db: Database, actor: Actor, business: str, reason: str, amount_fen:
         return rate
 
 
-def list_rates(db: Database) -> list[FeeRate]:
+def list_rates(db: Database, actor: Actor) -> list[FeeRate]:
+    """Every fee rate version, for anyone who reads cards (the fees their applications are charged)."""
+    actor.require(Permission.CARD_READ)
     with db.unit_of_work() as session:
         return list(session.execute(
             select(FeeRate).order_by(FeeRate.business, FeeRate.reason, FeeRate.effective_from,

@@ -214,7 +214,13 @@ def resolve(db: Database, actor: Actor, difference_id: int, status: int, note: s
         return _diff_out(d)
 
 
-def run_for(db: Database, run_id: int, institution_id: int | None = None) -> RunOut:
+def run_for(db: Database, actor: Actor, run_id: int) -> RunOut:
+    """A reconciliation run, for staff who review reconciliation."""
+    actor.require(Permission.MEDICAL_RECONCILE)
+    return _run_for(db, run_id, None)
+
+
+def _run_for(db: Database, run_id: int, institution_id: int | None) -> RunOut:
     with db.unit_of_work() as session:
         run = session.get(ReconRun, run_id)
         if run is None or (institution_id is not None and run.institution_id != institution_id):
@@ -222,9 +228,21 @@ def run_for(db: Database, run_id: int, institution_id: int | None = None) -> Run
         return _run_out(session, run)
 
 
-def result_csv(db: Database, run_id: int, institution_id: int | None = None) -> str:
+def result_csv(db: Database, actor: Actor, run_id: int) -> str:
+    """The result file of any run, for staff who review reconciliation."""
+    actor.require(Permission.MEDICAL_RECONCILE)
+    return _result_csv(db, run_id, None)
+
+
+def institution_result_csv(db: Database, principal: InstitutionPrincipal, run_id: int) -> str:
+    """The result file of one of the institution's own runs (another's is not found)."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    return _result_csv(db, run_id, principal.id)
+
+
+def _result_csv(db: Database, run_id: int, institution_id: int | None) -> str:
     """The result file (对账结果文件): a summary row for each side, then one row per difference."""
-    run = run_for(db, run_id, institution_id)
+    run = _run_for(db, run_id, institution_id)
     with db.unit_of_work() as session:
         diffs = [_diff_out(d) for d in session.execute(select(ReconDifference).where(
             ReconDifference.run_id == run_id).order_by(ReconDifference.setl_id)).scalars()]

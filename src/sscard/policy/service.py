@@ -175,7 +175,9 @@ def load_initial(db: Database, actor: Actor, values: list[InitialValue]) -> list
         return rows
 
 
-def list_parameters(db: Database) -> list[PolicyParameter]:
+def list_parameters(db: Database, actor: Actor) -> list[PolicyParameter]:
+    """Every parameter version, for anyone who reads cards (the rules their operations follow)."""
+    actor.require(Permission.CARD_READ)
     with db.unit_of_work() as session:
         return list(session.execute(
             select(PolicyParameter).order_by(PolicyParameter.name, PolicyParameter.effective_from,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
-from sscard.cards.states import APP_EDGES, AppStatus
+from sscard.cards.operations import Operation, available_operations
 from sscard.db import Database
 from sscard.funds.benefits.service import payments_for_person
 from sscard.funds.contributions.history import contribution_history
@@ -56,8 +56,7 @@ def profile(db: Database, actor: Actor) -> Profile:
         rows = session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())).scalars()
         cards = [CardView(card_no=c.card_no, app_status=c.app_status, production_status=c.production_status,
                           expires_on=c.expires_on, temp_loss_expires_at=c.temp_loss_expires_at,
-                          can_report_loss=c.app_status is not None
-                          and AppStatus(c.app_status) in APP_EDGES["report_temporary_loss"])
+                          can_report_loss=Operation.TEMP_LOSS in available_operations(c))
                  for c in rows]
         audit.record(session, actor, "portal.profile_read", "person", person_id)
         return Profile(name=person.name, id_masked=idnumber.mask(person.id_number), sex=person.sex,

@@ -20,6 +20,7 @@ class IssuedSession:
     expires_at: dt.datetime
     actor: Actor
     kiosk: bool = False
+    audit_seq: int | None = None  # the audit record of the change that issued it (a password change)
 
 
 class CardView(_Frozen):

@@ -10,6 +10,7 @@ may act only on that person (``Actor.require_own``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import itertools
@@ -29,7 +30,7 @@ from sscard.auth.roles import SYSTEM_ACTOR, Actor, Permission, Role
 from sscard.cards import service as cards
 from sscard.cards.errors import CardNotFound
 from sscard.cards.models import Card
-from sscard.cards.states import AppStatus
+from sscard.cards.states import IN_USE, AppStatus
 from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.policy import service as policy
@@ -44,7 +45,6 @@ from sscard.portal.errors import (
 from sscard.portal.models import PortalAccount, PortalSession
 from sscard.portal.schemas import IssuedSession
 from sscard.registry import service as registry
-from sscard.registry.models import Person
 
 _hasher = PasswordHasher()
 _DIGITS = re.compile(r"^[0-9]{6,12}$")
@@ -52,10 +52,9 @@ _CARD_NO = re.compile(r"^[A-Za-z][0-9A-Za-z]{7}[0-9Xx]$")  # sequential and rand
 SCOPE = "portal"  # the throttle's key space and policy prefix (portal.max_failed_logins, ...)
 SESSION_MINUTES = "portal.session_minutes"
 KIOSK_IDLE_SECONDS = "portal.kiosk_idle_seconds"
-# Cards that cannot open a kiosk session (their holder may still log in online by card or ID number): lost or
-# cancelled cards, cards not yet activated by their holder, and cards still in production.
-_KIOSK_REFUSED = {AppStatus.SEALED.value, AppStatus.TEMP_LOSS.value, AppStatus.FORMAL_LOSS.value,
-                  AppStatus.CANCELLED.value, None}
+# Only a card in use (``states.IN_USE``) opens a kiosk session; the holder of a lost or cancelled card, of one
+# not yet activated or of one still in production may still log in online by card or ID number.
+_KIOSK_CARDS = frozenset(status.value for status in IN_USE)
 
 
 def cardholder_actor(person_id: int) -> Actor:
@@ -84,26 +83,39 @@ def _today() -> dt.date:
 
 
 def set_query_password(db: Database, actor: Actor, card_no: str, password: str) -> int:
-    """At activation (or later at a counter, to reset a forgotten or locked one): set the holder's query
-    password for the card's person, lift the holder's lock and end every session of theirs. Returns the
-    person's id (the audit entity)."""
+    """At a counter, to reset a forgotten or locked one: set the holder's query password for the card's person,
+    lift the holder's lock and end every session of theirs. Returns the audit record's sequence number."""
     actor.require(Permission.CARD_ACTIVATE)
     check_query_password(password)
     with db.unit_of_work() as session:
         card = session.execute(select(Card).where(Card.card_no == card_no.strip().upper())).scalar_one_or_none()
         if card is None:
             raise CardNotFound(card_no)
-        account = session.get(PortalAccount, card.person_id, with_for_update=True)
-        if account is None:
-            account = PortalAccount(person_id=card.person_id, password_hash="")
-            session.add(account)
-        account.password_hash = _hasher.hash(password)
-        account.password_set_at = clock.now()
-        throttle.unlock(session, actor, throttle.account_key(SCOPE, str(card.person_id)))
-        ended = _end_sessions(session, card.person_id)
-        audit.record(session, actor, "portal.password_set", "person", card.person_id, None,
-                     {"card_no": card.card_no, "sessions_ended": ended})
-        return card.person_id
+        return _set_query_password(session, actor, card.card_no, card.person_id, password)
+
+
+def activate_with_password(db: Database, actor: Actor, card_no: str, pin: str, password: str) -> Card:
+    """激活 with the holder's first query password: one use case, one transaction (a refused password leaves the
+    card sealed). The card carries the activation's ``audit_seq``."""
+    actor.require(Permission.CARD_ACTIVATE)
+    check_query_password(password)
+    with db.unit_of_work() as session:
+        card = cards.activate_in(session, actor, card_no, pin)
+        _set_query_password(session, actor, card.card_no, card.person_id, password)
+        return card
+
+
+def _set_query_password(session: Session, actor: Actor, card_no: str, person_id: int, password: str) -> int:
+    account = session.get(PortalAccount, person_id, with_for_update=True)
+    if account is None:
+        account = PortalAccount(person_id=person_id, password_hash="")
+        session.add(account)
+    account.password_hash = _hasher.hash(password)
+    account.password_set_at = clock.now()
+    throttle.unlock(session, actor, throttle.account_key(SCOPE, str(person_id)))
+    ended = _end_sessions(session, person_id)
+    return audit.record(session, actor, "portal.password_set", "person", person_id, None,
+                        {"card_no": card_no, "sessions_ended": ended}).seq
 
 
 def _end_sessions(session: Session, person_id: int) -> int:
@@ -135,9 +147,10 @@ def change_password(db: Database, actor: Actor, old: str, new: str, repeat: str,
             account.password_hash = _hasher.hash(new)
             account.password_set_at = clock.now()
             ended = _end_sessions(session, actor.person_id)
-            audit.record(session, actor, "portal.password_change", "person", actor.person_id, None,
-                         {"sessions_ended": ended})
-            return _open_session(session, account.person_id, kiosk, "portal.login")
+            change = audit.record(session, actor, "portal.password_change", "person", actor.person_id, None,
+                                  {"sessions_ended": ended})
+            issued = _open_session(session, account.person_id, kiosk, "portal.login")
+            return dataclasses.replace(issued, audit_seq=change.seq)
     raise failure  # raised after commit: the failure counter must persist
 
 
@@ -169,7 +182,7 @@ def _person_of(session: Session, identifier: str, kiosk: bool) -> int | None:
         card = session.execute(select(Card).where(Card.card_no == text)).scalar_one_or_none()
         if card is None or card.app_status == AppStatus.CANCELLED.value:
             return None
-        if kiosk and card.app_status in _KIOSK_REFUSED:
+        if kiosk and card.app_status not in _KIOSK_CARDS:
             raise CardNotForKiosk(card_no=card.card_no)
         return card.person_id
     if kiosk:
@@ -280,18 +293,18 @@ def check_address(raw: str | None) -> str | None:
     return address
 
 
-def update_contact(db: Database, actor: Actor, phone: str | None, address: str | None) -> None:
-    """The cardholder's phone (in the registry, by the registry's own rule) and mail address (here)."""
+def update_contact(db: Database, actor: Actor, phone: str | None, address: str | None) -> int:
+    """The cardholder's phone (in the registry, by the registry's own rule) and mail address (here), audited as
+    one change. Returns the audit record's sequence number."""
     actor.require(Permission.PORTAL_SELF)
     assert actor.person_id is not None
     actor.require_own(actor.person_id)
-    new_phone = registry._phone(phone)  # the registry's phone rule, shared rather than copied
+    registry.normalise_phone(phone)  # refused before the address is looked at
     new_address = check_address(address)
     with db.unit_of_work() as session:
-        person = session.get_one(Person, actor.person_id, with_for_update=True)
+        old_phone, new_phone = registry.change_phone_in(session, actor, actor.person_id, phone)
         account = session.get_one(PortalAccount, actor.person_id, with_for_update=True)
-        before = {"phone": person.phone, "address": account.address}
-        person.phone, account.address = new_phone, new_address
-        person.version += 1
-        audit.record(session, actor, "portal.contact_update", "person", person.id, before,
-                     {"phone": new_phone, "address": new_address})
+        before = {"phone": old_phone, "address": account.address}
+        account.address = new_address
+        return audit.record(session, actor, "portal.contact_update", "person", actor.person_id, before,
+                            {"phone": new_phone, "address": new_address}).seq

@@ -23,7 +23,7 @@ from sscard.auth.models import Outlet
 from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Application, Card
 from sscard.cards.personalisation import holder_data
-from sscard.cards.service import add_years
+from sscard.cards.records import add_years
 from sscard.cards.states import ApplicationStatus, ProductionStatus
 from sscard.chip import card_atr
 from sscard.db import Database

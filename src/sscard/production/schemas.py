@@ -61,6 +61,7 @@ class ResolveOut(BaseModel):
     record_status: str
     card_no: str | None
     new_exceptions: list[str] = Field(default_factory=list)
+    audit_seq: int = Field(description="the audit record of the resolution")
 
 
 class BatchOut(BaseModel):

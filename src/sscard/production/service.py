@@ -333,11 +333,12 @@ def resolve_exception(db: Database, actor: Actor, exception_id: int, resolution:
         session.flush()
         if record.status == "exception":
             new_codes = _recheck(session, actor, record, now)
-        audit.record(session, actor, "production.resolve_exception", "comparison_exception", exc.id, before,
-                     {"resolution": resolution.value, "reason_code": exc.reason_code, "record_status": record.status,
-                      "value": getattr(record, exc.field) if exc.field else None, "card_no": record.card_no})
+        value = getattr(record, exc.field) if exc.field else None
+        entry = audit.record(session, actor, "production.resolve_exception", "comparison_exception", exc.id, before,
+                             {"resolution": resolution.value, "reason_code": exc.reason_code,
+                              "record_status": record.status, "value": value, "card_no": record.card_no})
         return ResolveOut(exception=ExceptionOut.model_validate(exc), record_status=record.status,
-                          card_no=record.card_no, new_exceptions=new_codes)
+                          card_no=record.card_no, new_exceptions=new_codes, audit_seq=entry.seq)
 
 
 def _recheck(session: Session, actor: Actor, record: CollectedRecord, now: dt.datetime) -> list[str]:

@@ -7,10 +7,11 @@ import datetime as dt
 from sqlalchemy import Date, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from sscard.audit.models import Recorded
 from sscard.db import Base, utcnow
 
 
-class Person(Base):
+class Person(Recorded, Base):
     __tablename__ = "persons"
 
     id: Mapped[int] = mapped_column(primary_key=True)

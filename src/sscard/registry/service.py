@@ -43,7 +43,9 @@ def normalise_name(raw: str) -> str:
     return name
 
 
-def _phone(raw: str | None) -> str | None:
+def normalise_phone(raw: str | None) -> str | None:
+    """The registry's phone rule: blank is no phone; otherwise a mainland mobile or a fixed line, else
+    ``PHONE_INVALID``."""
     if raw is None or raw.strip() == "":
         return None
     phone = raw.strip().replace(" ", "")
@@ -82,7 +84,7 @@ def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
         birth_date=parsed.birth_date,
         ethnicity=data.ethnicity,
         region_code=_region(data.region_code),
-        phone=_phone(data.phone),
+        phone=normalise_phone(data.phone),
         living_status=LivingStatus.ALIVE.value,
     )
     if session.execute(select(Person.id).where(Person.id_number == parsed.value)).first():
@@ -94,7 +96,7 @@ def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
             session.flush()
     except IntegrityError as exc:  # a concurrent registration won the race
         raise PersonExists(parsed.masked()) from exc
-    audit.record(session, actor, "person.register", "person", person.id, None, person.snapshot())
+    person.recorded(audit.record(session, actor, "person.register", "person", person.id, None, person.snapshot()))
     return person
 
 
@@ -142,7 +144,7 @@ def update_by_person_id(db: Database, actor: Actor, person_id: int, change: Pers
 def _update(session: Session, actor: Actor, person: Person, change: PersonUpdate) -> Person:
     before = person.snapshot()
     if "phone" in change.model_fields_set:
-        person.phone = _phone(change.phone)
+        person.phone = normalise_phone(change.phone)
     if change.region_code is not None:
         person.region_code = _region(change.region_code)
     if change.living_status is not None:
@@ -151,6 +153,34 @@ def _update(session: Session, actor: Actor, person: Person, change: PersonUpdate
     session.flush()
     audit.record(session, actor, "person.update", "person", person.id, before, person.snapshot())
     return person
+
+
+def record_death_in(session: Session, actor: Actor, person_id: int) -> None:
+    """The person is deceased, as reported when their card is cancelled for death (so with that use case's
+    permission), inside the caller's transaction; audited as ``person.deceased``. Nothing happens when the
+    registry already knows."""
+    actor.require(Permission.CARD_CANCEL)
+    person = find_by_person_id(session, person_id)
+    if person.living_status != LivingStatus.DECEASED.value:
+        before = person.snapshot()
+        person.living_status = LivingStatus.DECEASED.value
+        session.flush()
+        audit.record(session, actor, "person.deceased", "person", person.id, before, person.snapshot())
+
+
+def change_phone_in(session: Session, actor: Actor, person_id: int, raw: str | None) -> tuple[str | None, str | None]:
+    """The person's own new phone (the portal's contact form), inside the caller's transaction: by the registry's
+    phone rule, the row locked and its version moved on. Returns (old, new); the caller audits the change together
+    with what else it changed."""
+    actor.require(Permission.PORTAL_SELF)
+    actor.require_own(person_id)
+    phone = normalise_phone(raw)
+    person = session.get(Person, person_id, with_for_update=True)
+    if person is None:
+        raise PersonNotFound(f"person {person_id}")
+    old, person.phone = person.phone, phone
+    person.version += 1
+    return old, phone
 
 
 def search(db: Database, actor: Actor, name: str | None = None, region_code: str | None = None,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from sscard.audit import service as audit
 from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
+from sscard.cards.operations import PERMISSION, Operation
 from sscard.cards.states import (
     CancelReason,
     ExchangeReason,
@@ -21,7 +21,6 @@ from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.portal import service as portal
 from sscard.web import labels, security
-from sscard.web.cardview import PERMISSION
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, require
@@ -45,7 +44,7 @@ def _check(form: dict[str, str], action: str, errors: FormErrors) -> None:
     elif action == "portal_password":
         errors.required(form, "query_password")
     if action in ("activate", "portal_password") and form.get("query_password"):
-        # Checked before the card changes: activation and the password are two use cases (two services).
+        # Checked with the form's other fields, so that every mistake shows at once (the service checks it too).
         try:
             portal.check_query_password(form["query_password"])
         except DomainError as err:
@@ -60,20 +59,18 @@ def _perform(db: Database, actor: Actor, id_number: str, card_no: str, action: s
     if action in ("apply_replacement", "apply_exchange"):
         applied = (cards.apply_replacement(db, actor, card_no) if action == "apply_replacement" else
                    cards.apply_exchange(db, actor, card_no, ExchangeReason(form["reason"])))
-        seq = audit.last_seq_by_actor(db, actor, "application", applied.application.id)
-        return {"card": applied.card.card_no, "app": applied.application.id, "seq": seq}
+        return {"card": applied.card.card_no, "app": applied.application.id, "seq": applied.audit_seq}
     if action == "production":
         card = cards.advance_production(db, actor, card_no, ProductionStatus(form["to_status"]),
                                         outlet_code=form.get("outlet_code") or None)
     elif action == "pickup":
         card = cards.pick_up(db, actor, card_no)
+    elif action == "activate" and form.get("query_password"):
+        card = portal.activate_with_password(db, actor, card_no, form["pin"], form["query_password"])
     elif action == "activate":
         card = cards.activate(db, actor, card_no, form["pin"])
-        if form.get("query_password"):
-            portal.set_query_password(db, actor, card_no, form["query_password"])
     elif action == "portal_password":
-        person_id = portal.set_query_password(db, actor, card_no, form["query_password"])
-        return {"card": card_no, "seq": audit.last_seq_by_actor(db, actor, "person", person_id)}
+        return {"card": card_no, "seq": portal.set_query_password(db, actor, card_no, form["query_password"])}
     elif action == "temp_loss":
         card = cards.report_temporary_loss(db, actor, card_no)
     elif action == "formal_loss":
@@ -84,7 +81,7 @@ def _perform(db: Database, actor: Actor, id_number: str, card_no: str, action: s
         card = cards.unlock(db, actor, card_no, form.get("new_pin") or None)
     else:
         card = cards.cancel(db, actor, card_no, CancelReason(form["reason"]))
-    return {"card": card.card_no, "seq": audit.last_seq_by_actor(db, actor, "card", card.card_no)}
+    return {"card": card.card_no, "seq": card.audit_seq}
 
 
 def _failed(request: Request, actor: Actor, form: dict[str, str], errors: FormErrors, card_no: str, action: str,
@@ -97,7 +94,7 @@ def _failed(request: Request, actor: Actor, form: dict[str, str], errors: FormEr
 def card_action(request: Request, actor: WebActor, form: Form, card_no: str, action: str) -> Response:
     if action not in PERMISSION:
         return error_page(request, 404, N_("Not found"), N_("No such operation."))
-    require(actor, PERMISSION[action])
+    require(actor, PERMISSION[Operation(action)])
     id_number = security.open_person_ref(form.get("ref", ""))
     if id_number is None:
         return error_page(request, 404, N_("Not found"), EXPIRED)
@@ -131,7 +128,6 @@ def apply_new(request: Request, actor: WebActor, form: Form) -> Response:
         except DomainError as err:
             errors.add_domain(err)
             return _failed(request, actor, form, errors, "", "apply_new", err.http_status)
-        seq = audit.last_seq_by_actor(db, actor, "application", applied.application.id)
         return RedirectResponse(person_url(id_number, done="apply_new", card=applied.card.card_no,
-                                           app=applied.application.id, seq=seq), status_code=303)
+                                           app=applied.application.id, seq=applied.audit_seq), status_code=303)
     return _failed(request, actor, form, errors, "", "apply_new", 422)

@@ -10,10 +10,11 @@ from starlette.responses import Response
 
 from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
+from sscard.cards.operations import can_apply_new
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.web import labels, security
-from sscard.web.cardview import can_apply_new, card_views, outlets_for
+from sscard.web.cardview import card_views, outlets_for
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import db_of, error_page, render
@@ -52,7 +53,7 @@ def person_page(request: Request, actor: Actor, ref: str, errors: FormErrors | N
         "person": person, "ref": ref, "show_full_id": actor.can(Permission.PERSON_WRITE),
         "id_masked": idnumber.mask(person.id_number), "cards": views,
         "can_apply": can_apply, "orphan_errors": orphan_errors, "orphan_id": f"{failed[1]}-{failed[0]}",
-        "outlets": outlets_for(db, actor, person_cards),
+        "outlets": outlets_for(db, actor, views),
         "result": result, "errors": errors or FormErrors(language), "failed": failed,
         "values": values or {},
         "exchange_options": [(code, gettext(language, text)) for code, text in labels.EXCHANGE_REASON.items()],

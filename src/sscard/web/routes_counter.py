@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from sscard.audit import service as audit
 from sscard.auth.roles import Permission
 from sscard.cards import receipts
 from sscard.cards import service as cards
@@ -118,8 +117,8 @@ def register(request: Request, actor: WebActor, form: Form) -> Response:
         except DomainError as err:
             errors.add_domain(err)
         else:
-            seq = audit.last_seq_by_actor(db_of(request), actor, "person", person.id)
-            return RedirectResponse(person_url(person.id_number, done="register", seq=seq), status_code=303)
+            return RedirectResponse(person_url(person.id_number, done="register", seq=person.audit_seq),
+                                    status_code=303)
     return _register_page(request, form, errors, status=422)
 
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from sscard.audit import service as audit
 from sscard.errors import DomainError
 from sscard.portal import service as portal
 from sscard.portal.errors import CardUnreadable
@@ -125,8 +124,7 @@ def report_loss(request: Request, actor: KioskHolder, form: Form) -> Response:
         errors = FormErrors(language_of(request))
         errors.add_domain(err, {err.code: GENERAL})
         return _home(request, actor, errors, status=err.http_status)
-    return RedirectResponse(done_url("/kiosk/home", "loss", audit.last_seq_by_actor(db, actor, "card", card.card_no)),
-                            status_code=303)
+    return RedirectResponse(done_url("/kiosk/home", "loss", card.audit_seq), status_code=303)
 
 
 @router.post("/kiosk/logout")

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from sscard.audit import service as audit
 from sscard.auth import service as auth
 from sscard.auth import totp
 from sscard.auth.roles import Actor, Permission
@@ -62,8 +61,7 @@ def resolve(request: Request, actor: WebActor, form: Form, exception_id: int) ->
         except DomainError as err:
             errors.add_domain(err, {err.code: "resolution" if err.code == "RESOLUTION_INVALID" else GENERAL})
             return _exceptions_page(request, actor, errors, exception_id, form, status=err.http_status)
-        seq = audit.last_seq_by_actor(db, actor, "comparison_exception", exception_id)
-        query = urlencode({"done": exception_id, "resolution": form["resolution"], "seq": seq or "",
+        query = urlencode({"done": exception_id, "resolution": form["resolution"], "seq": out.audit_seq,
                            "record_status": out.record_status})
         return RedirectResponse(f"/counter/exceptions?{query}", status_code=303)
     return _exceptions_page(request, actor, errors, exception_id, form, status=422)

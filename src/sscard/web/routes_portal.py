@@ -11,7 +11,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from sscard.audit import service as audit
 from sscard.auth.roles import Actor
 from sscard.errors import DomainError
 from sscard.portal import reads
@@ -117,8 +116,7 @@ def report_loss(request: Request, actor: PortalHolder, form: Form) -> Response:
         except DomainError as err:
             errors.add_domain(err, {err.code: GENERAL})
             return holder_page(request, actor, errors, "loss", status=err.http_status)
-        return RedirectResponse(done_url("/portal", "loss", audit.last_seq_by_actor(db, actor, "card", card.card_no)),
-                                status_code=303)
+        return RedirectResponse(done_url("/portal", "loss", card.audit_seq), status_code=303)
     return holder_page(request, actor, errors, "loss", status=422)
 
 
@@ -130,12 +128,10 @@ def update_contact(request: Request, actor: PortalHolder, form: Form) -> Respons
     if not errors:
         db = db_of(request)
         try:
-            portal.update_contact(db, actor, form.get("phone"), form.get("address"))
+            seq = portal.update_contact(db, actor, form.get("phone"), form.get("address"))
         except DomainError as err:
             errors.add_domain(err, PORTAL_FIELDS)
         else:
-            assert actor.person_id is not None
-            seq = audit.last_seq_by_actor(db, actor, "person", actor.person_id)
             return RedirectResponse(done_url("/portal", "contact", seq), status_code=303)
     kept = {k: v for k, v in form.items() if k not in SECRET_FIELDS}
     return holder_page(request, actor, errors, "contact", kept, status=422)
@@ -156,10 +152,8 @@ def change_password(request: Request, actor: PortalHolder, form: Form) -> Respon
         except DomainError as err:
             errors.add_domain(err, PORTAL_FIELDS)
         else:
-            assert actor.person_id is not None
-            seq = audit.last_seq_by_actor(db, actor, "person", actor.person_id)
             # Every session of the holder ended with the change; this browser continues in the new one.
-            response = RedirectResponse(done_url("/portal", "password", seq), status_code=303)
+            response = RedirectResponse(done_url("/portal", "password", issued.audit_seq), status_code=303)
             set_holder_session(response, request, issued.token, issued.expires_at.timestamp())
             return response
     return holder_page(request, actor, errors, "password", {}, status=422)

@@ -1,0 +1,73 @@
+"""Helpers every card use case shares: loading a card (locked), the state machine's edge for an
+operation, auditing a change, and the person's valid card and open application.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sscard import clock
+from sscard.audit import service as audit
+from sscard.auth.roles import Actor
+from sscard.cards.errors import CardNotFound, CardNotIssued, CardStateInvalid
+from sscard.cards.models import Application, Card
+from sscard.cards.states import APP_EDGES, ApplicationStatus, AppStatus
+
+
+def find_card(session: Session, card_no: str, lock: bool = True) -> Card:
+    query = select(Card).where(Card.card_no == card_no.strip().upper())
+    if lock:
+        query = query.with_for_update()
+    card = session.execute(query).scalar_one_or_none()
+    if card is None:
+        raise CardNotFound(card_no)
+    return card
+
+
+def issued_status(card: Card) -> AppStatus:
+    if card.app_status is None:
+        raise CardNotIssued(card.card_no, production_status=card.production_status)
+    return AppStatus(card.app_status)
+
+
+def edge_target(card: Card, operation: str) -> AppStatus:
+    status = issued_status(card)
+    target = APP_EDGES[operation].get(status)
+    if target is None:
+        raise CardStateInvalid(f"{operation} is not allowed when the card is {status.name}",
+                               card_no=card.card_no, app_status=status.value, operation=operation)
+    return target
+
+
+def today() -> dt.date:
+    return clock.local_date()
+
+
+def audit_change(session: Session, actor: Actor, action: str, card: Card, before: dict[str, object]) -> None:
+    """Audit a change of the card; the card then carries the record's ``audit_seq`` back to the caller."""
+    session.flush()
+    card.recorded(audit.record(session, actor, action, "card", card.card_no, before, card.snapshot()))
+
+
+def valid_card_of(session: Session, person_id: int) -> Card | None:
+    return session.execute(
+        select(Card).where(Card.person_id == person_id, Card.app_status.is_not(None),
+                           Card.app_status != AppStatus.CANCELLED.value)
+    ).scalar_one_or_none()
+
+
+def open_application_of(session: Session, person_id: int) -> Application | None:
+    return session.execute(
+        select(Application).where(Application.person_id == person_id,
+                                  Application.status == ApplicationStatus.OPEN.value)
+    ).scalar_one_or_none()
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
