@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sscard.api.app import create_app
-from support.city import PASSWORD, City
+from support.api import bearer
+from support.city import City
 
 
 @pytest.fixture
@@ -19,8 +20,6 @@ def client(city: City) -> TestClient:
 @pytest.fixture
 def login(client: TestClient) -> Callable[[str], dict[str, str]]:
     def _login(username: str) -> dict[str, str]:
-        response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-        assert response.status_code == 200, response.text
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return bearer(client, username)
 
     return _login

@@ -27,6 +27,7 @@ from schemathesis.checks import (
 from sscard.api.app import create_app
 from sscard.auth import service as auth
 from sscard.auth.roles import SYSTEM_ACTOR, Role
+from support.api import bearer
 from support.city import PASSWORD, Backend, build_city
 
 EXAMPLES = int(os.environ.get("SSCARD_FUZZ_EXAMPLES", "4"))
@@ -42,9 +43,7 @@ _client = TestClient(APP)
 
 
 def _token(username: str) -> dict[str, str]:
-    answer = _client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    return bearer(_client, username)
 
 
 ADMIN = _token("t-admin")

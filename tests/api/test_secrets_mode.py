@@ -184,25 +184,3 @@ def run_demo() -> Callable[[Path], str]:
         return url
 
     return _run
-
-
-def test_migration_0010_platform_matches_the_model_and_downgrades(backend: Backend) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    import sscard.models  # noqa: F401  (every table on Base.metadata)
-    from sscard.db import Base
-
-    url = backend.new_url()
-    migrate.upgrade(url)
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = [d for d in compare_metadata(context, Base.metadata) if "instance_marks" in str(d)]
-            assert diff == []
-        migrate.downgrade(url, "0009")
-        with engine.connect() as conn:
-            assert "instance_marks" not in sa.inspect(conn).get_table_names()
-    finally:
-        engine.dispose()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from audit.audit_helpers import bypass_guard
 from sscard.audit import service as audit
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
@@ -25,15 +26,6 @@ def _some_history(city: City, new_id: Callable[..., str]) -> str:
     id_no = new_id()
     registry.register(city.db, city.counter, PersonIn(id_number=id_no, name="审计测试", region_code="441802"))
     return cards.apply_new(city.db, city.counter, id_no).card.card_no
-
-
-def _bypass_guard(conn: sa.Connection, dialect: str) -> None:
-    """What a DBA with full rights could do: switch the append-only trigger off."""
-    if dialect == "postgresql":
-        conn.exec_driver_sql("ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change")
-    else:
-        conn.exec_driver_sql("DROP TRIGGER audit_records_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_records_no_delete")
 
 
 def _verify_cli(city: City) -> subprocess.CompletedProcess[str]:
@@ -62,7 +54,7 @@ def test_audit_rows_cannot_be_updated_or_deleted(fresh_city: City, new_id: Calla
 def test_verify_detects_a_tampered_row(fresh_city: City, new_id: Callable[..., str]) -> None:
     card_no = _some_history(fresh_city, new_id)
     with fresh_city.db.engine.begin() as conn:
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         seq = conn.execute(sa.text("SELECT max(seq) FROM audit_records WHERE entity_id = :c"),
                            {"c": card_no}).scalar_one_or_none()
         seq = seq or conn.execute(sa.text("SELECT max(seq) FROM audit_records")).scalar_one()
@@ -78,7 +70,7 @@ def test_verify_detects_a_tampered_row(fresh_city: City, new_id: Callable[..., s
 def test_verify_detects_a_deleted_row(fresh_city: City, new_id: Callable[..., str]) -> None:
     _some_history(fresh_city, new_id)
     with fresh_city.db.engine.begin() as conn:
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         conn.exec_driver_sql("DELETE FROM audit_records WHERE seq = 3")
     result = audit.verify(fresh_city.db, fresh_city.supervisor)
     assert not result.ok and result.first_bad_seq == 3 and "missing" in (result.reason or "")
@@ -87,7 +79,7 @@ def test_verify_detects_a_deleted_row(fresh_city: City, new_id: Callable[..., st
 def test_verify_detects_a_truncated_tail(fresh_city: City, new_id: Callable[..., str]) -> None:
     _some_history(fresh_city, new_id)
     with fresh_city.db.engine.begin() as conn:
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         last = conn.execute(sa.text("SELECT max(seq) FROM audit_records")).scalar_one()
         conn.execute(sa.text("DELETE FROM audit_records WHERE seq = :s"), {"s": last})
     result = audit.verify(fresh_city.db, fresh_city.supervisor)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from audit.audit_helpers import bypass_guard
 from sscard import jobs, migrate
 from sscard.audit import service as audit
 from sscard.audit.anchors import ChainRewound
@@ -42,14 +43,6 @@ def anchor_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 def _history(city: City, new_id: Callable[..., str], n: int = 3) -> None:
     for _ in range(n):
         registry.register(city.db, city.counter, PersonIn(id_number=new_id(), name="审计链", region_code="441802"))
-
-
-def _bypass_guard(conn: sa.Connection, dialect: str) -> None:
-    if dialect == "postgresql":
-        conn.exec_driver_sql("ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change")
-    else:
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_records_no_update")
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS audit_records_no_delete")
 
 
 def _verify_cli(city: City, anchors: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -84,7 +77,7 @@ def test_a_rewritten_record_with_every_hash_recomputed_is_found(fresh_city: City
     with fresh_city.db.engine.begin() as conn:
         last = conn.execute(sa.text("SELECT max(seq) FROM audit_records")).scalar_one()
         victim = last - 2
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         conn.execute(sa.text("UPDATE audit_records SET operator = 'mallory' WHERE seq = :s"), {"s": victim})
         _rechain_unkeyed(conn, 1)  # the whole chain, as the attack in the finding did
     result = audit.verify(fresh_city.db, fresh_city.supervisor)
@@ -100,7 +93,7 @@ def test_a_rechain_from_the_changed_record_on_is_found_there(fresh_city: City, n
     _history(fresh_city, new_id)
     with fresh_city.db.engine.begin() as conn:
         victim = conn.execute(sa.text("SELECT max(seq) FROM audit_records")).scalar_one() - 2
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         conn.execute(sa.text("UPDATE audit_records SET after = '{\"name\":\"改过\"}' WHERE seq = :s"), {"s": victim})
         _rechain_unkeyed(conn, victim)
     result = audit.verify(fresh_city.db, fresh_city.supervisor)
@@ -113,7 +106,7 @@ def test_a_record_blamed_on_another_operator_is_found(fresh_city: City, new_id: 
     _history(fresh_city, new_id, 1)
     with fresh_city.db.engine.begin() as conn:
         seq, op_id = conn.execute(sa.text("SELECT max(seq), max(operator_id) FROM audit_records")).one()
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         conn.execute(sa.text("UPDATE audit_records SET operator_id = :o WHERE seq = :s"), {"o": op_id + 1, "s": seq})
     result = audit.verify(fresh_city.db, fresh_city.supervisor)
     assert not result.ok and result.first_bad_seq == seq and result.reason == "record content does not match its hash"
@@ -142,7 +135,7 @@ def test_a_deleted_tail_with_the_head_rewound_is_found_by_the_anchors(
     ok = audit.verify(fresh_city.db, fresh_city.supervisor)
     assert ok.ok and ok.anchors == 1 and ok.latest_anchor_seq == written.seq
     with fresh_city.db.engine.begin() as conn:  # delete the last three records, rewind the head
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         conn.execute(sa.text("DELETE FROM audit_records WHERE seq > :s"), {"s": written.seq - 3})
         tip = conn.execute(sa.text("SELECT hash FROM audit_records WHERE seq = :s"),
                            {"s": written.seq - 3}).scalar_one()
@@ -281,7 +274,7 @@ def test_a_legacy_chain_stays_valid_and_the_keyed_part_commits_to_it(legacy_city
 
 def test_a_rewritten_legacy_record_is_found_by_the_seal(legacy_city: City) -> None:
     with legacy_city.db.engine.begin() as conn:
-        _bypass_guard(conn, legacy_city.dialect)
+        bypass_guard(conn, legacy_city.dialect)
         conn.execute(sa.text("UPDATE audit_records SET operator = 'mallory' WHERE seq = 10"))
         _rechain_unkeyed(conn, 10)  # the legacy part, whose algorithm is public, and everything after it
     result = audit.verify(legacy_city.db, legacy_city.supervisor)
@@ -291,7 +284,7 @@ def test_a_rewritten_legacy_record_is_found_by_the_seal(legacy_city: City) -> No
 def test_moving_the_switch_over_is_found(legacy_city: City) -> None:
     """Declaring the whole (unkeyed-rebuilt) chain legacy: the seal is over the switch-over point."""
     with legacy_city.db.engine.begin() as conn:
-        _bypass_guard(conn, legacy_city.dialect)
+        bypass_guard(conn, legacy_city.dialect)
         last = conn.execute(sa.text("SELECT max(seq) FROM audit_records")).scalar_one()
         _rechain_unkeyed(conn, 26)
         conn.execute(sa.text("UPDATE audit_head SET keyed_from = :k WHERE id = 1"), {"k": last + 1})
@@ -301,26 +294,3 @@ def test_moving_the_switch_over_is_found(legacy_city: City) -> None:
         conn.execute(sa.text("UPDATE audit_head SET keyed_from = NULL, seal = NULL WHERE id = 1"))
     result = audit.verify(legacy_city.db, legacy_city.supervisor)
     assert not result.ok and "no sealed switch-over" in (result.reason or "")
-
-
-def test_migration_0010_matches_the_model_and_goes_down_and_up(backend: Backend) -> None:
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    import sscard.models  # noqa: F401  (registers every table)
-    from sscard.db import Base
-
-    url = backend.new_url()
-    migrate.upgrade(url)
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            diff = [d for d in compare_metadata(context, Base.metadata) if "audit_" in repr(d)]
-            assert diff == []
-        migrate.downgrade(url, "0009")
-        with engine.connect() as conn:
-            assert "keyed_from" not in {c["name"] for c in sa.inspect(conn).get_columns("audit_head")}
-        migrate.upgrade(url)
-    finally:
-        engine.dispose()

@@ -16,16 +16,11 @@ from sscard.funds.contributions import service as contrib
 from sscard.funds.contributions.terms import Scheme
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
-from support.city import PASSWORD, City
+from support.api import bearer
+from support.city import City
 
 FIRST, SECOND = "6222020200112233445", "6228480088776655443"
 LONG_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{15,}")  # standing alone (a receipt number R2026… is no identifier)
-
-
-def _login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_a_replaced_withholding_authorisation_leaves_no_account_number_in_the_audit(
@@ -34,7 +29,7 @@ def test_a_replaced_withholding_authorisation_leaves_no_account_number_in_the_au
     person = registry.register(city.db, city.admin, PersonIn(id_number=number, name="代扣审计", region_code="441802"))
     contrib.enrol(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-01", base_ratio_bp=10_000)
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    supervisor = _login(client, "t-super")
+    supervisor = bearer(client, "t-super")
     for account, form in ((FIRST, "FORM-A"), (SECOND, "FORM-B")):  # the second replaces the first
         r = client.post("/api/v1/funds/contributions/authorisations", headers=supervisor, json={
             "id_number": number, "signed_on": "2013-12-20", "signature_ref": form, "bank_code": "ICBC",

@@ -21,7 +21,8 @@ from sscard.funds.contributions import service as contrib
 from sscard.funds.contributions.terms import Scheme
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
-from support.city import PASSWORD, City
+from support.api import bearer
+from support.city import City
 
 
 def _tip(city: City) -> int:
@@ -43,9 +44,7 @@ def client_and_person(city: City, new_id: Callable[..., str]) -> tuple[TestClien
         person_id=person.id, kind=BenefitKind.PENSION, amount=250_000, start_period="2014-01"))
     contrib.enrol(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-01", base_ratio_bp=10_000)
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    r = client.post("/api/v1/auth/token", json={"username": "t-super", "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return client, {"Authorization": f"Bearer {r.json()['access_token']}"}, person.id
+    return client, bearer(client, "t-super"), person.id
 
 
 READS = [  # (route, action, entity_type, entity_id: "P" = the person's id, details expected)
@@ -78,8 +77,7 @@ def test_a_read_of_personal_data_advances_the_audit_sequence(
 
 def test_a_refused_read_writes_nothing(city: City, client_and_person: tuple[TestClient, dict[str, str], int]) -> None:
     client, _, person_id = client_and_person
-    r = client.post("/api/v1/auth/token", json={"username": "t-counter", "password": PASSWORD})
-    counter = {"Authorization": f"Bearer {r.json()['access_token']}"}
+    counter = bearer(client, "t-counter")
     before = _tip(city)
     r = client.get(f"/api/v1/funds/persons/{person_id}/entitlements", headers=counter)
     assert r.status_code == 403

@@ -11,18 +11,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audit.audit_helpers import bypass_guard
 from sscard.audit import service as audit
 from sscard.audit.models import AuditHead, AuditRecord
 from support.city import City
-
-
-def _bypass_guard(conn: sa.Connection, dialect: str) -> None:
-    """What a DBA with full rights could do: switch the append-only trigger off (as in test_chain.py)."""
-    if dialect == "postgresql":
-        conn.exec_driver_sql("ALTER TABLE audit_records DISABLE TRIGGER audit_records_no_change")
-    else:
-        conn.exec_driver_sql("DROP TRIGGER audit_records_no_update")
-        conn.exec_driver_sql("DROP TRIGGER audit_records_no_delete")
 
 
 def _entries(tag: str, n: int) -> list[audit.Entry]:
@@ -99,7 +91,7 @@ def test_tampering_with_or_deleting_a_record_of_a_block_is_detected(fresh_city: 
     block = _tail(fresh_city, 30)
     changed, deleted = block[12], block[20]
     with fresh_city.db.engine.begin() as conn:
-        _bypass_guard(conn, fresh_city.dialect)
+        bypass_guard(conn, fresh_city.dialect)
         conn.execute(sa.text("UPDATE audit_records SET after = :a WHERE seq = :s"),
                      {"a": '{"production_status":"20"}', "s": changed.seq})
     result = audit.verify(fresh_city.db, fresh_city.supervisor)

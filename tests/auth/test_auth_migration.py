@@ -10,19 +10,15 @@ import sqlalchemy as sa
 from sscard import migrate
 from sscard.auth import totp
 from sscard.kms import sealed
-from support.city import Backend
+from support.city import Backend, raw_engine
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-
-
-def _engine(url: str) -> sa.Engine:
-    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
 def test_migration_0010_seals_totp_secrets_and_turns_permanent_locks_into_temporary_ones(backend: Backend) -> None:
     url = backend.new_url()
     migrate.upgrade(url, "0009")
-    engine = _engine(url)
+    engine = raw_engine(url)
     now = dt.datetime.now(dt.UTC)
     try:
         with engine.begin() as conn:

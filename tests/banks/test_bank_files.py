@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sscard.banks import files as bf
 from sscard.banks.errors import BankFileRejected
 from sscard.kms.partners import PartnerKeys, default_keys
+from support.filemac import edit_field
 
 
 def _lines(n: int = 5) -> list[bf.BatchLine]:
@@ -52,14 +53,6 @@ def _reseal(data: bytes) -> bytes:
     """Checksum and MAC recomputed after a change: what the bank itself (holding the key) could write, so the
     checks after the MAC are reached."""
     return _remac(_resha(data))
-
-
-def _edit_line(data: bytes, index: int, field: int, value: str) -> bytes:
-    lines = data.decode().split("\n")
-    parts = lines[index].split("|")
-    parts[field] = value
-    lines[index] = "|".join(parts)
-    return "\n".join(lines).encode()
 
 
 # ---------------------------------------------------------------------------------------------------- round trips
@@ -131,28 +124,28 @@ def test_a_changed_byte_breaks_the_mac_and_a_keyed_change_still_the_checksum() -
 
 def test_a_resealed_changed_amount_breaks_the_totals() -> None:
     sent, ret = _sent()
-    forged = _reseal(_edit_line(ret, 4, 4, "4008"))
+    forged = _reseal(edit_field(ret, 4, 4, "4008"))
     assert _refused(forged, sent.header) == "BANK_FILE_TOTALS"
     assert _refused(forged, sent) == "BANK_FILE_UNKNOWN_LINE"
 
 
 def test_a_trailer_claiming_other_success_totals_is_refused() -> None:
     sent, ret = _sent()
-    forged = _reseal(_edit_line(ret, 6, 3, "4"))
+    forged = _reseal(edit_field(ret, 6, 3, "4"))
     assert _refused(forged, sent) == "BANK_FILE_TOTALS"
 
 
 def test_a_failure_turned_into_a_success_without_fixing_the_trailer_is_refused() -> None:
     sent, ret = _sent()
-    forged = _reseal(_edit_line(_edit_line(ret, 2, 5, "S"), 2, 6, ""))
+    forged = _reseal(edit_field(edit_field(ret, 2, 5, "S"), 2, 6, ""))
     assert _refused(forged, sent) == "BANK_FILE_TOTALS"
 
 
 def test_a_line_that_was_never_sent_is_refused() -> None:
     sent, ret = _sent()
-    assert _refused(_reseal(_edit_line(ret, 5, 1, "99")), sent.header) == "BANK_FILE_UNKNOWN_LINE"
-    assert _refused(_reseal(_edit_line(ret, 5, 2, "pay:2014-07:other")), sent) == "BANK_FILE_UNKNOWN_LINE"
-    assert _refused(_reseal(_edit_line(ret, 5, 3, "6222999999999999")), sent) == "BANK_FILE_UNKNOWN_LINE"
+    assert _refused(_reseal(edit_field(ret, 5, 1, "99")), sent.header) == "BANK_FILE_UNKNOWN_LINE"
+    assert _refused(_reseal(edit_field(ret, 5, 2, "pay:2014-07:other")), sent) == "BANK_FILE_UNKNOWN_LINE"
+    assert _refused(_reseal(edit_field(ret, 5, 3, "6222999999999999")), sent) == "BANK_FILE_UNKNOWN_LINE"
 
 
 def test_a_duplicated_line_is_refused() -> None:
@@ -160,7 +153,7 @@ def test_a_duplicated_line_is_refused() -> None:
     lines = ret.decode().split("\n")
     lines.insert(2, lines[1])
     assert _refused(_reseal("\n".join(lines).encode()), sent) == "BANK_FILE_DUPLICATE_LINE"
-    assert _refused(_reseal(_edit_line(ret, 3, 1, "1")), sent) == "BANK_FILE_DUPLICATE_LINE"
+    assert _refused(_reseal(edit_field(ret, 3, 1, "1")), sent) == "BANK_FILE_DUPLICATE_LINE"
 
 
 def test_a_missing_line_is_refused() -> None:
@@ -211,14 +204,14 @@ def test_a_return_for_another_batch_is_refused() -> None:
 
 def test_an_unknown_reason_or_status_is_refused() -> None:
     sent, ret = _sent()
-    assert _refused(_reseal(_edit_line(ret, 2, 6, "BANK_ON_STRIKE")), sent) == "BANK_FILE_MALFORMED"
-    assert _refused(_reseal(_edit_line(ret, 2, 5, "X")), sent) == "BANK_FILE_MALFORMED"
-    assert _refused(_reseal(_edit_line(ret, 1, 6, "NAME_MISMATCH")), sent) == "BANK_FILE_MALFORMED"
+    assert _refused(_reseal(edit_field(ret, 2, 6, "BANK_ON_STRIKE")), sent) == "BANK_FILE_MALFORMED"
+    assert _refused(_reseal(edit_field(ret, 2, 5, "X")), sent) == "BANK_FILE_MALFORMED"
+    assert _refused(_reseal(edit_field(ret, 1, 6, "NAME_MISMATCH")), sent) == "BANK_FILE_MALFORMED"
 
 
 def test_a_non_ascii_digit_amount_is_refused() -> None:
     sent, ret = _sent()
-    assert _refused(_reseal(_edit_line(ret, 1, 4, "１００７")), sent) == "BANK_FILE_MALFORMED"
+    assert _refused(_reseal(edit_field(ret, 1, 4, "１００７")), sent) == "BANK_FILE_MALFORMED"
 
 
 @pytest.mark.parametrize(("index", "field", "value", "code"), [
@@ -232,7 +225,7 @@ def test_a_non_ascii_digit_amount_is_refused() -> None:
 def test_a_tampered_batch_file_is_refused(index: int, field: int, value: str, code: str) -> None:
     _, data = _batch()
     with pytest.raises(BankFileRejected) as err:
-        bf.parse_batch(_reseal(_edit_line(data, index, field, value)))
+        bf.parse_batch(_reseal(edit_field(data, index, field, value)))
     assert err.value.code == code
 
 
@@ -288,7 +281,7 @@ def test_mutated_valid_files_either_parse_or_are_refused_as_a_bank_file(data: st
 def _failure_made_success(ret: bytes) -> bytes:
     """The penetration test's forgery: line 2 (a failure) turned into a success, the trailer's ok/failed totals
     and its SHA-256 recomputed — everything an unkeyed checksum allowed."""
-    forged = _edit_line(_edit_line(ret, 2, 5, "S"), 2, 6, "")
+    forged = edit_field(edit_field(ret, 2, 5, "S"), 2, 6, "")
     lines = forged.decode().split("\n")
     trailer = lines[-2].split("|")
     amount = int(lines[2].split("|")[4])

@@ -3,7 +3,6 @@ the simulated bank opening accounts for every card — with real cards made thro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,16 +28,14 @@ from sscard.production.simulators import SimulatedMaker
 from sscard.registry.models import Person
 from sscard.registry.regions import CITY_CODE
 from support.city import City
+from support.keys import provisioned_key_manager
 
 RARE = "李𠀀"  # CJK Ext. B: outside the banks' GBK, so production sends the bank a pinyin spelling
 
 
 @pytest.fixture(scope="module")
 def km() -> KeyManager:
-    manager = KeyManager(os.urandom(32))
-    manager.init_ministry()
-    manager.provision_city(CITY_CODE)
-    return manager
+    return provisioned_key_manager()
 
 
 def _issue_cards(city: City, new_id: Callable[..., str], km: KeyManager, tmp: Path, n: int) -> dict[int, str]:

@@ -6,34 +6,22 @@ DELETE of these rows (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 
-import sscard.models  # noqa: F401  (registers every table on Base.metadata)
 from medical.world import NewId, insured_person, new_hospital, settle_body, worked_lines
-from sscard import clock, migrate
+from sscard import clock
 from sscard.api.app import create_app
 from sscard.auth.roles import SYSTEM_ACTOR
-from sscard.db import Base
 from sscard.medical import config
 from sscard.medical.catalogue import CatalogueItem
 from sscard.medical.loading import EXAMPLE_CATALOGUE, EXAMPLE_POLICY, _example_text
 from sscard.medical.policy import Policy
-from support.city import PASSWORD, Backend, City
-
-MIGRATION = importlib.import_module("sscard.migrations.versions.0010_medhist")
-TABLES = ("medical_catalogue_items", "medical_policies", "benefit_amounts")
-
-
-def _admin(api: TestClient) -> dict[str, str]:
-    token = api.post("/api/v1/auth/token", json={"username": "t-admin", "password": PASSWORD}).json()
-    return {"Authorization": "Bearer " + token["access_token"]}
+from support.api import bearer
+from support.city import City
 
 
 def _code(r: Any) -> str:
@@ -61,7 +49,7 @@ def test_a_policy_back_dated_over_settled_days_is_refused_and_the_old_one_stays(
     cheaper = rule.model_copy(update={"deductible_fen": rule.deductible_fen // 2})
     changed = example.model_copy(update={"rules": [cheaper, *example.rules[1:]]})
     assert changed.effective_from == dt.date(2013, 1, 1)
-    admin = _admin(api)
+    admin = bearer(api, "t-admin")
     same_id = api.put("/api/v1/medical/admin/policies", json=changed.model_dump(mode="json"), headers=admin)
     assert same_id.status_code == 422 and _code(same_id) == "POLICY_IN_EFFECT", same_id.text
     other_id = api.put("/api/v1/medical/admin/policies", headers=admin, json=changed.model_copy(
@@ -87,7 +75,7 @@ def test_a_policy_back_dated_over_settled_days_is_refused_and_the_old_one_stays(
 def test_a_catalogue_row_back_dated_or_changed_in_effect_is_refused(fresh_city: City) -> None:
     api = TestClient(create_app(fresh_city.db), raise_server_exceptions=False)
     new_hospital(fresh_city, api)  # the example catalogue, loaded once
-    admin = _admin(api)
+    admin = bearer(api, "t-admin")
     (row,) = [i for i in config.list_catalogue(fresh_city.db, fresh_city.admin, "EX-D-A001")]
     assert row.effective_from == dt.date(2013, 1, 1)
     capped = row.model_copy(update={"price_cap_fen": 1})
@@ -170,44 +158,3 @@ def test_the_database_refuses_update_and_delete(fresh_city: City) -> None:
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), fresh_city.db.unit_of_work() as session:
             session.execute(sa.text(statement))
     assert config.list_catalogue(fresh_city.db, fresh_city.admin, "EX-D-A001")
-
-
-def _mentions(diff: object) -> bool:
-    items = diff if isinstance(diff, list) else [diff]
-    for item in items:
-        for part in item:
-            table = getattr(part, "table", None)
-            name = getattr(part, "name", None) if table is None else table.name
-            if name in TABLES or part in TABLES:
-                return True
-    return False
-
-
-def test_migration_matches_the_models(backend: Backend) -> None:
-    url = backend.new_url()
-    migrate.upgrade(url)
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert [d for d in compare_metadata(context, Base.metadata) if _mentions(d)] == []
-    finally:
-        engine.dispose()
-
-
-def test_migration_downgrades_and_upgrades_again(backend: Backend) -> None:
-    url = backend.new_url()
-    migrate.upgrade(url, MIGRATION.revision)
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        migrate.downgrade(url, str(MIGRATION.down_revision))
-        with engine.connect() as conn:
-            assert "version" not in {c["name"] for c in sa.inspect(conn).get_columns("benefit_amounts")}
-            assert [u["column_names"] for u in sa.inspect(conn).get_unique_constraints("medical_policies")] == [
-                ["policy_id"]]
-        migrate.upgrade(url, MIGRATION.revision)
-        with engine.connect() as conn:
-            assert sa.inspect(conn).get_pk_constraint("benefit_amounts")["constrained_columns"] == [
-                "entitlement_id", "from_period", "version"]
-    finally:
-        engine.dispose()

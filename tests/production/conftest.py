@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from sscard.kms import KeyManager
-from sscard.registry.regions import CITY_CODE
+from support.keys import provisioned_key_manager
 
 
 @pytest.fixture(scope="session")
 def km() -> KeyManager:
-    manager = KeyManager(os.urandom(32))
-    manager.init_ministry()
-    manager.provision_city(CITY_CODE)
-    return manager
+    return provisioned_key_manager()

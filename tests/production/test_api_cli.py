@@ -15,17 +15,12 @@ from fastapi.testclient import TestClient
 
 from sscard.api.app import create_app
 from sscard.kms import KeyManager
-from support.city import PASSWORD, City
+from support.api import bearer
+from support.city import City
 
 from .builders import Person, collection_csv, people, population_csv, write_photos
 
 SSCARD = str(Path(sys.executable).parent / "sscard")
-
-
-def _login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def test_the_production_api_walks_a_batch_to_the_bank_and_back(fresh_city: City, new_id: Callable[..., str],
@@ -33,7 +28,7 @@ def test_the_production_api_walks_a_batch_to_the_bank_and_back(fresh_city: City,
     app = create_app(fresh_city.db)
     app.state.key_manager = km
     client = TestClient(app, raise_server_exceptions=False)
-    admin, supervisor, counter = (_login(client, u) for u in ("t-admin", "t-super", "t-counter"))
+    admin, supervisor, counter = (bearer(client, u) for u in ("t-admin", "t-super", "t-counter"))
     crowd = [*people(new_id, 3, region="441881"), Person(new_id(region="441881"), "孙改名", "441881",
                                                           collected={"name": "孙改铭"})]
     write_photos(crowd, tmp_path)  # the API takes no photo directory: every record lacks its photo

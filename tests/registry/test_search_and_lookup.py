@@ -11,13 +11,8 @@ from sscard.api.app import create_app
 from sscard.audit.models import AuditRecord
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
-from support.city import PASSWORD, City
-
-
-def _headers(client: TestClient, username: str) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+from support.api import bearer
+from support.city import City
 
 
 def test_a_name_search_treats_percent_and_underscore_as_text(city: City, new_id: Callable[..., str]) -> None:
@@ -40,7 +35,7 @@ def test_the_api_looks_persons_up_by_id_number_in_the_body_and_addresses_them_by
     number = new_id()
     person = registry.register(city.db, city.counter, PersonIn(id_number=number, name="查询人", region_code="441802"))
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    headers = _headers(client, "t-counter")
+    headers = bearer(client, "t-counter")
     # The old address with the ID number in the path is gone: nothing is answered for it.
     old = client.get(f"/api/v1/persons/{number}", headers=headers)
     assert old.status_code == 422 and number not in old.text

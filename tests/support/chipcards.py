@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from sscard.chip import HolderData, VirtualCard, personalise
 from sscard.chip.samples import CardFactory, sample_holder
 from sscard.kms import KeyManager
+from support.keys import provisioned_key_manager
 
 
 @pytest.fixture(scope="module")
 def km() -> KeyManager:
-    manager = KeyManager(os.urandom(32))
-    manager.init_ministry()
-    manager.provision_city("440300")
-    return manager
+    return provisioned_key_manager("440300")
 
 
 @pytest.fixture

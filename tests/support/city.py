@@ -27,6 +27,12 @@ def _driver_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
 
 
+def raw_engine(url: str) -> sa.Engine:
+    """A plain SQLAlchemy engine on a test database URL (psycopg for PostgreSQL), for tests that look at the
+    schema or the rows under the application (migrations); the caller disposes of it."""
+    return sa.create_engine(_driver_url(url))
+
+
 def _pg_admin() -> sa.Engine | None:
     engine = sa.create_engine(_driver_url(PG_URL), isolation_level="AUTOCOMMIT",
                               connect_args={"connect_timeout": 3})
@@ -120,3 +126,10 @@ def build_city(db: Database) -> City:
         made[username] = auth.actor_of(auth.create_operator(db, SYSTEM_ACTOR, username, username, role, PASSWORD,
                                                             outlet))
     return City(db, made["t-admin"], made["t-super"], made["t-counter"], made["t-counter2"])
+
+
+def clone_city(backend: Backend, template: tuple[str, City]) -> City:
+    """A city in a database of its own: a copy of a migrated template database (``Backend.clone_database``)
+    with the template's operators."""
+    url, city = template
+    return City(backend.clone_database(url), city.admin, city.supervisor, city.counter, city.other_counter)

@@ -34,3 +34,12 @@ def resha(data: bytes) -> bytes:
 def reseal(data: bytes, partner: str | None = None, keys: PartnerKeys | None = None) -> bytes:
     """SHA-256 and MAC recomputed after an edit: a file its key holder could have written."""
     return remac(resha(data), partner, keys)
+
+
+def edit_field(data: bytes, index: int, field: int, value: str) -> bytes:
+    """The file with field ``field`` of line ``index`` (both from 0; fields split on ``|``) set to ``value``."""
+    lines = data.decode().split("\n")
+    parts = lines[index].split("|")
+    parts[field] = value
+    lines[index] = "|".join(parts)
+    return "\n".join(lines).encode()

@@ -35,6 +35,7 @@ from sscard.registry.regions import CITY_CODE
 from sscard.registry.schemas import PersonIn
 from support.city import City
 from support.factories import next_id_number
+from support.keys import provisioned_key_manager
 
 BANKS = ("ICBC", "ABC", "BOC", "CCB", "CGB", "QYRCB")
 _accounts = itertools.count(1)
@@ -52,10 +53,7 @@ class Holder:
 
 @cache
 def key_manager() -> KeyManager:
-    manager = KeyManager(os.urandom(32))
-    manager.init_ministry()
-    manager.provision_city(CITY_CODE)
-    return manager
+    return provisioned_key_manager()
 
 
 def card_holders(city: City, tmp_path: Path, names: list[str], region: str = "441802",

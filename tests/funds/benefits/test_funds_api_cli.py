@@ -15,15 +15,10 @@ from funds.benefits.benefit_world import registered_holder
 from sscard.api.app import create_app
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank
-from support.city import PASSWORD, City
+from support.api import bearer
+from support.city import City
 
 SSCARD = str(Path(sys.executable).parent / "sscard")
-
-
-def _login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def _cli(city: City, *args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +30,7 @@ def _cli(city: City, *args: str) -> subprocess.CompletedProcess[str]:
 def test_the_funds_api_and_cli_run_inspect_correct_and_reissue(benefit_city: City) -> None:
     city = benefit_city
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    admin, supervisor, counter = (_login(client, u) for u in ("t-admin", "t-super", "t-counter"))
+    admin, supervisor, counter = (bearer(client, u) for u in ("t-admin", "t-super", "t-counter"))
     ok, bad = registered_holder(city, "接口甲", bank="CGB"), registered_holder(city, "接口乙", bank="CGB")
     SimulatedBank(city.db).set_state("CGB", bad.account_no, AccountState.FROZEN)
     for h in (ok, bad):

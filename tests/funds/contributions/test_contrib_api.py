@@ -15,15 +15,10 @@ from sscard.api.app import create_app
 from sscard.banks.simulated import SimulatedBank
 from sscard.funds.contributions.withholding import run_withholding_month
 from sscard.ledger import service as ledger
-from support.city import PASSWORD, City
+from support.api import bearer
+from support.city import City
 
 BASE = "/api/v1/funds/contributions"
-
-
-def _login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
 def _counts(city: City) -> dict[str, int]:
@@ -42,7 +37,7 @@ def _enrol_flex(client: TestClient, headers: dict[str, str], number: str) -> Non
 def test_enrol_authorise_withhold_inspect_and_pay_arrears_through_the_api(month_city: City) -> None:
     city, bank = month_city, SimulatedBank(month_city.db)
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    supervisor, counter = _login(client, "t-super"), _login(client, "t-counter")
+    supervisor, counter = bearer(client, "t-super"), bearer(client, "t-counter")
     person_id, number = new_person(city, "接口缴费")
     _enrol_flex(client, supervisor, number)
     bank.open_account("ICBC", "6222000000000001", "接口缴费", number, balance=0)
@@ -91,7 +86,7 @@ def test_enrol_authorise_withhold_inspect_and_pay_arrears_through_the_api(month_
 def test_an_employer_file_is_uploaded_once_and_refused_whole_when_tampered(month_city: City) -> None:
     city = month_city
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    admin = _login(client, "t-admin")
+    admin = bearer(client, "t-admin")
     people = [new_person(city, f"上传职工{i}") for i in range(2)]
     data = make_file(lines_for([(number, f"上传职工{i}") for i, (_, number) in enumerate(people)]))
 
@@ -119,7 +114,7 @@ def test_every_contributions_route_refuses_without_a_token_or_the_permission(mon
     permission, and the refusal changes nothing."""
     city = month_city
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
-    supervisor, counter = _login(client, "t-super"), _login(client, "t-counter")
+    supervisor, counter = bearer(client, "t-super"), bearer(client, "t-counter")
     spec = client.get("/openapi.json").json()["paths"]
     mine = {(m, p) for p, ops in spec.items() if p.startswith(BASE) for m in ops if m in {"post", "put", "patch",
                                                                                            "delete"}}
@@ -144,7 +139,7 @@ def test_every_contributions_route_refuses_without_a_token_or_the_permission(mon
     assert _counts(city) == before
     # The control: the permitted role succeeds with the same requests.
     assert client.post(f"{BASE}/enrolments", headers=supervisor, json=enrol).status_code == 201
-    assert client.post(f"{BASE}/employer-files", headers=_login(client, "t-admin"),
+    assert client.post(f"{BASE}/employer-files", headers=bearer(client, "t-admin"),
                        files={"file": ("f.txt", data, "text/plain")}).status_code == 201
     for path in (f"{BASE}/months/2014-01/batches", f"{BASE}/months/2014-01/failures", f"{BASE}/persons/1/history"):
         assert client.get(path, headers=counter).status_code == 403

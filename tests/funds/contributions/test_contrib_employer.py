@@ -20,7 +20,7 @@ from sscard.ledger.models import LedgerTransfer
 from sscard.medical import service as medical
 from support.city import City
 from support.factories import next_id_number
-from support.filemac import reseal, resha
+from support.filemac import edit_field, reseal, resha
 
 # The seeded example rates on a base of AVG: (employer, employee) fen per insurance.
 SHARES = {"pension": (64_372, 36_784), "medical": (29_887, 9_196), "unemployment": (6_897, 2_299)}
@@ -94,28 +94,20 @@ def _reseal(data: bytes) -> bytes:
     return reseal(data)
 
 
-def _edit(data: bytes, index: int, field: int, value: str) -> bytes:
-    rows = data.decode().split("\n")
-    parts = rows[index].split("|")
-    parts[field] = value
-    rows[index] = "|".join(parts)
-    return "\n".join(rows).encode()
-
-
 def _with_totals(lines: list[employer_file.EmployerLine]) -> Callable[[bytes], bytes]:
     return lambda _: make_file(lines)
 
 
 Tamper = Callable[[bytes, list[employer_file.EmployerLine]], bytes]
 TAMPERING: dict[str, tuple[str, Tamper]] = {
-    "changed amount": ("EMPLOYER_FILE_MAC", lambda d, _: resha(_edit(d, 1, 6, "64373"))),
-    "changed amount, resealed": ("EMPLOYER_FILE_TOTALS", lambda d, _: _reseal(_edit(d, 1, 6, "64373"))),
-    "header total": ("EMPLOYER_FILE_TOTALS", lambda d, _: _reseal(_edit(d, 0, 7, "1"))),
+    "changed amount": ("EMPLOYER_FILE_MAC", lambda d, _: resha(edit_field(d, 1, 6, "64373"))),
+    "changed amount, resealed": ("EMPLOYER_FILE_TOTALS", lambda d, _: _reseal(edit_field(d, 1, 6, "64373"))),
+    "header total": ("EMPLOYER_FILE_TOTALS", lambda d, _: _reseal(edit_field(d, 0, 7, "1"))),
     "bad USCC check character": ("EMPLOYER_FILE_USCC",
-                                 lambda d, _: _reseal(_edit(d, 0, 2, "91441802MA4UXXXXX0"))),
+                                 lambda d, _: _reseal(edit_field(d, 0, 2, "91441802MA4UXXXXX0"))),
     "same person and insurance twice": ("EMPLOYER_FILE_DUPLICATE_LINE",
                                         lambda d, ls: make_file([*ls, ls[0]._replace(line_no=len(ls) + 1)])),
-    "same line number twice": ("EMPLOYER_FILE_DUPLICATE_LINE", lambda d, _: _reseal(_edit(d, 2, 1, "1"))),
+    "same line number twice": ("EMPLOYER_FILE_DUPLICATE_LINE", lambda d, _: _reseal(edit_field(d, 2, 1, "1"))),
     "unregistered person": ("EMPLOYER_FILE_UNKNOWN_PERSON",
                             lambda d, ls: make_file([ls[0]._replace(id_number=next_id_number()), *ls[1:]])),
     "name differs from the registry": ("EMPLOYER_FILE_UNKNOWN_PERSON",
@@ -124,7 +116,7 @@ TAMPERING: dict[str, tuple[str, Tamper]] = {
                                       lambda d, ls: make_file([ls[0]._replace(employer_fen=64_000), *ls[1:]])),
     "base above the ceiling": ("EMPLOYER_FILE_AMOUNT", lambda d, ls: make_file(
         [ls[0]._replace(base_fen=2_000_000, employer_fen=280_000, employee_fen=160_000), *ls[1:]])),
-    "unknown insurance": ("EMPLOYER_FILE_MALFORMED", lambda d, _: _reseal(_edit(d, 1, 4, "maternity"))),
+    "unknown insurance": ("EMPLOYER_FILE_MALFORMED", lambda d, _: _reseal(edit_field(d, 1, 4, "maternity"))),
     "unknown bank": ("EMPLOYER_FILE_MALFORMED", lambda d, ls: make_file(ls, bank="NOBANK")),
     "truncated": ("EMPLOYER_FILE_TRUNCATED", lambda d, _: d[: len(d) // 2]),
     "not UTF-8": ("EMPLOYER_FILE_ENCODING", lambda d, _: _reseal(d.replace("职工".encode(), b"\xb0\xa1", 1))),
