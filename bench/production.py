@@ -92,9 +92,9 @@ def maker_answer(zk: bytes, psam: Any) -> bytes:
 def production_throughput(url: str, n: int) -> dict[str, Any]:
     """All production steps through the services for n cards on the (empty) database at url."""
     from sscard import migrate
+    from sscard.access import SYSTEM_ACTOR
     from sscard.audit import service as audit
     from sscard.auth import service as auth
-    from sscard.auth.roles import SYSTEM_ACTOR
     from sscard.db import Database
     from sscard.kms import KeyManager
     from sscard.production import batches

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from production.builders import Person as BuiltPerson
 from production.builders import collection_csv, people, population_csv, write_photos
-from sscard.auth.errors import PermissionDenied
+from sscard.access import PermissionDenied
 from sscard.banks import service as banks
 from sscard.banks.errors import BankUnknown, PaymentAccountInvalid, PersonNotFound
 from sscard.banks.gateway import AccountState, gateway_for

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 import sscard.models  # noqa: F401  (registers every table on Base.metadata)
 from medical.world import NewId, insured_person, new_hospital, settle_body, worked_lines
 from sscard import clock, migrate
+from sscard.access import SYSTEM_ACTOR
 from sscard.api.app import create_app
-from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.db import Base
 from sscard.medical import config
 from sscard.medical.catalogue import CatalogueItem

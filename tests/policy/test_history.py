@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sscard import clock, migrate
+from sscard.access import PermissionDenied
 from sscard.api.app import create_app
 from sscard.audit.models import AuditRecord
-from sscard.auth.errors import PermissionDenied
 from sscard.fees import service as fees
 from sscard.fees.errors import FeeBackdated, FeeInEffect
 from sscard.fees.models import FeeRate

@@ -22,8 +22,8 @@ from starlette.applications import Starlette
 from starlette.routing import Match, Route
 from starlette.types import Scope
 
+from sscard.access import Permission
 from sscard.api.deps import DB, CurrentActor, get_db
-from sscard.auth.roles import Permission
 from sscard.config import get_settings
 from sscard.medical import config, institutions, presence, reconciliation, service
 from sscard.medical.catalogue import CatalogueItem

@@ -17,10 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission, PermissionDenied, Role
 from sscard.audit import service as audit
-from sscard.auth.errors import PermissionDenied
 from sscard.auth.models import Outlet
-from sscard.auth.roles import Actor, Permission, Role
 from sscard.cards.errors import (
     ApplicationPending,
     BulkTooLarge,

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from sscard.access import Permission
 from sscard.auth import service as auth
-from sscard.auth.roles import Permission
 from sscard.cli.common import OperatorOpt, domain_errors, open_db
 from sscard.kms import KeyManager
 from sscard.medical import config, counter, institutions, loading, reconciliation, service

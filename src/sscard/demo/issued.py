@@ -21,7 +21,7 @@ from pathlib import Path
 
 from faker import Faker
 
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.banks.simulated import SimulatedBank
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus

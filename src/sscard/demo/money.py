@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from sscard import clock
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.banks import service as banks
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission, Role
 from sscard.db import Database
 from sscard.ledger import service as ledger
 from sscard.medical.errors import (

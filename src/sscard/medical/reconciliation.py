@@ -15,8 +15,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.medical import journal
 from sscard.medical.errors import ReconDifferenceNotFound, ReconRunNotFound, ReconStateInvalid

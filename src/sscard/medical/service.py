@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.db import Database
 from sscard.ledger import service as ledger

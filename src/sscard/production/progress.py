@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.states import AppStatus
 from sscard.db import Database

@@ -18,8 +18,8 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.models import Application, Card
 from sscard.cards.states import ApplicationStatus, AppStatus

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.states import (
     CancelReason,

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sscard.access import Actor, Permission
 from sscard.auth import service as auth
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.states import APP_EDGES, ISSUED_ALIVE, PRODUCTION_EDGES, AppStatus, ProductionStatus
 from sscard.db import Database

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sscard.auth.roles import Role
+from sscard.access import Role
 from sscard.cards.states import AppStatus, Business, CancelReason, ExchangeReason, ProductionStatus, Source
 from sscard.registry.regions import DIVISIONS
 from sscard.web.i18n import N_

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from starlette.responses import Response
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.cards import service as cards
 from sscard.registry import idnumber
 from sscard.registry import service as registry

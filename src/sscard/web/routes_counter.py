@@ -10,8 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
+from sscard.access import Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Permission
 from sscard.cards import receipts
 from sscard.cards import service as cards
 from sscard.errors import DomainError

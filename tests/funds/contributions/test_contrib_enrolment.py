@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from contrib_world import new_person
 
-from sscard.auth.errors import PermissionDenied
+from sscard.access import PermissionDenied
 from sscard.banks import service as banks
 from sscard.errors import DomainError
 from sscard.funds.contributions import service as contrib

@@ -16,8 +16,7 @@ from contrib_world import (
     holder,
 )
 
-from sscard.auth.errors import PermissionDenied
-from sscard.auth.roles import Actor, Role
+from sscard.access import Actor, PermissionDenied, Role
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank
 from sscard.db import Database

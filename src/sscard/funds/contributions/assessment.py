@@ -1,8 +1,8 @@
 """Assessment arithmetic (核定): bases, amounts and their pool / personal-account parts, in integer fen.
 
-Every number comes from effective-dated policy parameters (``contrib.*``, see ``PARAMETERS``) read for the
-first day of the period. Rounding, documented once: a product ``x × bp / 10000`` is rounded half up to the fen
-(``bp_of``); the base is rounded first, then clamped into the city's floor and ceiling; the total and the
+Every number comes from effective-dated policy parameters (``contrib.*``, defined in ``sscard.policy.parameters``)
+read for the first day of the period. Rounding, documented once: a product ``x × bp / 10000`` is rounded half up
+to the fen (``bp_of``); the base is rounded first, then clamped into the city's floor and ceiling; the total and the
 personal part are each rounded from the base, and the pool part is the total minus the personal part, so the
 parts always add up to the total exactly.
 """
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from sscard.funds import first_day
 from sscard.funds.contributions.errors import BaseChoiceInvalid, LevelInvalid
-from sscard.funds.contributions.parameters import MAX_LEVELS as MAX_LEVELS
 from sscard.funds.contributions.terms import BASE_SCHEMES, FLAT_SCHEMES, LEVEL_SCHEMES, Scheme
 from sscard.policy import service as policy
 from sscard.policy.errors import PolicyInvalid

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import service as bank_service
 from sscard.db import Database
 from sscard.funds import add_months, parse_period

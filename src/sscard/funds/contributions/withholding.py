@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from sscard import bulksql as bulk
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import files
 from sscard.banks.gateway import BankGateway, gateway_for
 from sscard.db import Database
