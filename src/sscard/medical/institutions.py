@@ -170,12 +170,6 @@ def add_terminal(db: Database, actor: Actor, code: str, terminal_no: str, descri
                      {"terminal_no": terminal_no, "description": description})
 
 
-def list_institutions(db: Database, actor: Actor) -> list[Institution]:
-    actor.require(Permission.MEDICAL_ADMIN)
-    with db.unit_of_work() as session:
-        return list(session.execute(select(Institution).order_by(Institution.code)).scalars())
-
-
 def authenticate(db: Database, api_key: str) -> InstitutionPrincipal:
     """API key → the institution acting; refuses unknown or revoked keys and suspended institutions."""
     if not api_key or len(api_key) > 200:

@@ -27,7 +27,7 @@ from sscard.funds.benefits import batches as steps
 from sscard.funds.benefits.batches import GatewayFor, crash_point
 from sscard.funds.benefits.dues import PERSON, owed_for_month
 from sscard.funds.benefits.errors import BatchNotFound, MonthOutOfOrder, MonthRunBusy
-from sscard.funds.benefits.models import BatchState, DisbursementBatch, MonthRun
+from sscard.funds.benefits.models import DisbursementBatch, MonthRun
 from sscard.funds.benefits.schemas import BatchOut, MonthOut
 
 # (what is happening, steps done, steps in all): the CLI draws it as a Rich progress bar.
@@ -152,12 +152,3 @@ def get_batch(db: Database, actor: Actor, batch_no: str) -> BatchOut:
         if batch is None:
             raise BatchNotFound(batch_no, batch_no=batch_no)
         return BatchOut.model_validate(batch)
-
-
-def unfinished_batches(db: Database, actor: Actor) -> list[BatchOut]:
-    """Batches not yet posted (a run to resume)."""
-    actor.require(Permission.FUNDS_READ)
-    with db.unit_of_work() as session:
-        rows = session.execute(select(DisbursementBatch).where(DisbursementBatch.state != BatchState.POSTED.value)
-                               .order_by(DisbursementBatch.id)).scalars()
-        return [BatchOut.model_validate(b) for b in rows]
