@@ -25,7 +25,7 @@ from typing import Any
 from common import machine, now_iso, scratch_database, server_url, url_string
 
 from sscard import migrate
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.bulksql import copy_rows
 from sscard.db import Database
 from sscard.funds.benefits import reissue

@@ -23,8 +23,8 @@ from pathlib import Path
 from common import latency_summary, machine, now_iso, pgbench_tps, scratch_database, server_url, url_string
 
 from sscard import migrate
+from sscard.access import SYSTEM_ACTOR, Role
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.db import Database

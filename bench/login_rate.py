@@ -30,10 +30,10 @@ from common import machine, now_iso
 from sqlalchemy import func, select
 
 from sscard import migrate
+from sscard.access import SYSTEM_ACTOR, Role
 from sscard.api.app import create_app
 from sscard.audit.models import AuditRecord
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.db import Database
 from sscard.policy import service as policy
 

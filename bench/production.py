@@ -92,13 +92,13 @@ def maker_answer(zk: bytes, psam: Any) -> bytes:
 def production_throughput(url: str, n: int) -> dict[str, Any]:
     """All production steps through the services for n cards on the (empty) database at url."""
     from sscard import migrate
+    from sscard.access import SYSTEM_ACTOR
     from sscard.audit import service as audit
     from sscard.auth import service as auth
-    from sscard.auth.roles import SYSTEM_ACTOR
     from sscard.db import Database
     from sscard.kms import KeyManager
     from sscard.production import batches
-    from sscard.production.simulators import SimulatedBank
+    from sscard.production.simulators import AccountOpeningBank
 
     url = url.replace("postgresql://", "postgresql+psycopg://", 1)
     migrate.upgrade(url)
@@ -124,7 +124,7 @@ def production_throughput(url: str, n: int) -> dict[str, Any]:
 
     load_before = round(os.getloadavg()[0], 2)
     made = timed("create_batches", n, batches.create_batches, db, SYSTEM_ACTOR)
-    bank = SimulatedBank(failure_rate=0.01, seed=1)
+    bank = AccountOpeningBank(failure_rate=0.01, seed=1)
     for b in made:
         kh = timed("bank_export", b.record_count, batches.export_bank_file, db, SYSTEM_ACTOR, b.batch_no)
         kr = bank.answer(kh)

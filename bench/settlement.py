@@ -39,8 +39,8 @@ from common import latency_summary, machine, now_iso, pgbench_tps, scratch_datab
 from sqlalchemy import select
 
 from sscard import migrate
+from sscard.access import SYSTEM_ACTOR
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.cards.models import Card
 from sscard.cards.personalisation import holder_data

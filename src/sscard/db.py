@@ -113,10 +113,6 @@ def _ping_when_idle(engine: Engine) -> None:
 
 
 @lru_cache(maxsize=8)
-def engine_for(url: str) -> Engine:
-    return make_engine(url)
-
-
 class Database:
     """An engine plus a session factory; the one object interfaces pass to services."""
 

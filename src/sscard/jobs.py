@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.db import Database
 from sscard.production import progress

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import time_machine
 from fastapi.testclient import TestClient
 
-from sscard.auth.roles import GRANTS, Permission, Role
+from sscard.access import GRANTS, Permission, Role
 from sscard.cards import service as cards
 from sscard.cards.states import ExchangeReason, ProductionStatus
 from sscard.registry import service as registry

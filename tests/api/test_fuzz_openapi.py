@@ -24,9 +24,9 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
+from sscard.access import SYSTEM_ACTOR, Role
 from sscard.api.app import create_app
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from support.api import bearer
 from support.city import PASSWORD, Backend, build_city
 

@@ -13,7 +13,7 @@ from sscard.api.app import create_app
 from sscard.audit import service as audit
 from sscard.audit.masking import masked
 from sscard.funds.contributions import service as contrib
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from support.api import bearer
@@ -27,7 +27,7 @@ def test_a_replaced_withholding_authorisation_leaves_no_account_number_in_the_au
         city: City, new_id: Callable[..., str]) -> None:
     number = new_id()
     person = registry.register(city.db, city.admin, PersonIn(id_number=number, name="代扣审计", region_code="441802"))
-    contrib.enrol(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-01", base_ratio_bp=10_000)
+    contrib.enrol(city.db, city.admin, number, ContribScheme.FLEX_PENSION, "2014-01", base_ratio_bp=10_000)
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
     supervisor = bearer(client, "t-super")
     for account, form in ((FIRST, "FORM-A"), (SECOND, "FORM-B")):  # the second replaces the first

@@ -18,7 +18,7 @@ from sscard.funds.benefits import entitlements
 from sscard.funds.benefits.models import BenefitKind
 from sscard.funds.benefits.schemas import EntitlementIn
 from sscard.funds.contributions import service as contrib
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from support.api import bearer
@@ -42,7 +42,7 @@ def client_and_person(city: City, new_id: Callable[..., str]) -> tuple[TestClien
     person = registry.register(city.db, city.admin, PersonIn(id_number=number, name="读审计", region_code="441802"))
     entitlements.grant_entitlement(city.db, city.admin, EntitlementIn(
         person_id=person.id, kind=BenefitKind.PENSION, amount=250_000, start_period="2014-01"))
-    contrib.enrol(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-01", base_ratio_bp=10_000)
+    contrib.enrol(city.db, city.admin, number, ContribScheme.FLEX_PENSION, "2014-01", base_ratio_bp=10_000)
     client = TestClient(create_app(city.db), raise_server_exceptions=False)
     return client, bearer(client, "t-super"), person.id
 

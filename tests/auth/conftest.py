@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from auth.auth_helpers import Client, new_address
+from sscard.access import SYSTEM_ACTOR, Role
 from sscard.api.app import create_app
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from support.city import PASSWORD, City
 
 

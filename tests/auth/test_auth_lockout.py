@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from auth.auth_helpers import Client, new_address, token_of
 from sscard import migrate
+from sscard.access import SYSTEM_ACTOR, PermissionDenied, Role
 from sscard.audit.models import AuditRecord
 from sscard.auth import service as auth
-from sscard.auth.errors import AuthenticationFailed, PermissionDenied, WeakPassword
-from sscard.auth.roles import SYSTEM_ACTOR, Role
+from sscard.auth.errors import AuthenticationFailed, WeakPassword
 from sscard.db import Database
 from sscard.demo.city import DEMO_PASSWORD
 from sscard.policy import service as policy

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from production.builders import Person as BuiltPerson
 from production.builders import collection_csv, people, population_csv, write_photos
-from sscard.auth.errors import PermissionDenied
+from sscard.access import PermissionDenied
 from sscard.banks import service as banks
 from sscard.banks.errors import BankUnknown, PaymentAccountInvalid, PersonNotFound
 from sscard.banks.gateway import AccountState, gateway_for
@@ -23,8 +23,7 @@ from sscard.kms import KeyManager
 from sscard.production import batches
 from sscard.production import service as production
 from sscard.production.schemas import Resolution
-from sscard.production.simulators import SimulatedBank as ProductionBank
-from sscard.production.simulators import SimulatedMaker
+from sscard.production.simulators import AccountOpeningBank, SimulatedMaker
 from sscard.registry.models import Person
 from sscard.registry.regions import CITY_CODE
 from support.city import City
@@ -52,7 +51,7 @@ def _issue_cards(city: City, new_id: Callable[..., str], km: KeyManager, tmp: Pa
         production.resolve_exception(city.db, city.supervisor, exception.id, Resolution.ACCEPT)
     for batch in batches.create_batches(city.db, city.admin):
         bank_file = batches.export_bank_file(city.db, city.admin, batch.batch_no)
-        batches.import_bank_return(city.db, city.admin, ProductionBank().answer(bank_file))
+        batches.import_bank_return(city.db, city.admin, AccountOpeningBank().answer(bank_file))
         maker_file = batches.export_maker_file(city.db, city.admin, batch.batch_no, km.issue_psam(CITY_CODE))
         batches.import_maker_return(city.db, city.admin, SimulatedMaker(km, tmp / "images").answer(maker_file))
         batches.hand_over(city.db, city.admin, batch.batch_no, "T01")

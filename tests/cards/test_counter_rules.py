@@ -9,9 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from sscard.access import SYSTEM_ACTOR, PermissionDenied
 from sscard.api.app import create_app
-from sscard.auth.errors import PermissionDenied
-from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.cards.errors import CardNotAtOutlet, PinFormatInvalid
 from sscard.cards.models import Card

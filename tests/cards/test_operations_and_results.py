@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
+from sscard.access import PermissionDenied
 from sscard.audit.models import AuditRecord
-from sscard.auth.errors import PermissionDenied
 from sscard.cards import service as cards
 from sscard.cards.errors import PinTooWeak
 from sscard.cards.operations import Operation, available_operations

@@ -59,3 +59,17 @@ def test_jobs_run_reports_counts(run: Callable[..., subprocess.CompletedProcess[
 def test_unknown_operator_is_refused(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
     done = run("jobs", "run", "--operator", "nobody")
     assert done.returncode == 2 and "OPERATOR_NOT_FOUND" in done.stderr
+
+
+def test_an_operator_is_disabled_and_enabled_again(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
+    password = "Lantern-Harbour-Quince-47\n"
+    added = run("operator-add", "clerk9", "counter", input_text=password * 2)
+    assert added.returncode == 0, added.stderr
+    disabled = run("operator", "disable", "clerk9")
+    assert disabled.returncode == 0, disabled.stderr
+    assert json.loads(disabled.stdout) == {"username": "clerk9", "active": False}
+    enabled = run("operator", "enable", "clerk9")
+    assert json.loads(enabled.stdout) == {"username": "clerk9", "active": True}
+    missing = run("operator", "disable", "nobody")
+    assert missing.returncode == 2 and "OPERATOR_NOT_FOUND" in missing.stderr
+    assert run("audit", "verify").returncode == 0

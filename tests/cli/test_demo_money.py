@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sscard import clock, migrate
+from sscard.access import SYSTEM_ACTOR
 from sscard.api.app import create_app
-from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.db import Database
 from sscard.demo.city import DEMO_PASSWORD, DemoSummary, describe, seed
 from sscard.demo.issued import DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD, key_manager

@@ -1,4 +1,4 @@
-"""Issue 6's end-to-end check: a month of contributions and benefits for a small city (card holders made by the
+"""The funds' end-to-end check: a month of contributions and benefits for a small city (card holders made by the
 production pipeline) through the simulated bank with every pay-out failure kind; after correction and re-issue
 every entitled person is paid exactly once; the bank's side, the clearing accounts and the funds agree; the
 ledger sums to zero; the original batches never change."""

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from medical.world import Hospital, insured_person, position, settle_body
 from sscard import clock
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.portal import dashboard
 from support.city import PASSWORD, City
 from web.helpers import web_client

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from medical.world import NewId, insured_person, new_hospital, settle_body, worked_lines
 from sscard import clock
+from sscard.access import SYSTEM_ACTOR
 from sscard.api.app import create_app
-from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.medical import config
 from sscard.medical.catalogue import CatalogueItem
 from sscard.medical.loading import EXAMPLE_CATALOGUE, EXAMPLE_POLICY, _example_text

@@ -9,15 +9,11 @@ from collections.abc import Callable
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
 from medical.world import Hospital, balance_of, insured_person, new_hospital, position, settle_body
 from sscard import clock
 from sscard.api.routes_medical import SettleRoute
 from sscard.ledger import service as ledger
-from sscard.medical import journal
-from sscard.medical.models import Message
-from sscard.medical.schemas import SettleIn
 from sscard.medical.service import pool_account
 from support.city import City
 
@@ -94,25 +90,6 @@ def test_a_repeated_message_id_returns_the_first_answer_and_pays_once(city: City
     reused = hospital.post("settlements", changed)
     assert reused.status_code == 409 and reused.json()["error"]["code"] == "MESSAGE_ID_REUSED"
     assert position(city.db, who, hospital.code) == once
-
-
-def test_a_first_answer_stored_under_the_old_request_hash_is_still_replayed(city: City, hospital: Hospital,
-                                                                          new_id: NewId) -> None:
-    """A retry that straddles an upgrade of ``journal.request_hash``: the journal row holds the old form."""
-    who = insured_person(city, new_id, balance_fen=50_000)
-    body = settle_body(who, msg_id=f"MSG-LEGACY-{new_id()}")
-    first = hospital.settle(body)
-    request = SettleIn.model_validate(body)
-    assert journal.request_hash(request) != journal.legacy_request_hash(request)
-    with city.db.unit_of_work() as session:
-        session.execute(update(Message).where(Message.msg_id == body["msg_id"])
-                        .values(request_sha256=journal.legacy_request_hash(request)))
-    once = position(city.db, who, hospital.code)
-    again = hospital.settle(body)
-    assert again["replayed"] is True and {**again, "replayed": False} == first
-    assert position(city.db, who, hospital.code) == once
-    changed = {**body, "bill": {**body["bill"], "bill_no": "other"}}
-    assert hospital.post("settlements", changed).json()["error"]["code"] == "MESSAGE_ID_REUSED"
 
 
 def test_2207_is_served_by_its_plain_route_documented_and_labelled_by_its_template(city: City, client: TestClient,

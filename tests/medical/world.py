@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sscard import clock
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.cards.models import Card
 from sscard.cards.personalisation import holder_data

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from sscard import clock
+from sscard.access import PermissionDenied
 from sscard.api.app import create_app
 from sscard.audit.models import AuditRecord
-from sscard.auth.errors import PermissionDenied
 from sscard.policy import service as policy
 from sscard.policy.errors import PolicyBackdated, PolicyHistoryClosed, PolicyInEffect
 from sscard.policy.models import PolicyParameter

@@ -1,5 +1,5 @@
 """Administrators can edit every parameter the migrations seed: each seeded name is a known parameter
-(``sscard.policy.service.KNOWN``) and each seeded value lies within its bounds."""
+(``sscard.policy.parameters.KNOWN``) and each seeded value lies within its bounds."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sscard.policy import service as policy
 from sscard.policy.errors import PolicyInvalid
 from sscard.policy.models import PolicyParameter
+from sscard.policy.parameters import KNOWN
 from support.city import City
 
 
@@ -28,9 +29,9 @@ def test_every_seeded_parameter_is_known_and_within_its_bounds(city: City) -> No
     # The migrations of every domain seed parameters; these are the ones KNOWN once lacked.
     assert {"benefits.certification_months", "portal.max_failed_logins", "portal.session_minutes",
             "portal.kiosk_idle_seconds", "card.pin_max_tries"} <= set(seeded)
-    assert sorted(set(seeded) - set(policy.KNOWN)) == []
+    assert sorted(set(seeded) - set(KNOWN)) == []
     for name, values in seeded.items():
-        spec = policy.KNOWN[name]
+        spec = KNOWN[name]
         for value in values:
             assert spec.minimum <= int(value) <= spec.maximum, (name, value)
 
@@ -43,4 +44,4 @@ def test_an_administrator_can_set_the_benefits_and_portal_parameters(city: City,
     row = policy.set_parameter(city.db, city.admin, name, current, dt.date(2999, 1, 1), note="policy test")
     assert (row.name, int(row.value)) == (name, current)
     with pytest.raises(PolicyInvalid):
-        policy.set_parameter(city.db, city.admin, name, policy.KNOWN[name].maximum + 1, dt.date(2999, 1, 1))
+        policy.set_parameter(city.db, city.admin, name, KNOWN[name].maximum + 1, dt.date(2999, 1, 1))

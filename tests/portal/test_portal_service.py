@@ -12,9 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from sscard.access import SYSTEM_ACTOR, PermissionDenied, Role
 from sscard.audit.models import AuditRecord
-from sscard.auth.errors import PermissionDenied
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.cards import service as cards
 from sscard.errors import DomainError
 from sscard.portal import dashboard, reads

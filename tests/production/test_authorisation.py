@@ -17,7 +17,7 @@ from sscard.api.app import create_app
 from sscard.kms import KeyManager
 from sscard.production import batches
 from sscard.production import service as production
-from sscard.production.simulators import SimulatedBank, SimulatedMaker
+from sscard.production.simulators import AccountOpeningBank, SimulatedMaker
 from support.city import PASSWORD, City
 
 from .builders import collection_csv, people, population_csv, write_photos
@@ -49,7 +49,7 @@ def test_production_routes_refuse_without_token_or_permission(fresh_city: City, 
     client = TestClient(app, raise_server_exceptions=False)
     heads = {u: {"Authorization": "Bearer " + client.post("/api/v1/auth/token", json={
         "username": u, "password": PASSWORD}).json()["access_token"]} for u in ("t-counter", "t-super", "t-admin")}
-    bank, maker = SimulatedBank(), SimulatedMaker(km, tmp_path / "cards")
+    bank, maker = AccountOpeningBank(), SimulatedMaker(km, tmp_path / "cards")
 
     def imported(with_photo: bool) -> int:
         crowd = people(new_id, 1, region="441882")

@@ -1,6 +1,7 @@
-"""The set-based writes behind the batch steps (production.bulk), on both databases: rows round-trip exactly
-(quotes, backslashes, rare characters, all-NULL columns), pages beyond one statement's size, the version check
-of optimistic locking, and a card changed meanwhile fails the whole step with nothing written."""
+"""The set-based writes behind the batch steps (``sscard.bulksql`` and ``cards.bulk.ProductionMoves``), on both
+databases: rows round-trip exactly (quotes, backslashes, rare characters, all-NULL columns), pages beyond one
+statement's size, the version check of optimistic locking, and a card changed meanwhile fails the whole step with
+nothing written."""
 
 from __future__ import annotations
 
@@ -10,17 +11,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
+from sscard import bulksql
 from sscard.audit.models import AuditHead
 from sscard.cards import service as cards
+from sscard.cards.bulk import ProductionMoves
 from sscard.cards.errors import ProductionTransitionInvalid
 from sscard.cards.models import Card
 from sscard.cards.states import ProductionStatus
-from sscard.production import bulk
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from support.city import City
 
-N = bulk.PAGE * 2 + 500  # three pages on SQLite
+N = bulksql.PAGE * 2 + 500  # three pages on SQLite
 ODD = ['a"b', "c\\d", "it's", "李𠀀", "tab\there", "", None]
 
 
@@ -35,17 +37,17 @@ def test_insert_and_update_rows_round_trip_every_value(city: City) -> None:
     with city.db.unit_of_work() as s:
         table.create(s.connection())
         try:
-            bulk.insert_rows(s, table, [{"id": i, "version": 1, "label": ODD[i % len(ODD)], "note": "keep",
+            bulksql.insert_rows(s, table, [{"id": i, "version": 1, "label": ODD[i % len(ODD)], "note": "keep",
                                          "amount": i} for i in range(N)])
             assert s.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() == N
             stale = {3, 2_500, N - 1}  # their version moved on: the check must skip them
             rows = [{"id": i, "version": 2 if i in stale else 1, "label": ODD[(i + 1) % len(ODD)],
                      "note": None, "amount": None} for i in range(N)]
-            changed = bulk.update_rows(s, table, rows, check="version", keep_if_null=("note",),
+            changed = bulksql.update_rows(s, table, rows, check="version", keep_if_null=("note",),
                                        also={"version": table.c.version + 1})
             assert changed == N - len(stale)
             got = {r.id: r for r in s.execute(sa.select(table))}
-            for i in (0, 1, 5, 6, bulk.PAGE, N - 2):
+            for i in (0, 1, 5, 6, bulksql.PAGE, N - 2):
                 assert (got[i].version, got[i].label, got[i].note, got[i].amount) == \
                     (2, ODD[(i + 1) % len(ODD)], "keep", None)
             for i in stale:
@@ -68,7 +70,7 @@ def test_a_card_changed_meanwhile_fails_the_step_and_nothing_is_written(city: Ci
         # Someone else's change lands between our read and our write (its version moves on).
         s.connection().execute(sa.update(Card).where(Card.card_no == card_nos[1])
                                .values(version=Card.version + 1).execution_options(synchronize_session=False))
-        moves = bulk.Moves(s, city.admin)
+        moves = ProductionMoves(s, city.admin)
         for card in loaded:
             moves.add(card, ProductionStatus.IN_BATCH, bank_code="ICBC")
         moves.apply()
@@ -84,4 +86,4 @@ def test_a_move_off_the_state_machine_is_refused(city: City, new_id: Callable[..
     card_no = cards.apply_new(city.db, city.counter, id_no).card.card_no
     with pytest.raises(ProductionTransitionInvalid), city.db.unit_of_work() as s:
         card = s.execute(sa.select(Card).where(Card.card_no == card_no)).scalar_one()
-        bulk.Moves(s, city.admin).add(card, ProductionStatus.AT_OUTLET)  # 00 → 60 skips the whole pipeline
+        ProductionMoves(s, city.admin).add(card, ProductionStatus.AT_OUTLET)  # 00 → 60 skips the whole pipeline

@@ -1,4 +1,4 @@
-"""The comparison engine finds every check of issue 4 (one reason code each), vectorised over Arrow tables; and
+"""The comparison engine finds every check of the comparison (one reason code each), vectorised over Arrow tables; and
 the exceptions queue is resolved only in the ways each reason allows, by operators allowed to."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 4's end-to-end path: import → compare → resolve → batch → bank return with failures → maker return with
+"""Card production end to end: import → compare → resolve → batch → bank return with failures → maker return with
 failures → outlet → pickup → the card image reads back through the terminal; the failed cards are re-batched and
 finished; the batch totals reconcile at every step."""
 
@@ -21,7 +21,7 @@ from sscard.production import service as production
 from sscard.production.errors import BatchTotalsMismatch, FileRejected
 from sscard.production.models import ComparisonException, ProductionBatch
 from sscard.production.schemas import BatchOut, Resolution
-from sscard.production.simulators import SimulatedBank, SimulatedMaker
+from sscard.production.simulators import AccountOpeningBank, SimulatedMaker
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import Terminal, VirtualReader
 from support.city import City
@@ -39,7 +39,7 @@ def _status_counts(city: City) -> dict[str, int]:
         return dict(s.execute(select(Card.production_status, func.count()).group_by(Card.production_status)).all())
 
 
-def _run_batch(city: City, batch: BatchOut, bank: SimulatedBank, maker: SimulatedMaker, psam: object) -> BatchOut:
+def _run_batch(city: City, batch: BatchOut, bank: AccountOpeningBank, maker: SimulatedMaker, psam: object) -> BatchOut:
     admin = city.admin
     if batch.stage in ("created", "bank_sent"):
         out = batches.import_bank_return(city.db, admin, bank.answer(batches.export_bank_file(city.db, admin,
@@ -105,7 +105,7 @@ def test_collected_data_becomes_cards_that_read_back_through_the_terminal(
     assert f"|{rare.id_number}|李HE|1|" in bank_file.decode("gb18030")  # fallback, flagged as substituted
     with city.db.unit_of_work() as s:
         card_nos = list(s.execute(select(Card.card_no).order_by(Card.id)).scalars())
-    bank = SimulatedBank(fail_cards={card_nos[0]})
+    bank = AccountOpeningBank(fail_cards={card_nos[0]})
     maker = SimulatedMaker(km, tmp_path / "images", fail_cards={card_nos[1]})
     psam = km.issue_psam(CITY_CODE)
     answer = bank.answer(bank_file)

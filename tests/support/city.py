@@ -11,8 +11,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sscard import migrate
+from sscard.access import SYSTEM_ACTOR, Actor, Role
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Actor, Role
 from sscard.db import Database
 
 PG_URL = os.environ.get("SSCARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

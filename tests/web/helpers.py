@@ -9,8 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from sscard.access import Actor
 from sscard.api.app import create_app
-from sscard.auth.roles import Actor
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.registry import service as registry

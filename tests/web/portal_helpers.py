@@ -100,7 +100,7 @@ _months = itertools.count()
 
 
 def pension_month(city: City, who: Holder, paid: bool = True, amount_fen: int = 180_000) -> str:
-    """Issue 6's funds: a pension granted to ``who`` and one month's disbursement run through the simulated
+    """The funds: a pension granted to ``who`` and one month's disbursement run through the simulated
     bank, which knows the account (paid) or not (a failed payment with what to do). Each call runs a month
     of its own (a month is disbursed once)."""
     from sscard.banks import service as banks

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sscard.access import SYSTEM_ACTOR
 from sscard.audit import service as audit
-from sscard.auth.roles import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.stats import service as stats
 from sscard.web import labels

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.web import security
 from support.city import City

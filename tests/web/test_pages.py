@@ -12,9 +12,9 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from sscard.access import SYSTEM_ACTOR, Role
 from sscard.audit import service as audit
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.cards import service as cards
 from sscard.stats import service as stats
 from sscard.web import security

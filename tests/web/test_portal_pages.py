@@ -12,11 +12,11 @@ import time_machine
 from fastapi.testclient import TestClient
 
 from production.builders import Person, collection_csv, population_csv, write_photos
+from sscard.access import SYSTEM_ACTOR, Role
 from sscard.api.app import create_app
 from sscard.auth import service as auth
 from sscard.auth import totp
 from sscard.auth.models import OperatorTotp
-from sscard.auth.roles import SYSTEM_ACTOR, Role
 from sscard.cards import service as cards
 from sscard.production import service as production
 from sscard.registry import service as registry

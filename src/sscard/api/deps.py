@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from sscard.access import Actor
 from sscard.api.limits import BEARER_STASH
 from sscard.auth import service as auth
 from sscard.auth.errors import AuthenticationFailed
-from sscard.auth.roles import Actor
 from sscard.db import Database
 
 _bearer = HTTPBearer(auto_error=False, description="Token from POST /api/v1/auth/token")

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from sscard import jobs
+from sscard.access import Role
 from sscard.api.deps import DB, CurrentActor
 from sscard.audit import service as audit
 from sscard.auth import service as auth
-from sscard.auth.roles import Role
 from sscard.config import Mode, Settings
 from sscard.errors import DomainError
 from sscard.fees import service as fees

@@ -23,7 +23,7 @@ from sscard.funds.contributions.schemas import (
     EnrolmentOut,
     FailureOut,
 )
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 
 router = APIRouter(prefix="/funds/contributions", tags=["contributions"])
 Period = Annotated[str, Path(pattern=PERIOD_PATTERN, examples=["2014-07"])]
@@ -34,7 +34,7 @@ MAX_FILE = 64 * 1024 * 1024  # an employer file of a very large employer is a fe
 
 class EnrolIn(BaseModel):
     id_number: IdNumber
-    scheme: Scheme
+    scheme: ContribScheme
     start_period: str = Field(pattern=PERIOD_PATTERN)
     base_ratio_bp: int | None = Field(default=None, description="share of the average wage, 6000 = 60 %")
     level: int | None = Field(default=None, description="residents' level (档次)")

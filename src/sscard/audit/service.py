@@ -11,11 +11,11 @@ from typing import Any, cast
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
+from sscard.access import Actor, Permission
 from sscard.audit import anchors as anchor_files
 from sscard.audit.chain import GENESIS, canonical, key, keyed_material, legacy_digest, material
 from sscard.audit.masking import masked
 from sscard.audit.models import AuditHead, AuditRecord
-from sscard.auth.roles import Actor, Permission
 from sscard.bulksql import insert_rows
 from sscard.db import Database, utcnow
 

@@ -1,1 +1,2 @@
-"""Operators, roles, outlets, API tokens and the permission check every use case starts with."""
+"""Authentication: operators, outlets, API tokens, logins, lockout and TOTP. (Roles and the permission check
+every use case starts with are `sscard.access`, below every domain.)"""

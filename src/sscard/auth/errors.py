@@ -1,4 +1,4 @@
-"""Authentication and authorisation errors."""
+"""Authentication errors (``PermissionDenied``, the authorisation error, is in ``sscard.access``)."""
 
 from sscard.errors import Conflict, DomainError, NotFound
 
@@ -17,13 +17,6 @@ class OperatorLocked(DomainError):
     http_status = 403
     message_zh = "操作员账号已锁定或停用"
     message_en = "The operator account is locked or disabled"
-
-
-class PermissionDenied(DomainError):
-    code = "PERMISSION_DENIED"
-    http_status = 403
-    message_zh = "当前角色无权执行此操作"
-    message_en = "Your role is not allowed to do this"
 
 
 class OperatorExists(Conflict):

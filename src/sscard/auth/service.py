@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import SYSTEM_ACTOR, Actor, Permission, PermissionDenied, Role
 from sscard.audit import service as audit
 from sscard.auth import throttle, totp
 from sscard.auth.errors import (
@@ -23,13 +24,11 @@ from sscard.auth.errors import (
     OperatorNotFound,
     OutletExists,
     OutletNotFound,
-    PermissionDenied,
     TotpInvalid,
     TotpRequired,
     WeakPassword,
 )
 from sscard.auth.models import ApiToken, LoginThrottle, Operator, Outlet
-from sscard.auth.roles import SYSTEM_ACTOR, Actor, Permission, Role
 from sscard.config import get_settings
 from sscard.db import Database
 from sscard.errors import DomainError, ValidationFailed

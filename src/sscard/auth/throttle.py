@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import SYSTEM_ACTOR, Actor
 from sscard.audit import service as audit
 from sscard.auth.models import LoginThrottle
-from sscard.auth.roles import SYSTEM_ACTOR, Actor
 from sscard.policy import service as policy
 
 ADDRESS_FIELD_MAX = 80  # the longest IPv6 text with a zone is well below this

@@ -15,10 +15,10 @@ import structlog
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor
 from sscard.audit import service as audit
 from sscard.auth.errors import TotpInvalid, TotpNotEnrolled
 from sscard.auth.models import OperatorTotp
-from sscard.auth.roles import Actor
 from sscard.db import Database
 from sscard.kms import sealed
 

@@ -16,63 +16,24 @@ Public contract (names are stable; the funds packages code against them):
   service, per-bank overrides ``modes`` / ``urls`` (JSON, e.g. ``SSCARD_BANK_URLS='{"ICBC": "http://127.0.0.1:8766"}'``).
 - ``gateway_for(bank_code, settings=None, db=None) -> BankGateway``: the embedded simulated bank (default; it
   keeps its state in the ``simbank_*`` tables of ``db``) or the HTTP client of the loopback service.
+
+The protocol and its value types are defined in ``sscard.banks.protocol`` (re-exported here), which both
+implementations import: this module chooses between them, so they must not import it back.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sscard.banks.errors import BankUnknown
 from sscard.banks.files import Reason
+from sscard.banks.protocol import AccountState, AccountStatus, BankGateway, CallResult
 from sscard.db import Database
 
 __all__ = ["AccountState", "AccountStatus", "BankGateway", "BankSettings", "CallResult", "Reason", "gateway_for"]
-
-
-class AccountState(enum.StrEnum):
-    NORMAL = "normal"  # 正常
-    FROZEN = "frozen"  # 冻结
-    CLOSED = "closed"  # 销户
-    LOST = "lost"  # 挂失
-
-
-@dataclass(frozen=True, slots=True)
-class AccountStatus:
-    bank_code: str
-    account_no: str
-    exists: bool
-    state: AccountState | None = None  # None when the account does not exist
-    financial_activated: bool = False
-    holder_name: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CallResult:
-    ok: bool
-    ref: str
-    reason: Reason | None = None  # why the bank refused (None when ok)
-    replayed: bool = False  # True when ``ref`` had been seen: the first answer, nothing moved again
-
-
-@runtime_checkable
-class BankGateway(Protocol):
-    bank_code: str
-
-    def submit(self, batch_file: bytes) -> str: ...
-
-    def fetch_return(self, handle: str) -> bytes | None: ...
-
-    def account_status(self, account_no: str) -> AccountStatus: ...
-
-    def debit(self, account_no: str, name: str, amount: int, ref: str) -> CallResult: ...
-
-    def credit(self, account_no: str, name: str, amount: int, ref: str) -> CallResult: ...
 
 
 class BankSettings(BaseSettings):

@@ -12,7 +12,7 @@ import httpx
 
 from sscard.banks import errors as bank_errors
 from sscard.banks.files import Reason
-from sscard.banks.gateway import AccountState, AccountStatus, CallResult
+from sscard.banks.protocol import AccountState, AccountStatus, CallResult
 from sscard.errors import DomainError
 
 _BY_CODE: dict[str, type[DomainError]] = {

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks.errors import BankUnknown, PaymentAccountInvalid, PersonNotFound
 from sscard.banks.models import PaymentAccount as Registered
 from sscard.banks.schemas import PaymentAccount

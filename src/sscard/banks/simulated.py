@@ -35,8 +35,8 @@ from sscard.banks.errors import (
     SimStateInvalid,
 )
 from sscard.banks.files import BatchFile, Kind, Reason, ReturnLine, parse_batch, peek_bank_code, write_return
-from sscard.banks.gateway import AccountState, AccountStatus, CallResult
 from sscard.banks.models import SimAccount, SimBatch, SimCall
+from sscard.banks.protocol import AccountState, AccountStatus, CallResult
 from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
 from sscard.db import Database
 from sscard.kms.partners import PartnerKeys

@@ -1,6 +1,6 @@
 """Card lifecycle errors, each with a stable code."""
 
-from sscard.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sscard.errors import Conflict, NotFound, ValidationFailed
 
 
 class CardNotFound(NotFound):
@@ -77,23 +77,10 @@ class PinTooWeak(ValidationFailed):
     message_en = "The initial PIN 123456 may not be used"
 
 
-class PinIncorrect(DomainError):
-    code = "PIN_INCORRECT"
-    http_status = 403
-    message_zh = "密码错误"
-    message_en = "Wrong PIN"
-
-
 class CardLocked(Conflict):
     code = "CARD_LOCKED"
     message_zh = "密码错误次数过多，卡应用已锁定"
     message_en = "Too many wrong PINs: the card application is locked"
-
-
-class ExchangeReasonRequired(ValidationFailed):
-    code = "EXCHANGE_REASON_REQUIRED"
-    message_zh = "换卡须注明原因"
-    message_en = "An exchange needs a reason"
 
 
 class CancelReasonInvalid(ValidationFailed):

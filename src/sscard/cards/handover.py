@@ -9,9 +9,9 @@ import dataclasses
 from sqlalchemy import select
 
 from sscard import clock
-from sscard.auth.errors import OutletNotFound, PermissionDenied
+from sscard.access import Actor, Permission, PermissionDenied, Role
+from sscard.auth.errors import OutletNotFound
 from sscard.auth.models import Outlet
-from sscard.auth.roles import Actor, Permission, Role
 from sscard.cards.errors import CardNotAtOutlet, CardNotFound, ProductionTransitionInvalid
 from sscard.cards.models import Application, Card
 from sscard.cards.records import add_years, audit_change, find_card, today

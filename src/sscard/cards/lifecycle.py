@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.errors import CancelReasonInvalid, CardStateInvalid, ReplacementRequested
 from sscard.cards.models import Application, Card
 from sscard.cards.pins import check_new_pin, pin_digest

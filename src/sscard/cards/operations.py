@@ -7,7 +7,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.states import APP_EDGES, IN_USE, PRODUCTION_EDGES, AppStatus, ProductionStatus
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.errors import CardStateInvalid
 from sscard.cards.models import Card
 from sscard.cards.records import add_years, find_card

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.cards.errors import CardLocked, PinFormatInvalid, PinTooWeak
 from sscard.cards.models import Card
 from sscard.cards.records import audit_change, edge_target, find_card, today

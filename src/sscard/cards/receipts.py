@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.audit.models import AuditRecord
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.errors import ApplicationNotFound
 from sscard.cards.models import Application, Card
 from sscard.db import Database

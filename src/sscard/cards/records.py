@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor
 from sscard.cards.errors import CardNotFound, CardNotIssued, CardStateInvalid
 from sscard.cards.models import Application, Card
 from sscard.cards.states import APP_EDGES, ApplicationStatus, AppStatus

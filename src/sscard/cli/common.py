@@ -10,8 +10,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from sscard.access import Actor
 from sscard.auth import service as auth
-from sscard.auth.roles import Actor
 from sscard.config import get_settings
 from sscard.db import Database
 from sscard.errors import DomainError

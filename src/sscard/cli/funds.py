@@ -24,7 +24,7 @@ from sscard.funds.contributions import arrears
 from sscard.funds.contributions import history as contrib_history
 from sscard.funds.contributions import service as contrib
 from sscard.funds.contributions.employer import import_employer_file
-from sscard.funds.contributions.terms import Scheme as ContribScheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.month import run_month
 
 funds_app = typer.Typer(help="Contributions in, benefits out: month runs, batches, failures, re-issues",

@@ -13,14 +13,15 @@ import pydantic
 import typer
 
 from sscard import jobs, migrate
+from sscard.access import SYSTEM_ACTOR, Actor
 from sscard.audit import service as audit
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Actor
 from sscard.cards import service as cards
 from sscard.cards.issuance import Applied
 from sscard.cards.schemas import CardOut
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
 from sscard.cli.banks import bank_app
+from sscard.cli.card import card_app
 from sscard.cli.common import OperatorOpt, console, domain_errors, err
 from sscard.cli.common import actor_for as _actor
 from sscard.cli.common import open_db as _db
@@ -46,12 +47,7 @@ app.add_typer(person_app, name="person")
 app.add_typer(cardlife_app, name="cards")
 app.add_typer(production_app, name="production")
 app.add_typer(stats_app, name="stats")
-try:  # the chip CLI (sscard card …) lives in its own module
-    from sscard.cli.card import card_app
-
-    app.add_typer(card_app, name="card")
-except ImportError:  # pragma: no cover - only while the chip package is absent
-    pass
+app.add_typer(card_app, name="card")
 
 app.command("settle-trial")(settle_trial)
 app.add_typer(medical_app, name="medical")
@@ -413,7 +409,7 @@ def cards_cancel(card_no: str, reason: CancelReason, operator: OperatorOpt = "sy
 def operator_add(username: str, role: str, outlet: str | None = None,
                  display_name: str | None = None, operator: OperatorOpt = "system") -> None:
     """Create an operator; the password is read from SSCARD_NEW_PASSWORD or prompted."""
-    from sscard.auth.roles import Role
+    from sscard.access import Role
 
     password = os.environ.get("SSCARD_NEW_PASSWORD") or typer.prompt("password", hide_input=True,
                                                                       confirmation_prompt=True)

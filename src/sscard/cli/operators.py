@@ -11,7 +11,8 @@ import typer
 from sscard.auth import service as auth
 from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
 
-operator_app = typer.Typer(help="Operators: login locks, password and second-factor resets", no_args_is_help=True)
+operator_app = typer.Typer(help="Operators: login locks, password and second-factor resets, disable and enable",
+                           no_args_is_help=True)
 
 
 @operator_app.command("unlock")
@@ -60,3 +61,24 @@ def locks(operator: OperatorOpt = "system") -> None:
     db, actor = db_and_actor(operator)
     print_json([{"kind": v.kind, "name": v.name, "locked_until": v.locked_until, "failures": v.failures,
                  "lock_count": v.lock_count} for v in auth.list_locks(db, actor)])
+
+
+
+def _set_active(username: str, active: bool, operator: str) -> None:
+    db, actor = db_and_actor(operator)
+    op = auth.set_operator_active(db, actor, username, active)
+    print_json({"username": op.username, "active": op.active})
+
+
+@operator_app.command("disable")
+@domain_errors
+def disable(username: str, operator: OperatorOpt = "system") -> None:
+    """Disable an operator account: it can no longer log in, and every session it has ends at once."""
+    _set_active(username, False, operator)
+
+
+@operator_app.command("enable")
+@domain_errors
+def enable(username: str, operator: OperatorOpt = "system") -> None:
+    """Enable a disabled operator account again (it logs in with its password as before)."""
+    _set_active(username, True, operator)

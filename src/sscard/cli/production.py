@@ -168,9 +168,9 @@ def hand_over(batch_no: str, outlet: str | None = None, operator: OperatorOpt = 
 @_handled
 def simulate_bank(request: Path, answer: Path, failure_rate: float = 0.02, seed: int = 0) -> None:
     """The embedded bank: read an account-opening file, write its return."""
-    from sscard.production.simulators import SimulatedBank
+    from sscard.production.simulators import AccountOpeningBank
 
-    answer.write_bytes(SimulatedBank(failure_rate, seed).answer(_read(request)))
+    answer.write_bytes(AccountOpeningBank(failure_rate, seed).answer(_read(request)))
     out.print(f"wrote {answer}")
 
 

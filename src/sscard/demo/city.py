@@ -16,8 +16,8 @@ from pathlib import Path
 from faker import Faker
 from rich.progress import Progress
 
+from sscard.access import SYSTEM_ACTOR, Actor, Role
 from sscard.auth import service as auth
-from sscard.auth.roles import SYSTEM_ACTOR, Actor, Role
 from sscard.cards import service as cards
 from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
 from sscard.db import Database

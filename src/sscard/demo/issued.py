@@ -21,7 +21,7 @@ from pathlib import Path
 
 from faker import Faker
 
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.banks.simulated import SimulatedBank
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
@@ -30,11 +30,11 @@ from sscard.kms import KeyManager
 from sscard.production import batches
 from sscard.production import service as production
 from sscard.production.imports import COLLECTION_COLUMNS, POPULATION_COLUMNS
-from sscard.production.simulators import SimulatedBank as AccountOpeningBank
-from sscard.production.simulators import SimulatedMaker
+from sscard.production.simulators import AccountOpeningBank, SimulatedMaker
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit, parse
 from sscard.registry.regions import CITY_CODE, DIVISIONS
+from sscard.registry.schemas import LivingStatus
 
 DEMO_HOLDER_NAME = "林建国"
 DEMO_HOLDER_BIRTH = dt.date(1958, 3, 12)
@@ -109,7 +109,7 @@ def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: 
     for id_no, name, division in crowd:
         parsed = parse(id_no)
         row = {"id_number": id_no, "name": name, "sex": parsed.sex, "birth_date": f"{parsed.birth_date:%Y%m%d}",
-               "region_code": division, "living_status": "1"}
+               "region_code": division, "living_status": LivingStatus.ALIVE.value}
         register.append(row)
         phone = "13" + f"{rng.randrange(10**9):09d}"
         collected.append({"id_number": id_no, "name": name, "sex": row["sex"], "birth_date": row["birth_date"],

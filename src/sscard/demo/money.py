@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from sscard import clock
-from sscard.auth.roles import SYSTEM_ACTOR
+from sscard.access import SYSTEM_ACTOR
 from sscard.banks import service as banks
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank
@@ -29,7 +29,7 @@ from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits.models import BenefitKind
 from sscard.funds.benefits.schemas import EntitlementIn
 from sscard.funds.contributions import service as contributions
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.month import run_month
 from sscard.kms import KeyManager
 from sscard.medical import config, institutions, presence
@@ -166,7 +166,7 @@ def seed_funds(db: Database, holders: list[IssuedHolder], rng: random.Random, su
     contributors = workers[2:8]
     accounts = []
     for i, h in enumerate(contributors):
-        contributions.enrol(db, SYSTEM_ACTOR, h.id_number, Scheme.FLEX_PENSION, previous, base_ratio_bp=6000)
+        contributions.enrol(db, SYSTEM_ACTOR, h.id_number, ContribScheme.FLEX_PENSION, previous, base_ratio_bp=6000)
         signed = contributions.sign_authorisation(db, SYSTEM_ACTOR, h.id_number, signed_on=today,
                                                   signature_ref=f"DEMO-FORM-{h.person_id}")
         accounts.append((signed.bank_code, signed.account_no))

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.fees.errors import FeeBackdated, FeeConflict, FeeInEffect, FeeRateInvalid, FeeRateMissing
 from sscard.fees.models import FeeCharge, FeeRate

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.db import Database
 from sscard.funds import parse_period
 from sscard.funds.benefits import service as benefits

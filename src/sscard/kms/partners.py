@@ -44,7 +44,7 @@ from sscard import clock
 from sscard.errors import Conflict, NotFound, ValidationFailed
 
 if TYPE_CHECKING:
-    from sscard.auth.roles import Actor
+    from sscard.access import Actor
     from sscard.db import Database
 
 KEYSTORE_ENV = "SSCARD_PARTNER_KEYSTORE"
@@ -386,8 +386,8 @@ def revoke_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str, vers
 def export_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str,
                version: int | None = None) -> tuple[PartnerKeyEntry, bytes]:
     """The key in clear for the partner; the audit record is written before the key is returned."""
+    from sscard.access import Permission
     from sscard.audit import service as audit
-    from sscard.auth.roles import Permission
 
     actor.require(Permission.OPERATOR_ADMIN)
     entry, key = ring.export(partner, version)
@@ -398,15 +398,15 @@ def export_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str,
 
 
 def list_keys(db: Database, actor: Actor, ring: PartnerKeys, partner: str | None = None) -> list[PartnerKeyEntry]:
-    from sscard.auth.roles import Permission
+    from sscard.access import Permission
 
     actor.require(Permission.OPERATOR_ADMIN)
     return ring.entries(check_partner(partner) if partner is not None else None)
 
 
 def _audited(db: Database, actor: Actor, action: str, change: Callable[[], PartnerKeyEntry]) -> PartnerKeyEntry:
+    from sscard.access import Permission
     from sscard.audit import service as audit
-    from sscard.auth.roles import Permission
 
     actor.require(Permission.OPERATOR_ADMIN)
     with db.unit_of_work() as session:

@@ -15,8 +15,8 @@ from sqlalchemy import ARRAY, Integer, String, bindparam, exists, func, literal_
 from sqlalchemy.orm import Session, aliased
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.medical import rawsql
 from sscard.medical.catalogue import Catalogue, CatalogueItem

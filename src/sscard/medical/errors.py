@@ -124,12 +124,6 @@ class MessageIdReused(Conflict):
     message_en = "This message id was already used for a different request"
 
 
-class MessageIdInvalid(ValidationFailed):
-    code = "MESSAGE_ID_INVALID"
-    message_zh = "报文编号不合法"
-    message_en = "The message id is invalid"
-
-
 class SettlementNotFound(NotFound):
     code = "SETTLEMENT_NOT_FOUND"
     message_zh = "结算记录不存在"

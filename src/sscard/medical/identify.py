@@ -22,6 +22,7 @@ from sscard.medical.models import Insured
 from sscard.registry import idnumber
 from sscard.registry.errors import PersonDeceased, PersonNotFound
 from sscard.registry.models import Person
+from sscard.registry.schemas import LivingStatus
 
 
 class _PersonRow(NamedTuple):
@@ -102,7 +103,7 @@ def identify(session: Session, card_no: str | None, id_number: str | None) -> Su
             raise CardNotUsable(app_status=card.app_status)
         by = "id_number"
     told = idnumber.mask(person.id_number) if by == "id_number" else None  # only what the caller sent, masked
-    if person.living_status != "1":
+    if person.living_status != LivingStatus.ALIVE.value:
         raise PersonDeceased(told)
     if insured is None:
         raise PersonNotInsured(told)

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission, Role
 from sscard.db import Database
 from sscard.ledger import service as ledger
 from sscard.medical.errors import (
@@ -168,12 +168,6 @@ def add_terminal(db: Database, actor: Actor, code: str, terminal_no: str, descri
         session.add(Terminal(institution_id=inst.id, terminal_no=terminal_no, description=description))
         audit.record(session, actor, "medical.terminal.add", "medical_institution", code, None,
                      {"terminal_no": terminal_no, "description": description})
-
-
-def list_institutions(db: Database, actor: Actor) -> list[Institution]:
-    actor.require(Permission.MEDICAL_ADMIN)
-    with db.unit_of_work() as session:
-        return list(session.execute(select(Institution).order_by(Institution.code)).scalars())
 
 
 def authenticate(db: Database, api_key: str) -> InstitutionPrincipal:

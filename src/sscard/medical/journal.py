@@ -11,7 +11,6 @@ ORM-enabled INSERT … ON CONFLICT went through the ORM's bulk machinery and was
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from pydantic import BaseModel
@@ -23,23 +22,14 @@ from sscard.db import utcnow
 from sscard.medical import rawsql
 from sscard.medical.errors import InstitutionAuthFailed, MessageIdReused
 from sscard.medical.models import Message
-
-VOID = "void"  # a tombstone left by 2601 for a message that never arrived
+from sscard.medical.terms import MessageKind
 
 
 def request_hash(request: BaseModel) -> str:
     """SHA-256 of the request's JSON as pydantic writes it (fields in declaration order): the same content
-    gives the same text. Cheap: on the settlement path the hash of the old form below cost about a twentieth
-    of the server's CPU (py-spy, bench/settlement.py)."""
+    gives the same text. Cheap: on the settlement path, hashing sorted-key ``json.dumps`` output instead cost
+    about a twentieth of the server's CPU (py-spy, bench/settlement.py)."""
     return hashlib.sha256(request.__pydantic_serializer__.to_json(request)).hexdigest()
-
-
-def legacy_request_hash(request: BaseModel) -> str:
-    """The form stored before request_hash changed (sorted keys, Python's json): still accepted for a repeated
-    message, so a retry that straddles an upgrade is still recognised."""
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"),
-                           ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 _TABLE = Message.metadata.tables[Message.__tablename__]
@@ -97,9 +87,10 @@ def begin(session: Session, institution_id: int, msg_id: str, kind: str, request
     existing = claim(session, institution_id, msg_id, kind, digest, only_if)
     if existing is None:
         return None
-    same = existing.request_sha256 in (digest, legacy_request_hash(request))
+    same = existing.request_sha256 == digest
     if existing.kind != kind or not same or existing.response is None:
-        what = "voided by 2601" if existing.kind == VOID else f"a {existing.kind} request with other content"
+        voided = existing.kind == MessageKind.TOMBSTONE
+        what = "voided by 2601" if voided else f"a {existing.kind} request with other content"
         raise MessageIdReused(f"message id {msg_id} was used for {what}", msg_id=msg_id, kind=existing.kind)
     return existing.response
 

@@ -15,15 +15,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.medical import journal
 from sscard.medical.errors import ReconDifferenceNotFound, ReconRunNotFound, ReconStateInvalid
 from sscard.medical.institutions import RECONCILE, InstitutionPrincipal
 from sscard.medical.models import Institution, ReconDifference, ReconRun, Settlement
 from sscard.medical.schemas import MsgId, SetlId
-from sscard.medical.terms import Fen, Scheme
+from sscard.medical.terms import Fen, MessageKind, Scheme
 
 AMOUNTS = ("total_fen", "fund_fen", "account_fen", "cash_fen")
 BALANCED, UNBALANCED = "000000", "000103"  # the national platform's result codes (平 / 不平)
@@ -121,7 +121,7 @@ def submit_totals(db: Database, principal: InstitutionPrincipal, req: TotalsIn) 
     if req.day > clock.local_date():
         raise ReconStateInvalid("cannot reconcile a future day", day=req.day.isoformat())
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, "3201", req)
+        first = journal.begin(session, principal.id, req.msg_id, MessageKind.RECONCILE_TOTALS, req)
         if first is not None:
             return RunOut.model_validate_json(first).model_copy(update={"replayed": True})
         centre = _centre_rows(session, principal.id, req.day, req.scheme.value)
@@ -146,7 +146,7 @@ def submit_details(db: Database, principal: InstitutionPrincipal, run_id: int, r
     """3202: line by line by settlement id, into differences; only for the current, unbalanced run."""
     principal.require_service(RECONCILE)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, "3202", req)
+        first = journal.begin(session, principal.id, req.msg_id, MessageKind.RECONCILE_DETAILS, req)
         if first is not None:
             return RunOut.model_validate_json(first).model_copy(update={"replayed": True})
         run = session.execute(select(ReconRun).where(ReconRun.id == run_id).with_for_update()).scalar_one_or_none()

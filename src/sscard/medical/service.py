@@ -32,8 +32,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.db import Database
 from sscard.ledger import service as ledger
@@ -70,11 +70,10 @@ from sscard.medical.schemas import (
     VoidIn,
     VoidOut,
 )
-from sscard.medical.terms import SCHEME_PERSON_TYPES, PersonType, Scheme
+from sscard.medical.terms import SCHEME_PERSON_TYPES, MessageKind, PersonType, Scheme
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 
-SETTLE, REVERSE, VOID = "2207", "2208", "2601"
 FUNDING_SOURCE = "fund:account-allocation:employee"  # 个人账户划入 (the funds issue will post real allocations)
 
 
@@ -284,7 +283,8 @@ def _settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, p
                  verifier: presence.Verifier | None) -> tuple[SettlementOut, str]:
     with db.unit_of_work() as session:
         try:
-            first = journal.begin(session, principal.id, req.msg_id, SETTLE, req, only_if=key_valid(principal))
+            first = journal.begin(session, principal.id, req.msg_id, MessageKind.SETTLE, req,
+                                  only_if=key_valid(principal))
         except InstitutionAuthFailed:
             forget(key_sha256=principal.key_sha256)
             raise
@@ -348,7 +348,7 @@ def reverse(db: Database, principal: InstitutionPrincipal, req: ReverseIn) -> Re
     a reversed settlement returns the first reversal's answer."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, REVERSE, req)
+        first = journal.begin(session, principal.id, req.msg_id, MessageKind.REVERSE, req)
         if first is not None:
             return ReversalOut.model_validate_json(first).model_copy(update={"replayed": True})
         check_terminal(session, principal, req.terminal_no)
@@ -404,16 +404,16 @@ def void_message(db: Database, principal: InstitutionPrincipal, req: VoidIn) -> 
     """2601 冲正: reverse the settlement a message made; if it never arrived, block its id so it never will."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
-        first = journal.begin(session, principal.id, req.msg_id, VOID, req)
+        first = journal.begin(session, principal.id, req.msg_id, MessageKind.VOID, req)
         if first is not None:
             return VoidOut.model_validate_json(first).model_copy(update={"replayed": True})
         check_terminal(session, principal, req.terminal_no)
-        original = journal.claim(session, principal.id, req.original_msg_id, journal.VOID, "0" * 64)
-        if original is None or original.kind == journal.VOID:
+        original = journal.claim(session, principal.id, req.original_msg_id, MessageKind.TOMBSTONE, "0" * 64)
+        if original is None or original.kind == MessageKind.TOMBSTONE:
             out = VoidOut(msg_id=req.msg_id, original_msg_id=req.original_msg_id, outcome="voided_unknown")
             if original is None:
                 journal.finish(session, principal.id, req.original_msg_id, out.model_dump_json())
-        elif original.kind == SETTLE and original.response is not None:
+        elif original.kind == MessageKind.SETTLE and original.response is not None:
             setl_id = json.loads(original.response)["setl_id"]
             _reverse_in(session, principal, setl_id, req.msg_id)
             out = VoidOut(msg_id=req.msg_id, original_msg_id=req.original_msg_id, outcome="reversed",

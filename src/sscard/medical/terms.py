@@ -18,6 +18,19 @@ PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 BasisPoints = Annotated[int, Field(strict=True, ge=0, le=BP_WHOLE, description="a rate in basis points (万分之一)")]
 
 
+class MessageKind(enum.StrEnum):
+    """The institution messages (after the national platform's transaction codes, which stay the wire values and
+    what ``medical_messages.kind`` stores), and the journal's tombstone."""
+
+    PRE_SETTLE = "2206"  # 预结算: the split, nothing stored
+    SETTLE = "2207"  # 结算
+    REVERSE = "2208"  # 结算撤销
+    VOID = "2601"  # 冲正
+    RECONCILE_TOTALS = "3201"  # 对总账
+    RECONCILE_DETAILS = "3202"  # 对明细账
+    TOMBSTONE = "void"  # journal only: a message id blocked by a 2601 because its message never arrived
+
+
 class Scheme(enum.StrEnum):
     EMPLOYEE = "employee"  # 城镇职工基本医疗保险
     RESIDENT = "resident"  # 城乡居民基本医疗保险 (no personal account)

@@ -1,2 +1,2 @@
-"""The cardholder portal and kiosk (query passwords, cardholder sessions, self-service reads and changes) and
-operators' optional second factor (TOTP, RFC 6238). Pages live in ``sscard.web``; see docs/web.md."""
+"""The cardholder portal and kiosk: query passwords, cardholder sessions, self-service reads and changes.
+Pages live in ``sscard.web``; see docs/web.md. (Operators' second factor, TOTP, is ``sscard.auth.totp``.)"""

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.db_sums import combined, exact_sum
 from sscard.medical.models import Settlement

@@ -4,7 +4,7 @@ audited like every read of personal data.
 
 Medical figures come from the medical package's tables and the ledger's balance (read here rather than
 by editing the medical package); contributions and benefits from the funds package's
-``contribution_history`` / ``payments_for_person``.
+``contribution_history`` / ``reissue.payments_for_person``.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.operations import Operation, available_operations
 from sscard.db import Database
-from sscard.funds.benefits.service import payments_for_person
+from sscard.funds.benefits.reissue import payments_for_person
 from sscard.funds.contributions.history import contribution_history
 from sscard.ledger import service as ledger
 from sscard.ledger.errors import LedgerAccountNotFound

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sscard.auth.roles import Actor
+from sscard.access import Actor
 
 
 class _Frozen(BaseModel):

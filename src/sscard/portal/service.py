@@ -24,9 +24,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import SYSTEM_ACTOR, Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.auth import throttle
-from sscard.auth.roles import SYSTEM_ACTOR, Actor, Permission, Role
 from sscard.cards import service as cards
 from sscard.cards.errors import CardNotFound
 from sscard.cards.models import Card

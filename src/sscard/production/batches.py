@@ -2,7 +2,8 @@
 its return, the personalisation file for the card maker and its return, hand-over to outlets. Every step moves
 cards along the production state machine of ``sscard.cards`` (its edges, errors and audit), in one transaction
 with the batch records, and ends by checking that the batch header totals equal the sum of its records.
-Writes are set-based (``production.bulk``): a step costs a few statements, not one per card.
+Writes are set-based (``sscard.bulksql``; the cards' status moves through ``cards.bulk.ProductionMoves``): a step
+costs a few statements, not one per card.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.auth.errors import OutletNotFound
 from sscard.auth.models import Outlet
-from sscard.auth.roles import Actor, Permission
+from sscard.bulksql import insert_rows, update_rows
+from sscard.cards.bulk import ProductionMoves
 from sscard.cards.models import Application, Card
 from sscard.cards.personalisation import holder_data
 from sscard.cards.records import add_years
@@ -31,7 +34,6 @@ from sscard.kms import Psam
 from sscard.kms.partners import PartnerKeys
 from sscard.policy import service as policy
 from sscard.production import formats, transport
-from sscard.production.bulk import Moves, insert_rows, update_rows
 from sscard.production.errors import (
     BankUnknown,
     BatchNotFound,
@@ -183,7 +185,7 @@ def _new_batch(session: Session, actor: Actor, bank: str, kind: str, members: li
                             maker_ok=0, maker_failed=0, delivered=0, created_by=actor.username)
     session.add(batch)
     session.flush()
-    moves = Moves(session, actor)
+    moves = ProductionMoves(session, actor)
     records = []
     for seq, card in enumerate(members, start=1):
         records.append({"batch_id": batch.id, "seq": seq, "card_id": card.id, "card_no": card.card_no,
@@ -267,7 +269,7 @@ def import_bank_return(db: Database, actor: Actor, data: bytes, keys: PartnerKey
         if answered != set(members):
             raise FileRejected(f"the return answers {len(answered & set(members))} of {len(members)} records "
                                f"and {len(answered - set(members))} unknown cards")
-        moves, updates = Moves(session, actor), []
+        moves, updates = ProductionMoves(session, actor), []
         for rec in parsed.records:
             record, card, person = members[rec["card_no"]]
             if rec["id_number"] != person.id_number:
@@ -339,7 +341,7 @@ def import_maker_return(db: Database, actor: Actor, data: bytes, keys: PartnerKe
             raise FileRejected(f"the return answers {len(answered & set(members))} of {len(members)} records "
                                f"and {len(answered - set(members))} unknown cards")
         today = clock.local_date()
-        moves, updates = Moves(session, actor), []
+        moves, updates = ProductionMoves(session, actor), []
         for rec in parsed.records:
             record, card, person = members[rec["card_no"]]
             ok = rec["result"] == formats.OK
@@ -390,7 +392,7 @@ def hand_over(db: Database, actor: Actor, batch_no: str, outlet_code: str | None
     with db.unit_of_work() as session:
         batch = _batch(session, batch_no)
         _stage(batch, "maker_returned")
-        moves, updates = Moves(session, actor), []
+        moves, updates = ProductionMoves(session, actor), []
         outlets: dict[str, Outlet] = {}  # by division: one look-up per division, not per card
         for record, card, person in _records(session, batch, "maker_ok"):
             outlet = outlets.get(person.region_code)

@@ -12,8 +12,8 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.states import AppStatus
 from sscard.db import Database
@@ -21,6 +21,7 @@ from sscard.policy import service as policy
 from sscard.production.models import CooperatingBank, OverdueSeal, PopulationRecord
 from sscard.registry.models import Person
 from sscard.registry.regions import DIVISIONS
+from sscard.registry.schemas import LivingStatus
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,10 @@ def progress(db: Database, actor: Actor) -> ProgressOut:
         issued, active = session.execute(base).one()
         valid = session.execute(select(func.count()).select_from(Card).where(
             Card.app_status.is_not(None), Card.app_status != AppStatus.CANCELLED.value)).scalar_one()
+        alive = LivingStatus.ALIVE.value
         residents = session.execute(select(func.count()).select_from(PopulationRecord)
-                                    .where(PopulationRecord.living_status == "1")).scalar_one() or \
-            session.execute(select(func.count()).select_from(Person).where(Person.living_status == "1")).scalar_one()
+                                    .where(PopulationRecord.living_status == alive)).scalar_one() or \
+            session.execute(select(func.count()).select_from(Person).where(Person.living_status == alive)).scalar_one()
         by_region = {r: Count(issued=i, active=a) for r, i, a in session.execute(
             base.add_columns(Person.region_code).join(Person, Person.id == Card.person_id)
             .group_by(Person.region_code).with_only_columns(Person.region_code, issued_col, active_col))}

@@ -14,12 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.models import Application, Card
 from sscard.cards.states import ApplicationStatus, AppStatus
@@ -369,10 +369,3 @@ def import_errors(db: Database, actor: Actor, import_id: int) -> list[RowErrorOu
         rows = session.execute(select(ImportRowError).where(ImportRowError.import_id == import_id)
                                .order_by(ImportRowError.row_no)).scalars()
         return [RowErrorOut(row_no=r.row_no, code=r.code, reason=r.reason) for r in rows]
-
-
-def record_counts(db: Database) -> dict[str, int]:
-    """Collected records by status (aggregates only)."""
-    with db.unit_of_work() as session:
-        return {s: n for s, n in session.execute(
-            select(CollectedRecord.status, func.count()).group_by(CollectedRecord.status))}

@@ -39,7 +39,7 @@ def _stamp() -> dt.datetime:
 
 
 @dataclass
-class SimulatedBank:
+class AccountOpeningBank:
     """A cooperating bank's batch system: opens an account per record or refuses it."""
 
     failure_rate: float = 0.0

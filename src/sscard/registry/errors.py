@@ -73,9 +73,3 @@ class PersonDeceased(Conflict):
     code = "PERSON_DECEASED"
     message_zh = "人员已死亡，不能办理"
     message_en = "The person is deceased"
-
-
-class LivingStatusInvalid(ValidationFailed):
-    code = "LIVING_STATUS_INVALID"
-    message_zh = "人员生存状态代码无效"
-    message_en = "Unknown living status code"

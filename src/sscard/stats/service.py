@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.cards.models import Card
 from sscard.cards.states import AppStatus, ProductionStatus
 from sscard.db import Database

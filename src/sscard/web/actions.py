@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.operations import PERMISSION, Operation
 from sscard.cards.states import (

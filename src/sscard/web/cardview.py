@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sscard.access import Actor
 from sscard.auth import service as auth
-from sscard.auth.roles import Actor
 from sscard.cards.models import Card
 from sscard.cards.operations import Operation, next_production, offered
 from sscard.cards.states import ProductionStatus

@@ -24,7 +24,6 @@ FIELD_OF_CODE = {
     "EMPLOYER_CODE_INVALID": "employer_uscc",
     "PIN_FORMAT_INVALID": "pin",
     "PIN_TOO_WEAK": "pin",
-    "EXCHANGE_REASON_REQUIRED": "reason",
     "CANCEL_REASON_INVALID": "reason",
     "PRODUCTION_TRANSITION_INVALID": "to_status",
     "OUTLET_NOT_FOUND": "outlet_code",

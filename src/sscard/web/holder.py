@@ -1,30 +1,19 @@
-"""Cardholder sessions in the browser: a signed cookie around a portal session token (separate from the
-operators' cookie), and the page data every portal page shows."""
+"""Cardholder sessions in the browser: the signed cookie around a portal session token (separate from the
+operators' cookie; set and cleared by ``sscard.web.security``) and the holder every portal page acts as."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request
 
-from sscard.auth.roles import Actor
+from sscard.access import Actor
 from sscard.portal import service as portal
 from sscard.portal.errors import PortalSessionInvalid
 from sscard.web import security
 from sscard.web.pages import HolderLoginRequired, db_of
 
 PORTAL_COOKIE = security.PORTAL_COOKIE
-
-
-def set_holder_session(response: Response, request: Request, token: str, expires_at: float) -> None:
-    response.set_cookie(PORTAL_COOKIE, security.session_value(token, expires_at),
-                        max_age=max(int(expires_at - time.time()), 1), httponly=True,
-                        samesite="strict", secure=security.is_https(request), path="/")
-
-
-def clear_holder_session(response: Response) -> None:
-    response.delete_cookie(PORTAL_COOKIE, path="/", httponly=True, samesite="strict")
 
 
 def holder_token(request: Request) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sscard.auth.roles import Role
+from sscard.access import Role
 from sscard.cards.states import AppStatus, Business, CancelReason, ExchangeReason, ProductionStatus, Source
 from sscard.registry.regions import DIVISIONS
 from sscard.web.i18n import N_
@@ -34,7 +34,7 @@ RESOLUTION = {"take_register": N_("Take the register's value"), "accept": N_("Ac
               "reject": N_("Reject: no card is made"), "send_back": N_("Send back for collection again")}
 RECORD_STATUS = {"pending": N_("Pending"), "exception": N_("Exception open"), "approved": N_("Approved"),
                  "rejected": N_("Rejected"), "returned": N_("Sent back")}
-# Issue 6 (funds): what the portal shows for its codes.
+# Funds: what the portal shows for their codes.
 FUNDS_WHAT = {"pension": N_("Pension"), "medical": N_("Medical insurance"), "unemployment": N_("Unemployment"),
               "work_injury": N_("Work injury benefit"), "lump_sum": N_("One-off benefit"),
               "reimbursement": N_("Medical reimbursement"), "employment_subsidy": N_("Employment subsidy")}

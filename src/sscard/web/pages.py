@@ -8,9 +8,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
+from sscard.access import Actor, Permission
 from sscard.auth import service as auth
 from sscard.auth.errors import AuthenticationFailed, OperatorLocked
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.web import labels, security
 from sscard.web.i18n import N_, environment, gettext, language_of
@@ -110,10 +110,8 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HolderLoginRequired)
     async def _holder_login(request: Request, exc: HolderLoginRequired) -> Response:
-        from sscard.web.holder import clear_holder_session  # holder builds on this module
-
         response = RedirectResponse("/kiosk" if exc.kiosk else "/portal/login", status_code=303)
-        clear_holder_session(response)
+        security.clear_holder_session(response)
         return response
 
     @app.exception_handler(Forbidden)

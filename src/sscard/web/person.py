@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 from fastapi import Request
 from starlette.responses import Response
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
 from sscard.cards import service as cards
 from sscard.cards.operations import can_apply_new
 from sscard.registry import idnumber
 from sscard.registry import service as registry
+from sscard.registry.schemas import LivingStatus
 from sscard.web import labels, security
 from sscard.web.cardview import card_views, outlets_for
 from sscard.web.forms import FormErrors
@@ -50,7 +51,8 @@ def person_page(request: Request, actor: Actor, ref: str, errors: FormErrors | N
     # The form that failed may no longer be on the page (the card's state changed): say why at the top.
     orphan_errors = list(errors.messages.values()) if errors and not shown else []
     return render(request, "person.html", {
-        "person": person, "ref": ref, "show_full_id": actor.can(Permission.PERSON_WRITE),
+        "person": person, "alive": person.living_status == LivingStatus.ALIVE.value,
+        "ref": ref, "show_full_id": actor.can(Permission.PERSON_WRITE),
         "id_masked": idnumber.mask(person.id_number), "cards": views,
         "can_apply": can_apply, "orphan_errors": orphan_errors, "orphan_id": f"{failed[1]}-{failed[0]}",
         "outlets": outlets_for(db, actor, views),

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from sscard.auth.roles import Permission
+from sscard.access import Permission
 from sscard.cards import receipts
 from sscard.cards import service as cards
 from sscard.errors import DomainError

@@ -7,7 +7,6 @@ figures are printed in a table beside it (readable without JavaScript, and by sc
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from sscard.auth.roles import Actor, Permission
+from sscard.access import Actor, Permission
+from sscard.funds.benefits import service as benefits
 from sscard.portal import dashboard as dashboard_reads
 from sscard.production import batches, progress
 from sscard.stats import service as stats
@@ -100,15 +100,11 @@ def more_tables(actor: Actor, request: Request, t: Callable[[str], str]) -> list
 
 
 def benefit_batches_table(actor: Actor, request: Request, t: Callable[[str], str]) -> Table | None:
-    """Benefit disbursement batches by month (issue 6's funds package, once it is installed)."""
+    """Benefit disbursement batches by month (for the roles that may read the funds)."""
     if not actor.can(Permission.FUNDS_READ):
         return None
-    try:
-        funds = importlib.import_module("sscard.funds.benefits.service")
-    except ImportError:
-        return None
     by_period: dict[str, list[Any]] = {}
-    for b in funds.list_batches(db_of(request), actor):
+    for b in benefits.list_batches(db_of(request), actor):
         row = by_period.setdefault(str(b.period), [0, 0, 0, 0])
         row[0] += 1
         row[1] += b.line_count

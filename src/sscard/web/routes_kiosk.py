@@ -17,11 +17,11 @@ from sscard.portal.errors import CardUnreadable
 from sscard.terminal.station import KioskReader, NoCard
 from sscard.web import security
 from sscard.web.forms import GENERAL, FormErrors
-from sscard.web.holder import KioskHolder, clear_holder_session, holder_token, set_holder_session
+from sscard.web.holder import KioskHolder, holder_token
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, db_of, render
 from sscard.web.routes_portal import done_url, holder_context
-from sscard.web.security import client_address
+from sscard.web.security import clear_holder_session, client_address, set_holder_session
 
 router = APIRouter(include_in_schema=False)
 CARD_COOKIE = "sscard_kiosk_card"

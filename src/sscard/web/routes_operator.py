@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
+from sscard.access import Actor, Permission
 from sscard.auth import service as auth
 from sscard.auth import totp
-from sscard.auth.roles import Actor, Permission
 from sscard.errors import DomainError
 from sscard.production import batches
 from sscard.production import service as production

@@ -11,21 +11,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
-from sscard.auth.roles import Actor
+from sscard.access import Actor
 from sscard.errors import DomainError
 from sscard.portal import reads
 from sscard.portal import service as portal
 from sscard.portal.errors import PortalLoginFailed
 from sscard.web.forms import GENERAL, FormErrors
-from sscard.web.holder import (
-    PortalHolder,
-    clear_holder_session,
-    holder_token,
-    set_holder_session,
-)
+from sscard.web.holder import PortalHolder, holder_token
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, db_of, render
-from sscard.web.security import client_address
+from sscard.web.security import clear_holder_session, client_address, set_holder_session
 
 router = APIRouter(include_in_schema=False)
 

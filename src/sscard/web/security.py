@@ -23,7 +23,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "sscard_session"
-PORTAL_COOKIE = "sscard_portal"  # the cardholder's session (web.holder)
+PORTAL_COOKIE = "sscard_portal"  # the cardholder's session (set_holder_session, web.holder)
 CSRF_COOKIE = "sscard_csrf"
 CSRF_FIELD = "csrf_token"
 SECRET_ENV = "SSCARD_WEB_SECRET_HEX"
@@ -83,6 +83,17 @@ def set_session(response: Response, request: Request, token: str, expires_at: fl
 
 def clear_session(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
+
+
+def set_holder_session(response: Response, request: Request, token: str, expires_at: float) -> None:
+    """The cardholder's cookie (portal or kiosk), apart from the operators' (``set_session``)."""
+    response.set_cookie(PORTAL_COOKIE, session_value(token, expires_at),
+                        max_age=max(int(expires_at - time.time()), 1), httponly=True,
+                        samesite="strict", secure=is_https(request), path="/")
+
+
+def clear_holder_session(response: Response) -> None:
+    response.delete_cookie(PORTAL_COOKIE, path="/", httponly=True, samesite="strict")
 
 
 def csrf_token(browser: str, cookies: dict[str, str]) -> str:

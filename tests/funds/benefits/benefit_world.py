@@ -28,8 +28,7 @@ from sscard.ledger.models import LedgerAccount, LedgerTransfer
 from sscard.production import batches
 from sscard.production import service as production
 from sscard.production.models import BatchRecord, ProductionBatch
-from sscard.production.simulators import SimulatedBank as AccountOpeningBank
-from sscard.production.simulators import SimulatedMaker
+from sscard.production.simulators import AccountOpeningBank, SimulatedMaker
 from sscard.registry import service as registry
 from sscard.registry.regions import CITY_CODE
 from sscard.registry.schemas import PersonIn

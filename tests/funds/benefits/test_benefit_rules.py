@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from funds.benefits.benefit_world import registered_holder
-from sscard.auth.errors import PermissionDenied
+from sscard.access import PermissionDenied
 from sscard.funds import PeriodInvalid, add_months, first_day, parse_period, period_index, period_of
 from sscard.funds.benefits import entitlements
 from sscard.funds.benefits.dues import certification_cutoff, stop_reason

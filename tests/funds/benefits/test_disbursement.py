@@ -12,8 +12,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from funds.benefits.benefit_world import assert_books_agree, grant, paid_months, registered_holder
-from sscard.auth.errors import PermissionDenied
-from sscard.auth.roles import Actor, Role
+from sscard.access import Actor, PermissionDenied, Role
 from sscard.banks import files
 from sscard.banks.errors import BankFileRejected
 from sscard.banks.gateway import AccountState, BankGateway, gateway_for

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank
 from sscard.funds.contributions import service as contrib
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from support.city import City
@@ -23,7 +23,7 @@ PENSION, PENSION_PERSONAL = 91_960, 36_784
 MEDICAL, MEDICAL_PERSONAL = 36_784, 9_196
 UNEMPLOYMENT = 4_598
 MONTH = PENSION + MEDICAL + UNEMPLOYMENT
-FLEX = (Scheme.FLEX_PENSION, Scheme.EMPLOYEE_MEDICAL, Scheme.UNEMPLOYMENT)
+FLEX = (ContribScheme.FLEX_PENSION, ContribScheme.EMPLOYEE_MEDICAL, ContribScheme.UNEMPLOYMENT)
 _accounts = itertools.count(1)
 
 
@@ -42,7 +42,7 @@ def new_person(city: City, name: str = "缴费人") -> tuple[int, str]:
     return person.id, number
 
 
-def holder(city: City, bank: SimulatedBank, *, bank_code: str = "ICBC", schemes: tuple[Scheme, ...] = FLEX,
+def holder(city: City, bank: SimulatedBank, *, bank_code: str = "ICBC", schemes: tuple[ContribScheme, ...] = FLEX,
            ratio_bp: int = 10_000, start: str = "2014-01", balance: int = 0,
            state: AccountState = AccountState.NORMAL, activated: bool = True, bank_name: str | None = None,
            open_account: bool = True, authorise: bool = True, valid_until: dt.date | None = None,
@@ -51,9 +51,9 @@ def holder(city: City, bank: SimulatedBank, *, bank_code: str = "ICBC", schemes:
     authorisation for it."""
     person_id, number = new_person(city, name)
     for scheme in schemes:
-        if scheme is Scheme.RESIDENT_PENSION:
+        if scheme is ContribScheme.RESIDENT_PENSION:
             contrib.enrol(city.db, city.admin, number, scheme, start, level=2)
-        elif scheme is Scheme.RESIDENT_MEDICAL:
+        elif scheme is ContribScheme.RESIDENT_MEDICAL:
             contrib.enrol(city.db, city.admin, number, scheme, start)
         else:
             contrib.enrol(city.db, city.admin, number, scheme, start, base_ratio_bp=ratio_bp)

@@ -15,7 +15,7 @@ from sscard.banks.simulated import SimulatedBank
 from sscard.funds.contributions import assessment, history
 from sscard.funds.contributions.assessment import Rates, base_from_ratio, bp_of, split_amount
 from sscard.funds.contributions.errors import BaseChoiceInvalid, LevelInvalid
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.contributions.withholding import run_withholding_month
 from sscard.policy import service as policy
 from sscard.policy.errors import PolicyInvalid
@@ -55,8 +55,10 @@ def test_pool_and_personal_parts_always_add_up_to_the_amount(base: int, rate: in
 def seeded(**change: object) -> Rates:
     values: dict[str, object] = dict(
         avg_wage_fen=AVG, ratio_min_bp=6_000, ratio_max_bp=30_000, floor_fen=275_880, ceiling_fen=1_379_400,
-        scheme_rate_bp={Scheme.FLEX_PENSION: 2_000, Scheme.EMPLOYEE_MEDICAL: 800, Scheme.UNEMPLOYMENT: 100},
-        scheme_personal_bp={Scheme.FLEX_PENSION: 800, Scheme.EMPLOYEE_MEDICAL: 200, Scheme.UNEMPLOYMENT: 0},
+        scheme_rate_bp={ContribScheme.FLEX_PENSION: 2_000, ContribScheme.EMPLOYEE_MEDICAL: 800,
+                        ContribScheme.UNEMPLOYMENT: 100},
+        scheme_personal_bp={ContribScheme.FLEX_PENSION: 800, ContribScheme.EMPLOYEE_MEDICAL: 200,
+                            ContribScheme.UNEMPLOYMENT: 0},
         resident_levels_fen=(1_000, 2_000, 3_000, 5_000, 10_000), resident_pension_pool_bp=0,
         resident_medical_fen=1_500, employer_bp={}, employee_bp={}, arrears_suspend_months=3)
     values.update(change)
@@ -65,7 +67,7 @@ def seeded(**change: object) -> Rates:
 
 @given(st.integers(6_000, 30_000))
 def test_a_flexible_workers_pension_is_20_percent_split_12_pool_8_personal(ratio: int) -> None:
-    split = assessment.assess(seeded(), Scheme.FLEX_PENSION, ratio, None)
+    split = assessment.assess(seeded(), ContribScheme.FLEX_PENSION, ratio, None)
     assert split.base_fen is not None and 275_880 <= split.base_fen <= 1_379_400
     assert split.amount_fen == bp_of(split.base_fen, 2_000)
     assert split.personal_fen == bp_of(split.base_fen, 800)
@@ -75,20 +77,20 @@ def test_a_flexible_workers_pension_is_20_percent_split_12_pool_8_personal(ratio
 
 def test_known_answers_at_the_seeded_policy() -> None:
     rates = seeded()
-    at_100 = assessment.assess(rates, Scheme.FLEX_PENSION, 10_000, None)
+    at_100 = assessment.assess(rates, ContribScheme.FLEX_PENSION, 10_000, None)
     assert (at_100.base_fen, at_100.amount_fen, at_100.pool_fen, at_100.personal_fen) == (
         AVG, PENSION, PENSION - PENSION_PERSONAL, PENSION_PERSONAL)
-    medical = assessment.assess(rates, Scheme.EMPLOYEE_MEDICAL, 10_000, None)
+    medical = assessment.assess(rates, ContribScheme.EMPLOYEE_MEDICAL, 10_000, None)
     assert (medical.amount_fen, medical.personal_fen) == (MEDICAL, MEDICAL_PERSONAL)
-    assert assessment.assess(rates, Scheme.UNEMPLOYMENT, 10_000, None).amount_fen == UNEMPLOYMENT
-    assert assessment.assess(rates, Scheme.FLEX_PENSION, 6_000, None).base_fen == 275_880  # 60 % = the floor
-    assert assessment.assess(rates, Scheme.FLEX_PENSION, 30_000, None).base_fen == 1_379_400  # 300 % = ceiling
+    assert assessment.assess(rates, ContribScheme.UNEMPLOYMENT, 10_000, None).amount_fen == UNEMPLOYMENT
+    assert assessment.assess(rates, ContribScheme.FLEX_PENSION, 6_000, None).base_fen == 275_880  # 60 % = the floor
+    assert assessment.assess(rates, ContribScheme.FLEX_PENSION, 30_000, None).base_fen == 1_379_400  # 300 % = ceiling
     # 72.5 % of 459,800 = 333,355 fen; 20 % = 66,671; 8 % = 26,668.4 → 26,668 personal, 40,003 pool.
-    odd = assessment.assess(rates, Scheme.FLEX_PENSION, 7_250, None)
+    odd = assessment.assess(rates, ContribScheme.FLEX_PENSION, 7_250, None)
     assert (odd.base_fen, odd.amount_fen, odd.personal_fen, odd.pool_fen) == (333_355, 66_671, 26_668, 40_003)
-    level = assessment.assess(rates, Scheme.RESIDENT_PENSION, None, 4)
+    level = assessment.assess(rates, ContribScheme.RESIDENT_PENSION, None, 4)
     assert (level.amount_fen, level.pool_fen, level.personal_fen) == (5_000, 0, 5_000)
-    flat = assessment.assess(rates, Scheme.RESIDENT_MEDICAL, None, None)
+    flat = assessment.assess(rates, ContribScheme.RESIDENT_MEDICAL, None, None)
     assert (flat.amount_fen, flat.pool_fen, flat.personal_fen) == (1_500, 1_500, 0)
 
 
@@ -109,7 +111,7 @@ def test_rates_and_wages_are_effective_dated_policy(month_city: City) -> None:
     policy.load_initial(city.db, city.admin, [  # the city's schedule, loaded before anyone is registered
         policy.InitialValue("contrib.avg_wage_fen", 500_000, dt.date(2014, 7, 1), "2013 average wage, from July"),
         policy.InitialValue("contrib.flex_pension.personal_bp", 2_500, dt.date(2014, 8, 1))])
-    someone = holder(city, bank, balance=10 * PENSION, schemes=(Scheme.FLEX_PENSION,))
+    someone = holder(city, bank, balance=10 * PENSION, schemes=(ContribScheme.FLEX_PENSION,))
     with city.db.unit_of_work() as session:
         assert assessment.load_rates(session, "2014-06").avg_wage_fen == AVG
         assert assessment.load_rates(session, "2014-07").avg_wage_fen == 500_000

@@ -7,23 +7,23 @@ import datetime as dt
 import pytest
 from contrib_world import new_person
 
-from sscard.auth.errors import PermissionDenied
+from sscard.access import PermissionDenied
 from sscard.banks import service as banks
 from sscard.errors import DomainError
 from sscard.funds.contributions import service as contrib
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from support.city import City
 
 SIGNED = dt.date(2014, 3, 1)
 
 
 @pytest.mark.parametrize(("scheme", "choice", "code"), [
-    (Scheme.FLEX_PENSION, {"base_ratio_bp": 5_999}, "CONTRIB_BASE_INVALID"),
-    (Scheme.FLEX_PENSION, {"base_ratio_bp": 30_001}, "CONTRIB_BASE_INVALID"),
-    (Scheme.FLEX_PENSION, {"level": 2}, "CONTRIB_BASE_INVALID"),
-    (Scheme.RESIDENT_PENSION, {"level": 6}, "CONTRIB_LEVEL_INVALID"),
-    (Scheme.RESIDENT_PENSION, {"base_ratio_bp": 10_000}, "CONTRIB_LEVEL_INVALID"),
-    (Scheme.RESIDENT_MEDICAL, {"level": 1}, "CONTRIB_SCHEME_INVALID"),
+    (ContribScheme.FLEX_PENSION, {"base_ratio_bp": 5_999}, "CONTRIB_BASE_INVALID"),
+    (ContribScheme.FLEX_PENSION, {"base_ratio_bp": 30_001}, "CONTRIB_BASE_INVALID"),
+    (ContribScheme.FLEX_PENSION, {"level": 2}, "CONTRIB_BASE_INVALID"),
+    (ContribScheme.RESIDENT_PENSION, {"level": 6}, "CONTRIB_LEVEL_INVALID"),
+    (ContribScheme.RESIDENT_PENSION, {"base_ratio_bp": 10_000}, "CONTRIB_LEVEL_INVALID"),
+    (ContribScheme.RESIDENT_MEDICAL, {"level": 1}, "CONTRIB_SCHEME_INVALID"),
     ("maternity", {}, "CONTRIB_SCHEME_INVALID"),
 ])
 def test_a_choice_outside_the_policy_is_refused(city: City, scheme: str, choice: dict[str, int], code: str) -> None:
@@ -35,23 +35,24 @@ def test_a_choice_outside_the_policy_is_refused(city: City, scheme: str, choice:
 
 def test_enrolment_choices_are_dated_and_one_category_per_person(city: City) -> None:
     person_id, number = new_person(city)
-    first = contrib.enrol(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-03", base_ratio_bp=6_000)
+    first = contrib.enrol(city.db, city.admin, number, ContribScheme.FLEX_PENSION, "2014-03", base_ratio_bp=6_000)
     with pytest.raises(DomainError) as twice:
-        contrib.enrol(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-05", base_ratio_bp=8_000)
+        contrib.enrol(city.db, city.admin, number, ContribScheme.FLEX_PENSION, "2014-05", base_ratio_bp=8_000)
     assert twice.value.code == "CONTRIB_ALREADY_ENROLLED"
     with pytest.raises(DomainError) as other:
-        contrib.enrol(city.db, city.admin, number, Scheme.RESIDENT_PENSION, "2014-03", level=1)
+        contrib.enrol(city.db, city.admin, number, ContribScheme.RESIDENT_PENSION, "2014-03", level=1)
     assert other.value.code == "CONTRIB_CATEGORY_MISMATCH"
 
-    changed = contrib.change_choice(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-07", base_ratio_bp=15_000)
+    changed = contrib.change_choice(city.db, city.admin, number, ContribScheme.FLEX_PENSION, "2014-07",
+                                    base_ratio_bp=15_000)
     rows = contrib.enrolments(city.db, city.admin, person_id)
     assert [(r.start_period, r.end_period, r.base_ratio_bp) for r in rows] == [
         ("2014-03", "2014-06", 6_000), ("2014-07", None, 15_000)]
     assert changed.id != first.id
-    ended = contrib.end_enrolment(city.db, city.admin, number, Scheme.FLEX_PENSION, "2014-12")
+    ended = contrib.end_enrolment(city.db, city.admin, number, ContribScheme.FLEX_PENSION, "2014-12")
     assert ended.end_period == "2014-12"
     with pytest.raises(PermissionDenied):
-        contrib.enrol(city.db, city.counter, number, Scheme.EMPLOYEE_MEDICAL, "2014-03", base_ratio_bp=6_000)
+        contrib.enrol(city.db, city.counter, number, ContribScheme.EMPLOYEE_MEDICAL, "2014-03", base_ratio_bp=6_000)
 
 
 def test_a_new_authorisation_replaces_the_old_and_can_be_revoked(city: City) -> None:
@@ -60,7 +61,7 @@ def test_a_new_authorisation_replaces_the_old_and_can_be_revoked(city: City) -> 
         contrib.sign_authorisation(city.db, city.admin, number, signed_on=SIGNED, signature_ref="F-1",
                                    bank_code="ICBC", account_no="6200000000000001")
     assert not_insured.value.code == "CONTRIB_INSURED_NOT_FOUND"
-    contrib.enrol(city.db, city.admin, number, Scheme.RESIDENT_PENSION, "2014-03", level=3)
+    contrib.enrol(city.db, city.admin, number, ContribScheme.RESIDENT_PENSION, "2014-03", level=3)
     with pytest.raises(DomainError) as unsigned:
         contrib.sign_authorisation(city.db, city.admin, number, signed_on=SIGNED, signature_ref=" ",
                                    bank_code="ICBC", account_no="6200000000000001")

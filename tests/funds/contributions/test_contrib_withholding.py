@@ -16,13 +16,12 @@ from contrib_world import (
     holder,
 )
 
-from sscard.auth.errors import PermissionDenied
-from sscard.auth.roles import Actor, Role
+from sscard.access import Actor, PermissionDenied, Role
 from sscard.banks.gateway import AccountState
 from sscard.banks.simulated import SimulatedBank
 from sscard.db import Database
 from sscard.funds.contributions import history
-from sscard.funds.contributions.terms import Scheme
+from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.contributions.withholding import run_withholding_month
 from sscard.ledger import service as ledger
 from sscard.medical import service as medical
@@ -145,7 +144,8 @@ def test_a_failed_month_is_retried_with_the_next_months_run(month_city: City) ->
 def test_running_a_finished_month_again_changes_nothing(month_city: City) -> None:
     city, bank = month_city, SimulatedBank(month_city.db)
     someone = holder(city, bank, balance=5 * MONTH)
-    resident = holder(city, bank, balance=10_000, schemes=(Scheme.RESIDENT_PENSION, Scheme.RESIDENT_MEDICAL))
+    resident = holder(city, bank, balance=10_000,
+                      schemes=(ContribScheme.RESIDENT_PENSION, ContribScheme.RESIDENT_MEDICAL))
     first = run_withholding_month(city.db, city.admin, "2014-06")
     # A resident at level 2 (20 yuan, all to the personal account) and the flat residents' medical amount.
     assert _balance(city.db, f"person:{resident.person_id}:pension") == 2_000

@@ -26,8 +26,8 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor
 from sscard.banks import files
 from sscard.banks.errors import BankFileUnknownLine
 from sscard.banks.gateway import BankGateway

@@ -12,8 +12,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.db import Database
 from sscard.funds import FUNDS, add_months, parse_period, period_index
 from sscard.funds.benefits.errors import (

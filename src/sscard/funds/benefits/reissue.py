@@ -14,8 +14,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import service as banks
 from sscard.db import Database
 from sscard.funds import parse_period, period_of
@@ -26,7 +26,7 @@ from sscard.funds.benefits.models import DisbursementBatch, DisbursementLine, En
 from sscard.funds.benefits.schemas import CorrectionIn, FailureOut, PaymentOut, ReissueRunOut, what_to_do
 from sscard.funds.benefits.service import (
     Progress,
-    _batch_outs,
+    batch_outs,
     default_gateways,
     drive_batches,
     payment_accounts,
@@ -116,7 +116,7 @@ def run_reissues(db: Database, actor: Actor, period: str | None = None, progress
             .order_by(DisbursementBatch.id)).scalars())
     drive_batches(db, actor, batch_ids, gateways or default_gateways(db), report, f"re-issue {label}")
     with db.unit_of_work() as session:
-        return ReissueRunOut(batches=_batch_outs(session, batch_ids), reissued=made, waiting_for_account=waiting)
+        return ReissueRunOut(batches=batch_outs(session, batch_ids), reissued=made, waiting_for_account=waiting)
 
 
 def _build_reissues(session: Session, actor: Actor, period: str) -> tuple[int, int]:

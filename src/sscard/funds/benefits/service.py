@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import service as banks
 from sscard.banks.gateway import BankGateway, gateway_for
 from sscard.banks.schemas import PaymentAccount
@@ -27,8 +27,8 @@ from sscard.funds.benefits import batches as steps
 from sscard.funds.benefits.batches import GatewayFor, crash_point
 from sscard.funds.benefits.dues import PERSON, owed_for_month
 from sscard.funds.benefits.errors import BatchNotFound, MonthOutOfOrder, MonthRunBusy
-from sscard.funds.benefits.models import BatchState, DisbursementBatch, MonthRun
-from sscard.funds.benefits.schemas import BatchOut, MonthOut, PaymentOut
+from sscard.funds.benefits.models import DisbursementBatch, MonthRun
+from sscard.funds.benefits.schemas import BatchOut, MonthOut
 
 # (what is happening, steps done, steps in all): the CLI draws it as a Rich progress bar.
 Progress = Callable[[str, int, int], None]
@@ -73,7 +73,7 @@ def run_disbursement_month(db: Database, actor: Actor, period: str, progress: Pr
             audit.record(session, actor, "benefit.month_done", "benefit_month", period, None,
                          {"batches": len(batch_ids)})
         counts = run.payments, run.held, run.released, run.no_account
-        outs = _batch_outs(session, batch_ids)
+        outs = batch_outs(session, batch_ids)
     return MonthOut(period=period, owed=counts[0], held=counts[1], released=counts[2], no_account=counts[3],
                     batches=outs, resumed=resumed)
 
@@ -124,7 +124,8 @@ def drive_batches(db: Database, actor: Actor, batch_ids: list[int], gateways: Ga
     report(f"{label}: done", total, total)
 
 
-def _batch_outs(session: Session, batch_ids: list[int]) -> list[BatchOut]:
+def batch_outs(session: Session, batch_ids: list[int]) -> list[BatchOut]:
+    """The batches ``batch_ids`` as the API shows them, in id order (for a run's answer)."""
     if not batch_ids:
         return []
     rows = session.execute(select(DisbursementBatch).where(DisbursementBatch.id.in_(batch_ids))
@@ -151,19 +152,3 @@ def get_batch(db: Database, actor: Actor, batch_no: str) -> BatchOut:
         if batch is None:
             raise BatchNotFound(batch_no, batch_no=batch_no)
         return BatchOut.model_validate(batch)
-
-
-def unfinished_batches(db: Database, actor: Actor) -> list[BatchOut]:
-    """Batches not yet posted (a run to resume)."""
-    actor.require(Permission.FUNDS_READ)
-    with db.unit_of_work() as session:
-        rows = session.execute(select(DisbursementBatch).where(DisbursementBatch.state != BatchState.POSTED.value)
-                               .order_by(DisbursementBatch.id)).scalars()
-        return [BatchOut.model_validate(b) for b in rows]
-
-
-def payments_for_person(db: Database, actor: Actor, person_id: int, lang: str = "zh") -> list[PaymentOut]:
-    """The contract's name for ``reissue.payments_for_person`` (the cardholder portal reads it)."""
-    from sscard.funds.benefits import reissue  # reissue builds on this module
-
-    return reissue.payments_for_person(db, actor, person_id, lang)

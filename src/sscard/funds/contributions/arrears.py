@@ -16,8 +16,8 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks.gateway import BankGateway, CallResult, gateway_for
 from sscard.db import Database
 from sscard.funds import add_months

@@ -1,8 +1,8 @@
 """Assessment arithmetic (核定): bases, amounts and their pool / personal-account parts, in integer fen.
 
-Every number comes from effective-dated policy parameters (``contrib.*``, see ``PARAMETERS``) read for the
-first day of the period. Rounding, documented once: a product ``x × bp / 10000`` is rounded half up to the fen
-(``bp_of``); the base is rounded first, then clamped into the city's floor and ceiling; the total and the
+Every number comes from effective-dated policy parameters (``contrib.*``, defined in ``sscard.policy.parameters``)
+read for the first day of the period. Rounding, documented once: a product ``x × bp / 10000`` is rounded half up
+to the fen (``bp_of``); the base is rounded first, then clamped into the city's floor and ceiling; the total and the
 personal part are each rounded from the base, and the pool part is the total minus the personal part, so the
 parts always add up to the total exactly.
 """
@@ -15,8 +15,7 @@ from sqlalchemy.orm import Session
 
 from sscard.funds import first_day
 from sscard.funds.contributions.errors import BaseChoiceInvalid, LevelInvalid
-from sscard.funds.contributions.parameters import MAX_LEVELS as MAX_LEVELS
-from sscard.funds.contributions.terms import BASE_SCHEMES, FLAT_SCHEMES, LEVEL_SCHEMES, Scheme
+from sscard.funds.contributions.terms import BASE_SCHEMES, FLAT_SCHEMES, LEVEL_SCHEMES, ContribScheme
 from sscard.policy import service as policy
 from sscard.policy.errors import PolicyInvalid
 
@@ -42,8 +41,8 @@ class Rates:
     ratio_max_bp: int
     floor_fen: int
     ceiling_fen: int
-    scheme_rate_bp: dict[Scheme, int]  # total rate of each base scheme
-    scheme_personal_bp: dict[Scheme, int]  # the part of it credited to a personal account
+    scheme_rate_bp: dict[ContribScheme, int]  # total rate of each base scheme
+    scheme_personal_bp: dict[ContribScheme, int]  # the part of it credited to a personal account
     resident_levels_fen: tuple[int, ...]  # level 1..n, monthly amount
     resident_pension_pool_bp: int  # share of a resident's level that goes to the pool (0: all personal)
     resident_medical_fen: int
@@ -80,7 +79,7 @@ def check_level(rates: Rates, level: int) -> None:
         raise LevelInvalid(f"level {level}; levels are 1–{len(rates.resident_levels_fen)}", level=level)
 
 
-def assess(rates: Rates, scheme: Scheme, base_ratio_bp: int | None, level: int | None) -> Split:
+def assess(rates: Rates, scheme: ContribScheme, base_ratio_bp: int | None, level: int | None) -> Split:
     """What one enrolment owes for the period ``rates`` belongs to."""
     if scheme in BASE_SCHEMES:
         assert base_ratio_bp is not None
@@ -115,10 +114,11 @@ def load_rates(session: Session, period: str) -> Rates:
     rates = Rates(
         avg_wage_fen=get("avg_wage_fen"), ratio_min_bp=get("base_ratio_min_bp"), ratio_max_bp=get("base_ratio_max_bp"),
         floor_fen=get("base_floor_fen"), ceiling_fen=get("base_ceiling_fen"),
-        scheme_rate_bp={s: get(f"{s.value}.rate_bp") for s in BASE_SCHEMES if s is not Scheme.UNEMPLOYMENT}
-        | {Scheme.UNEMPLOYMENT: get("unemployment.rate_bp")},
-        scheme_personal_bp={Scheme.FLEX_PENSION: get("flex_pension.personal_bp"),
-                            Scheme.EMPLOYEE_MEDICAL: get("employee_medical.personal_bp"), Scheme.UNEMPLOYMENT: 0},
+        scheme_rate_bp={s: get(f"{s.value}.rate_bp") for s in BASE_SCHEMES if s is not ContribScheme.UNEMPLOYMENT}
+        | {ContribScheme.UNEMPLOYMENT: get("unemployment.rate_bp")},
+        scheme_personal_bp={ContribScheme.FLEX_PENSION: get("flex_pension.personal_bp"),
+                            ContribScheme.EMPLOYEE_MEDICAL: get("employee_medical.personal_bp"),
+                            ContribScheme.UNEMPLOYMENT: 0},
         resident_levels_fen=tuple(get(f"resident_pension.level_{n}") for n in range(1, count + 1)),
         resident_pension_pool_bp=get("resident_pension.pool_bp"),
         resident_medical_fen=get("resident_medical.amount_fen"),

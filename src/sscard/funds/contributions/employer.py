@@ -14,8 +14,8 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import simulated
 from sscard.banks.gateway import gateway_for
 from sscard.banks.http_client import HttpGateway

@@ -4,7 +4,7 @@ An employer file is refused whole: ``EmployerFileRejected`` and its subclasses a
 applied; ``.context['line']`` names the first bad line where there is one.
 """
 
-from sscard.errors import Conflict, DomainError, NotFound, ValidationFailed
+from sscard.errors import Conflict, NotFound, ValidationFailed
 
 
 class SchemeInvalid(ValidationFailed):
@@ -71,13 +71,6 @@ class PeriodClosed(Conflict):
     code = "CONTRIB_PERIOD_CLOSED"
     message_zh = "已有更晚月份的代扣，不能再运行更早的月份"
     message_en = "A later month has already been run; an earlier month cannot be run now"
-
-
-class BankNotAnswered(DomainError):
-    code = "CONTRIB_BANK_NOT_ANSWERED"
-    http_status = 409
-    message_zh = "银行尚未返回回盘文件，请稍后再次运行本月（已完成的步骤不会重复）"
-    message_en = "The bank has not returned the file yet; run the month again later (finished steps are kept)"
 
 
 class NoArrears(Conflict):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission, Role
 from sscard.db import Database
 from sscard.funds import parse_period
 from sscard.funds.contributions.models import (

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from sscard.funds import CLEARING_KIND, FUND_KIND, clearing_account, fund_account, open_missing_accounts
-from sscard.funds.contributions.terms import InsuranceType, Scheme
+from sscard.funds.contributions.terms import ContribScheme, InsuranceType
 from sscard.ledger import bulk
 from sscard.ledger.bulk import BulkTransfer
 from sscard.medical import service as medical
-from sscard.medical.terms import Scheme as MedicalScheme
+from sscard.medical.terms import Scheme
 
 # (kind, debits_must_not_exceed_credits) of the accounts contributions may open.
 PERSONAL_PENSION = ("pension_personal", True)
@@ -45,11 +45,11 @@ def personal_account(person_id: int, insurance_type: str) -> str | None:
 
 def pool_account(scheme: str) -> str:
     """The pooled fund a scheme's pool part goes to."""
-    if scheme == Scheme.EMPLOYEE_MEDICAL:
-        return medical.pool_account(MedicalScheme.EMPLOYEE)
-    if scheme == Scheme.RESIDENT_MEDICAL:
-        return medical.pool_account(MedicalScheme.RESIDENT)
-    if scheme == Scheme.UNEMPLOYMENT:
+    if scheme == ContribScheme.EMPLOYEE_MEDICAL:
+        return medical.pool_account(Scheme.EMPLOYEE)
+    if scheme == ContribScheme.RESIDENT_MEDICAL:
+        return medical.pool_account(Scheme.RESIDENT)
+    if scheme == ContribScheme.UNEMPLOYMENT:
         return fund_account("unemployment")
     return fund_account("pension")
 
@@ -57,7 +57,7 @@ def pool_account(scheme: str) -> str:
 def employer_pool_account(insurance_type: str) -> str:
     """Employers' contributions: employee medical pool, pension fund, unemployment fund."""
     if insurance_type == InsuranceType.MEDICAL:
-        return medical.pool_account(MedicalScheme.EMPLOYEE)
+        return medical.pool_account(Scheme.EMPLOYEE)
     return fund_account(insurance_type)
 
 

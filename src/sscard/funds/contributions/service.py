@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import service as bank_service
 from sscard.db import Database
 from sscard.funds import add_months, parse_period
@@ -39,33 +39,33 @@ from sscard.funds.contributions.terms import (
     SCHEME_TYPE,
     AuthorisationStatus,
     Category,
+    ContribScheme,
     InsuredStatus,
-    Scheme,
 )
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.registry.models import Person
 
 
-def _scheme(raw: Scheme | str) -> Scheme:
+def _scheme(raw: ContribScheme | str) -> ContribScheme:
     try:
-        return Scheme(raw)
+        return ContribScheme(raw)
     except ValueError:
         raise SchemeInvalid(f"unknown scheme {str(raw)[:30]}", scheme=str(raw)[:30]) from None
 
 
-def _category_of(scheme: Scheme) -> Category:
+def _category_of(scheme: ContribScheme) -> Category:
     return next(c for c, schemes in CATEGORY_SCHEMES.items() if scheme in schemes)
 
 
-def _current(session: Session, person_id: int, scheme: Scheme) -> ContribEnrolment | None:
+def _current(session: Session, person_id: int, scheme: ContribScheme) -> ContribEnrolment | None:
     return session.execute(
         select(ContribEnrolment).where(ContribEnrolment.person_id == person_id, ContribEnrolment.scheme == scheme.value)
         .order_by(ContribEnrolment.start_period.desc()).limit(1)
     ).scalar_one_or_none()
 
 
-def _check_choice(session: Session, scheme: Scheme, period: str, base_ratio_bp: int | None,
+def _check_choice(session: Session, scheme: ContribScheme, period: str, base_ratio_bp: int | None,
                   level: int | None) -> None:
     rates = assessment.load_rates(session, period)
     if scheme in BASE_SCHEMES:
@@ -82,15 +82,15 @@ def _check_choice(session: Session, scheme: Scheme, period: str, base_ratio_bp: 
         raise SchemeInvalid(f"{scheme.value} has a fixed amount: no base or level to choose")
 
 
-def _open_accounts(session: Session, person_id: int, scheme: Scheme) -> None:
+def _open_accounts(session: Session, person_id: int, scheme: ContribScheme) -> None:
     personal = postings.personal_account(person_id, SCHEME_TYPE[scheme].value)
     codes = {postings.pool_account(scheme.value)}
-    if personal is not None and scheme is not Scheme.RESIDENT_MEDICAL:
+    if personal is not None and scheme is not ContribScheme.RESIDENT_MEDICAL:
         codes.add(personal)
     postings.ensure_accounts(session, codes)
 
 
-def enrol(db: Database, actor: Actor, id_number: str, scheme: Scheme | str, start_period: str, *,
+def enrol(db: Database, actor: Actor, id_number: str, scheme: ContribScheme | str, start_period: str, *,
           base_ratio_bp: int | None = None, level: int | None = None) -> EnrolmentOut:
     """参保登记 for withholding: the person joins ``scheme`` from ``start_period`` with a base (as a share of the
     average wage, in basis points: 6000 = 60 %) or a level. The category follows from the scheme."""
@@ -120,7 +120,7 @@ def enrol(db: Database, actor: Actor, id_number: str, scheme: Scheme | str, star
         return out
 
 
-def change_choice(db: Database, actor: Actor, id_number: str, scheme: Scheme | str, from_period: str, *,
+def change_choice(db: Database, actor: Actor, id_number: str, scheme: ContribScheme | str, from_period: str, *,
                   base_ratio_bp: int | None = None, level: int | None = None) -> EnrolmentOut:
     """A new base or level from ``from_period`` on (periods already assessed keep theirs)."""
     actor.require(Permission.FUNDS_CORRECT)
@@ -147,7 +147,8 @@ def change_choice(db: Database, actor: Actor, id_number: str, scheme: Scheme | s
         return out
 
 
-def end_enrolment(db: Database, actor: Actor, id_number: str, scheme: Scheme | str, last_period: str) -> EnrolmentOut:
+def end_enrolment(db: Database, actor: Actor, id_number: str, scheme: ContribScheme | str,
+                  last_period: str) -> EnrolmentOut:
     """停保: no assessments after ``last_period``."""
     actor.require(Permission.FUNDS_CORRECT)
     chosen, period = _scheme(scheme), parse_period(last_period)

@@ -13,7 +13,7 @@ class Category(enum.StrEnum):
     EMPLOYEE = "employee"  # 在职职工: the employer pays by batch file
 
 
-class Scheme(enum.StrEnum):
+class ContribScheme(enum.StrEnum):
     """A scheme a person can be enrolled in for withholding (险种 as the bank sees it)."""
 
     FLEX_PENSION = "flex_pension"  # 灵活就业人员基本养老保险: 20 % of a chosen base, 12 % pool / 8 % personal
@@ -37,22 +37,23 @@ WITHHOLDING_RANK: dict[InsuranceType, int] = {
     InsuranceType.UNEMPLOYMENT: 3,
 }
 
-SCHEME_TYPE: dict[Scheme, InsuranceType] = {
-    Scheme.FLEX_PENSION: InsuranceType.PENSION,
-    Scheme.EMPLOYEE_MEDICAL: InsuranceType.MEDICAL,
-    Scheme.UNEMPLOYMENT: InsuranceType.UNEMPLOYMENT,
-    Scheme.RESIDENT_PENSION: InsuranceType.PENSION,
-    Scheme.RESIDENT_MEDICAL: InsuranceType.MEDICAL,
+SCHEME_TYPE: dict[ContribScheme, InsuranceType] = {
+    ContribScheme.FLEX_PENSION: InsuranceType.PENSION,
+    ContribScheme.EMPLOYEE_MEDICAL: InsuranceType.MEDICAL,
+    ContribScheme.UNEMPLOYMENT: InsuranceType.UNEMPLOYMENT,
+    ContribScheme.RESIDENT_PENSION: InsuranceType.PENSION,
+    ContribScheme.RESIDENT_MEDICAL: InsuranceType.MEDICAL,
 }
 
 # Schemes whose amount follows a chosen base (a share of the average wage) versus a chosen level.
-BASE_SCHEMES = frozenset({Scheme.FLEX_PENSION, Scheme.EMPLOYEE_MEDICAL, Scheme.UNEMPLOYMENT})
-LEVEL_SCHEMES = frozenset({Scheme.RESIDENT_PENSION})
-FLAT_SCHEMES = frozenset({Scheme.RESIDENT_MEDICAL})
+BASE_SCHEMES = frozenset({ContribScheme.FLEX_PENSION, ContribScheme.EMPLOYEE_MEDICAL, ContribScheme.UNEMPLOYMENT})
+LEVEL_SCHEMES = frozenset({ContribScheme.RESIDENT_PENSION})
+FLAT_SCHEMES = frozenset({ContribScheme.RESIDENT_MEDICAL})
 
-CATEGORY_SCHEMES: dict[Category, frozenset[Scheme]] = {
-    Category.FLEXIBLE: frozenset({Scheme.FLEX_PENSION, Scheme.EMPLOYEE_MEDICAL, Scheme.UNEMPLOYMENT}),
-    Category.RESIDENT: frozenset({Scheme.RESIDENT_PENSION, Scheme.RESIDENT_MEDICAL}),
+CATEGORY_SCHEMES: dict[Category, frozenset[ContribScheme]] = {
+    Category.FLEXIBLE: frozenset({ContribScheme.FLEX_PENSION, ContribScheme.EMPLOYEE_MEDICAL,
+                                  ContribScheme.UNEMPLOYMENT}),
+    Category.RESIDENT: frozenset({ContribScheme.RESIDENT_PENSION, ContribScheme.RESIDENT_MEDICAL}),
     Category.EMPLOYEE: frozenset(),  # employees are paid for by their employer's file, never withheld
 }
 

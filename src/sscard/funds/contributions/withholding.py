@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from sscard import bulksql as bulk
 from sscard import clock
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor, Permission
 from sscard.banks import files
 from sscard.banks.gateway import BankGateway, gateway_for
 from sscard.db import Database
@@ -56,12 +56,13 @@ from sscard.funds.contributions.terms import (
     AssessmentStatus,
     AuthorisationStatus,
     BatchStatus,
+    ContribScheme,
     InsuranceType,
     InsuredStatus,
     RunStatus,
-    Scheme,
 )
 from sscard.registry.models import Person
+from sscard.registry.schemas import LivingStatus
 
 GatewayFor = Callable[[str], BankGateway]
 UNPAID = (AssessmentStatus.DUE.value, AssessmentStatus.FAILED.value)
@@ -140,14 +141,15 @@ def _assess(db: Database, period: str, report: ProgressFn) -> None:
                    ContribEnrolment.insurance_type, ContribEnrolment.base_ratio_bp, ContribEnrolment.level)
             .join(ContribInsured, ContribInsured.person_id == ContribEnrolment.person_id)
             .join(Person, Person.id == ContribEnrolment.person_id)
-            .where(ContribInsured.status == InsuredStatus.ACTIVE.value, Person.living_status == "1",
+            .where(ContribInsured.status == InsuredStatus.ACTIVE.value,
+                   Person.living_status == LivingStatus.ALIVE.value,
                    ContribEnrolment.start_period <= period,
                    or_(ContribEnrolment.end_period.is_(None), ContribEnrolment.end_period >= period), ~already)
             .order_by(ContribEnrolment.id)
         ).all()
         new: list[dict[str, Any]] = []
         for enrolment_id, person_id, scheme, insurance_type, ratio, level in rows:
-            split = assessment.assess(rates, Scheme(scheme), ratio, level)
+            split = assessment.assess(rates, ContribScheme(scheme), ratio, level)
             if split.amount_fen <= 0:  # a level or flat amount set to 0 by policy: nothing is owed
                 continue
             new.append({"person_id": person_id, "enrolment_id": enrolment_id, "period": period, "scheme": scheme,

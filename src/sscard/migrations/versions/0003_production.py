@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27
 
-Card production (issue 4): collection and population imports, the comparison exceptions queue, the six
+Card production: collection and population imports, the comparison exceptions queue, the six
 cooperating banks (seeded: divisions, quota, file character set), production batches and their records, overdue
 seals, and the policy parameter ``card.seal_unactivated_months`` (6, 逾期封存).
 """

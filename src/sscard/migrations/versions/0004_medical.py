@@ -4,7 +4,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27
 
-Medical settlement (issue 5, the rest): institutions with API keys and terminals, insured enrolment, the
+Medical settlement: institutions with API keys and terminals, insured enrolment, the
 effective-dated catalogue and policy, per-person yearly accumulators, the message journal (idempotency by
 institution message id), settlement records, and daily reconciliation runs with their differences.
 """

@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-27
 
-Bank gateway (issue 6): the bureau's registered payment accounts, and the simulated bank's own tables
+Bank gateway: the bureau's registered payment accounts, and the simulated bank's own tables
 (``simbank_accounts``, ``simbank_batches``, ``simbank_calls``).
 """
 

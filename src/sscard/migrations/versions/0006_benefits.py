@@ -4,7 +4,7 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-27
 
-Benefits (issue 6): entitlements with effective-dated amounts, survival certifications, months owed but not
+Benefits: entitlements with effective-dated amounts, survival certifications, months owed but not
 paid (holds), month runs, disbursement batches with append-only lines (triggers refuse UPDATE and
 DELETE of lines, and any change of a batch header), and the re-issue queue. Seeds the policy value
 ``benefits.certification_months`` = 12 (payments stop after 12 months without certification).

@@ -4,7 +4,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-27
 
-Contributions (issue 6): insured persons and scheme enrolments with a chosen base or level, withholding
+Contributions: insured persons and scheme enrolments with a chosen base or level, withholding
 authorisations, the month's run, assessments, debit batches and their lines, employer files; and the
 contribution policy parameters (contrib.*), seeded with example values effective 2013-01-01.
 """

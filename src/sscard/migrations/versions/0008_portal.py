@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-27
 
-Cardholder portal (query passwords, sessions) and operators' TOTP (issue 7), with the portal's policy
+Cardholder portal (query passwords, sessions) and operators' TOTP, with the portal's policy
 parameters: lockout after 5 wrong query passwords, 30-minute sessions, kiosks idle out after 90 seconds.
 """
 

@@ -4,7 +4,7 @@ Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-27
 
-Two indexes of the transfer journal that every bulk-posted line paid for and nobody used (issue 6: a month of
+Two indexes of the transfer journal that every bulk-posted line paid for and nobody used (a month of
 a million pay-outs is a million journal rows):
 
 - ``uq_ledger_transfers_pending_id`` becomes a partial unique index ``WHERE pending_id IS NOT NULL``: the

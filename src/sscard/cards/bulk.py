@@ -1,9 +1,9 @@
-"""Set-based writes for production batches (tens of thousands of cards per step): the production-status moves
-of a step with their audit records.
+"""Set-based production-status moves of many cards (a production batch step: tens of thousands of cards).
 
-A batch step must not cost one statement per card: the audit chain is extended once per step
-(``audit.record_many``), cards and batch records are updated and inserted set-based by
-``sscard.bulksql.update_rows`` / ``insert_rows`` (re-exported here for the batch steps).
+The cards package owns the ``cards`` rows and their state machine; ``sscard.production.batches`` moves whole
+batches through it with :class:`ProductionMoves` instead of updating the rows itself. A step must not cost one
+statement per card: the audit chain is extended once per step (``audit.record_many``) and the rows are updated
+set-based (``sscard.bulksql.update_rows``).
 """
 
 from __future__ import annotations
@@ -15,20 +15,20 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from sscard import clock
+from sscard.access import Actor
 from sscard.audit import service as audit
-from sscard.auth.roles import Actor
-from sscard.bulksql import PAGE, insert_rows, update_rows
+from sscard.bulksql import update_rows
 from sscard.cards.errors import ProductionTransitionInvalid
 from sscard.cards.models import Card
 from sscard.cards.states import PRODUCTION_EDGES, ProductionStatus
 from sscard.db import UtcDateTime
 
-__all__ = ["PAGE", "Moves", "insert_rows", "update_rows"]
+__all__ = ["ProductionMoves"]
 
 
-class Moves:
+class ProductionMoves:
     """Production-status transitions of one batch step under the cards state machine (its edges and errors),
-    each audited per card like ``cards.service.advance_production`` — one audit record per card state change,
+    each audited per card like ``advance_production`` (one card at a time) — one audit record per card state change,
     written by ``audit.record_many`` in the order the cards were added — and applied by set-based UPDATEs that
     still check each card's version (optimistic locking: a card changed meanwhile fails the whole step).
     """

@@ -1,11 +1,23 @@
-"""Roles and what each may do. Authorisation is decided here, once, for every interface (API, CLI, web)."""
+"""Who acts and what each role may do: ``Actor``, ``Role``, ``Permission`` and ``PermissionDenied``.
+
+Authorisation is decided here, once, for every interface (API, CLI, web). Every service starts with
+``actor.require(...)``, so this module sits below all domains (it imports nothing but ``sscard.errors``);
+authentication (operators, passwords, tokens, TOTP, lockout) is the ``auth`` domain above it.
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
 
-from sscard.auth.errors import PermissionDenied
+from sscard.errors import DomainError
+
+
+class PermissionDenied(DomainError):
+    code = "PERMISSION_DENIED"
+    http_status = 403
+    message_zh = "当前角色无权执行此操作"
+    message_en = "Your role is not allowed to do this"
 
 
 class Role(enum.StrEnum):
