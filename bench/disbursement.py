@@ -30,6 +30,7 @@ from sscard.bulksql import copy_rows
 from sscard.db import Database
 from sscard.funds.benefits import reissue
 from sscard.funds.benefits import service as benefits
+from sscard.ledger import chart
 from sscard.ledger import service as ledger
 
 RESULTS = Path(__file__).resolve().parent / "results" / "disbursement.json"
@@ -122,7 +123,7 @@ def run_month(db: Database) -> dict[str, Any]:
 def check(db: Database, month: dict[str, Any]) -> dict[str, Any]:
     with db.unit_of_work() as s:
         zero = ledger.check_zero_sum(s)
-        cleared = sum(ledger.balance(s, f"bank:{b}:clearing").credits_posted for b in BANKS)
+        cleared = sum(ledger.balance(s, chart.BankClearing(b).code).credits_posted for b in BANKS)
     failures = reissue.failures(db, SYSTEM_ACTOR, limit=10_000_000)
     ok_amount = sum(b["success_amount"] for b in month["batches"])
     return {"ledger_zero_sum": zero.ok, "ledger_cleared_fen": cleared, "batches_success_fen": ok_amount,

@@ -1,22 +1,33 @@
-"""Raw bulk SQL in the session's transaction, for jobs that move a million rows: COPY on PostgreSQL, the
-driver's ``executemany`` on SQLite, plain tuples straight from the driver, and a pause of the cyclic garbage
-collector while millions of small objects are built. Also set-based UPDATE / INSERT of mapped rows
-(``update_rows`` / ``insert_rows``). Shared by the ledger, banks, funds, production and benchmarks."""
+"""Raw SQL in the session's transaction — the one home for SQL that bypasses SQLAlchemy's execution pipeline.
+
+Bulk, for jobs that move a million rows: COPY on PostgreSQL, the driver's ``executemany`` on SQLite, plain
+tuples straight from the driver, and a pause of the cyclic garbage collector while millions of small objects
+are built; set-based UPDATE / INSERT of mapped rows (``update_rows`` / ``insert_rows``). Shared by the ledger,
+banks, funds, production and benchmarks.
+
+Prebuilt, for the settlement path: Core statements compiled once and run on the driver connection
+(``execute``, ``write_all``), see "Prebuilt statements" below. They read SQLAlchemy's compiled form through
+private attributes, all of them in ``compiled_parts``; pyproject.toml pins the SQLAlchemy range this was
+tested on, and tests/medical/test_bulksql_internals.py fails if those internals change.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import gc
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Column, Table, Text, bindparam, column, func, insert, select, update, values
+from sqlalchemy import Column, Executable, Table, Text, bindparam, column, func, insert, select, update, values
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSON
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import CTE, TableValuedAlias
 
@@ -182,3 +193,127 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     else:
         pk = next(iter(table.primary_key.columns))
         session.connection().execute(insert(table).returning(pk), list(rows)).all()
+
+
+# ------------------------------------------------------------------ prebuilt statements on the driver connection
+# On PostgreSQL a statement is compiled by SQLAlchemy once (per statement and set of parameter names) and then
+# run straight on the session's psycopg connection, in the session's transaction: SQLAlchemy's execution
+# pipeline (execution context, result object, events) cost about as much CPU per statement as psycopg itself
+# (cProfile, bench/settlement.py's workload), and the settlement runs about ten statements. psycopg prepares a
+# statement server-side after its fifth use, as it does under SQLAlchemy. On SQLite the statement goes through
+# SQLAlchemy as usual.
+#
+# What SQLAlchemy would still do here is done here: Python-side column defaults (``default=`` / ``onupdate=``)
+# are filled in and bind processors (``UtcDateTime``) applied. Results come back as plain tuples without result
+# processing, so only statements whose returned columns need none (integers, strings) may be run this way
+# (checked when compiling). Statement counts seen by SQLAlchemy's ``before_cursor_execute`` hook do not include
+# these statements.
+
+
+class CompiledParts(NamedTuple):
+    """What running a compiled statement without SQLAlchemy needs from it."""
+
+    sql: str
+    processors: dict[str, Callable[[Any], Any]]  # bind parameter name → SQLAlchemy's bind processor
+    defaults: list[tuple[str, Callable[[], Any]]]  # column key → Python-side default / onupdate to fill in
+    fixed: dict[str, Any]  # values bound in the statement itself (literal(), comparisons with constants)
+    returns_rows: bool
+
+
+def compiled_parts(compiled: SQLCompiler, names: frozenset[str]) -> CompiledParts:
+    """The parts of ``compiled`` (for parameters ``names``); the one place that reads SQLAlchemy's private
+    attributes of a compiled statement (``_bind_processors``, ``_result_columns``, a type's
+    ``_cached_result_processor``, ``construct_params(_check=False)``) and how it wraps a callable default.
+    Refuses statements it cannot run faithfully (TypeError)."""
+    processors: dict[str, Callable[[Any], Any]] = {
+        name: proc for name, proc in compiled._bind_processors.items() if isinstance(name, str) and callable(proc)}
+    prefetched = {c.key for c in (*compiled.insert_prefetch, *compiled.update_prefetch)}
+    fixed = {name: value for name, value in compiled.construct_params(_check=False).items()
+             if name not in names and name not in prefetched}
+    defaults = [(column.key, _default_maker(getattr(column, attr)))
+                for columns, attr in ((compiled.insert_prefetch, "default"), (compiled.update_prefetch, "onupdate"))
+                for column in columns]
+    for entry in compiled._result_columns:  # tuples come back unprocessed: only types that need nothing
+        if entry[3]._cached_result_processor(compiled.dialect, None) is not None:
+            raise TypeError(f"bulksql: column {entry[0]} needs result processing")
+    if compiled.post_compile_params or compiled.literal_execute_params:
+        raise TypeError("bulksql: expanding or literal parameters are not supported")
+    return CompiledParts(compiled.string, processors, defaults, fixed, bool(compiled._result_columns))
+
+
+def _default_maker(default: Any) -> Callable[[], Any]:
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    function = default.arg  # SQLAlchemy wraps a callable default to take the execution context; ours ignore it
+    return lambda: function(None)
+
+
+_compiled_lock = threading.Lock()
+_compiled_cache: dict[tuple[int, frozenset[str]], tuple[Executable, CompiledParts]] = {}
+
+
+def _compiled(conn: Connection, stmt: Executable, names: frozenset[str]) -> CompiledParts:
+    key = (id(stmt), names)
+    found = _compiled_cache.get(key)
+    if found is None or found[0] is not stmt:
+        compiled = stmt.compile(dialect=conn.dialect, column_keys=sorted(names))  # type: ignore[attr-defined]
+        assert isinstance(compiled, SQLCompiler)
+        found = (stmt, compiled_parts(compiled, names))
+        with _compiled_lock:
+            _compiled_cache[key] = found
+    return found[1]
+
+
+def execute(session: Session, stmt: Executable, params: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
+    """Run the prebuilt ``stmt`` with ``params`` in the session's transaction; the rows it returns (if any)."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        result = conn.execute(stmt, dict(params))
+        return [tuple(row) for row in result] if result.returns_rows else []
+    sql, values, returns_rows = _bound(conn, stmt, params)
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.fetchall() if returns_rows else []
+
+
+Write = tuple[Executable, Mapping[str, Any]]  # a statement without RETURNING and its parameters
+
+
+def write_all(session: Session, writes: Sequence[Write]) -> None:
+    """Run ``writes`` (INSERT/UPDATE/DELETE, no rows returned) in one statement on PostgreSQL: all but the last
+    become writable CTEs of the last (``WITH w0 AS (…), w1 AS (…) <last>``), so they cost one round trip
+    instead of one each; a CTE that modifies data runs to completion whether or not it is read. Their order of
+    execution within the statement is not defined, so they must not depend on each other's effects and
+    should lock no row that is contended (insert new rows, or update rows the transaction holds already).
+    Parameter names must differ between the writes. On SQLite they run one by one."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql" or len(writes) == 1:
+        for stmt, params in writes:
+            execute(session, stmt, params)
+        return
+    parts: list[str] = []
+    merged: dict[str, Any] = {}
+    for n, (stmt, params) in enumerate(writes):
+        sql, values, returns_rows = _bound(conn, stmt, params)
+        if returns_rows or merged.keys() & values.keys():
+            raise ValueError(f"bulksql.write_all: write {n} returns rows or reuses a parameter name")
+        merged.update(values)
+        parts.append(sql)
+    sql = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
+    with driver_connection(session).cursor() as cursor:
+        cursor.execute(sql, merged)
+
+
+def _bound(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:
+    """The statement's SQL for psycopg, the values to bind (defaults filled in, bind processors applied), and
+    whether it returns rows."""
+    entry = _compiled(conn, stmt, frozenset(params))
+    values = {**entry.fixed, **params}
+    for key, make in entry.defaults:
+        if key not in values:
+            values[key] = make()
+    for name, process in entry.processors.items():
+        if name in values:
+            values[name] = process(values[name])
+    return entry.sql, values, entry.returns_rows

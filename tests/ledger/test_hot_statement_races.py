@@ -1,8 +1,8 @@
 """PostgreSQL's transfer path (``sscard.ledger.hot``) reads accounts without a limit unlocked and adds its
 deltas in the last statement: a writer that commits in between must neither be lost nor let a total overflow.
 
-The race is made deterministic: the second writer runs and commits right after the first has read its accounts
-(``hot.lock_limited``, wrapped here) and before its writing statement."""
+PostgreSQL only (``postgres_only``). The race is made deterministic: the second writer runs and commits right
+after the first has read its accounts (``hot.lock_limited``, wrapped here) and before its writing statement."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from sscard.ledger import hot
 from sscard.ledger import service as ledger
 from sscard.ledger.errors import LedgerOverflow
 from sscard.ledger.service import TOTAL_MAX
+from support.city import postgres_only
 
-
-def _postgres_only(books: Books) -> None:
-    if books.db.dialect != "postgresql":
-        pytest.skip("the unlocked read and the delta statement are PostgreSQL's path; SQLite serialises writers")
+# The unlocked read and the delta statement are PostgreSQL's path (SQLite serialises writers): these tests run
+# on PostgreSQL only, and fail under CI=true when it is missing.
+pytestmark = postgres_only
 
 
 def _between_read_and_write(books: Books, monkeypatch: pytest.MonkeyPatch, first: Callable[[Session], Any],
@@ -46,7 +46,6 @@ def _between_read_and_write(books: Books, monkeypatch: pytest.MonkeyPatch, first
 
 
 def test_a_writer_committing_between_read_and_write_is_not_lost(books: Books, monkeypatch: pytest.MonkeyPatch) -> None:
-    _postgres_only(books)
     books.open("pool", "liability")
     books.open("payable", "liability")
     item = books.transfer_in("first", "pool", "payable", 100)
@@ -62,7 +61,6 @@ def test_the_overflow_guard_refuses_totals_another_writer_pushed_up_meanwhile(fr
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """In a database of its own: totals near the BIGINT bound would overflow other tests' sums over all accounts."""
     books = fresh_books
-    _postgres_only(books)
     books.open("pool", "liability")
     books.open("payable", "liability")
     books.move("seed", "pool", "payable", TOTAL_MAX - 10)

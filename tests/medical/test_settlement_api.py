@@ -14,7 +14,6 @@ from medical.world import Hospital, balance_of, insured_person, new_hospital, po
 from sscard import clock
 from sscard.api.routes_medical import SettleRoute
 from sscard.ledger import service as ledger
-from sscard.medical.service import pool_account
 from support.city import City
 
 NewId = Callable[..., str]
@@ -23,7 +22,7 @@ NewId = Callable[..., str]
 def test_worked_example_settles_end_to_end_and_the_ledger_agrees(city: City, hospital: Hospital,
                                                                    new_id: NewId) -> None:
     who = insured_person(city, new_id, balance_fen=200_000)
-    pool_before = balance_of(city.db, pool_account("employee"))
+    pool_before = balance_of(city.db, "fund:pool:employee")
     answer = hospital.settle(settle_body(who, bill_no="EX-3.4"))
     split = answer["split"]
     assert (split["total_fen"], split["fund_paid_fen"], split["self_pay_fen"], split["own_expense_fen"],
@@ -39,7 +38,7 @@ def test_worked_example_settles_end_to_end_and_the_ledger_agrees(city: City, hos
     after = position(city.db, who, hospital.code)
     assert balance_of(city.db, f"person:{who.person_id}:medical") == 0
     assert balance_of(city.db, f"institution:{hospital.code}:payable") == 1_192_000 + 200_000
-    assert pool_before - balance_of(city.db, pool_account("employee")) == 1_192_000
+    assert pool_before - balance_of(city.db, "fund:pool:employee") == 1_192_000
     assert after["zero_sum"]
     with city.db.unit_of_work() as s:
         assert ledger.accounts_not_matching_journal(s) == []
@@ -123,7 +122,7 @@ def test_reversal_restores_every_balance_and_accumulator_and_is_idempotent(city:
     hospital.settle(settle_body(who, visit_type="outpatient", lines=[{"code": "EX-D-A001", "quantity": 3,
                                                                       "unit_price_fen": 2000}]))
     before = position(city.db, who, hospital.code)
-    pool_before = balance_of(city.db, pool_account("employee"))
+    pool_before = balance_of(city.db, "fund:pool:employee")
     account_before = balance_of(city.db, f"person:{who.person_id}:medical")
     payable_before = balance_of(city.db, f"institution:{hospital.code}:payable")
     answer = hospital.settle(settle_body(who))
@@ -134,7 +133,7 @@ def test_reversal_restores_every_balance_and_accumulator_and_is_idempotent(city:
     assert position(city.db, who, hospital.code)["accumulators"] == before["accumulators"]
     assert balance_of(city.db, f"person:{who.person_id}:medical") == account_before
     assert balance_of(city.db, f"institution:{hospital.code}:payable") == payable_before
-    assert pool_before == balance_of(city.db, pool_account("employee"))
+    assert pool_before == balance_of(city.db, "fund:pool:employee")
     twice = hospital.post("reversals", {"msg_id": "REV-2", "setl_id": answer["setl_id"]})
     assert twice.status_code == 200 and twice.json()["reversal_msg_id"] == "REV-1"
     replay = hospital.post("reversals", {"msg_id": "REV-1", "setl_id": answer["setl_id"]})

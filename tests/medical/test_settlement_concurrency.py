@@ -8,21 +8,19 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from medical.world import insured_person, new_hospital, position, settle_body
 from sscard.api.app import create_app
 from sscard.ledger import service as ledger
-from support.city import City
+from support.city import City, postgres_only
 
 LINES = [{"code": "EX-D-A001", "quantity": 10, "unit_price_fen": 2000}]  # outpatient 200 yuan
 
 
+@postgres_only  # row-lock concurrency on the ledger's hot path is PostgreSQL's to prove; SQLite serialises writers
 def test_concurrent_settlements_and_reversals_on_one_person_stay_exact(fresh_city: City,
                                                                        new_id: Callable[..., str]) -> None:
-    if fresh_city.dialect != "postgresql":
-        pytest.skip("row-lock concurrency is what PostgreSQL must prove; SQLite serialises writers")
     client = TestClient(create_app(fresh_city.db), raise_server_exceptions=False)
     hospital = new_hospital(fresh_city, client)
     who = insured_person(fresh_city, new_id, balance_fen=30_000)  # runs out: later settlements pay cash

@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from medical.world import balance_of, insured_person, new_hospital, position, settle_body
-from sscard.medical.service import pool_account
 from support.city import City
 
 CODES = ["EX-D-A001", "EX-D-A002", "EX-D-B001", "EX-D-B002", "EX-D-C001", "EX-S-A002", "EX-S-B001", "EX-M-B001"]
@@ -32,7 +31,7 @@ def test_settle_then_reverse_returns_to_the_start(city: City, client: TestClient
         hospital.settle(settle_body(who, visit_type="outpatient", lines=[{"code": "EX-D-A001", "quantity": 5,
                                                                           "unit_price_fen": 3000}]))
     before = position(city.db, who, hospital.code)
-    credit = {c: balance_of(city.db, c) for c in (pool_account("employee"), f"person:{who.person_id}:medical",
+    credit = {c: balance_of(city.db, c) for c in ("fund:pool:employee", f"person:{who.person_id}:medical",
                                                    f"institution:{hospital.code}:payable")}
     body = settle_body(who, lines=lines, visit_type=visit_type)
     body["use_account"] = use_account

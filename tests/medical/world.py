@@ -196,7 +196,7 @@ def position(db: Database, who: Insured, hospital_code: str, year: int | None = 
         accs = {k: getattr(acc, k) if acc else 0 for k in ("fund_paid_fen", "deductible_paid_fen", "in_scope_fen",
                                                            "account_spent_fen", "admissions", "settlements")}
         balances = {}
-        for code in (service.person_account(who.person_id), institutions.payable_account(hospital_code)):
+        for code in (f"person:{who.person_id}:medical", f"institution:{hospital_code}:payable"):
             try:
                 b = ledger.balance(s, code)
                 balances[code] = (b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending)

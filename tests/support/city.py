@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from sscard import migrate
@@ -18,6 +19,9 @@ from sscard.db import Database
 PG_URL = os.environ.get("SSCARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "test-password-1"
+# For a test of a PostgreSQL-only path (e.g. the ledger's hot path): runs on the postgres backend alone, skipped
+# when no server answers, failed under CI=true (tests/conftest.py's ``backend``).
+postgres_only = pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 # Every Database the tests open; tests/conftest.py closes the pools of those a test opened once it ends, so
 # idle connections do not pile up to PostgreSQL's max_connections over a long run.
 HANDLES: list[Database] = []

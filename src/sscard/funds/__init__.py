@@ -1,23 +1,17 @@
 """Social insurance money through the card's bank account: contributions in (``contributions``), benefits out
-(``benefits``), and the month that runs both (``month``). Shared here: periods ("YYYY-MM") and ledger codes."""
+(``benefits``), and the month that runs both (``month``). Shared here: periods ("YYYY-MM"); the ledger
+accounts are those of ``sscard.ledger.chart``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
-
-from sqlalchemy.orm import Session
 
 from sscard.errors import ValidationFailed
-from sscard.ledger import service as ledger
-from sscard.ledger.errors import LedgerAccountNotFound
 
 PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"  # YYYY-MM, for request validation (parse_period checks the year too)
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FUNDS = ("pension", "unemployment", "work_injury", "medical", "employment")
-FUND_KIND = "fund"  # the ledger kinds of fund and clearing accounts, whichever of benefits and contributions
-CLEARING_KIND = "bank_clearing"  # opens them first
 
 
 class PeriodInvalid(ValidationFailed):
@@ -54,23 +48,3 @@ def first_day(period: str) -> dt.date:
 
 def period_of(day: dt.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
-
-
-def fund_account(fund: str) -> str:
-    """The ledger account of an insurance fund (基金), e.g. ``fund:pension``."""
-    return f"fund:{fund}"
-
-
-def clearing_account(bank_code: str) -> str:
-    """The ledger clearing account of a cooperating bank, e.g. ``bank:ICBC:clearing``."""
-    return f"bank:{bank_code}:clearing"
-
-
-def open_missing_accounts(session: Session, wanted: Iterable[tuple[str, str, bool]]) -> None:
-    """Open the ledger accounts (code, kind, debits must not exceed credits) that do not exist yet; an existing
-    account is used whatever kind its opener gave it."""
-    for code, kind, no_overdraft in wanted:
-        try:
-            ledger.balance(session, code)
-        except LedgerAccountNotFound:
-            ledger.get_or_create_account(session, code, kind, debits_must_not_exceed_credits=no_overdraft)

@@ -23,20 +23,23 @@ from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
-from sscard.ledger.errors import (
-    LedgerAccountNotFound,
-    LedgerAmountInvalid,
-    LedgerCurrencyMismatch,
-    LedgerExceedsCredits,
-    LedgerExceedsDebits,
-    LedgerIdExistsDifferent,
-    LedgerIdInvalid,
-    LedgerOverflow,
-    LedgerSameAccount,
-)
+from sscard.ledger.errors import LedgerAccountNotFound, LedgerIdExistsDifferent, LedgerIdInvalid
 from sscard.ledger.models import LedgerAccount as Account
 from sscard.ledger.models import TransferState
-from sscard.ledger.service import ID_RE, TOTAL_MAX
+from sscard.ledger.rules import (
+    ACCOUNT_COLUMNS,
+    COMPARED,
+    ID_RE,
+    TOTAL_MAX,
+    AccountRow,
+    Body,
+    Totals,
+    account_row,
+    body_differs_sql,
+    check_currency,
+    check_limits,
+    check_transfer,
+)
 
 _CHUNK = 5000  # rows per multi-row statement on SQLite (and per id look-up)
 
@@ -92,20 +95,6 @@ def post_many(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult
     return BulkResult(len(new), replayed, sum(t.amount for t in new))
 
 
-class _Account(NamedTuple):
-    """What posting needs of a locked account (plain driver tuples: tens of thousands of personal accounts)."""
-
-    id: int
-    code: str
-    currency: str
-    debits_must_not_exceed_credits: bool
-    credits_must_not_exceed_debits: bool
-    debits_posted: int
-    credits_posted: int
-    debits_pending: int
-    credits_pending: int
-
-
 _PG_TOTALS = ("UPDATE ledger_accounts a SET debits_posted = a.debits_posted + d.debits, "
               "credits_posted = a.credits_posted + d.credits, version = a.version + 1 "
               "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:debits AS BIGINT[]), CAST(:credits AS BIGINT[])) "
@@ -141,14 +130,14 @@ _PG_INSERT = ("WITH ins AS (INSERT INTO ledger_transfers (id, debit_account_id, 
               "reference, :now FROM ledger_bulk_in ON CONFLICT (id) DO NOTHING "
               "RETURNING debit_account_id, credit_account_id, amount) "
               "SELECT debit_account_id, credit_account_id, count(*), sum(amount) FROM ins GROUP BY 1, 2")
-_PG_DIFFERENT = ("SELECT b.id FROM ledger_bulk_in b JOIN ledger_transfers t ON t.id = b.id "
-                 "WHERE (t.debit_account_id, t.credit_account_id, t.amount, t.state, t.code) "
-                 "<> (b.debit_account_id, b.credit_account_id, b.amount, 'posted', b.code) "
-                 "OR t.pending_id IS NOT NULL OR t.reference IS DISTINCT FROM b.reference LIMIT 1")
+# The staged rows as bodies (posted, no pending id), compared with the stored ones by the rule of rules.Body.
+_PG_DIFFERENT = ("SELECT b.id FROM (SELECT id, debit_account_id, credit_account_id, amount, 'posted' AS state, "
+                 "CAST(NULL AS VARCHAR) AS pending_id, code, reference FROM ledger_bulk_in) b "
+                 f"JOIN ledger_transfers t ON t.id = b.id WHERE {body_differs_sql('t', 'b')} LIMIT 1")
 
 
-def _post_postgresql(session: Session, transfers: Sequence[BulkTransfer], accounts: dict[int, _Account],
-                     by_code: dict[str, _Account]) -> tuple[int, int, int]:
+def _post_postgresql(session: Session, transfers: Sequence[BulkTransfer], accounts: dict[int, AccountRow],
+                     by_code: dict[str, AccountRow]) -> tuple[int, int, int]:
     """COPY the batch into a scratch table, insert what is new in one statement (ON CONFLICT DO NOTHING makes
     a retry a no-op), and get back the sums per account pair; all inside a savepoint, so a refused batch
     leaves nothing behind even if the caller does not roll back.
@@ -188,8 +177,8 @@ def _post_postgresql(session: Session, transfers: Sequence[BulkTransfer], accoun
 
 
 def _check(transfers: Sequence[BulkTransfer]) -> None:
-    """Column-wise first (a million lines: one pass per rule in C); the line-by-line loop runs only to name
-    the first bad transfer, with the same precedence as before (id, then amount, then accounts)."""
+    """Column-wise first (a million lines: one pass per rule in C); the line-by-line loop of the one rule
+    (``rules.check_transfer``) runs only to name the first bad transfer."""
     ids = [t.id for t in transfers]
     if len(set(ids)) != len(ids):
         raise LedgerIdInvalid("the same id twice in one batch")
@@ -200,25 +189,18 @@ def _check(transfers: Sequence[BulkTransfer]) -> None:
             and not any(map(eq, (t.debit_account for t in transfers), (t.credit_account for t in transfers))):
         return
     for t in transfers:
-        if not isinstance(t.id, str) or not ID_RE.match(t.id):
-            raise LedgerIdInvalid("id: 1-64 of A-Z a-z 0-9 _ . : -", id=str(t.id)[:80])
-        if type(t.amount) is not int or not 0 < t.amount <= TOTAL_MAX:
-            raise LedgerAmountInvalid(str(t.amount), id=t.id, amount=str(t.amount))
-        if t.debit_account == t.credit_account:
-            raise LedgerSameAccount(t.debit_account, id=t.id)
+        check_transfer(t.id, t.debit_account, t.credit_account, t.amount)
 
 
-def _check_currency(transfers: Sequence[BulkTransfer], by_code: dict[str, _Account]) -> None:
+def _check_currency(transfers: Sequence[BulkTransfer], by_code: dict[str, AccountRow]) -> None:
     for t in transfers:
-        if by_code[t.debit_account].currency != by_code[t.credit_account].currency:
-            raise LedgerCurrencyMismatch(f"{t.debit_account} ≠ {t.credit_account}", id=t.id)
+        check_currency(by_code[t.debit_account], by_code[t.credit_account], t.id)
 
 
-_LOCK_SQL = ("SELECT id, code, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits, "
-             "debits_posted, credits_posted, debits_pending, credits_pending FROM ledger_accounts ")
+_LOCK_SQL = f"SELECT {', '.join(ACCOUNT_COLUMNS)} FROM ledger_accounts "
 
 
-def _lock(session: Session, codes: set[str]) -> dict[int, _Account]:
+def _lock(session: Session, codes: set[str]) -> dict[int, AccountRow]:
     """Lock the accounts in id order (PostgreSQL; SQLite's writer lock serialises anyway) and read them as
     plain tuples: few queries, no ORM objects, however many personal accounts a batch touches."""
     session.flush()  # ORM changes to these accounts (e.g. one just opened) must be visible to the read
@@ -230,31 +212,24 @@ def _lock(session: Session, codes: set[str]) -> dict[int, _Account]:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
             rows += fetch_all(session, _LOCK_SQL + f"WHERE code IN ({', '.join('?' * len(chunk))})", chunk)
-    found = [_Account(int(r[0]), r[1], r[2], bool(r[3]), bool(r[4]), int(r[5]), int(r[6]), int(r[7]), int(r[8]))
-             for r in rows]
-    return {a.id: a for a in sorted(found)}
+    found = sorted(map(account_row, rows), key=lambda a: a.id)
+    return {a.id: a for a in found}
 
 
-def _check_limits(account: _Account, debits: int, credits: int) -> None:
-    """The account after the whole batch must keep its flag. A bulk batch is applied as one (all or nothing,
-    in one transaction), so its limits are those of the state it leaves, not of an arbitrary line order."""
-    d = account.debits_posted + debits
-    c = account.credits_posted + credits
-    if account.debits_must_not_exceed_credits and d + account.debits_pending > c:
-        raise LedgerExceedsCredits(account.code, account=account.code,
-                                   available=account.credits_posted - account.debits_posted - account.debits_pending)
-    if account.credits_must_not_exceed_debits and c + account.credits_pending > d:
-        raise LedgerExceedsDebits(account.code, account=account.code)
-    if max(d + account.debits_pending, c + account.credits_pending) > TOTAL_MAX:
-        raise LedgerOverflow(account.code, account=account.code)
+def _check_limits(account: AccountRow, debits: int, credits: int) -> None:
+    """The account after the whole batch must keep its flag (``rules.check_limits``). A bulk batch is applied
+    as one (all or nothing, in one transaction), so its limits are those of the state it leaves, not of an
+    arbitrary line order."""
+    check_limits(account, Totals(account.debits_posted + debits, account.credits_posted + credits,
+                                 account.debits_pending, account.credits_pending))
 
 
-_EXISTING = text("SELECT id, debit_account_id, credit_account_id, amount, state, pending_id, code, reference "
-                 "FROM ledger_transfers WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+_EXISTING = text(f"SELECT id, {', '.join(COMPARED)} FROM ledger_transfers WHERE id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
 
 
 def _split_replays(session: Session, transfers: Sequence[BulkTransfer],
-                   by_code: dict[str, _Account]) -> tuple[list[BulkTransfer], int]:
+                   by_code: dict[str, AccountRow]) -> tuple[list[BulkTransfer], int]:
     """The transfers not yet written, and how many are already there with the same body (a retry)."""
     wanted = {t.id: t for t in transfers}
     found: list[tuple[Any, ...]] = []
@@ -264,9 +239,9 @@ def _split_replays(session: Session, transfers: Sequence[BulkTransfer],
         found.extend(session.execute(_EXISTING, {"ids": chunk}).all())
     for row in found:
         t = wanted.pop(row[0])
-        mine = (by_code[t.debit_account].id, by_code[t.credit_account].id, t.amount, TransferState.POSTED.value,
-                None, t.code, t.reference)
-        if tuple(row[1:]) != mine:
+        mine = Body(by_code[t.debit_account].id, by_code[t.credit_account].id, t.amount, TransferState.POSTED.value,
+                    None, t.code, t.reference)
+        if Body(*row[1:]) != mine:
             raise LedgerIdExistsDifferent(t.id, id=t.id)
     return list(wanted.values()), len(found)
 

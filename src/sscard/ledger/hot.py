@@ -1,4 +1,4 @@
-"""PostgreSQL statements of ``sscard.ledger.service.transfers`` that keep busy accounts locked for as short a
+"""PostgreSQL statements of ``sscard.ledger.posting.transfers_hot`` that keep busy accounts locked for as short a
 time as possible.
 
 Accounts without a limit flag (a fund pool, an institution's payable: every settlement touches them) need no
@@ -19,7 +19,6 @@ a cycle. If any transfer id already exists (a replay or a conflict), no balance 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from sqlalchemy import TextClause, text
@@ -27,12 +26,9 @@ from sqlalchemy.dialects.postgresql import psycopg
 from sqlalchemy.orm import Session
 
 from sscard.bulksql import driver_connection
-from sscard.ledger.models import LedgerAccount
+from sscard.ledger.rules import ACCOUNT_COLUMNS, AccountRow, account_row
 
-_ACCOUNTS = LedgerAccount.metadata.tables[LedgerAccount.__tablename__]
-# What ``transfers`` needs of an account, in this order (``Locked``).
-_COLUMNS = ("id, code, currency, debits_must_not_exceed_credits, credits_must_not_exceed_debits, debits_posted, "
-            "credits_posted, debits_pending, credits_pending, version")
+_COLUMNS = ", ".join(ACCOUNT_COLUMNS)
 _LIMITED = "(debits_must_not_exceed_credits OR credits_must_not_exceed_debits)"
 _CODES = "code = ANY(%(codes)s)"
 
@@ -46,27 +42,11 @@ SELECT {_COLUMNS} FROM ledger_accounts WHERE {_CODES} AND NOT {_LIMITED}
 """
 
 
-@dataclass(slots=True)
-class Locked:
-    """An account as ``transfers`` reads it (the limited ones locked)."""
-
-    id: int
-    code: str
-    currency: str
-    debits_must_not_exceed_credits: bool
-    credits_must_not_exceed_debits: bool
-    debits_posted: int
-    credits_posted: int
-    debits_pending: int
-    credits_pending: int
-    version: int
-
-
-def lock_limited(session: Session, codes: list[str]) -> dict[int, Locked]:
+def lock_limited(session: Session, codes: list[str]) -> dict[int, AccountRow]:
     """The accounts with these codes by id: those with a limit locked (in id order), the others only read."""
     with driver_connection(session).cursor() as cursor:
         cursor.execute(LOCK_LIMITED_SQL, {"codes": codes})
-        return {row[0]: Locked(*row) for row in cursor.fetchall()}
+        return {row[0]: account_row(row) for row in cursor.fetchall()}
 
 
 _APPLY: TextClause = text("""

@@ -14,11 +14,10 @@ import pydantic
 from sqlalchemy import ARRAY, Integer, String, bindparam, exists, func, literal_column, null, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from sscard import clock
+from sscard import bulksql, clock
 from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.db import Database
-from sscard.medical import rawsql
 from sscard.medical.catalogue import Catalogue, CatalogueItem
 from sscard.medical.errors import (
     CatalogueBackdated,
@@ -377,7 +376,7 @@ _RULES_ON = {
 def rules_on(session: Session, day: dt.date, codes: Iterable[str]) -> tuple[Policy, Catalogue]:
     """The policy in effect on ``day`` (POLICY_MISSING if none; parsed documents are cached per version) and
     the catalogue rows in effect then for ``codes`` (a bill never needs the whole catalogue), in one query."""
-    rows = rawsql.execute(session, _RULES_ON[session.get_bind().dialect.name],
+    rows = bulksql.execute(session, _RULES_ON[session.get_bind().dialect.name],
                           {"day": day, "codes": sorted(set(codes))})
     policy = _policy(session, day, [r[1:3] for r in rows if r[0] == "p"])
     return policy, _catalogue([r[3:] for r in rows if r[0] == "c"])

@@ -8,15 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import String, bindparam, cast, literal, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.orm import Session
 
+from sscard import bulksql
 from sscard.cards.errors import CardNotFound
 from sscard.cards.models import Card
 from sscard.cards.states import AppStatus
+from sscard.ledger import chart
 from sscard.ledger.models import LedgerAccount
-from sscard.medical import rawsql
 from sscard.medical.errors import CardNotUsable, IdentificationInvalid, IdSettlementNotAllowed, PersonNotInsured
 from sscard.medical.models import Insured
 from sscard.registry import idnumber
@@ -53,13 +54,8 @@ class Subject:
     balance: int  # available balance of the personal account (0 if the person has none)
 
 
-def person_account(person_id: int) -> str:
-    """个人医疗账户: a credit-balance account that can never go negative (debits_must_not_exceed_credits)."""
-    return f"person:{person_id}:medical"
-
-
-# The personal account joined by its code (person_account), so that identification is one query.
-_ACCOUNT_JOIN = LedgerAccount.code == literal("person:") + cast(Person.id, String) + literal(":medical")
+# The personal account (chart.PersonalMedical) joined by its code, so that identification is one query.
+_ACCOUNT_JOIN = LedgerAccount.code == chart.PersonalMedical.code_sql(Person.id)
 _VALID_CARD = Card.app_status.is_not(None) & (Card.app_status != AppStatus.CANCELLED.value)
 _SUBJECT_COLUMNS = (Person.id, Person.id_number, Person.name, Person.living_status, Card.card_no, Card.app_status,
                     Insured.scheme, Insured.person_type,
@@ -79,7 +75,7 @@ def identify(session: Session, card_no: str | None, id_number: str | None) -> Su
     if (card_no is None) == (id_number is None):
         raise IdentificationInvalid()
     if card_no is not None:
-        found = _one_or_none(rawsql.execute(session, _BY_CARD, {"card_no": card_no.strip().upper()}))
+        found = _one_or_none(bulksql.execute(session, _BY_CARD, {"card_no": card_no.strip().upper()}))
         if found is None:
             raise CardNotFound(card_no)
         person, card, insured, balance = _subject_parts(found)
@@ -90,7 +86,7 @@ def identify(session: Session, card_no: str | None, id_number: str | None) -> Su
     else:
         assert id_number is not None
         number = idnumber.parse(id_number).value
-        by_number = _one_or_none(rawsql.execute(session, _BY_ID_NUMBER, {"id_number": number}))  # two valid cards:
+        by_number = _one_or_none(bulksql.execute(session, _BY_ID_NUMBER, {"id_number": number}))  # two valid cards:
         # MultipleResultsFound, as before
         if by_number is None:
             raise PersonNotFound(idnumber.mask(number))
@@ -128,5 +124,5 @@ _BALANCE = select(_SUBJECT_COLUMNS[-1]).where(LedgerAccount.code == bindparam("c
 
 def available_balance(session: Session, person_id: int) -> int:
     """The personal account's available balance now (0 if the person has none)."""
-    rows = rawsql.execute(session, _BALANCE, {"code": person_account(person_id)})
+    rows = bulksql.execute(session, _BALANCE, {"code": chart.PersonalMedical(person_id).code})
     return int(rows[0][0] or 0) if rows else 0

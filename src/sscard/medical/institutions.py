@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
-from sscard.ledger import service as ledger
+from sscard.ledger import chart
 from sscard.medical.errors import (
     InstitutionAuthFailed,
     InstitutionExists,
@@ -68,11 +68,6 @@ class IssuedKey:
     api_key: str  # shown once; only the hash is kept
 
 
-def payable_account(code: str) -> str:
-    """The ledger account the fund and personal accounts pay the institution into (应付定点机构款)."""
-    return f"institution:{code}:payable"
-
-
 def _sha(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
@@ -109,7 +104,7 @@ def create_institution(db: Database, actor: Actor, code: str, name: str, kind: s
                            level=hospital_level.value if hospital_level else None, services=service_list)
         session.add(inst)
         session.flush()
-        ledger.get_or_create_account(session, payable_account(code), "institution_payable")
+        chart.open_account(session, chart.InstitutionPayable(code))  # what the funds pay it into
         key = _new_key(session, inst)
         audit.record(session, actor, "medical.institution.create", "medical_institution", code, None,
                      {"name": inst.name, "kind": kind, "level": inst.level, "services": service_list})

@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from sscard import bulksql
 from sscard.db import utcnow
-from sscard.medical import rawsql
 from sscard.medical.errors import InstitutionAuthFailed, MessageIdReused
 from sscard.medical.models import Message
 from sscard.medical.terms import MessageKind
@@ -66,9 +66,9 @@ def claim(session: Session, institution_id: int, msg_id: str, kind: str, digest:
               "created_at": utcnow()}
     dialect = session.get_bind().dialect.name
     if only_if is None:
-        inserted = rawsql.execute(session, _CLAIM[dialect], values)
+        inserted = bulksql.execute(session, _CLAIM[dialect], values)
     else:
-        inserted = rawsql.execute(session, _claim_if_statement(dialect, only_if[0]), {**values, **only_if[1]})
+        inserted = bulksql.execute(session, _claim_if_statement(dialect, only_if[0]), {**values, **only_if[1]})
     if inserted:
         return None
     existing = session.execute(select(Message).where(Message.institution_id == institution_id,
@@ -100,9 +100,9 @@ _FINISH = (update(_TABLE).where(_TABLE.c.institution_id == bindparam("i"), _TABL
 
 
 def finish(session: Session, institution_id: int, msg_id: str, response: str) -> None:
-    rawsql.execute(session, *finish_write(institution_id, msg_id, response))
+    bulksql.execute(session, *finish_write(institution_id, msg_id, response))
 
 
-def finish_write(institution_id: int, msg_id: str, response: str) -> rawsql.Write:
-    """``finish`` as a statement to run later (``rawsql.write_all``)."""
+def finish_write(institution_id: int, msg_id: str, response: str) -> bulksql.Write:
+    """``finish`` as a statement to run later (``bulksql.write_all``)."""
     return _FINISH, {"i": institution_id, "m": msg_id, "r": response}

@@ -11,7 +11,7 @@ The settlement path is written for round trips (bench/settlement.py): the caller
 the statement that claims the message id (the principal may come from a per-process cache), the person, the
 enrolment, the card and the personal account come in one query, the accumulator row is created-or-locked in
 one upsert, and the writes are Core statements compiled once. On PostgreSQL those statements run on the
-session's psycopg connection without SQLAlchemy's execution pipeline (``sscard.medical.rawsql``).
+session's psycopg connection without SQLAlchemy's execution pipeline (``sscard.bulksql``).
 
 Settlement and reversal journal themselves (message rows with request hash and answer, settlement rows with
 institution, terminal and message id) instead of writing the audit chain, whose single head row would
@@ -31,14 +31,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sscard import clock
+from sscard import bulksql, clock
 from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.cards import service as cards
 from sscard.db import Database
+from sscard.ledger import chart
 from sscard.ledger import service as ledger
 from sscard.ledger.schemas import TransferIn
-from sscard.medical import config, journal, presence, rawsql
+from sscard.medical import config, journal, presence
 from sscard.medical.engine import settle as split_bill
 from sscard.medical.engine_schemas import Bill, PersonContext, Split
 from sscard.medical.errors import (
@@ -54,8 +55,7 @@ from sscard.medical.errors import (
     SettlementNotFound,
 )
 from sscard.medical.identify import Subject, available_balance, identify
-from sscard.medical.identify import person_account as person_account  # part of this module's interface
-from sscard.medical.institutions import InstitutionPrincipal, check_terminal, forget, key_valid, payable_account
+from sscard.medical.institutions import InstitutionPrincipal, check_terminal, forget, key_valid
 from sscard.medical.models import Accumulator, Insured, Settlement
 from sscard.medical.schemas import (
     AccumulatorsOut,
@@ -74,12 +74,12 @@ from sscard.medical.terms import SCHEME_PERSON_TYPES, MessageKind, PersonType, S
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 
-FUNDING_SOURCE = "fund:account-allocation:employee"  # 个人账户划入 (the funds issue will post real allocations)
+FUNDING_SOURCE = chart.AccountAllocation(Scheme.EMPLOYEE.value)  # 个人账户划入 (no funds run posts allocations yet)
 
 
-def pool_account(scheme: Scheme | str) -> str:
-    """统筹基金: the scheme's pooled fund, debited by what it pays."""
-    return f"fund:pool:{Scheme(scheme).value}"
+def _pool(scheme: Scheme | str) -> chart.MedicalPool:
+    """统筹基金: the scheme's pooled fund, debited by what it pays (an unknown scheme is a ValueError)."""
+    return chart.MedicalPool(Scheme(scheme).value)
 
 
 _ACC = Accumulator.metadata.tables[Accumulator.__tablename__]
@@ -106,17 +106,17 @@ def _accumulators(session: Session, person_id: int, year: int, lock: bool) -> Ac
         row = session.execute(select(Accumulator).where(Accumulator.person_id == person_id,
                                                         Accumulator.year == year)).scalar_one_or_none()
         return row if row is not None else Accumulator(person_id=person_id, year=year, **dict.fromkeys(_ACC_TOTALS, 0))
-    (found,) = rawsql.execute(session, _ACC_LOCK[session.get_bind().dialect.name],
+    (found,) = bulksql.execute(session, _ACC_LOCK[session.get_bind().dialect.name],
                               {"person_id": person_id, "year": year, **dict.fromkeys(_ACC_TOTALS, 0)})
     return Accumulator(person_id=person_id, year=year, **dict(zip(_ACC_TOTALS, found, strict=True)))
 
 
 def _save_accumulators(session: Session, acc: Accumulator) -> None:
     """Write back a row read with ``_accumulators(lock=True)`` (its lock is still held)."""
-    rawsql.execute(session, *_acc_write(acc))
+    bulksql.execute(session, *_acc_write(acc))
 
 
-def _acc_write(acc: Accumulator) -> rawsql.Write:
+def _acc_write(acc: Accumulator) -> bulksql.Write:
     return _ACC_SAVE, {"b_person_id": acc.person_id, "b_year": acc.year,
                        **{f"b_{k}": getattr(acc, k) for k in _ACC_TOTALS}}
 
@@ -303,19 +303,19 @@ def _settle_json(db: Database, principal: InstitutionPrincipal, req: SettleIn, p
         acc.settlements += 1
         out = _settlement_out(principal, req, computed, setl_id, _acc_out(acc))
         answer = out.model_dump_json()
-        rawsql.write_all(session, [  # one round trip: a new row and two rows this transaction has locked
+        bulksql.write_all(session, [  # one round trip: a new row and two rows this transaction has locked
             (_INSERT_SETTLEMENT, _settlement_row(principal, req, computed, setl_id)), _acc_write(acc),
             journal.finish_write(principal.id, req.msg_id, answer)])
         legs = []
-        payable = payable_account(principal.code)
+        payable = chart.InstitutionPayable(principal.code).code
         if split.fund_paid_fen:
-            legs.append(TransferIn(id=f"med:{setl_id}:fund", debit_account=pool_account(split.scheme),
+            legs.append(TransferIn(id=f"med:{setl_id}:fund", debit_account=_pool(split.scheme).code,
                                    credit_account=payable, amount=split.fund_paid_fen, code="medical.settlement",
                                    reference=setl_id))
         if split.account_paid_fen:
-            legs.append(TransferIn(id=f"med:{setl_id}:acct", debit_account=person_account(computed.subject.person.id),
-                                   credit_account=payable, amount=split.account_paid_fen,
-                                   code="medical.settlement", reference=setl_id))
+            personal = chart.PersonalMedical(computed.subject.person.id).code
+            legs.append(TransferIn(id=f"med:{setl_id}:acct", debit_account=personal, credit_account=payable,
+                                   amount=split.account_paid_fen, code="medical.settlement", reference=setl_id))
         if legs:
             ledger.transfers(session, legs)  # last: the hot pool and payable rows are locked until COMMIT
         return out, answer
@@ -378,15 +378,15 @@ def _reverse_in(session: Session, principal: InstitutionPrincipal, setl_id: str,
     _save_accumulators(session, acc)
     row.status, row.reversal_msg_id, row.reversed_at = "reversed", msg_id, clock.now()
     session.flush()
-    payable = payable_account(principal.code)
+    payable = chart.InstitutionPayable(principal.code).code
     legs = []
     if row.fund_paid_fen:
         legs.append(TransferIn(id=f"med:{setl_id}:fund:rev", debit_account=payable,
-                               credit_account=pool_account(row.scheme), amount=row.fund_paid_fen,
+                               credit_account=_pool(row.scheme).code, amount=row.fund_paid_fen,
                                code="medical.reversal", reference=setl_id))
     if row.account_paid_fen:
         legs.append(TransferIn(id=f"med:{setl_id}:acct:rev", debit_account=payable,
-                               credit_account=person_account(row.person_id), amount=row.account_paid_fen,
+                               credit_account=chart.PersonalMedical(row.person_id).code, amount=row.account_paid_fen,
                                code="medical.reversal", reference=setl_id))
     if legs:
         ledger.transfers(session, legs)
@@ -444,10 +444,9 @@ def enrol(db: Database, actor: Actor, id_number: str, scheme: Scheme | str, pers
             session.add(Insured(person_id=person.id, scheme=scheme.value, person_type=person_type.value))
         else:
             row.scheme, row.person_type = scheme.value, person_type.value
-        ledger.get_or_create_account(session, pool_account(scheme), "medical_fund")
+        chart.open_account(session, _pool(scheme))
         if scheme is Scheme.EMPLOYEE:
-            ledger.get_or_create_account(session, person_account(person.id), "medical_personal",
-                                         debits_must_not_exceed_credits=True)
+            chart.open_account(session, chart.PersonalMedical(person.id))
         audit.record(session, actor, "medical.enrol", "person", person.id, before,
                      {"scheme": scheme.value, "person_type": person_type.value})
 
@@ -463,14 +462,15 @@ def credit_personal_account(db: Database, actor: Actor, id_number: str, amount_f
         if insured is None or insured.scheme != Scheme.EMPLOYEE.value:
             raise PersonNotInsured("only the employees' scheme has a personal account",
                                    id_number=idnumber.mask(person.id_number))
-        ledger.get_or_create_account(session, FUNDING_SOURCE, "medical_fund")
-        out = ledger.transfer(session, TransferIn(id=transfer_id, debit_account=FUNDING_SOURCE,
-                                                  credit_account=person_account(person.id), amount=amount_fen,
+        chart.open_account(session, FUNDING_SOURCE)
+        personal = chart.PersonalMedical(person.id).code
+        out = ledger.transfer(session, TransferIn(id=transfer_id, debit_account=FUNDING_SOURCE.code,
+                                                  credit_account=personal, amount=amount_fen,
                                                   code="medical.account_credit", reference=str(person.id)))
         if not out.replayed:
             audit.record(session, actor, "medical.account.credit", "person", person.id, None,
                          {"amount_fen": amount_fen, "transfer_id": transfer_id})
-        return ledger.balance(session, person_account(person.id)).credit_balance
+        return ledger.balance(session, personal).credit_balance
 
 
 def position(db: Database, actor: Actor, id_number: str, year: int | None = None) -> PositionOut:

@@ -22,10 +22,10 @@ from sscard.cards.operations import Operation, available_operations
 from sscard.db import Database
 from sscard.funds.benefits.reissue import payments_for_person
 from sscard.funds.contributions.history import contribution_history
+from sscard.ledger import chart
 from sscard.ledger import service as ledger
 from sscard.ledger.errors import LedgerAccountNotFound
 from sscard.medical.models import Institution, Insured, Settlement
-from sscard.medical.service import person_account
 from sscard.portal.models import PortalAccount
 from sscard.portal.schemas import CardView, FundsRow, FundsSection, Medical, Profile, SettlementView
 from sscard.registry import idnumber
@@ -71,7 +71,7 @@ def medical(db: Database, actor: Actor) -> Medical:
     with db.unit_of_work() as session:
         insured = session.get(Insured, person_id)
         try:
-            balance = ledger.balance(session, person_account(person_id)).available_credit_balance
+            balance = ledger.balance(session, chart.PersonalMedical(person_id).code).available_credit_balance
         except LedgerAccountNotFound:
             balance = 0
         rows = session.execute(

@@ -17,7 +17,6 @@ from sscard.funds.contributions.errors import EmployerFileDuplicate, EmployerFil
 from sscard.funds.contributions.models import EmployerFile
 from sscard.ledger import service as ledger
 from sscard.ledger.models import LedgerTransfer
-from sscard.medical import service as medical
 from support.city import City
 from support.factories import next_id_number
 from support.filemac import edit_field, reseal, resha
@@ -74,7 +73,7 @@ def test_an_employer_file_is_imported_whole_with_the_employee_medical_share_in_t
     assert _transfers(city) == before + 10
     person_id = people[0][0]
     with city.db.unit_of_work() as session:
-        assert ledger.balance(session, medical.person_account(person_id)).credit_balance == SHARES["medical"][1]
+        assert ledger.balance(session, f"person:{person_id}:medical").credit_balance == SHARES["medical"][1]
         assert ledger.balance(session, f"person:{person_id}:pension").credit_balance == SHARES["pension"][1]
         assert ledger.check_zero_sum(session).ok
     records = history.contribution_history(city.db, city.admin, person_id)

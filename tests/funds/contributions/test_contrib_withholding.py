@@ -24,7 +24,6 @@ from sscard.funds.contributions import history
 from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.contributions.withholding import run_withholding_month
 from sscard.ledger import service as ledger
-from sscard.medical import service as medical
 from support.city import City
 
 
@@ -80,7 +79,7 @@ def test_every_failure_reason_comes_back_per_line_and_only_successes_are_posted(
     with city.db.unit_of_work() as session:
         assert ledger.balance(session, "bank:ICBC:clearing").debit_balance == MONTH
     assert _balance(city.db, f"person:{ok.person_id}:pension") == PENSION_PERSONAL
-    assert _balance(city.db, medical.person_account(ok.person_id)) == MEDICAL_PERSONAL
+    assert _balance(city.db, f"person:{ok.person_id}:medical") == MEDICAL_PERSONAL
     assert _balance(city.db, "fund:unemployment") == UNEMPLOYMENT
     assert _balance(city.db, "fund:pension") == PENSION - PENSION_PERSONAL
     assert _balance(city.db, "fund:pool:employee") == MEDICAL - MEDICAL_PERSONAL

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from sscard.funds import CLEARING_KIND, FUND_KIND, clearing_account, fund_account, open_missing_accounts
+from sscard.ledger import chart
 from sscard.ledger.bulk import BulkTransfer, post_many
 
 TRANSFER_CODE = "benefit.payout"
@@ -19,8 +19,7 @@ def transfer_id(line_id: int) -> str:
 
 
 def ensure_accounts(session: Session, bank_code: str, funds: set[str]) -> None:
-    open_missing_accounts(session, [(clearing_account(bank_code), CLEARING_KIND, False)]
-                          + [(fund_account(f), FUND_KIND, False) for f in sorted(funds)])
+    chart.open_missing(session, [chart.BankClearing(bank_code), *(chart.Fund(f) for f in funds)])
 
 
 class PaidLine(Protocol):
@@ -40,8 +39,8 @@ def post_payouts(session: Session, bank_code: str, batch_no: str, paid: Sequence
         return 0
     wanted = {line.fund for line in paid}
     ensure_accounts(session, bank_code, wanted)
-    clearing = clearing_account(bank_code)
-    funds = {fund: fund_account(fund) for fund in wanted}
+    clearing = chart.BankClearing(bank_code).code
+    funds = {fund: chart.Fund(fund).code for fund in wanted}
     transfers = [BulkTransfer(f"ben:{line.id}", funds[line.fund], clearing, line.amount, TRANSFER_CODE, batch_no)
                  for line in paid]  # f"ben:{id}" is transfer_id() inlined: a million calls saved
     return post_many(session, transfers).posted

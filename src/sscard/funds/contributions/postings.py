@@ -3,7 +3,7 @@
 A collected contribution moves from the bank's clearing account (``bank:<code>:clearing``: the bank owes it to
 the fund) to the insurance fund's pool (``fund:pension``, the medical pools ``fund:pool:employee`` /
 ``fund:pool:resident`` that medical settlement pays from, ``fund:unemployment``) and, for its personal part, to
-the person's account (``person:<id>:pension``; ``person:<id>:medical`` as sscard.medical names and limits it).
+the person's account (``person:<id>:pension``, ``person:<id>:medical``): the accounts of ``sscard.ledger.chart``.
 Transfer ids make every posting idempotent: ``contrib:<assessment id>:pool|acct`` for withholding,
 ``emp:<file id>:<line no>:pool|acct`` for employer files.
 """
@@ -15,65 +15,46 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from sscard.funds import CLEARING_KIND, FUND_KIND, clearing_account, fund_account, open_missing_accounts
 from sscard.funds.contributions.terms import ContribScheme, InsuranceType
-from sscard.ledger import bulk
+from sscard.ledger import bulk, chart
 from sscard.ledger.bulk import BulkTransfer
-from sscard.medical import service as medical
 from sscard.medical.terms import Scheme
 
-# (kind, debits_must_not_exceed_credits) of the accounts contributions may open.
-PERSONAL_PENSION = ("pension_personal", True)
-PERSONAL_MEDICAL = ("medical_personal", True)  # exactly as sscard.medical.service.enrol opens it
-FUND = (FUND_KIND, False)
-MEDICAL_POOL = ("medical_fund", False)  # as sscard.medical opens its pools
-CLEARING = (CLEARING_KIND, False)
-
-
-def personal_pension_account(person_id: int) -> str:
-    """个人养老账户: credited by the personal part of pension contributions; never negative."""
-    return f"person:{person_id}:pension"
+_EMPLOYEE_POOL = chart.MedicalPool(Scheme.EMPLOYEE.value).code
+_RESIDENT_POOL = chart.MedicalPool(Scheme.RESIDENT.value).code
 
 
 def personal_account(person_id: int, insurance_type: str) -> str | None:
+    """The person's own account a contribution's personal part goes to (pension and medical only)."""
     if insurance_type == InsuranceType.PENSION:
-        return personal_pension_account(person_id)
+        return chart.PersonalPension(person_id).code
     if insurance_type == InsuranceType.MEDICAL:
-        return medical.person_account(person_id)
+        return chart.PersonalMedical(person_id).code
     return None
 
 
 def pool_account(scheme: str) -> str:
     """The pooled fund a scheme's pool part goes to."""
     if scheme == ContribScheme.EMPLOYEE_MEDICAL:
-        return medical.pool_account(Scheme.EMPLOYEE)
+        return _EMPLOYEE_POOL
     if scheme == ContribScheme.RESIDENT_MEDICAL:
-        return medical.pool_account(Scheme.RESIDENT)
+        return _RESIDENT_POOL
     if scheme == ContribScheme.UNEMPLOYMENT:
-        return fund_account("unemployment")
-    return fund_account("pension")
+        return chart.Fund("unemployment").code
+    return chart.Fund("pension").code
 
 
 def employer_pool_account(insurance_type: str) -> str:
     """Employers' contributions: employee medical pool, pension fund, unemployment fund."""
     if insurance_type == InsuranceType.MEDICAL:
-        return medical.pool_account(Scheme.EMPLOYEE)
-    return fund_account(insurance_type)
-
-
-def account_spec(code: str) -> tuple[str, bool]:
-    if code.startswith("person:"):
-        return PERSONAL_MEDICAL if code.endswith(":medical") else PERSONAL_PENSION
-    if code.startswith("fund:pool:"):
-        return MEDICAL_POOL
-    if code.startswith("bank:"):
-        return CLEARING
-    return FUND
+        return _EMPLOYEE_POOL
+    return chart.Fund(insurance_type).code
 
 
 def ensure_accounts(session: Session, codes: Iterable[str]) -> None:
-    """Open the accounts that do not exist yet; an existing account is used whatever kind its opener gave it."""
-    open_missing_accounts(session, ((code, *account_spec(code)) for code in sorted(set(codes))))
+    """Open the accounts that do not exist yet (kind and limit as the chart gives them); an existing account is
+    used whatever kind its opener gave it."""
+    chart.open_missing(session, map(chart.parse, set(codes)))
 
 
 @dataclass(frozen=True)
@@ -93,7 +74,7 @@ class Payment:
 def transfers_for(payments: Iterable[Payment]) -> list[BulkTransfer]:
     out: list[BulkTransfer] = []
     for p in payments:
-        clearing = clearing_account(p.bank_code)
+        clearing = chart.BankClearing(p.bank_code).code
         if p.pool_fen:
             out.append(BulkTransfer(f"{p.key}:pool", clearing, p.pool, p.pool_fen, p.code, p.reference))
         if p.personal_fen:
@@ -109,6 +90,7 @@ def post(session: Session, transfers: Sequence[BulkTransfer]) -> int:
         return 0
     # Personal accounts are opened at enrolment (or by the employer import); the few pools and clearing
     # accounts are opened here on first use.
-    ensure_accounts(session, {c for t in transfers for c in (t.debit_account, t.credit_account)
-                              if not c.startswith("person:")})
+    codes = {c for t in transfers for c in (t.debit_account, t.credit_account)}
+    ensure_accounts(session, {c for c in codes
+                              if not isinstance(chart.parse(c), chart.PersonalMedical | chart.PersonalPension)})
     return bulk.post_many(session, transfers).posted

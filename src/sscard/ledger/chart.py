@@ -1,0 +1,196 @@
+"""The chart of accounts (科目表): every ledger account the platform keeps, as a typed value with its code,
+kind and limit flag, and ``parse`` from a code back to the value. No other module writes or splits an account
+code; the ledger itself (``sscard.ledger.service``) opens whatever code it is given.
+
+| value | code | kind | may go negative |
+|---|---|---|---|
+| ``PersonalMedical(person_id)`` 个人医疗账户 | ``person:<id>:medical`` | ``medical_personal`` | no (debits ≤ credits) |
+| ``PersonalPension(person_id)`` 个人养老账户 | ``person:<id>:pension`` | ``pension_personal`` | no (debits ≤ credits) |
+| ``MedicalPool(scheme)`` 统筹基金 | ``fund:pool:<scheme>`` (employee, resident) | ``medical_fund`` | yes |
+| ``AccountAllocation(scheme)`` 个人账户划入 | ``fund:account-allocation:<scheme>`` | ``medical_fund`` | yes |
+| ``Fund(name)`` 基金 | ``fund:<name>`` (pension, unemployment, work_injury, medical, employment) | ``fund`` | yes |
+| ``BankClearing(bank_code)`` 银行清算 | ``bank:<code>:clearing`` | ``bank_clearing`` | yes |
+| ``InstitutionPayable(code)`` 应付定点机构款 | ``institution:<code>:payable`` | ``institution_payable`` | yes |
+
+"May go negative" is the account's net balance on its own side: a fund pool is debited by what medical
+settlement pays and credited by contributions, and nothing stops it paying before it is funded; a
+personal account can never be overdrawn (``debits_must_not_exceed_credits``, also a CHECK on the row).
+
+Medical reimbursements (零星报销, benefit kind ``reimbursement``) are paid by ``MEDICAL_REIMBURSEMENT`` =
+``Fund("medical")``, ``fund:medical``: the benefits run pays each line from the fund its entitlement names,
+and an entitlement carries a fund, not a scheme. No contribution credits ``fund:medical`` (medical
+contributions go to the pools), so it runs a debit balance. In the programme the pool of the person's scheme
+pays reimbursements, as it pays real-time settlement; moving them there needs the scheme on the entitlement
+and moves money differently, so it is named and documented here (docs/ledger.md) rather than changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, cast, literal
+from sqlalchemy.orm import Session
+
+from sscard.ledger.accounts import balance, get_or_create_account
+from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound
+from sscard.ledger.schemas import Balance
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,60}$")  # the variable part of a code: no colon
+_PERSON_ID = r"[1-9][0-9]{0,18}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChartAccount:
+    """An account of the chart: its ``code`` (``FORMAT`` with the one variable part filled in), ``kind``, and
+    whether ``never_negative`` (its debits may not exceed its credits). No account of the chart limits its
+    credits. The variable part is the dataclass's one field: a person id (a positive int) or a code part."""
+
+    FORMAT: ClassVar[str]
+    kind: ClassVar[str]
+    never_negative: ClassVar[bool] = False
+    __match_args__: ClassVar[tuple[str, ...]]  # the dataclass's fields: each account type has one
+
+    @property
+    def part(self) -> int | str:
+        value: int | str = getattr(self, self.__match_args__[0])
+        return value
+
+    @property
+    def code(self) -> str:
+        return self.FORMAT.format(self.part)
+
+    def __post_init__(self) -> None:
+        name, value = self.__match_args__[0], self.part
+        if name == "person_id":
+            if type(value) is not int or value <= 0:
+                raise LedgerAccountInvalid("person id: a positive whole number", person_id=str(value)[:40])
+        elif not isinstance(value, str) or not _SEGMENT.match(value):
+            raise LedgerAccountInvalid(f"{name}: 1-60 of A-Z a-z 0-9 _ . -", **{name: str(value)[:80]})
+
+    def __str__(self) -> str:
+        return self.code
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalMedical(ChartAccount):
+    """个人医疗账户 of the employees' scheme: credited by contributions and allocations, debited by
+    settlement; never negative."""
+
+    person_id: int
+    FORMAT: ClassVar[str] = "person:{}:medical"
+    kind: ClassVar[str] = "medical_personal"
+    never_negative: ClassVar[bool] = True
+
+    @classmethod
+    def code_sql(cls, person_id: SQLColumnExpression[int]) -> ColumnElement[str]:
+        """The same code built in SQL from a person id column (to join the account in one query)."""
+        before, after = cls.FORMAT.split("{}")
+        return literal(before) + cast(person_id, String) + literal(after)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalPension(ChartAccount):
+    """个人养老账户: credited by the personal part of pension contributions; never negative."""
+
+    person_id: int
+    FORMAT: ClassVar[str] = "person:{}:pension"
+    kind: ClassVar[str] = "pension_personal"
+    never_negative: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
+class MedicalPool(ChartAccount):
+    """统筹基金 of a medical scheme: debited by what real-time settlement pays, credited by contributions."""
+
+    scheme: str
+    FORMAT: ClassVar[str] = "fund:pool:{}"
+    kind: ClassVar[str] = "medical_fund"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountAllocation(ChartAccount):
+    """个人账户划入: the source that credits personal medical accounts (``medical.credit_personal_account``)."""
+
+    scheme: str
+    FORMAT: ClassVar[str] = "fund:account-allocation:{}"
+    kind: ClassVar[str] = "medical_fund"
+
+
+@dataclass(frozen=True, slots=True)
+class Fund(ChartAccount):
+    """An insurance fund (基金) that benefits pay from and contributions other than medical go to."""
+
+    name: str
+    FORMAT: ClassVar[str] = "fund:{}"
+    kind: ClassVar[str] = "fund"
+
+    def __post_init__(self) -> None:
+        ChartAccount.__post_init__(self)
+        if self.name in ("pool", "account-allocation"):  # the first parts of the medical fund codes
+            raise LedgerAccountInvalid(f"fund {self.name!r} names a medical fund account", fund=self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class BankClearing(ChartAccount):
+    """A cooperating bank's clearing account: what the bank owes the funds (collections in, pay-outs out)."""
+
+    bank_code: str
+    FORMAT: ClassVar[str] = "bank:{}:clearing"
+    kind: ClassVar[str] = "bank_clearing"
+
+
+@dataclass(frozen=True, slots=True)
+class InstitutionPayable(ChartAccount):
+    """应付定点机构款: what the fund and personal accounts owe a hospital or pharmacy for its settlements."""
+
+    institution_code: str
+    FORMAT: ClassVar[str] = "institution:{}:payable"
+    kind: ClassVar[str] = "institution_payable"
+
+
+MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
+
+Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
+    InstitutionPayable
+ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
+                                            Fund, BankClearing, InstitutionPayable)
+
+
+def _pattern(account: type[Account]) -> re.Pattern[str]:
+    """The code pattern of an account type, from its ``FORMAT`` (one format for writing and parsing)."""
+    part = _PERSON_ID if account in (PersonalMedical, PersonalPension) else "[^:]+"
+    before, after = account.FORMAT.split("{}")
+    return re.compile(f"^{re.escape(before)}({part}){re.escape(after)}$")
+
+
+_PARSERS = [(_pattern(a), a) for a in ACCOUNT_TYPES]  # more specific formats first: fund:pool: before fund:
+
+
+def parse(code: str) -> Account:
+    """The chart's account for ``code``; ``LEDGER_ACCOUNT_INVALID`` if the code is none of the chart's."""
+    for pattern, account in _PARSERS:
+        match = pattern.match(code)
+        if match:
+            part = match.group(1)
+            return account(int(part) if account in (PersonalMedical, PersonalPension) else part)  # type: ignore[arg-type]
+    raise LedgerAccountInvalid("not an account of the chart", code=str(code)[:100])
+
+
+def open_account(session: Session, account: ChartAccount) -> Balance:
+    """The account, opened now if it is new (with the chart's kind and flag; an existing account must have
+    them: ``LEDGER_ACCOUNT_EXISTS_DIFFERENT`` otherwise)."""
+    return get_or_create_account(session, account.code, account.kind,
+                                 debits_must_not_exceed_credits=account.never_negative)
+
+
+def open_missing(session: Session, accounts: Iterable[Account]) -> None:
+    """Open the accounts that do not exist yet, in code order; an existing account is used whatever kind its
+    opener gave it."""
+    for account in sorted(set(accounts), key=lambda a: a.code):
+        try:
+            balance(session, account.code)
+        except LedgerAccountNotFound:
+            open_account(session, account)
