@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
+
+from sscard.kms.storefile import write_private_json
 
 Level = Literal["ministry", "province", "city"]
 FORMAT = "sscard-keystore/1"
@@ -66,16 +66,7 @@ class KeyStore:
         if self.path is None:
             return
         payload = {"format": FORMAT, "entries": [asdict(e) for e in self._entries.values()]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".keystore-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, indent=1)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_json(self.path, payload, prefix=".keystore-")
 
 
 def now_iso() -> str:

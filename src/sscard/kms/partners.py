@@ -28,7 +28,6 @@ import hmac as std_hmac
 import json
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
@@ -42,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sscard import clock
 from sscard.errors import Conflict, NotFound, ValidationFailed
+from sscard.kms.storefile import write_private_json
 
 if TYPE_CHECKING:
     from sscard.access import Actor
@@ -195,16 +195,7 @@ class PartnerKeys:
         if self.path is None:
             return
         payload = {"format": FORMAT, "entries": [asdict(e) for e in self._entries.values()]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".partner-keys-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, indent=1)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_json(self.path, payload, prefix=".partner-keys-")
         self._stamp = self._file_stamp()
 
     def _wrap(self, partner: str, version: int, key: bytes, **fields: Any) -> PartnerKeyEntry:
