@@ -110,20 +110,26 @@ def test_more_lines_than_the_policy_allows_are_refused(city: City, hospital: Hos
     assert hospital.post("pre-settlements", settle_body(who, visit_type="inpatient", lines=lines)).status_code == 200
 
 
-def test_the_maxima_are_effective_dated(fresh_city: City, new_id: NewId) -> None:
-    """A successor policy with lower maxima: a bill dated before it is split, the same bill after it refused."""
+def _example_ended(city: City, policy_id: str, limits: Any) -> tuple[TestClient, Hospital, dt.date, Any]:
+    """A hospital, and the example policy ended yesterday with its successor from today (not yet stored) that
+    differs only in its bill limits."""
     from medical.world import new_hospital
     from sscard.api.app import create_app
     from sscard.medical import config
-    from sscard.medical.policy import BillLimits
-    api = TestClient(create_app(fresh_city.db), raise_server_exceptions=False)
-    hospital = new_hospital(fresh_city, api)
+    api = TestClient(create_app(city.db), raise_server_exceptions=False)
+    hospital = new_hospital(city, api)
     today = clock.local_date()
-    example = next(p for p in config.list_policies(fresh_city.db, fresh_city.admin)
-                   if p.policy_id == "EXAMPLE-2013")
-    config.end_policy(fresh_city.db, fresh_city.admin, "EXAMPLE-2013", today - dt.timedelta(days=1))
-    successor = example.model_copy(update={"policy_id": "STRICT", "effective_from": today, "effective_to": None,
-                                           "bill_limits": BillLimits(max_unit_price_fen=1_000)})
+    example = next(p for p in config.list_policies(city.db, city.admin) if p.policy_id == "EXAMPLE-2013")
+    config.end_policy(city.db, city.admin, "EXAMPLE-2013", today - dt.timedelta(days=1))
+    successor = example.model_copy(update={"policy_id": policy_id, "effective_from": today, "effective_to": None,
+                                           "bill_limits": limits})
+    return api, hospital, today, successor
+
+
+def test_the_maxima_are_effective_dated(fresh_city: City, new_id: NewId) -> None:
+    """A successor policy with lower maxima: a bill dated before it is split, the same bill after it refused."""
+    from sscard.medical.policy import BillLimits
+    api, hospital, today, successor = _example_ended(fresh_city, "STRICT", BillLimits(max_unit_price_fen=1_000))
     admin = _admin_headers(api)
     put = api.put("/api/v1/medical/admin/policies", json=successor.model_dump(mode="json"), headers=admin)
     assert put.status_code == 200, put.text
@@ -212,20 +218,12 @@ def test_reconciliation_dashboard_and_ledger_sums_stay_exact_at_the_ceilings(fre
     from sqlalchemy import select
     from sqlalchemy.orm import make_transient
 
-    from medical.world import new_hospital
-    from sscard.api.app import create_app
     from sscard.ledger import service as ledger
     from sscard.medical import config
     from sscard.medical.models import Settlement
     from sscard.medical.policy import BillLimits
-    api = TestClient(create_app(fresh_city.db), raise_server_exceptions=False)
-    hospital = new_hospital(fresh_city, api)
-    today = clock.local_date()
-    example = next(p for p in config.list_policies(fresh_city.db, fresh_city.admin)
-                   if p.policy_id == "EXAMPLE-2013")
-    config.end_policy(fresh_city.db, fresh_city.admin, "EXAMPLE-2013", today - dt.timedelta(days=1))
-    config.put_policy(fresh_city.db, fresh_city.admin, example.model_copy(update={
-        "policy_id": "CEILINGS", "effective_from": today, "effective_to": None, "bill_limits": BillLimits()}))
+    _api, hospital, today, successor = _example_ended(fresh_city, "CEILINGS", BillLimits())
+    config.put_policy(fresh_city.db, fresh_city.admin, successor)
     who = insured_person(fresh_city, new_id, balance_fen=10**6)
     ceiling = 10**12
     over = hospital.post("settlements", settle_body(who, lines=[_line(ceiling), _line(1)]))
