@@ -22,7 +22,7 @@ demo: $(STAMP)
 	SSCARD_MODE=demo $(BIN)/sscard demo --serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
