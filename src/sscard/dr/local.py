@@ -301,6 +301,28 @@ class LocalCluster:
         return self.run(["pgbackrest", f"--config={node.backrest_config}", f"--stanza={STANZA}", *options,
                          command], timeout=timeout).stdout
 
+    def restore_to(self, target: Path, when: str, port: int) -> None:
+        """Point-in-time recovery into a scratch cluster: pgBackRest restores the latest backup before ``when``
+        into ``target`` and replays archived WAL up to ``when``; PostgreSQL is then started on ``port`` and
+        promoted. Nothing of the running cluster is touched (the drill of docs/dr.md)."""
+        target.mkdir(parents=True)
+        (target.parent / "run").mkdir(exist_ok=True)
+        self._own(target.parent)
+        leader = self.leader()
+        self.backrest(leader, "restore", f"--pg1-path={target}", "--type=time", f"--target={when}",
+                      "--target-action=promote", "--archive-mode=off")
+        # The restored configuration is the node's: its port, sockets, synchronous standby names and hba path.
+        overrides = {"port": str(port), "listen_addresses": "127.0.0.1",
+                     "unix_socket_directories": str(target.parent / "run"), "synchronous_standby_names": "",
+                     "hba_file": str(target / "pg_hba.conf"), "ident_file": str(target / "pg_ident.conf"),
+                     "archive_mode": "off", "cluster_name": "restore-drill"}
+        options = " ".join(f"-c {k}={v}" if v else f"-c {k}=''" for k, v in overrides.items())
+        self.run([str(PG_BIN / "pg_ctl"), "-D", str(target), "-w", "-t", "120", "-l",
+                  str(target.parent / "restore.log"), "-o", options, "start"], timeout=150)
+
+    def stop_restored(self, target: Path) -> None:
+        self.run([str(PG_BIN / "pg_ctl"), "-D", str(target), "-m", "fast", "-w", "stop"], timeout=60, check=False)
+
     def stop(self) -> None:
         """Every process this cluster started, by pid: Patroni (it stops its PostgreSQL), then etcd."""
         for node in self.nodes:
