@@ -60,7 +60,8 @@ def test_point_in_time_recovery_brings_back_rows_deleted_by_mistake(ha: HA) -> N
         restored.dispose()
         assert set(load.settled) <= got and not (set(late.settled) & got)
         verify = subprocess.run(
-            [str(Path(sys.executable).parent / "sscard"), "audit", "verify"], capture_output=True, text=True, timeout=120,
+            [str(Path(sys.executable).parent / "sscard"), "audit", "verify"], capture_output=True, text=True,
+            timeout=120,
             env={**os.environ, "SSCARD_DATABASE_URL": f"postgresql+psycopg://postgres:{cluster.password}"
                                                        f"@127.0.0.1:{port}/sscard"})
         assert verify.returncode == 0, verify.stdout + verify.stderr
