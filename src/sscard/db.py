@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psycopg
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -110,7 +111,7 @@ def database_unavailable(exc: BaseException) -> bool:
         return True
     state = _sqlstate(exc.orig)
     if state is None:  # psycopg raises OperationalError without a SQLSTATE when it cannot connect or lost the server
-        return type(exc.orig).__name__ == "OperationalError"
+        return isinstance(exc.orig, psycopg.OperationalError)
     return state.startswith("08") or state in UNAVAILABLE_SQLSTATES
 
 

@@ -110,6 +110,11 @@ class Load:
     def acknowledged_after(self, t: float) -> list[float]:
         return sorted(at for at, _ in self.first_ack if at > t)
 
+    def recovery_seconds(self, fault_at: float) -> float:
+        """From the fault to the first answer to a message first sent after it: the recovery time a hospital
+        sees (answers still in flight at the fault do not count)."""
+        return min(at for at, sent in self.first_ack if sent > fault_at) - fault_at
+
     # ------------------------------------------------------------------------------------------ a hospital
 
     def _pace(self) -> None:
