@@ -92,8 +92,9 @@ def local(root: Annotated[Path, typer.Option(help="where the two sites' files go
         cluster.backrest(cluster.leader(), "backup", "--type=full")
         url = cluster.url("sscard_demo")
         rest = ",".join(n.rest for n in cluster.nodes)
-        (root / "env").write_text(f"SSCARD_DATABASE_URL={url}\nSSCARD_PATRONI_URLS={rest}\n"
-                                  f"SSCARD_PGBACKREST_CONFIG={cluster.nodes[0].backrest_config}\n")
+        # Quoted: the URL holds "&" (a shell sources this file with `set -a; . var/ha/env`).
+        (root / "env").write_text(f"SSCARD_DATABASE_URL='{url}'\nSSCARD_PATRONI_URLS='{rest}'\n"
+                                  f"SSCARD_PGBACKREST_CONFIG='{cluster.nodes[0].backrest_config}'\n")
         console.print(f"cluster up: nodes {', '.join(f'{n.name}@{n.pg_port}' for n in cluster.nodes)}; "
                       f"environment for `sscard dr status` in {root / 'env'}", highlight=False)
         env = {**os.environ, "SSCARD_DATABASE_URL": url, "SSCARD_MODE": os.environ.get("SSCARD_MODE", "demo")}
