@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test venv lint typecheck bench clean
+.PHONY: demo demo-ha test venv lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PY)" || { echo "need Python 3.11 (python3.11 or python3)"; exit 1; }
@@ -21,8 +21,13 @@ venv: $(STAMP)
 demo: $(STAMP)
 	SSCARD_MODE=demo $(BIN)/sscard demo --serve --host $(HOST) --port $(PORT)
 
+# the demo city on a local two-site cluster: etcd + three Patroni-managed PostgreSQL nodes + pgBackRest on
+# loopback (docs/dr.md; needs .ci/install-dr.sh's packages); Ctrl-C stops every process, `rm -rf var/ha` resets
+demo-ha: $(STAMP)
+	$(BIN)/sscard dr local --root var/ha --host $(HOST) --port $(PORT)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -10,8 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import psycopg
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -79,9 +82,50 @@ def make_engine(url: str, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10, hide_parameters=True)
+    # pool_timeout: a request waits at most this long for a pooled connection, then is answered 503 (api.errors).
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_timeout=10, hide_parameters=True)
     _ping_when_idle(engine)
+    _server_gone_is_a_disconnect(engine)
     return engine
+
+
+# SQLSTATEs that mean "this server cannot take our writes now" (docs/dr.md): a connection exception (class 08),
+# a server shutting down or crashing or not yet accepting connections (57P01-57P03), and a node that became a
+# standby under an open connection (25006 read_only_sql_transaction, after a switchover or a demotion).
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "25006"})
+
+
+def _sqlstate(exc: BaseException | None) -> str | None:
+    state = getattr(exc, "sqlstate", None)
+    return state if isinstance(state, str) else None
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database (not the request) failed: the primary is gone, being replaced, or no
+    connection could be had in time. The transaction was rolled back (or never began): retrying is safe."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = _sqlstate(exc.orig)
+    if state is None:  # psycopg raises OperationalError without a SQLSTATE when it cannot connect or lost the server
+        return isinstance(exc.orig, psycopg.OperationalError)
+    return state.startswith("08") or state in UNAVAILABLE_SQLSTATES
+
+
+def _server_gone_is_a_disconnect(engine: Engine) -> None:
+    """A server that went away or became read-only invalidates the pool (every connection made before now is
+    discarded on its next checkout), so the next request connects afresh and libpq finds the new primary
+    (``target_session_attrs=read-write`` in the URL) instead of reusing a connection to the old one."""
+
+    @event.listens_for(engine, "handle_error")
+    def _classify(context: ExceptionContext) -> None:
+        state = _sqlstate(context.original_exception)
+        if state is not None and (state.startswith("08") or state in UNAVAILABLE_SQLSTATES):
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = True
 
 
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -138,6 +182,15 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
+
+    def accepts_writes(self) -> bool:
+        """Whether the server this engine reaches is a primary (PostgreSQL: not in recovery); raises what
+        ``database_unavailable`` recognises when no server answers."""
+        with self.engine.connect() as conn:
+            if self.dialect != "postgresql":
+                conn.exec_driver_sql("SELECT 1")
+                return True
+            return not conn.exec_driver_sql("SELECT pg_is_in_recovery()").scalar_one()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -146,10 +146,17 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     def index(request: Request) -> HTMLResponse:
         return web.landing(request, database, demo_info)
 
+    # Liveness: the process answers (a failover of the database is no reason to restart the application).
     @app.get("/healthz", response_class=PlainTextResponse, include_in_schema=False)
     def healthz() -> str:
-        database.ping()
         return "ok"
+
+    # Readiness: the database accepts writes now; 503 DATABASE_UNAVAILABLE (api.errors) while it does not.
+    @app.get("/readyz", response_class=PlainTextResponse, include_in_schema=False)
+    def readyz() -> Response:
+        if database.accepts_writes():
+            return PlainTextResponse("ready")
+        return PlainTextResponse("read-only", status_code=503, headers={"Retry-After": "5"})
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -10,10 +10,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from sscard.db import database_unavailable
 from sscard.errors import DomainError
 
 log = structlog.get_logger("sscard.api")
@@ -47,7 +49,13 @@ OPENAPI_ERRORS: dict[int | str, dict[str, Any]] = {
     413: _documented("Request body larger than the limit of its route class (REQUEST_TOO_LARGE)"),
     422: _documented("Invalid input (VALIDATION_ERROR with the failing fields, or a domain code)"),
     429: _documented("Too many attempts; retry later"),
+    503: _documented("The database is unavailable for a moment (DATABASE_UNAVAILABLE, a failover under way): "
+                     "nothing was written; retry after Retry-After seconds with the same message id"),
 }
+
+# What a client is told to wait before retrying while the database is unavailable: about half the time Patroni
+# takes to promote a standby (docs/dr.md: leader TTL + loop wait ≈ 12 s), so a retry or two lands after it.
+RETRY_AFTER_SECONDS = 5
 
 
 def language(request: Request) -> str:
@@ -108,6 +116,21 @@ def install(app: FastAPI) -> None:
                     error=str(exc.orig).split("\n", 1)[0])
         return JSONResponse(_body("CONFLICT", "与现有数据冲突", "Conflicts with existing data", language(request)),
                             status_code=409)
+
+    # The primary died, is being replaced, or no connection came in time: the use case's transaction rolled back
+    # (or never began), so nothing is half-written and a retry with the same message id is safe (replayed if an
+    # earlier attempt did commit). Any other database error is a server fault, answered as one.
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database_unavailable", route=getattr(request.scope.get("route"), "path", "unmatched"),
+                    error=type(getattr(exc, "orig", None) or exc).__name__)
+        return JSONResponse(_body("DATABASE_UNAVAILABLE", "数据库暂时不可用，请稍后用同一报文号重试",
+                                  "The database is unavailable for a moment; retry with the same message id",
+                                  language(request), retry_after_seconds=RETRY_AFTER_SECONDS),
+                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,7 @@ from sscard.cli.card import card_app
 from sscard.cli.common import OperatorOpt, console, domain_errors, err
 from sscard.cli.common import actor_for as _actor
 from sscard.cli.common import open_db as _db
+from sscard.cli.dr import dr_app
 from sscard.cli.funds import funds_app
 from sscard.cli.kms import kms_app
 from sscard.cli.medical import medical_app
@@ -55,10 +56,11 @@ app.add_typer(funds_app, name="funds")
 app.add_typer(bank_app, name="bank")
 app.add_typer(operator_app, name="operator")
 app.add_typer(kms_app, name="kms")
+app.add_typer(dr_app, name="dr")
 
 
 # Commands that hold no secret and open no key: they run whatever the mode (doctor reports the unsafe settings).
-NO_SECRETS = frozenset({"doctor", "settle-trial"})
+NO_SECRETS = frozenset({"doctor", "settle-trial", "dr"})
 
 
 def _print(data: Any) -> None:

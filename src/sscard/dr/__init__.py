@@ -1,0 +1,1 @@
+"""Disaster recovery: the state of the Patroni cluster and the pgBackRest repository, and a local cluster."""

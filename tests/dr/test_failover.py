@@ -1,0 +1,157 @@
+"""Fault tests on a real Patroni cluster (tests/dr/conftest.py): the primary killed mid-load, the primary frozen
+past the leader TTL and resumed, the standbys killed. After each: every settlement and reversal a hospital saw
+acknowledged is on the new primary, retries with the same msg_id were replayed and never paid twice, the ledger
+sums to zero, no request was answered 500, and the failed node rejoins as a standby."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from sscard.ledger import service as ledger
+from support.drload import HA, Load, check_against_database
+
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("dr-cluster")]
+
+
+def wait_for(ok: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ok():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+def assert_nothing_lost(ha: HA, load: Load) -> dict[str, object]:
+    assert load.refused == [], load.refused[:5]
+    statuses = load.statuses
+    assert set(statuses) <= {200, 503, 0}, statuses  # 0: the client's connection broke (the server restarted none)
+    assert set(load.codes(503)) <= {"DATABASE_UNAVAILABLE"}
+    found = check_against_database(load, ha.node_url(), ha.hospital_code)
+    assert found["lost"] == [] and found["lost_reversals"] == [], found
+    assert found["double_paid"] == 0 and found["journal_duplicates"] == [], found
+    with ha.city.db.unit_of_work() as s:
+        assert ledger.check_zero_sum(s).ok
+        assert ledger.accounts_not_matching_journal(s) == []
+    return found
+
+
+def test_sigkill_of_the_primary_mid_load_loses_nothing_acknowledged(ha: HA) -> None:
+    cluster = ha.cluster
+    cluster.wait_healthy(60)
+    old = cluster.leader()
+    load = Load(ha.base_url, ha.hospital_key, ha.id_numbers, threads=6)
+    load.start()
+    wait_for(lambda: len(load.settled) >= 30, 60, "settlements before the fault")
+    killed_at = time.monotonic()
+    cluster.kill(old)
+    new = cluster.wait_leader_other_than(old, 60)
+    wait_for(lambda: len(load.acknowledged_after(killed_at)) >= 30, 60, "settlements after the failover")
+    load.stop()
+
+    found = assert_nothing_lost(ha, load)
+    assert new is not old and found["acknowledged"] >= 60
+    assert load.codes(503)["DATABASE_UNAVAILABLE"] > 0  # the outage was seen and answered as such, never 500
+    assert load.retried, "no message needed a retry: the fault did not hit the load"
+    rto = load.recovery_seconds(killed_at)
+    print(f"failover: promoted {new.name}, first settlement answered {rto:.1f} s after the kill, "
+          f"{found['acknowledged']} acknowledged, {len(load.retried)} retried, {len(load.replayed)} replayed")
+    assert rto < 30, rto
+
+    # The old primary rejoins as a standby of the new one (Patroni rewinds it with pg_rewind if it diverged).
+    cluster.start_node(old)
+    cluster.wait_healthy(120)
+    assert cluster.role_of(old) in ("replica", "sync_standby")
+    assert cluster.leader() is new
+
+
+def test_a_frozen_primary_acknowledges_nothing_after_the_takeover_and_rejoins(ha: HA) -> None:
+    cluster = ha.cluster
+    cluster.wait_healthy(120)
+    old = cluster.leader()
+    probe = sa.create_engine(ha.cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with probe.connect() as conn:
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS dr_probe (note text)")
+    probe.dispose()
+    load = Load(ha.base_url, ha.hospital_key, ha.id_numbers, threads=6)
+    load.start()
+    wait_for(lambda: len(load.settled) >= 20, 60, "settlements before the fault")
+    frozen_at = time.monotonic()
+    cluster.freeze(old)
+    new = cluster.wait_leader_other_than(old, 60)
+    promoted_at = time.monotonic()
+    # A client connecting now reaches the new primary through the same multi-host URL (the frozen node does not
+    # answer its startup within connect_timeout). Requests already waiting on a connection to the frozen node
+    # stay waiting: on loopback its kernel still acknowledges every packet, so neither keepalives nor
+    # tcp_user_timeout can tell it from a slow server (across a network they can; docs/dr.md).
+    fresh = sa.create_engine(ha.cluster.url("postgres"), isolation_level="AUTOCOMMIT")
+    with fresh.connect() as conn:
+        assert conn.exec_driver_sql("SELECT inet_server_port()").scalar_one() == new.pg_port
+    fresh.dispose()
+
+    # Resume the old primary and write to it directly, as a client still holding its address would: it must not
+    # acknowledge (strict synchronous mode: no standby confirms for it) before Patroni demotes it.
+    probe_result: list[str] = []
+
+    def write_to_old_primary() -> None:
+        try:
+            with psycopg.connect(host="127.0.0.1", port=old.pg_port, user="postgres", dbname="postgres",
+                                 password=cluster.password, connect_timeout=3, autocommit=True) as conn:
+                conn.execute("INSERT INTO dr_probe VALUES ('written to the old primary after the takeover')")
+            probe_result.append("acknowledged")
+        except psycopg.Error as exc:
+            probe_result.append(f"refused: {type(exc).__name__}")
+
+    cluster.resume(old)
+    resumed_at = time.monotonic()
+    writer = threading.Thread(target=write_to_old_primary, daemon=True)
+    writer.start()
+    cluster.wait_healthy(120)
+    writer.join(60)
+    wait_for(lambda: len(load.acknowledged_after(resumed_at)) >= 20, 90, "settlements after the resume")
+    load.stop()
+
+    assert probe_result != ["acknowledged"], probe_result
+    with sa.create_engine(cluster.node_url(new)).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM dr_probe").scalar_one() == 0
+    assert_nothing_lost(ha, load)
+    assert cluster.leader() is new and cluster.role_of(old) in ("replica", "sync_standby")
+    assert promoted_at - frozen_at < 30
+
+
+def test_killed_standbys_make_writes_wait_never_acknowledged_without_a_copy(ha: HA) -> None:
+    cluster = ha.cluster
+    cluster.wait_healthy(120)
+    leader = cluster.leader()
+    sync = next(cluster.node(m["name"]) for m in cluster.members() if m.get("role") == "sync_standby")
+    other = next(n for n in cluster.nodes if n not in (leader, sync))
+    load = Load(ha.base_url, ha.hospital_key, ha.id_numbers, threads=4)
+    load.start()
+    wait_for(lambda: len(load.settled) >= 20, 60, "settlements before the fault")
+
+    # The synchronous standby dies: Patroni makes the other standby synchronous and writes go on.
+    killed_at = time.monotonic()
+    cluster.kill(sync)
+    wait_for(lambda: cluster.role_of(other) == "sync_standby", 60, "the other standby becoming synchronous")
+    wait_for(lambda: len(load.acknowledged_after(killed_at + 0.5)) >= 10, 60, "settlements with one standby")
+
+    # The last standby dies: no second copy anywhere, so no commit is acknowledged; requests wait.
+    cluster.kill(other)
+    none_left_at = time.monotonic()
+    time.sleep(6)
+    assert load.acknowledged_after(none_left_at + 1.0) == []
+    assert cluster.leader() is leader
+
+    # A standby returns: the waiting commits are confirmed and answered, new writes go on.
+    cluster.start_node(sync)
+    returned_at = time.monotonic()
+    wait_for(lambda: len(load.acknowledged_after(returned_at)) >= 10, 90, "settlements after a standby returned")
+    cluster.start_node(other)
+    cluster.wait_healthy(120)
+    load.stop()
+    assert_nothing_lost(ha, load)
