@@ -97,6 +97,23 @@ def _load(raw: bytes, resource_type: str, model: type[Resource]) -> dict[str, An
     return data
 
 
+def _obj(value: Any) -> dict[str, Any]:
+    """An element as an object ({} when absent or null: the models accept null for an absent element)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _required(data: dict[str, Any], element: str) -> Any:
+    """An element FHIR itself requires (1..1): absent or null is invalid FHIR."""
+    value = data.get(element)
+    if value is None:
+        raise FhirInvalid(f"{element}: field required", element=element)
+    return value
+
+
 def _need(value: Any, element: str) -> Any:
     if value in (None, "", [], {}):
         raise FhirProfileViolation(f"{element} is required by the index", element=element)
@@ -125,17 +142,17 @@ def _digest(data: dict[str, Any]) -> str:
 
 def _holder(data: dict[str, Any]) -> tuple[str, str]:
     """The contained Patient the subject points to: its card number and ID number."""
-    reference = str((data.get("subject") or {}).get("reference") or "")
+    reference = str(_obj(data.get("subject")).get("reference") or "")
     if not reference.startswith("#"):
         raise FhirProfileViolation("subject must reference a contained Patient (#id) with the card number and "
                                    "ID number", element="subject")
-    found = [r for r in data.get("contained") or [] if r.get("resourceType") == "Patient"
+    found = [r for r in _list(data.get("contained")) if isinstance(r, dict) and r.get("resourceType") == "Patient"
              and r.get("id") == reference[1:]]
     if len(found) != 1:
         raise FhirProfileViolation("subject: no contained Patient with that id", element="subject")
     values: dict[str, str] = {}
-    for ident in found[0].get("identifier") or []:
-        if ident.get("system") in (CARD_SYSTEM, RESIDENT_ID_SYSTEM) and isinstance(ident.get("value"), str):
+    for ident in _list(found[0].get("identifier")):
+        if isinstance(ident, dict) and ident.get("system") in (CARD_SYSTEM, RESIDENT_ID_SYSTEM) and isinstance(ident.get("value"), str):
             values[ident["system"]] = ident["value"]
     if set(values) != {CARD_SYSTEM, RESIDENT_ID_SYSTEM}:
         raise FhirProfileViolation(f"the contained Patient needs identifiers {CARD_SYSTEM} and "
@@ -143,8 +160,16 @@ def _holder(data: dict[str, Any]) -> tuple[str, str]:
     return values[CARD_SYSTEM], values[RESIDENT_ID_SYSTEM]
 
 
+def _concept_text(concept: Any, element: str) -> str:
+    """A CodeableConcept's text, or the display of its first coding that has one."""
+    found = _obj(_need(concept, element))
+    text = found.get("text") or next((c.get("display") for c in _list(found.get("coding"))
+                                      if isinstance(c, dict) and c.get("display")), None)
+    return _text(text, f"{element}.text")
+
+
 def _coding(concept: Any, system: str, element: str) -> dict[str, Any]:
-    codings = [c for c in (concept or {}).get("coding") or [] if c.get("system") == system]
+    codings = [c for c in _list(_obj(concept).get("coding")) if isinstance(c, dict) and c.get("system") == system]
     if len(codings) != 1 or not codings[0].get("code"):
         raise FhirProfileViolation(f"{element} needs one coding of {system}", element=element)
     coding: dict[str, Any] = codings[0]
@@ -155,32 +180,30 @@ def parse_encounter(raw: bytes, today: dt.date) -> EncounterIn:
     """A hospital's Encounter → the index entry; FHIR_INVALID, FHIR_CODE_UNKNOWN, FHIR_PROFILE_VIOLATION or
     ICD10_CODE_UNKNOWN otherwise."""
     data = _load(raw, "Encounter", Encounter)
-    identifiers = _need(data.get("identifier"), "identifier")
-    source_system, source_value = _identifier(identifiers[0], "identifier[0]")
-    status = data["status"]
+    identifiers = _list(_need(data.get("identifier"), "identifier"))
+    source_system, source_value = _identifier(identifiers[0] if identifiers else None, "identifier[0]")
+    status = _required(data, "status")
     if status not in ENCOUNTER_STATUS:
         raise FhirCodeUnknown(f"status: {status!r} is not an EncounterStatus", element="status")
-    klass = data["class"]
+    klass = _obj(_required(data, "class"))
     if klass.get("system") != ACT_CODE or klass.get("code") not in CLASS_DISPLAY:
         raise FhirCodeUnknown(f"class: {ACT_CODE} AMB, IMP or EMER", element="class")
-    types = _need(data.get("type"), "type")
-    kind = _coding(types[0], TYPE_SYSTEM, "type[0]")["code"]
+    types = _list(_need(data.get("type"), "type"))
+    kind = _coding(types[0] if types else None, TYPE_SYSTEM, "type[0]")["code"]
     if kind not in TYPES:
         raise FhirCodeUnknown(f"type: one of {', '.join(TYPES)}", element="type")
     if klass["code"] not in TYPES[kind][1]:
         raise FhirProfileViolation(f"class {klass['code']} does not fit type {kind}", element="class")
-    service_type = _need(data.get("serviceType"), "serviceType")
-    department = _text(service_type.get("text") or next(
-        (c.get("display") for c in service_type.get("coding") or [] if c.get("display")), None), "serviceType.text")
-    start = str(_need((data.get("period") or {}).get("start"), "period.start"))
+    department = _concept_text(data.get("serviceType"), "serviceType")
+    start = str(_need(_obj(data.get("period")).get("start"), "period.start"))
     try:
         day = dt.date.fromisoformat(start[:10])
     except ValueError:
         raise FhirInvalid("period.start: a date", element="period.start") from None
     if day > today:
         raise FhirProfileViolation("period.start is in the future", element="period.start")
-    reasons = _need(data.get("reasonCode"), "reasonCode")
-    code = str(_coding(reasons[0], icd.SYSTEM, "reasonCode[0]")["code"])
+    reasons = _list(_need(data.get("reasonCode"), "reasonCode"))
+    code = str(_coding(reasons[0] if reasons else None, icd.SYSTEM, "reasonCode[0]")["code"])
     if not icd.is_code(code):
         raise DiagnosisCodeUnknown(f"{code[:20]} is not a WHO ICD-10 category or subcategory (dotted, e.g. J18.9)",
                                    element="reasonCode[0]")
@@ -195,21 +218,20 @@ def parse_document(raw: bytes) -> DocumentIn:
     """A hospital's DocumentReference → the index entry (the encounter it belongs to is checked by the service)."""
     data = _load(raw, "DocumentReference", DocumentReference)
     source_system, source_value = _identifier(data.get("masterIdentifier"), "masterIdentifier")
-    status = data["status"]
+    status = _required(data, "status")
     if status not in DOCUMENT_STATUS:
         raise FhirCodeUnknown(f"status: {status!r} is not a DocumentReferenceStatus", element="status")
-    doc_type = _need(data.get("type"), "type")
-    type_text = _text(doc_type.get("text") or next(
-        (c.get("display") for c in doc_type.get("coding") or [] if c.get("display")), None), "type.text")
-    encounters = _need((data.get("context") or {}).get("encounter"), "context.encounter")
-    reference = str(encounters[0].get("reference") or "")
+    type_text = _concept_text(data.get("type"), "type")
+    encounters = _list(_need(_obj(data.get("context")).get("encounter"), "context.encounter"))
+    reference = str(_obj(encounters[0] if encounters else None).get("reference") or "")
     if not reference.startswith("Encounter/") or len(reference) > 80:
         raise FhirProfileViolation("context.encounter[0] must reference Encounter/<id> of the index",
                                    element="context.encounter")
-    subject = (data.get("subject") or {}).get("reference")
+    subject = _obj(data.get("subject")).get("reference")
     if subject is not None and not str(subject).startswith("Patient/"):
         raise FhirProfileViolation("subject, if given, is Patient/<id> of the index", element="subject")
-    attachment = data["content"][0]["attachment"]
+    contents = _list(_required(data, "content"))
+    attachment = _obj(_obj(contents[0] if contents else None).get("attachment"))
     url = str(_need(attachment.get("url"), "content[0].attachment.url"))
     if not _URL.match(url):
         raise FhirProfileViolation("content[0].attachment.url: an http(s) URL up to 500 characters",
