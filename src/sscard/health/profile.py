@@ -152,7 +152,8 @@ def _holder(data: dict[str, Any]) -> tuple[str, str]:
         raise FhirProfileViolation("subject: no contained Patient with that id", element="subject")
     values: dict[str, str] = {}
     for ident in _list(found[0].get("identifier")):
-        if isinstance(ident, dict) and ident.get("system") in (CARD_SYSTEM, RESIDENT_ID_SYSTEM) and isinstance(ident.get("value"), str):
+        if (isinstance(ident, dict) and ident.get("system") in (CARD_SYSTEM, RESIDENT_ID_SYSTEM)
+                and isinstance(ident.get("value"), str)):
             values[ident["system"]] = ident["value"]
     if set(values) != {CARD_SYSTEM, RESIDENT_ID_SYSTEM}:
         raise FhirProfileViolation(f"the contained Patient needs identifiers {CARD_SYSTEM} and "
