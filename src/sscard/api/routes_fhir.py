@@ -62,7 +62,32 @@ class FhirRoute(APIRoute):
         return handle
 
 
-router = APIRouter(prefix="/fhir", tags=["health index (FHIR)"], route_class=FhirRoute)
+class FhirResponse(Response):
+    media_type = profile.FHIR_JSON
+
+
+_RESOURCE = {"type": "object", "required": ["resourceType"], "properties": {"resourceType": {"type": "string"}}}
+_FHIR_CONTENT = {profile.FHIR_JSON: {"schema": _RESOURCE}}
+_ERROR_OUT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+# Every error of a FHIR route is an OperationOutcome; a 401 for a body without any credential and a 413 for a body
+# over the limit come from the body-limit middleware before the route, in the API's JSON error shape.
+OPENAPI_OUTCOMES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a FHIR resource", "content": _FHIR_CONTENT},
+    **{status: {"description": f"{what}: OperationOutcome with a stable code", "content": _FHIR_CONTENT}
+       for status, what in ((400, "Refused"), (403, "Not allowed (no or a wrong grant, not a hospital)"),
+                            (404, "Not found"), (409, "Conflict"), (422, "Invalid FHIR or input"),
+                            (429, "Too many attempts"))},
+    **{status: {"description": what, "content": {**_FHIR_CONTENT, **_ERROR_OUT}}
+       for status, what in ((401, "Missing or wrong X-Institution-Key"), (413, "Body over the limit"))},
+}
+_BODY = {"requestBody": {"required": True, "content": {profile.FHIR_JSON: {"schema": _RESOURCE},
+                                                       "application/json": {"schema": _RESOURCE}}}}
+_PUBLISHED: dict[int | str, dict[str, Any]] = {200: {"description": "the same entry was published before", "content": _FHIR_CONTENT},
+              201: {"description": "published", "content": _FHIR_CONTENT}}
+
+
+router = APIRouter(prefix="/fhir", tags=["health index (FHIR)"], route_class=FhirRoute,
+                   default_response_class=FhirResponse)
 admin_router = APIRouter(prefix="/health", tags=["health index (administration)"])
 
 
@@ -105,12 +130,14 @@ async def _publish(request: Request, use_case: Callable[..., service.Published],
                          {"Location": f"{_base(request)}/{kind}/{resource_id}"})
 
 
-@router.post("/Encounter", summary="publish an encounter index entry", status_code=201)
+@router.post("/Encounter", summary="publish an encounter index entry", status_code=201, responses=_PUBLISHED,
+             openapi_extra=_BODY)
 async def create_encounter(request: Request) -> Response:
     return await _publish(request, service.publish_encounter, "Encounter")
 
 
-@router.post("/DocumentReference", summary="publish where a document of an encounter is held", status_code=201)
+@router.post("/DocumentReference", summary="publish where a document of an encounter is held", status_code=201,
+             responses=_PUBLISHED, openapi_extra=_BODY)
 async def create_document(request: Request) -> Response:
     return await _publish(request, service.publish_document, "DocumentReference")
 
@@ -144,7 +171,14 @@ async def read_patient(request: Request, pseudonym: Annotated[str, Path(max_leng
     return fhir_response(text)
 
 
-@router.post("/$grant", summary="the holder's card and PIN at this hospital's terminal: a Consent")
+_GRANT_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": GrantIn.model_json_schema()}}}}
+_EMERGENCY_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": EmergencyIn.model_json_schema()}}}}
+
+
+@router.post("/$grant", summary="the holder's card and PIN at this hospital's terminal: a Consent",
+             status_code=201, openapi_extra=_GRANT_BODY)
 async def grant(request: Request) -> Response:
     principal = await _institution(request)
     raw = await request.body()
@@ -156,7 +190,8 @@ async def grant(request: Request) -> Response:
     return fhir_response(resource, 201)
 
 
-@router.post("/$break-glass", summary="emergency access with a reason, flagged for review: a Consent")
+@router.post("/$break-glass", summary="emergency access with a reason, flagged for review: a Consent",
+             status_code=201, openapi_extra=_EMERGENCY_BODY)
 async def break_glass(request: Request) -> Response:
     principal = await _institution(request)
     body: EmergencyIn = _body(await request.body(), EmergencyIn)
