@@ -82,8 +82,9 @@ OPENAPI_OUTCOMES: dict[int | str, dict[str, Any]] = {
 }
 _BODY = {"requestBody": {"required": True, "content": {profile.FHIR_JSON: {"schema": _RESOURCE},
                                                        "application/json": {"schema": _RESOURCE}}}}
-_PUBLISHED: dict[int | str, dict[str, Any]] = {200: {"description": "the same entry was published before", "content": _FHIR_CONTENT},
-              201: {"description": "published", "content": _FHIR_CONTENT}}
+_PUBLISHED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the same entry was published before", "content": _FHIR_CONTENT},
+    201: {"description": "published", "content": _FHIR_CONTENT}}
 
 
 router = APIRouter(prefix="/fhir", tags=["health index (FHIR)"], route_class=FhirRoute,
