@@ -8,6 +8,7 @@ import json
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sscard.cards.errors import CardNotFound
@@ -32,12 +33,17 @@ def holder_of(session: Session, card_no: str) -> tuple[int, str, str]:
 
 
 def patient_for(session: Session, person_id: int, division: str) -> HealthPatient:
-    """The person's pseudonymous patient, made on first use."""
-    found = session.execute(select(HealthPatient).where(HealthPatient.person_id == person_id)).scalar_one_or_none()
+    """The person's pseudonymous patient, made on first use. Two first uses at once: the unique person_id lets
+    one insert win; the other's savepoint rolls back and it reads the winner's row."""
+    query = select(HealthPatient).where(HealthPatient.person_id == person_id)
+    found = session.execute(query).scalar_one_or_none()
     if found is None:
-        found = HealthPatient(person_id=person_id, pseudonym=secrets.token_hex(16), division=division)
-        session.add(found)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(HealthPatient(person_id=person_id, pseudonym=secrets.token_hex(16), division=division))
+        except IntegrityError:
+            pass
+        found = session.execute(query).scalar_one()
     return found
 
 
