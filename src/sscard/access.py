@@ -60,6 +60,9 @@ class Permission(enum.StrEnum):
     FUNDS_READ = "funds.read"  # inspect batches, failures, re-issues, entitlements
     FUNDS_CORRECT = "funds.correct"  # correct a failed payment / entitlement data and queue the re-issue
     FUNDS_CERTIFY = "funds.certify"  # record a pensioner's survival certification (资格认证) at a counter
+    HEALTH_INDEX = "health.index"  # a hospital publishes to and (with a grant) reads the health index
+    HEALTH_REVIEW = "health.review"  # review break-the-glass reads of the health index
+    HEALTH_STATS = "health.stats"  # aggregated, de-identified statistics of the health index
     PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
 
 
@@ -83,6 +86,7 @@ _SUPERVISOR = _COUNTER | {
     Permission.OPERATOR_UNLOCK,
     Permission.CARD_CANCEL,
     Permission.AUDIT_READ,
+    Permission.HEALTH_REVIEW,
     Permission.PRODUCTION_RESOLVE,
     Permission.STATS_READ,
     Permission.FUNDS_READ,
@@ -98,6 +102,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.MEDICAL_ADMIN,
     Permission.MEDICAL_RECONCILE,
     Permission.FUNDS_RUN,
+    Permission.HEALTH_STATS,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -105,7 +110,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
     Role.SYSTEM: frozenset(Permission),
-    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE}),
+    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX}),
     # The portal service checks that the card or person is the cardholder's own before using these.
     Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS}),
 }

@@ -28,6 +28,15 @@ from sscard.funds.contributions.models import (
                                    WithholdingBatch,
                                    WithholdingLine,
 )
+from sscard.health.models import (
+                                   HealthDocument,
+                                   HealthEncounter,
+                                   HealthGrant,
+                                   HealthOptIn,
+                                   HealthPatient,
+                                   HealthRead,
+                                   HealthSensitivePolicy,
+)
 from sscard.ledger.models import LedgerAccount, LedgerTransfer
 from sscard.medical.models import (
                                    Accumulator,
@@ -85,6 +94,13 @@ __all__ = [
                                    "EntitlementAmount",
                                    "FeeCharge",
                                    "FeeRate",
+                                   "HealthDocument",
+                                   "HealthEncounter",
+                                   "HealthGrant",
+                                   "HealthOptIn",
+                                   "HealthPatient",
+                                   "HealthRead",
+                                   "HealthSensitivePolicy",
                                    "Hold",
                                    "ImportRowError",
                                    "InstanceMark",

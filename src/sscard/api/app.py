@@ -18,6 +18,7 @@ from sscard.api import (
     routes_auth,
     routes_cards,
     routes_contributions,
+    routes_fhir,
     routes_funds,
     routes_medical,
     routes_persons,
@@ -84,7 +85,7 @@ class ObserveMiddleware:
 
 def _errors_as_json(app: FastAPI) -> None:
     """Error answers are JSON on every operation, also where the success is CSV or a file (FastAPI documents
-    additional responses in the route's own media type)."""
+    additional responses in the route's own media type); the FHIR interface's are FHIR JSON (OperationOutcome)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -93,7 +94,8 @@ def _errors_as_json(app: FastAPI) -> None:
             for operation in operations.values():
                 for status, response in operation.get("responses", {}).items():
                     content = response.get("content")
-                    if str(status)[0] in "45" and content and "application/json" not in content:
+                    if (str(status)[0] in "45" and content and "application/json" not in content
+                            and "application/fhir+json" not in content):
                         response["content"] = {"application/json": next(iter(content.values()))}
         return schema
 
@@ -137,8 +139,9 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     # Settlement first: routes are matched in order and 2207 is the busiest request (paths do not overlap).
     for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
                    routes_admin.router, routes_production.router, routes_funds.router,
-                   routes_contributions.router):
+                   routes_contributions.router, routes_fhir.admin_router):
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
+    app.include_router(routes_fhir.router, prefix="/api/v1", responses=routes_fhir.OPENAPI_OUTCOMES)
     routes_medical.install_fast_routes(app, "/api/v1")
     _errors_as_json(app)
 

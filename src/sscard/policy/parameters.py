@@ -86,6 +86,12 @@ KNOWN: dict[str, ParameterSpec] = {
                       "seconds", 1, 604800),
         ParameterSpec("portal.kiosk_idle_seconds", "自助终端无操作自动退出秒数 / kiosk idle logout in seconds",
                       10, 3600),
+        ParameterSpec("health.grant_minutes", "持卡人授权查阅健康索引的有效分钟数 / minutes a holder's grant "
+                      "to read the health index lasts", 1, 10080),
+        ParameterSpec("health.emergency_minutes", "紧急查阅（破窗）授权有效分钟数 / minutes a break-the-glass grant "
+                      "lasts", 1, 1440),
+        ParameterSpec("health.stats_min_cell", "健康统计最小单元格人次（更小的不公布）/ smallest count the health "
+                      "statistics publish (smaller cells are suppressed)", 1, 1000),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

@@ -1,6 +1,7 @@
 """Cardholder portal (网上服务): login by card number or ID number with the query password, the holder's
 page (card status, masked personal data, contributions, medical account and settlements, benefit payments),
-reporting a temporary loss, updating phone and address, changing the query password."""
+reporting a temporary loss, updating phone and address, changing the query password; the health index page (who
+may read it, who looked, revoking a grant, showing or hiding sensitive diagnoses)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from sscard.access import Actor
+from sscard.db import utcnow
 from sscard.errors import DomainError
+from sscard.health import consent
 from sscard.portal import reads
 from sscard.portal import service as portal
 from sscard.portal.errors import PortalLoginFailed
@@ -152,3 +155,40 @@ def change_password(request: Request, actor: PortalHolder, form: Form) -> Respon
             set_holder_session(response, request, issued.token, issued.expires_at.timestamp())
             return response
     return holder_page(request, actor, errors, "password", {}, status=422)
+
+
+HEALTH_DONE = {"revoked": N_("The grant is revoked: that hospital reads nothing more with it."),
+               "sensitive": N_("Your choice for sensitive diagnoses is saved.")}
+
+
+def health_page(request: Request, actor: Actor, error: str | None = None, status: int = 200) -> Response:
+    assert actor.person_id is not None
+    overview = consent.holder_overview(db_of(request), actor, actor.person_id)
+    return render(request, "portal_health.html",
+                  {"overview": overview, "now": utcnow(), "done": HEALTH_DONE.get(request.query_params.get("done", "")),
+                   "error": error}, status=status)
+
+
+@router.get("/portal/health", response_class=HTMLResponse)
+def health(request: Request, actor: PortalHolder) -> Response:
+    return health_page(request, actor)
+
+
+@router.post("/portal/health/revoke")
+def revoke_grant(request: Request, actor: PortalHolder, form: Form) -> Response:
+    assert actor.person_id is not None
+    try:
+        consent.revoke(db_of(request), actor, actor.person_id, form.get("grant_id", ""))
+    except DomainError as err:
+        return health_page(request, actor, err.to_dict(language_of(request))["message"], err.http_status)
+    return RedirectResponse("/portal/health?done=revoked", status_code=303)
+
+
+@router.post("/portal/health/sensitive")
+def choose_sensitive(request: Request, actor: PortalHolder, form: Form) -> Response:
+    assert actor.person_id is not None
+    try:
+        consent.set_opt_in(db_of(request), actor, actor.person_id, form.get("category", ""), form.get("show") == "1")
+    except DomainError as err:
+        return health_page(request, actor, err.to_dict(language_of(request))["message"], err.http_status)
+    return RedirectResponse("/portal/health?done=sensitive", status_code=303)
