@@ -61,6 +61,8 @@ class Permission(enum.StrEnum):
     FUNDS_CORRECT = "funds.correct"  # correct a failed payment / entitlement data and queue the re-issue
     FUNDS_CERTIFY = "funds.certify"  # record a pensioner's survival certification (资格认证) at a counter
     PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
+    ECARD_USE = "ecard.use"  # a cardholder activates their e-card, shows its code, adds family members
+    ECARD_VERIFY = "ecard.verify"  # check a scanned e-card code (institutions, counters)
 
 
 _COUNTER = {
@@ -75,6 +77,7 @@ _COUNTER = {
     Permission.CARD_FORMAL_LOSS,
     Permission.CARD_LIFT_LOSS,
     Permission.FUNDS_CERTIFY,
+    Permission.ECARD_VERIFY,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -105,9 +108,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
     Role.SYSTEM: frozenset(Permission),
-    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE}),
+    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.ECARD_VERIFY}),
     # The portal service checks that the card or person is the cardholder's own before using these.
-    Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS}),
+    Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS, Permission.ECARD_USE}),
 }
 
 

@@ -86,6 +86,11 @@ KNOWN: dict[str, ParameterSpec] = {
                       "seconds", 1, 604800),
         ParameterSpec("portal.kiosk_idle_seconds", "自助终端无操作自动退出秒数 / kiosk idle logout in seconds",
                       10, 3600),
+        ParameterSpec("ecard.code_validity_seconds", "电子社保卡二维码有效秒数 / seconds an e-card code stays "
+                      "valid", 10, 600),
+        ParameterSpec("ecard.clock_skew_seconds", "验码允许的时钟偏差秒数 / clock skew a verifier allows, in "
+                      "seconds", 0, 120),
+        ParameterSpec("ecard.family_max", "每人最多亲情账户数 / family members a holder may add", 0, 10),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }
