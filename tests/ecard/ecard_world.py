@@ -6,13 +6,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from sscard.access import Actor
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.ecard.models import Ecard
-from sscard.kms.signing import SigningKeys
+from sscard.kms.signing import KEYSTORE_ENV, SigningKeys, default_signing_keys
 from sscard.portal import ecards
 from sscard.portal import service as portal
 from sscard.registry.models import Person
@@ -26,6 +27,15 @@ class EcardHolder:
     card_no: str
     person_id: int
     actor: Actor
+
+
+def process_keys(monkeypatch: pytest.MonkeyPatch, tmp: Path) -> SigningKeys:
+    """The process's e-card keys (what the API and settlement use) in a keystore of the test's own."""
+    monkeypatch.setenv(KEYSTORE_ENV, str(tmp / "process-ecard-keys.json"))
+    keys = default_signing_keys()
+    if not keys.entries():
+        keys.create()
+    return keys
 
 
 def ring(tmp: Path | None = None) -> SigningKeys:

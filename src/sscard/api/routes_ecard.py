@@ -14,18 +14,11 @@ from sscard.access import Actor
 from sscard.api.deps import DB, current_actor, get_db
 from sscard.ecard import service as ecard
 from sscard.ecard.schemas import VerifyIn, VerifyOut
-from sscard.kms.signing import SigningKeys
 from sscard.medical import institutions
 
 router = APIRouter(prefix="/ecard", tags=["ecard"])
 well_known = APIRouter(tags=["ecard"])
 _bearer = HTTPBearer(auto_error=False, description="an operator's token (POST /api/v1/auth/token)")
-
-
-def signing_keys(request: Request) -> SigningKeys | None:
-    """The app's e-card key ring when one was given (tests, the demo), else the process's default."""
-    keys: SigningKeys | None = getattr(request.app.state, "ecard_keys", None)
-    return keys
 
 
 def verifier(request: Request,
@@ -39,23 +32,20 @@ def verifier(request: Request,
     return current_actor(request, credentials)
 
 
-Keys = Annotated[SigningKeys | None, Depends(signing_keys)]
-
-
 @router.post("/verify", response_model=VerifyOut)
-def verify(body: VerifyIn, actor: Annotated[Actor, Depends(verifier)], db: DB, keys: Keys) -> VerifyOut:
+def verify(body: VerifyIn, actor: Annotated[Actor, Depends(verifier)], db: DB) -> VerifyOut:
     """valid / expired / revoked / forged / malformed / used, with the stable code; only the audit is written."""
-    return ecard.verify(db, actor, body.code, keys)
+    return ecard.verify(db, actor, body.code)
 
 
 @router.get("/revocations", response_class=Response,
             responses={200: {"content": {"text/plain": {}}, "description": "ESSC-CRL/1, signed (docs/ecard.md)"}})
-def revocations(db: DB, keys: Keys) -> Response:
-    return Response(ecard.revocation_list(db, keys), media_type="text/plain; charset=us-ascii",
+def revocations(db: DB) -> Response:
+    return Response(ecard.revocation_list(db), media_type="text/plain; charset=us-ascii",
                     headers={"Cache-Control": "max-age=60"})
 
 
 @well_known.get(ecard.PUBLIC_KEYS_PATH)
-def public_keys(keys: Keys) -> dict[str, Any]:
+def public_keys() -> dict[str, Any]:
     """The bureau's SM2 public keys that verify e-card codes and revocation lists now."""
-    return ecard.public_keys_document(keys)
+    return ecard.public_keys_document()

@@ -179,9 +179,10 @@ class Scanned:
     card_id: int
 
 
-def check_in(session: Session, text: str, keys: SigningKeys | None = None) -> Scanned:
+def check_in(session: Session, text: str, keys: SigningKeys | None = None, *, spent_ok: bool = False) -> Scanned:
     """Every check of a scanned code, in the caller's transaction, without spending it: format, signature under
-    a published key, time window, e-card active, not used already."""
+    a published key, time window, e-card active, not used already (unless ``spent_ok``: finding the card of a
+    retried settlement, whose journal answers it)."""
     code = payload.parse(text)
     ring = _keys(keys)
     now = clock.now()
@@ -189,7 +190,7 @@ def check_in(session: Session, text: str, keys: SigningKeys | None = None) -> Sc
     ecard = session.execute(select(Ecard).where(Ecard.token == code.token_hex)).scalar_one_or_none()
     if ecard is None or ecard.status != EcardStatus.ACTIVE.value:
         raise EcardCodeRevoked()
-    if session.get(EcardCodeUse, (code.token_hex, code.nonce_hex)) is not None:
+    if not spent_ok and session.get(EcardCodeUse, (code.token_hex, code.nonce_hex)) is not None:
         raise EcardCodeUsed()
     return Scanned(code, ecard.id, ecard.person_id, ecard.card_id)
 
