@@ -55,6 +55,7 @@ from sscard.medical.errors import (
     SettlementNotFound,
 )
 from sscard.medical.identify import Subject, available_balance, ecard_card_no, identify_any
+from sscard.medical.identify import identify as identify  # part of this module's interface
 from sscard.medical.identify import person_account as person_account  # part of this module's interface
 from sscard.medical.institutions import InstitutionPrincipal, check_terminal, forget, key_valid, payable_account
 from sscard.medical.models import Accumulator, Insured, Settlement
