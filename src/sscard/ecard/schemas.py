@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from sscard.ecard.states import EcardStatus
 
+Relation = Literal["parent", "child", "spouse", "grandparent", "grandchild"]
 VerifyResult = Literal["valid", "expired", "revoked", "forged", "malformed", "used"]
 
 
@@ -40,7 +41,8 @@ class VerifyOut(BaseModel):
 
 
 class FamilyMemberOut(BaseModel):
-    relation: str
+    person_id: int
+    relation: Relation
     name_masked: str
     status: EcardStatus
     consented_at: dt.datetime

@@ -30,14 +30,18 @@ from sscard.ecard.errors import (
     EcardCodeMalformed,
     EcardCodeRevoked,
     EcardCodeUsed,
+    EcardFamilyInvalid,
+    EcardFamilyLimit,
     EcardNotFound,
 )
-from sscard.ecard.models import Ecard, EcardCodeUse
-from sscard.ecard.schemas import EcardOut, IssuedCode, VerifyOut, VerifyResult
+from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
+from sscard.ecard.schemas import EcardOut, FamilyMemberOut, IssuedCode, Relation, VerifyOut, VerifyResult
 from sscard.ecard.states import EDGES, CardSignal, EcardStatus
 from sscard.errors import DomainError
 from sscard.kms.signing import SigningKeys, default_signing_keys
 from sscard.policy import service as policy
+from sscard.registry import service as registry
+from sscard.registry.models import Person
 
 VALIDITY = "ecard.code_validity_seconds"
 SKEW = "ecard.clock_skew_seconds"
@@ -148,13 +152,14 @@ def status_of(db: Database, actor: Actor, person_id: int) -> EcardOut | None:
 
 
 def issue_code(db: Database, actor: Actor, person_id: int, keys: SigningKeys | None = None) -> IssuedCode:
-    """A fresh code for the person's active e-card, signed now by the bureau's key (held by the KMS)."""
+    """A fresh code for the person's active e-card (the holder's own, or a family member's the holder added),
+    signed now by the bureau's key (held by the KMS)."""
     actor.require(Permission.ECARD_USE)
-    actor.require_own(person_id)
     ring = _keys(keys)
     with db.unit_of_work() as session:
         ecard = _live_of_person(session, person_id)
-        if ecard is None:
+        if ecard is None or not _may_show(session, actor, ecard):
+            actor.require_own(person_id)
             raise EcardNotFound()
         if EcardStatus(ecard.status) not in EDGES["issue_code"]:
             raise EcardCodeRevoked("the e-card is suspended: its card is lost or not yet activated")
@@ -229,14 +234,71 @@ def verify(db: Database, actor: Actor, text: str, keys: SigningKeys | None = Non
                          expires_at=code.expires_at)
 
 
-def find_by_code(db: Database, actor: Actor, text: str, keys: SigningKeys | None = None) -> Scanned:
-    """The counter or kiosk scans a code to find the person (a valid code, not spent); audited."""
+def find_by_code(db: Database, actor: Actor, text: str, keys: SigningKeys | None = None) -> Person:
+    """The counter scans a code to find the person (a valid code, not spent); the read is audited."""
     actor.require(Permission.ECARD_VERIFY)
     with db.unit_of_work() as session:
         scanned = check_in(session, text, keys)
-        audit.record(session, actor, "ecard.find", "person", scanned.person_id, None,
-                     {"purpose": "identify by e-card code", "nonce": scanned.code.nonce_hex})
-        return scanned
+        person = registry.find_by_person_id(session, scanned.person_id)
+        audit.record_read(session, actor, "ecard.find", "person", scanned.person_id, "identify by e-card code",
+                          nonce=scanned.code.nonce_hex)
+        session.expunge(person)
+        return person
+
+
+# ------------------------------------------------------------------------------------------------ family members
+
+
+def _may_show(session: Session, actor: Actor, ecard: Ecard) -> bool:
+    """The holder's own e-card, or a family member's the holder added (operators: by permission alone)."""
+    if actor.person_id is None or actor.person_id == ecard.person_id:
+        return True
+    return session.execute(select(EcardFamilyMember.id).where(
+        EcardFamilyMember.holder_person_id == actor.person_id,
+        EcardFamilyMember.member_ecard_id == ecard.id)).first() is not None
+
+
+def add_family_member_in(session: Session, actor: Actor, member_person_id: int, relation: Relation,
+                         consent: str) -> int:
+    """亲情账户: the holder adds a relative whose e-card is live, with the consent the caller checked (how, in
+    ``consent``); at most ``ecard.family_max`` per holder. Returns the audit record's sequence number."""
+    actor.require(Permission.ECARD_USE)
+    holder = actor.person_id
+    if holder is None or holder == member_person_id:
+        raise EcardFamilyInvalid("a holder adds someone else")
+    member = _live_of_person(session, member_person_id)
+    if member is None:
+        raise EcardNotFound("the family member has no e-card")
+    if EcardStatus(member.status) not in EDGES["add_family_member"]:  # pragma: no cover - live means allowed
+        raise EcardCodeRevoked()
+    rows = session.execute(select(EcardFamilyMember).where(EcardFamilyMember.holder_person_id == holder)
+                           .with_for_update()).scalars().all()
+    if any(row.member_ecard_id == member.id for row in rows):
+        raise EcardFamilyInvalid("already a family member")
+    if len(rows) >= policy.get_int(session, FAMILY_MAX, _today()):
+        raise EcardFamilyLimit(limit=len(rows))
+    row = EcardFamilyMember(holder_person_id=holder, member_ecard_id=member.id, relation=relation, consent=consent,
+                            consented_at=clock.now())
+    session.add(row)
+    session.flush()
+    return audit.record(session, actor, "ecard.family_add", "person", member_person_id, None,
+                        {"holder": holder, "relation": relation, "consent": consent}).seq
+
+
+def family_of(db: Database, actor: Actor) -> list[FamilyMemberOut]:
+    """The family members the holder added, with their e-card's status (names masked); audited."""
+    actor.require(Permission.ECARD_USE)
+    if actor.person_id is None:
+        return []
+    with db.unit_of_work() as session:
+        rows = session.execute(
+            select(EcardFamilyMember, Ecard, Person).join(Ecard, Ecard.id == EcardFamilyMember.member_ecard_id)
+            .join(Person, Person.id == Ecard.person_id)
+            .where(EcardFamilyMember.holder_person_id == actor.person_id).order_by(EcardFamilyMember.id)).all()
+        audit.record_read(session, actor, "ecard.family_read", "person", actor.person_id, "family members",
+                          rows=len(rows))
+        return [FamilyMemberOut(person_id=e.person_id, relation=f.relation, name_masked=registry.mask_name(p.name),
+                                status=EcardStatus(e.status), consented_at=f.consented_at) for f, e, p in rows]
 
 
 # ---------------------------------------------------------------------------------------- what verifiers fetch

@@ -129,10 +129,6 @@ def _acc_out(row: Accumulator) -> AccumulatorsOut:
                            admissions=row.admissions, settlements=row.settlements)
 
 
-def _mask_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
 def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityIn) -> EligibilityOut:
     """人员待遇享受检查: may this person settle here now, with what scheme and accumulators (no balance: PIPL's
     minimum necessary; the settlement answer shows what the account paid)."""
@@ -146,7 +142,7 @@ def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityI
                      {"purpose": "eligibility check", "institution": principal.code, "msg_id": req.msg_id})
         by_card = subject.identified_by == "card" and subject.card is not None
         return EligibilityOut(
-            msg_id=req.msg_id, name_masked=_mask_name(subject.person.name),
+            msg_id=req.msg_id, name_masked=registry.mask_name(subject.person.name),
             id_number_masked=idnumber.mask(subject.person.id_number), identified_by=subject.identified_by,
             card_no=subject.card.card_no if by_card and subject.card else None,
             card_app_status=subject.card.app_status if subject.card else None,

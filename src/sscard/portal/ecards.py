@@ -14,6 +14,8 @@ from sscard.db import Database
 from sscard.ecard import service as ecard
 from sscard.ecard.errors import EcardCardNotInUse
 from sscard.ecard.models import Ecard
+from sscard.ecard.schemas import Relation
+from sscard.portal.service import check_password_in
 
 _IN_USE = frozenset(status.value for status in IN_USE)
 
@@ -35,3 +37,15 @@ def activate_ecard(db: Database, actor: Actor, kiosk: bool = False) -> Ecard:
         card = _valid_card(session, actor.person_id)
         facts = ecard.CardFacts(card_id=card.id, person_id=card.person_id, in_use=card.app_status in _IN_USE)
         return ecard.activate_in(session, actor, facts, "kiosk" if kiosk else "portal")
+
+
+def add_family_member(db: Database, actor: Actor, member_identifier: str, member_password: str, relation: Relation,
+                      address: str | None = None) -> int:
+    """添加亲情账户: the member consents by giving their own card number (or ID number) and query password, under
+    the login's rules and throttle. Returns the audit record's sequence number."""
+    actor.require(Permission.ECARD_USE)
+    with db.unit_of_work() as session:
+        checked = check_password_in(session, member_identifier, member_password, address=address)
+        if isinstance(checked, int):
+            return ecard.add_family_member_in(session, actor, checked, relation, "member query password")
+    raise checked  # after the commit: the failure is counted
