@@ -101,7 +101,7 @@ def add_family(request: Request, actor: PortalHolder, form: Form) -> Response:
             seq = ecards.add_family_member(db_of(request), actor, form["member"], form["member_password"],
                                            cast(Relation, relation), address=client_address(request))
         except DomainError as err:
-            errors.add_domain(err, {"PORTAL_LOGIN_FAILED": "member_password", err.code: GENERAL})
+            errors.add_domain(err, {err.code: GENERAL, "PORTAL_LOGIN_FAILED": "member_password"})
         else:
             return RedirectResponse(done_url("/portal/ecard", "family", seq), status_code=303)
     return _page(request, actor, errors, {"member": form.get("member", ""), "relation": relation}, status=422)
