@@ -18,10 +18,11 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,6 +31,10 @@ from sscard import clock
 from sscard.crypto import sm2
 from sscard.errors import NotFound, ValidationFailed
 from sscard.kms.partners import DEMO_KEK_HEX
+
+if TYPE_CHECKING:
+    from sscard.access import Actor
+    from sscard.db import Database
 
 KEYSTORE_ENV = "SSCARD_ECARD_KEYSTORE"
 DEFAULT_KEYSTORE = Path("var") / "ecard-keys.json"
@@ -251,3 +256,32 @@ def default_signing_keys() -> SigningKeys:
     ring = _ring(get_settings().kms_kek_hex, os.environ.get(KEYSTORE_ENV) or str(DEFAULT_KEYSTORE))
     ring.refresh()
     return ring
+
+
+# ---------------------------------------------------------------------------------------------------- audited use
+# What the CLI calls: each step is authorised (operator.admin: key ceremonies are the administrator's) and leaves
+# an audit record naming the version and the operator — never the key.
+
+
+def create_key(db: Database, actor: Actor, ring: SigningKeys) -> SigningKeyEntry:
+    return _audited(db, actor, "kms.ecard_key.create", ring.create)
+
+
+def rotate_key(db: Database, actor: Actor, ring: SigningKeys,
+               overlap: dt.timedelta = DEFAULT_OVERLAP) -> SigningKeyEntry:
+    return _audited(db, actor, "kms.ecard_key.rotate", lambda: ring.rotate(overlap))
+
+
+def revoke_key(db: Database, actor: Actor, ring: SigningKeys, version: int) -> SigningKeyEntry:
+    return _audited(db, actor, "kms.ecard_key.revoke", lambda: ring.revoke(version))
+
+
+def _audited(db: Database, actor: Actor, action: str, change: Callable[[], SigningKeyEntry]) -> SigningKeyEntry:
+    from sscard.access import Permission
+    from sscard.audit import service as audit
+
+    actor.require(Permission.OPERATOR_ADMIN)
+    with db.unit_of_work() as session:
+        entry = change()  # a refused change writes neither the keystore nor an audit record
+        audit.record(session, actor, action, "ecard_key", f"v{entry.version}", None, entry.public())
+    return entry
