@@ -140,7 +140,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                    routes_admin.router, routes_production.router, routes_funds.router,
                    routes_contributions.router, routes_ecard.router):
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
-    app.include_router(routes_ecard.well_known)
+    app.include_router(routes_ecard.well_known, responses=errors.OPENAPI_ERRORS)
     routes_medical.install_fast_routes(app, "/api/v1")
     _errors_as_json(app)
 
