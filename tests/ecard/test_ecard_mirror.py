@@ -4,9 +4,12 @@ card at pickup (suspended until activated), cancellation ends it. The state tabl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from ecard.ecard_world import ecard_holder, ecard_row, person_id_of, ring, to_outlet
@@ -19,6 +22,7 @@ from sscard.cards.states import CancelReason
 from sscard.ecard import service as ecard
 from sscard.ecard.errors import EcardCardNotInUse, EcardCodeRevoked
 from sscard.ecard.states import EDGES, CardSignal, EcardStatus
+from sscard.errors import DomainError
 from sscard.portal import ecards
 from sscard.portal import service as portal
 from support.city import City
@@ -104,3 +108,38 @@ def test_a_holder_without_an_e_card_is_unaffected_by_card_changes(city: City) ->
     holder = ecard_holder(city, activate=False)
     cards.report_temporary_loss(city.db, city.counter, holder.card_no)
     assert ecard.status_of(city.db, holder.actor, holder.person_id) is None
+
+
+OPERATIONS = ("temp_loss", "formal_loss", "lift", "lapse", "lock", "unlock", "cancel")
+EXPECTED = {"1": "active", "3": "active", "9": "ended"}  # any other card status: suspended
+
+
+def _apply(city: City, card_no: str, operation: str) -> None:
+    if operation == "temp_loss":
+        cards.report_temporary_loss(city.db, city.counter, card_no)
+    elif operation == "formal_loss":
+        cards.report_formal_loss(city.db, city.counter, card_no)
+    elif operation == "lift":
+        cards.lift_loss(city.db, city.counter, card_no)
+    elif operation == "lapse":
+        cards.lapse_temporary_losses(city.db, SYSTEM_ACTOR, clock.now() + dt.timedelta(days=400))
+    elif operation == "lock":
+        for _ in range(20):
+            if cards.verify_pin(city.db, city.counter, card_no, "000000").locked:
+                break
+    elif operation == "unlock":
+        cards.unlock(city.db, city.supervisor, card_no)
+    else:
+        cards.cancel(city.db, city.supervisor, card_no, CancelReason.EMIGRATION)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=6))
+def test_whatever_happens_to_the_card_its_e_card_follows(sqlite_city: City, operations: list[str]) -> None:
+    holder = ecard_holder(sqlite_city)
+    for operation in operations:
+        with contextlib.suppress(DomainError):  # refused by the card's state machine: the e-card stays too
+            _apply(sqlite_city, holder.card_no, operation)
+        status = cards.get_card(sqlite_city.db, SYSTEM_ACTOR, holder.card_no).app_status
+        assert ecard_row(sqlite_city, holder.person_id).status == EXPECTED.get(str(status), "suspended"), \
+            (operations, operation, status)
