@@ -55,6 +55,7 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
                   ("SELECT value FROM policy_parameters WHERE name = 'auth.min_password_length'", ["12"])],
     # Every fee rate seeded so far becomes version 1.
     "0010_history": [("SELECT count(*) FROM fee_rates WHERE version = 1", [6])],
+    "0011_ecard": [("SELECT value FROM policy_parameters WHERE name LIKE 'ecard.%' ORDER BY name", ["5", "60", "3"])],
 }
 
 
