@@ -20,6 +20,7 @@ from sscard.policy import service as policy
 from sscard.portal import ecards
 from sscard.portal import service as portal
 from sscard.portal.errors import PortalLoginFailed
+from sscard.web.security import PORTAL_COOKIE, session_value
 from support.city import City
 from web.helpers import csrf_of, web_client
 from web.portal_helpers import QUERY_PASSWORD, portal_client
@@ -124,3 +125,16 @@ def test_the_phone_page_adds_a_family_member_and_refuses_a_wrong_consent(city: C
     assert code.status_code == 200 and code.json()["image"].startswith("data:image/svg+xml")
     stranger = ecard_holder(city)
     assert http.get(f"/portal/ecard/code?for={stranger.person_id}").status_code == 403
+
+
+def test_the_kiosk_activates_the_e_card_of_the_card_in_the_reader(city: City, keys: SigningKeys) -> None:
+    holder = _with_password(city, ecard_holder(city, activate=False))
+    issued = portal.login(city.db, holder.card_no, QUERY_PASSWORD, kiosk=True)  # card read + password typed
+    client = web_client(city)
+    client.http.cookies.set(PORTAL_COOKIE, session_value(issued.token, issued.expires_at.timestamp()))
+    home = client.http.get("/kiosk/home")
+    assert home.status_code == 200 and "kiosk-ecard-activate" in home.text
+    r = client.http.post("/kiosk/ecard/activate", data={"csrf_token": csrf_of(home.text)})
+    assert r.status_code == 200 and "done=ecard" in str(r.url), r.text
+    status = ecard.status_of(city.db, holder.actor, holder.person_id)
+    assert status is not None and (status.status.value, status.activated_via) == ("active", "kiosk")
