@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -149,3 +150,34 @@ def test_a_rotated_key_keeps_verifying_in_the_overlap_and_a_revoked_one_stops(ci
     keys.revoke(1)
     assert _verify(client, headers, old)["code"] == "ECARD_CODE_FORGED"
     assert [k["version"] for k in client.get("/.well-known/sscard/ecard-keys.json").json()["keys"]] == [2]
+
+
+def test_two_concurrent_uses_of_one_code_let_one_through(city: City, keys: SigningKeys, holder: EcardHolder) -> None:
+    """Both pass the read check at the same moment; the primary key (token, nonce) lets one commit."""
+    if city.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers: the race needs PostgreSQL's row-level concurrency")
+    text = ecard.issue_code(city.db, holder.actor, holder.person_id, keys).text
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def use(reference: str) -> None:
+        try:
+            with city.db.unit_of_work() as session:
+                scanned = ecard.check_in(session, text, keys)
+                barrier.wait(timeout=10)
+                try:
+                    ecard.redeem_in(session, city.counter, text, "test", reference, keys)
+                except EcardCodeUsed:
+                    outcomes.append("used")
+                    return
+                assert scanned.person_id == holder.person_id
+            outcomes.append("spent")
+        except EcardCodeUsed:
+            outcomes.append("used")
+
+    threads = [threading.Thread(target=use, args=(name,)) for name in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes) == ["spent", "used"]
