@@ -64,6 +64,8 @@ class Permission(enum.StrEnum):
     HEALTH_REVIEW = "health.review"  # review break-the-glass reads of the health index
     HEALTH_STATS = "health.stats"  # aggregated, de-identified statistics of the health index
     PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
+    ECARD_USE = "ecard.use"  # a cardholder activates their e-card, shows its code, adds family members
+    ECARD_VERIFY = "ecard.verify"  # check a scanned e-card code (institutions, counters)
 
 
 _COUNTER = {
@@ -78,6 +80,7 @@ _COUNTER = {
     Permission.CARD_FORMAL_LOSS,
     Permission.CARD_LIFT_LOSS,
     Permission.FUNDS_CERTIFY,
+    Permission.ECARD_VERIFY,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -110,9 +113,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
     Role.SYSTEM: frozenset(Permission),
-    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX}),
+    Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX, Permission.ECARD_VERIFY}),
     # The portal service checks that the card or person is the cardholder's own before using these.
-    Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS}),
+    Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS, Permission.ECARD_USE}),
 }
 
 

@@ -6,6 +6,7 @@ from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
 from sscard.demo.models import InstanceMark
+from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
                                    Certification,
@@ -88,6 +89,9 @@ __all__ = [
                                    "DataImport",
                                    "DisbursementBatch",
                                    "DisbursementLine",
+                                   "Ecard",
+                                   "EcardCodeUse",
+                                   "EcardFamilyMember",
                                    "EmployerFile",
                                    "EmployerLine",
                                    "Entitlement",

@@ -92,9 +92,10 @@ PresenceHeader = Annotated[str | None, Header(alias=presence.HEADER, description
 @router.post("/pre-settlements", response_model=SettlementOut)
 async def pre_settle(request: Request, body: SettleIn, inst: Inst, db: DB,
                      card_presence: PresenceHeader = None) -> SettlementOut:
-    """2206 预结算: the split, nothing stored. By card with the proof of card presence (``X-Card-Presence``
-    over the exact body, as 2207: the split tells what the personal account would pay)."""
-    proof = presence.parse(card_presence, await request.body()) if body.card_no else None
+    """2206 预结算: the split, nothing stored. By card (or e-card code) with the proof of card presence
+    (``X-Card-Presence`` over the exact body, as 2207: the split tells what the personal account would pay)."""
+    by_card = body.card_no is not None or body.ecard_code is not None
+    proof = presence.parse(card_presence, await request.body()) if by_card else None
     return await to_thread.run_sync(service.pre_settle, db, inst, body, proof, presence_verifier(request))
 
 
@@ -160,7 +161,8 @@ async def settle(request: Request) -> Response:  # served by ``SettleRoute`` (be
     principal = await _cached_institution(request)
     raw = await request.body()
     body = _json_body(request.headers.get("content-type"), raw)
-    proof = presence.parse(request.headers.get(presence.HEADER), raw) if body.card_no is not None else None
+    by_card = body.card_no is not None or body.ecard_code is not None  # an e-card code stands for the card
+    proof = presence.parse(request.headers.get(presence.HEADER), raw) if by_card else None
     _, answer = await to_thread.run_sync(service.settle_json, get_db(request), principal, body, proof,
                                          presence_verifier(request), limiter=_limiter())
     return Response(answer, media_type="application/json")

@@ -17,6 +17,7 @@ from sscard.cards.models import Application, Card
 from sscard.cards.records import add_years, audit_change, find_card, today
 from sscard.cards.states import PRODUCTION_EDGES, ApplicationStatus, AppStatus, Business, CancelReason, ProductionStatus
 from sscard.db import Database
+from sscard.ecard import service as ecard
 from sscard.policy import service as policy
 
 
@@ -106,6 +107,8 @@ def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
         application.status = ApplicationStatus.COMPLETED.value
         application.completed_at = now
         audit_change(session, actor, "card.pick_up", card, before)
+        if application.old_card_id is not None:  # the holder's e-card moves to the new card, suspended until
+            ecard.move_in(session, actor, application.old_card_id, card.id)  # the new card is activated
         return card
 
 

@@ -15,7 +15,7 @@ from sscard.audit import service as audit
 from sscard.cards.errors import CancelReasonInvalid, CardStateInvalid, ReplacementRequested
 from sscard.cards.models import Application, Card
 from sscard.cards.pins import check_new_pin, pin_digest
-from sscard.cards.records import audit_change, edge_target, find_card, today
+from sscard.cards.records import audit_change, edge_target, find_card, mirror_ecard, today
 from sscard.cards.states import ApplicationStatus, AppStatus, Business, CancelReason, ProductionStatus
 from sscard.db import Database
 from sscard.policy import service as policy
@@ -42,6 +42,7 @@ def activate_in(session: Session, actor: Actor, card_no: str, pin: str) -> Card:
     card.app_status = target.value
     card.activated_at = clock.now()
     audit_change(session, actor, "card.activate", card, before)
+    mirror_ecard(session, actor, card)
     return card
 
 
@@ -74,6 +75,7 @@ def report_temporary_loss(db: Database, actor: Actor, card_no: str) -> Card:
         card.app_status = target.value
         card.temp_loss_expires_at = clock.now() + dt.timedelta(days=days)
         audit_change(session, actor, "card.temporary_loss", card, before)
+        mirror_ecard(session, actor, card)
         return card
 
 
@@ -90,6 +92,7 @@ def report_formal_loss(db: Database, actor: Actor, card_no: str) -> Card:
         card.temp_loss_expires_at = None
         card.formal_loss_at = clock.now()
         audit_change(session, actor, "card.formal_loss", card, before)
+        mirror_ecard(session, actor, card)
         return card
 
 
@@ -109,6 +112,7 @@ def lift_loss(db: Database, actor: Actor, card_no: str) -> Card:
         before = card.snapshot()
         _restore_after_loss(card)
         audit_change(session, actor, "card.lift_loss", card, before)
+        mirror_ecard(session, actor, card)
         return card
 
 
@@ -145,6 +149,7 @@ def cancel(db: Database, actor: Actor, card_no: str, reason: CancelReason) -> Ca
                 continue
             each.cancelled_at, each.cancel_reason = now, reason.value
             audit_change(session, actor, "card.cancel", each, before)
+            mirror_ecard(session, actor, each)
         for app in session.execute(
             select(Application).where(Application.person_id == card.person_id,
                                       Application.status == ApplicationStatus.OPEN.value)
@@ -175,6 +180,7 @@ def lapse_temporary_losses(db: Database, actor: Actor, now: dt.datetime | None =
                 before = card.snapshot()
                 _restore_after_loss(card)
                 audit_change(session, actor, "card.temporary_loss_lapsed", card, before)
+                mirror_ecard(session, actor, card)
         lapsed += len(due)
         if len(due) < chunk:
             return lapsed

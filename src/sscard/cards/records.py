@@ -14,7 +14,9 @@ from sscard.access import Actor
 from sscard.audit import service as audit
 from sscard.cards.errors import CardNotFound, CardNotIssued, CardStateInvalid
 from sscard.cards.models import Application, Card
-from sscard.cards.states import APP_EDGES, ApplicationStatus, AppStatus
+from sscard.cards.states import APP_EDGES, IN_USE, ApplicationStatus, AppStatus
+from sscard.ecard import service as ecard
+from sscard.ecard.states import CardSignal
 
 
 def find_card(session: Session, card_no: str, lock: bool = True) -> Card:
@@ -40,6 +42,15 @@ def edge_target(card: Card, operation: str) -> AppStatus:
         raise CardStateInvalid(f"{operation} is not allowed when the card is {status.name}",
                                card_no=card.card_no, app_status=status.value, operation=operation)
     return target
+
+
+def mirror_ecard(session: Session, actor: Actor, card: Card) -> None:
+    """The card's e-card follows its new status in the same transaction: in use (正常, PIN-locked) → active,
+    cancelled → ended, anything else (lost, sealed) → suspended."""
+    status = AppStatus(card.app_status) if card.app_status is not None else None
+    signal = (CardSignal.ENDED if status is AppStatus.CANCELLED
+              else CardSignal.IN_USE if status in IN_USE else CardSignal.NOT_IN_USE)
+    ecard.follow_card_in(session, actor, card.id, signal)
 
 
 def today() -> dt.date:

@@ -1,6 +1,7 @@
 """``sscard kms partner-key …``: the file keys of the bureau's partners (banks, the card maker, employers) —
 create, rotate (with an overlap during which files under the previous version still verify), revoke, list and
-export for handing to the partner out of band. Each step needs operator.admin and is audited; no command shows
+export for handing to the partner out of band. ``sscard kms ecard-key …``: the SM2 keys that sign e-card codes
+(create, rotate, revoke, list the public keys). Each step needs operator.admin and is audited; no command shows
 a key except ``export``, which writes it to a file of its own (mode 0600)."""
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ from typing import Annotated
 import typer
 
 from sscard.cli.common import OperatorOpt, db_and_actor, domain_errors, print_json
-from sscard.kms import partners
+from sscard.kms import partners, signing
 
 kms_app = typer.Typer(help="Key management: partner file keys", no_args_is_help=True)
 partner_app = typer.Typer(help="HMAC-SM3 keys that authenticate exchange files, one per partner",
                           no_args_is_help=True)
 kms_app.add_typer(partner_app, name="partner-key")
+ecard_app = typer.Typer(help="SM2 keys that sign the e-card's codes and revocation lists", no_args_is_help=True)
+kms_app.add_typer(ecard_app, name="ecard-key")
 
 PartnerOpt = Annotated[str, typer.Option("--partner", help="bank:<code>, maker:<code> or employer:<USCC>")]
+EcardKeystoreOpt = Annotated[Path | None, typer.Option(
+    "--keystore", help=f"e-card keystore (default ${signing.KEYSTORE_ENV} or {signing.DEFAULT_KEYSTORE})")]
 KeystoreOpt = Annotated[Path | None, typer.Option(
     "--keystore", help=f"partner keystore (default ${partners.KEYSTORE_ENV} or {partners.DEFAULT_KEYSTORE})")]
 
@@ -83,3 +88,38 @@ def export(partner: PartnerOpt, out: Annotated[Path, typer.Option("--out", help=
         json.dump(body, fh, indent=1)
         fh.write("\n")
     print_json({**entry.public(), "written": str(out)})
+
+
+@ecard_app.command("create")
+@domain_errors
+def ecard_create(keystore: EcardKeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+    """Make version 1 of the e-card signing key."""
+    db, actor = db_and_actor(operator)
+    print_json(signing.create_key(db, actor, signing.SigningKeys.from_settings(keystore)).public())
+
+
+@ecard_app.command("rotate")
+@domain_errors
+def ecard_rotate(keystore: EcardKeystoreOpt = None, operator: OperatorOpt = "system",
+                 overlap_hours: Annotated[int, typer.Option(min=0, max=24 * 30, help="hours the previous version "
+                                                            "still verifies")] = 24) -> None:
+    """A new version signs from now on; the previous one verifies for --overlap-hours more."""
+    db, actor = db_and_actor(operator)
+    ring = signing.SigningKeys.from_settings(keystore)
+    print_json(signing.rotate_key(db, actor, ring, dt.timedelta(hours=overlap_hours)).public())
+
+
+@ecard_app.command("revoke")
+@domain_errors
+def ecard_revoke(version: Annotated[int, typer.Option(min=1)], keystore: EcardKeystoreOpt = None,
+                 operator: OperatorOpt = "system") -> None:
+    """A compromised version: no code under it verifies any more."""
+    db, actor = db_and_actor(operator)
+    print_json(signing.revoke_key(db, actor, signing.SigningKeys.from_settings(keystore), version).public())
+
+
+@ecard_app.command("list")
+@domain_errors
+def ecard_list(keystore: EcardKeystoreOpt = None) -> None:
+    """Versions, states and public keys (what the well-known URL publishes, and the retired and revoked ones)."""
+    print_json([e.public() for e in signing.SigningKeys.from_settings(keystore).entries()])

@@ -98,8 +98,8 @@ class PersonNotInsured(NotFound):
 
 class IdentificationInvalid(ValidationFailed):
     code = "IDENTIFICATION_INVALID"
-    message_zh = "请提供社会保障卡号或身份证号码之一"
-    message_en = "Give exactly one of card_no and id_number"
+    message_zh = "请提供社会保障卡号、身份证号码或电子社保卡二维码之一"
+    message_en = "Give exactly one of card_no, id_number and ecard_code"
 
 
 class CardNotUsable(Conflict):

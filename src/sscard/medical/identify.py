@@ -1,6 +1,7 @@
-"""Who is settling: a card number or an ID number → the person, enrolment, card and personal-account balance,
-with the card-state rules of eligibility (card must be 正常; formally lost or not-yet-made cards may settle by
-ID number, as Qingyuan allows). One prebuilt query of the needed columns: this runs on every settlement."""
+"""Who is settling: a card number, an ID number or a scanned e-card code → the person, enrolment, card and
+personal-account balance, with the card-state rules of eligibility (card must be 正常; formally lost or
+not-yet-made cards may settle by ID number, as Qingyuan allows). One prebuilt query of the needed columns: this
+runs on every settlement."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from sqlalchemy.exc import MultipleResultsFound
 from sqlalchemy.orm import Session
 
 from sscard import bulksql
+from sscard.access import Actor
 from sscard.cards.errors import CardNotFound
 from sscard.cards.models import Card
 from sscard.cards.states import AppStatus
+from sscard.db import Database
+from sscard.ecard import service as ecard
 from sscard.ledger import chart
 from sscard.ledger.models import LedgerAccount
 from sscard.medical.errors import CardNotUsable, IdentificationInvalid, IdSettlementNotAllowed, PersonNotInsured
@@ -50,7 +54,7 @@ class Subject:
     person: _PersonRow
     insured: _InsuredRow
     card: _CardRow | None
-    identified_by: Literal["card", "id_number"]
+    identified_by: Literal["card", "id_number", "ecard"]
     balance: int  # available balance of the personal account (0 if the person has none)
 
 
@@ -64,25 +68,32 @@ _SUBJECT_COLUMNS = (Person.id, Person.id_number, Person.name, Person.living_stat
 _BY_CARD = (select(*_SUBJECT_COLUMNS).select_from(Card).join(Person, Person.id == Card.person_id)
             .outerjoin(Insured, Insured.person_id == Person.id).outerjoin(LedgerAccount, _ACCOUNT_JOIN)
             .where(Card.card_no == bindparam("card_no")))
+_BY_CARD_ID = (select(*_SUBJECT_COLUMNS).select_from(Card).join(Person, Person.id == Card.person_id)
+               .outerjoin(Insured, Insured.person_id == Person.id).outerjoin(LedgerAccount, _ACCOUNT_JOIN)
+               .where(Card.id == bindparam("card_id")))
 _BY_ID_NUMBER = (select(*_SUBJECT_COLUMNS).select_from(Person)
                  .outerjoin(Card, (Card.person_id == Person.id) & _VALID_CARD)
                  .outerjoin(Insured, Insured.person_id == Person.id).outerjoin(LedgerAccount, _ACCOUNT_JOIN)
                  .where(Person.id_number == bindparam("id_number")))
 
 
-def identify(session: Session, card_no: str | None, id_number: str | None) -> Subject:
-    """By card (app status must be 1 正常), or by ID number when the card is formally lost or not yet made."""
-    if (card_no is None) == (id_number is None):
+def identify(session: Session, card_no: str | None, id_number: str | None, card_id: int | None = None) -> Subject:
+    """By card (app status must be 1 正常) — its number, or its id from a verified e-card code (the e-card
+    package checked the code; the card rules are the same) — or by ID number when the card is formally lost or
+    not yet made."""
+    if sum(x is not None for x in (card_no, id_number, card_id)) != 1:
         raise IdentificationInvalid()
-    if card_no is not None:
-        found = _one_or_none(bulksql.execute(session, _BY_CARD, {"card_no": card_no.strip().upper()}))
+    by: Literal["card", "id_number", "ecard"]
+    if card_no is not None or card_id is not None:
+        found = _one_or_none(bulksql.execute(session, _BY_CARD, {"card_no": card_no.strip().upper()})
+                             if card_no is not None else bulksql.execute(session, _BY_CARD_ID, {"card_id": card_id}))
         if found is None:
             raise CardNotFound(card_no)
         person, card, insured, balance = _subject_parts(found)
         assert card is not None  # the query starts from the card
         if card.app_status != AppStatus.NORMAL.value:
             raise CardNotUsable(app_status=card.app_status)  # the card number the caller sent, not echoed
-        by: Literal["card", "id_number"] = "card"
+        by = "card" if card_no is not None else "ecard"
     else:
         assert id_number is not None
         number = idnumber.parse(id_number).value
@@ -104,6 +115,29 @@ def identify(session: Session, card_no: str | None, id_number: str | None) -> Su
     if insured is None:
         raise PersonNotInsured(told)
     return Subject(person, insured, card, by, balance)
+
+
+def identify_any(session: Session, actor: Actor, card_no: str | None, id_number: str | None,
+                 ecard_code: str | None, spend_as: str | None = None) -> Subject:
+    """``identify``, or by a scanned e-card code: the e-card package checks it (format, signature, time, e-card
+    active, not used) and, for a settlement (``spend_as``: its reference), spends it in this transaction; then
+    the card rules apply to the e-card's card as to a card number."""
+    if ecard_code is None:
+        return identify(session, card_no, id_number)
+    if card_no is not None or id_number is not None:
+        raise IdentificationInvalid()
+    scanned = (ecard.redeem_in(session, actor, ecard_code, "settlement", spend_as) if spend_as is not None
+               else ecard.check_in(session, ecard_code))
+    return identify(session, None, None, card_id=scanned.card_id)
+
+
+def ecard_card_no(db: Database, code: str) -> str:
+    """The card number behind a scanned code (checked, not spent), for the PIN proof checked before the
+    settlement's transaction; never told to the caller. A spent code still finds its card: the settlement's
+    transaction refuses it, or answers a retried message from the journal."""
+    with db.unit_of_work() as session:
+        scanned = ecard.check_in(session, code, spent_ok=True)
+        return session.get_one(Card, scanned.card_id).card_no
 
 
 def _one_or_none(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...] | None:

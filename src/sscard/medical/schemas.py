@@ -17,6 +17,9 @@ SetlId = Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,32}$", description="settl
 TerminalNo = Annotated[str | None, Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,20}$")]
 CardNo = Annotated[str | None, Field(default=None, min_length=1, max_length=12)]
 IdNumber = Annotated[str | None, Field(default=None, min_length=1, max_length=18)]
+EcardCode = Annotated[str | None, Field(default=None, min_length=1, max_length=200,
+                                        description="a scanned e-card code in place of the card (docs/ecard.md)")]
+IdentifiedBy = Literal["card", "id_number", "ecard"]
 
 
 class _In(BaseModel):
@@ -43,6 +46,7 @@ class EligibilityIn(_In):
     terminal_no: TerminalNo = None
     card_no: CardNo = None
     id_number: IdNumber = None
+    ecard_code: EcardCode = None
     year: Annotated[int, Field(strict=True, ge=2000, le=2999)] | None = None
 
 
@@ -53,6 +57,7 @@ class SettleIn(_In):
     terminal_no: TerminalNo = None
     card_no: CardNo = None
     id_number: IdNumber = None
+    ecard_code: EcardCode = None
     use_account: bool = Field(default=True, description="the patient lets the personal account pay (个账支付)")
     bill: BillIn
 
@@ -95,7 +100,7 @@ class EligibilityOut(BaseModel):
     msg_id: str
     name_masked: str
     id_number_masked: str
-    identified_by: Literal["card", "id_number"]
+    identified_by: IdentifiedBy
     card_no: str | None
     card_app_status: str | None
     scheme: Scheme
@@ -112,7 +117,7 @@ class SettlementOut(BaseModel):
     msg_id: str
     setl_id: str | None
     institution: str
-    identified_by: Literal["card", "id_number"]
+    identified_by: IdentifiedBy
     card_no: str | None
     settled_on: dt.date
     split: Split

@@ -47,6 +47,7 @@ from sscard.medical.errors import (
     BillDateInvalid,
     BillInvalid,
     CardPresenceInvalid,
+    IdentificationInvalid,
     InstitutionAuthFailed,
     PersonContextInvalid,
     PersonNotInsured,
@@ -54,7 +55,8 @@ from sscard.medical.errors import (
     ReversalNotAllowed,
     SettlementNotFound,
 )
-from sscard.medical.identify import Subject, available_balance, identify
+from sscard.medical.identify import Subject, available_balance, ecard_card_no, identify_any
+from sscard.medical.identify import identify as identify  # part of this module's interface
 from sscard.medical.institutions import InstitutionPrincipal, check_terminal, forget, key_valid
 from sscard.medical.models import Accumulator, Insured, Settlement
 from sscard.medical.schemas import (
@@ -127,24 +129,20 @@ def _acc_out(row: Accumulator) -> AccumulatorsOut:
                            admissions=row.admissions, settlements=row.settlements)
 
 
-def _mask_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
 def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityIn) -> EligibilityOut:
     """人员待遇享受检查: may this person settle here now, with what scheme and accumulators (no balance: PIPL's
     minimum necessary; the settlement answer shows what the account paid)."""
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
         check_terminal(session, principal, req.terminal_no)
-        subject = identify(session, req.card_no, req.id_number)
+        subject = identify_any(session, principal.actor, req.card_no, req.id_number, req.ecard_code)
         year = req.year or clock.local_date().year
         acc = _accumulators(session, subject.person.id, year, lock=False)
         audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id, None,
                      {"purpose": "eligibility check", "institution": principal.code, "msg_id": req.msg_id})
         by_card = subject.identified_by == "card" and subject.card is not None
         return EligibilityOut(
-            msg_id=req.msg_id, name_masked=_mask_name(subject.person.name),
+            msg_id=req.msg_id, name_masked=registry.mask_name(subject.person.name),
             id_number_masked=idnumber.mask(subject.person.id_number), identified_by=subject.identified_by,
             card_no=subject.card.card_no if by_card and subject.card else None,
             card_app_status=subject.card.app_status if subject.card else None,
@@ -180,11 +178,12 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
     principal.require_service(req.bill.visit_type.value)
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
-    subject = identify(session, req.card_no, req.id_number)
+    subject = identify_any(session, principal.actor, req.card_no, req.id_number, req.ecard_code,
+                           f"{principal.code}:{req.msg_id}" if lock else None)  # 2207 spends an e-card code
     policy, catalogue = config.rules_on(session, bill.date,
                                         (line.code for line in bill.lines if not line.out_of_catalogue))
     checked = None
-    if subject.identified_by == "card" and subject.card is not None:
+    if subject.identified_by in ("card", "ecard") and subject.card is not None:
         checked = presence.check(policy, principal.kind, principal.level.value if principal.level else None,
                                  subject.card.card_no, proof, bill.date, verifier or presence_verifier())
     acc = _accumulators(session, subject.person.id, bill.date.year, lock)
@@ -272,9 +271,12 @@ def _pin_first(db: Database, principal: InstitutionPrincipal, req: SettleIn,
                proof: presence.Proof | None) -> presence.Proof | None:
     """A PIN proof is checked in its own transaction, before the settlement's: a wrong PIN is counted even
     though nothing is settled."""
-    if proof is None or proof.method != "pin" or req.card_no is None:
+    if proof is None or proof.method != "pin" or (req.card_no is None and req.ecard_code is None):
         return proof
-    if not cards.verify_pin_at_settlement(db, principal.actor, req.card_no, proof.pin).ok:
+    if req.card_no is not None and req.ecard_code is not None:
+        raise IdentificationInvalid()
+    card_no = req.card_no if req.card_no is not None else ecard_card_no(db, str(req.ecard_code))
+    if not cards.verify_pin_at_settlement(db, principal.actor, card_no, proof.pin).ok:
         raise CardPresenceInvalid("wrong PIN")
     return presence.pin_checked(proof)
 

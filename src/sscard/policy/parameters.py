@@ -92,6 +92,11 @@ KNOWN: dict[str, ParameterSpec] = {
                       "lasts", 1, 1440),
         ParameterSpec("health.stats_min_cell", "健康统计最小单元格人次（更小的不公布）/ smallest count the health "
                       "statistics publish (smaller cells are suppressed)", 1, 1000),
+        ParameterSpec("ecard.code_validity_seconds", "电子社保卡二维码有效秒数 / seconds an e-card code stays "
+                      "valid", 10, 600),
+        ParameterSpec("ecard.clock_skew_seconds", "验码允许的时钟偏差秒数 / clock skew a verifier allows, in "
+                      "seconds", 0, 120),
+        ParameterSpec("ecard.family_max", "每人最多亲情账户数 / family members a holder may add", 0, 10),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

@@ -32,6 +32,7 @@ from sscard.cards.errors import CardNotFound
 from sscard.cards.models import Card
 from sscard.cards.states import IN_USE, AppStatus
 from sscard.db import Database
+from sscard.ecard import service as ecard
 from sscard.errors import DomainError
 from sscard.policy import service as policy
 from sscard.portal.errors import (
@@ -211,24 +212,39 @@ def login(db: Database, identifier: str, password: str, kiosk: bool = False,
     temporarily locked holders or addresses all get ``PORTAL_LOGIN_FAILED``; failures count per holder and per
     client address (policy ``portal.*``), locks end by themselves or when a counter resets the password.
     Kiosk sessions (``kiosk=True``: the card number was read from the chip) also end when idle."""
-    failure: DomainError
     with db.unit_of_work() as session:
-        person_id = _person_of(session, identifier, kiosk)
-        account_name = str(person_id) if person_id is not None else \
-            f"unknown:{_sha(identifier.strip().upper())[:32]}"
-        # The row lock serialises one holder's attempts, so none slips past a lock taken meanwhile.
-        account = None if person_id is None else session.get(PortalAccount, person_id, with_for_update=True)
-        if throttle.locked(session, throttle.keys(SCOPE, account_name, address)):
-            raise PortalLoginFailed()  # refused before any check: a lock is not a guessing oracle
-        if account is None:
-            _hasher.hash(password)  # the same time as a real check: no enumeration by timing
-            failure = _count_failure(session, None, address, identifier)
-        elif not _verify(account, password):
-            failure = _count_failure(session, account.person_id, address)
-        else:
-            throttle.succeed(session, SCOPE, str(account.person_id))
-            return _open_session(session, account.person_id, kiosk, "portal.login")
-    raise failure
+        checked = check_password_in(session, identifier, password, kiosk, address)
+        if isinstance(checked, int):
+            return _open_session(session, checked, kiosk, "portal.login")
+    raise checked  # after the commit: the failure is counted
+
+
+def check_password_in(session: Session, identifier: str, password: str, kiosk: bool = False,
+                      address: str | None = None) -> int | DomainError:
+    """The holder's person id if ``password`` is their query password, else the error to raise *after* the
+    transaction commits (so that the failure is counted): the login's rules, throttle included, for every use
+    of the query password (login; a family member's consent to be added to someone's e-card)."""
+    person_id = _person_of(session, identifier, kiosk)
+    account_name = str(person_id) if person_id is not None else f"unknown:{_sha(identifier.strip().upper())[:32]}"
+    # The row lock serialises one holder's attempts, so none slips past a lock taken meanwhile.
+    account = None if person_id is None else session.get(PortalAccount, person_id, with_for_update=True)
+    if throttle.locked(session, throttle.keys(SCOPE, account_name, address)):
+        raise PortalLoginFailed()  # refused before any check: a lock is not a guessing oracle
+    if account is None:
+        _hasher.hash(password)  # the same time as a real check: no enumeration by timing
+        return _count_failure(session, None, address, identifier)
+    if not _verify(account, password):
+        return _count_failure(session, account.person_id, address)
+    throttle.succeed(session, SCOPE, str(account.person_id))
+    return account.person_id
+
+
+def login_by_ecard_code(db: Database, code: str) -> IssuedSession:
+    """A kiosk session from a scanned e-card code (扫码登录): the code is checked by the e-card package and spent
+    (one login per code); the e-card being active means the holder's card is in use."""
+    with db.unit_of_work() as session:
+        scanned = ecard.redeem_in(session, SYSTEM_ACTOR, code, "kiosk_login", "kiosk")
+        return _open_session(session, scanned.person_id, True, "portal.login_ecard")
 
 
 def authenticate(db: Database, token: str) -> tuple[Actor, bool]:

@@ -43,6 +43,11 @@ def normalise_name(raw: str) -> str:
     return name
 
 
+def mask_name(name: str) -> str:
+    """A name as UIs and partners see it: the first character, then one * per other character (陈**)."""
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
 def normalise_phone(raw: str | None) -> str | None:
     """The registry's phone rule: blank is no phone; otherwise a mainland mobile or a fixed line, else
     ``PHONE_INVALID``."""

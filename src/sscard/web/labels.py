@@ -16,6 +16,12 @@ APP_STATUS = {
     AppStatus.CANCELLED.value: N_("Cancelled"),
     "-": N_("Not issued yet (in production)"),
 }
+ECARD_STATUS = {
+    "active": N_("Active"),
+    "suspended": N_("Suspended"),
+    "ended": N_("Ended"),
+    "none": N_("Not activated"),
+}
 PRODUCTION_STATUS = {
     ProductionStatus.COLLECTED.value: N_("Application accepted"),
     ProductionStatus.IN_BATCH.value: N_("In a production batch"),

@@ -13,6 +13,8 @@ from starlette.responses import Response
 from sscard.access import Permission
 from sscard.cards import receipts
 from sscard.cards import service as cards
+from sscard.ecard import payload as ecard_payload
+from sscard.ecard import service as ecard
 from sscard.errors import DomainError
 from sscard.registry import idnumber
 from sscard.registry import service as registry
@@ -37,7 +39,8 @@ def home(request: Request, actor: WebActor) -> Response:
 
 @router.post("/counter/search", response_class=HTMLResponse)
 def search(request: Request, actor: WebActor, form: Form) -> Response:
-    """An ID number opens the person; anything else searches names. htmx asks for the results only.
+    """An ID number or a scanned e-card code opens the person; anything else searches names. htmx asks for the
+    results only.
 
     A POST form: the query (often a full ID number) travels in the body, never in a URL, a log line or the
     browser's history. A failed query answers htmx with 200 and the error in the fragment (htmx swaps no 4xx
@@ -47,23 +50,29 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
     errors = FormErrors(language_of(request))
     partial = request.headers.get("HX-Request") == "true"
     results: list[dict[str, str]] | None = None
-    q = form.get("q", "").strip()[:100]  # the field's maxlength
-    if _ID_LIKE.match(q):
+    q = form.get("q", "").strip()[:400]  # the field's maxlength (an e-card code is 136 characters)
+    target: str | None = None
+    if q.startswith(ecard_payload.PREFIX):  # a scanned e-card code finds its holder
         try:
-            person = registry.get(db_of(request), actor, q)
+            target = person_url(ecard.find_by_code(db_of(request), actor, q).id_number)
+        except DomainError as err:
+            errors.add_domain(err, {err.code: "q"})
+        q = ""  # the code is not echoed back into the page
+    elif _ID_LIKE.match(q):
+        try:
+            target = person_url(registry.get(db_of(request), actor, q).id_number)
         except DomainError as err:
             errors.add_domain(err, {"PERSON_NOT_FOUND": "q", "ID_FORMAT_INVALID": "q",
                                     "ID_CHECK_DIGIT_INVALID": "q", "ID_BIRTH_DATE_INVALID": "q",
                                     "ID_REGION_UNKNOWN": "q"})
-        else:
-            target = person_url(person.id_number)
-            if partial:
-                return Response(status_code=204, headers={"HX-Redirect": target})
-            return RedirectResponse(target, status_code=303)
     elif q:
         found = registry.search(db_of(request), actor, name=q, limit=50)
         results = [{"name": p.name, "id_masked": idnumber.mask(p.id_number), "region_code": p.region_code,
                     "url": person_url(p.id_number)} for p in found]
+    if target is not None:
+        if partial:
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
     context = {"q": q, "results": results, "errors": errors}
     if partial:
         return render(request, "counter_results.html", context)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from sscard.errors import DomainError
+from sscard.portal import ecards
 from sscard.portal import service as portal
 from sscard.portal.errors import CardUnreadable
 from sscard.terminal.station import KioskReader, NoCard
@@ -125,6 +126,18 @@ def report_loss(request: Request, actor: KioskHolder, form: Form) -> Response:
         errors.add_domain(err, {err.code: GENERAL})
         return _home(request, actor, errors, status=err.http_status)
     return RedirectResponse(done_url("/kiosk/home", "loss", card.audit_seq), status_code=303)
+
+
+@router.post("/kiosk/ecard/activate")
+def activate_ecard(request: Request, actor: KioskHolder, form: Form) -> Response:
+    """开通电子社保卡 at the kiosk: the session already proves the card in the reader and the query password."""
+    try:
+        ecards.activate_ecard(db_of(request), actor, kiosk=True)
+    except DomainError as err:
+        errors = FormErrors(language_of(request))
+        errors.add_domain(err, {err.code: GENERAL})
+        return _home(request, actor, errors, status=err.http_status)
+    return RedirectResponse(done_url("/kiosk/home", "ecard"), status_code=303)
 
 
 @router.post("/kiosk/logout")

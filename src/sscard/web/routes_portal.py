@@ -34,7 +34,8 @@ PORTAL_FIELDS = {"QUERY_PASSWORD_INVALID": "new_password", "QUERY_PASSWORD_MISMA
 DONE = {"loss": N_("Temporary loss reported. Counters see it at once; it lapses by itself unless you "
                    "report a formal loss or lift it at a counter with the card."),
         "contact": N_("Your phone and address are updated."),
-        "password": N_("Your query password is changed.")}
+        "password": N_("Your query password is changed."),
+        "ecard": N_("Your electronic social security card is activated.")}
 
 
 def holder_context(request: Request, actor: Actor, kiosk: bool) -> dict[str, Any]:
