@@ -122,8 +122,16 @@ def test_the_openapi_document_lists_the_error_answers(city: City) -> None:
     schema = TestClient(create_app(city.db)).get("/openapi.json").json()
     operations = [op for path in schema["paths"].values() for op in path.values()]
     assert len(operations) > 50
+    fhir = [(path, op) for path, item in schema["paths"].items() if path.startswith("/api/v1/fhir/")
+            for op in item.values()]
+    assert fhir, "the FHIR routes are documented"
     for op in operations:
         for status in ("401", "403", "404", "409", "413", "422"):
             assert status in op["responses"], (op["operationId"], status)
-        assert op["responses"]["409"]["content"]["application/json"]["schema"] == {
-            "$ref": "#/components/schemas/ErrorOut"}
+        conflict = op["responses"]["409"]["content"]
+        if "application/fhir+json" in conflict:  # the FHIR interface answers its errors as an OperationOutcome
+            assert "application/json" not in conflict, op["operationId"]
+            continue
+        assert conflict["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorOut"}
+    for _path, op in fhir:
+        assert "application/fhir+json" in op["responses"]["409"]["content"], op["operationId"]

@@ -7,7 +7,7 @@ import os
 
 import pytest
 from gmssl import sm2 as pure_sm2
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from sscard.crypto import sm2
@@ -63,8 +63,17 @@ def test_a_gmssl_pyx_signature_verifies_in_pure_gmssl(message: bytes) -> None:
 @settings(max_examples=20, deadline=None)
 @given(st.binary(max_size=200))
 def test_a_pure_gmssl_signature_verifies_in_gmssl_pyx(message: bytes) -> None:
+    """Pure-Python gmssl itself is wrong for about one key or nonce in a few hundred (seen here: 3 in 1,500, its
+    point arithmetic hits a None and it signs garbage or raises; the signature then fails its own verify too).
+    Those are its bugs, not gmssl-pyx's: only signatures pure gmssl can verify itself are cross-checked."""
     private, public = sm2.generate_key()
-    signature = _pure(private.hex(), public.hex()).sign_with_sm3(message, os.urandom(32).hex())
+    pure = _pure(private.hex(), public.hex())
+    try:
+        signature = pure.sign_with_sm3(message, os.urandom(32).hex())
+        consistent = pure.verify_with_sm3(signature, message)
+    except Exception:  # gmssl raises bare Exception or TypeError from inside its arithmetic
+        consistent = False
+    assume(consistent)
     assert sm2.verify(public, message, bytes.fromhex(signature))
 
 
