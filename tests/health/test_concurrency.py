@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from health.index_world import encounter_body, post, publish, search
-from medical.world import new_hospital, insured_person
+from medical.world import insured_person, new_hospital
 from sscard.api.app import create_app
 from sscard.audit import service as audit
 from sscard.audit.models import AuditRecord
