@@ -194,11 +194,11 @@ def read_context(session: Session, principal: InstitutionPrincipal, pseudonym: s
                        hidden)
 
 
-_ENCOUNTERS = (select(HealthEncounter.resource, HealthEncounter.diagnosis_code)
+_ENCOUNTERS = (select(HealthEncounter.resource_id, HealthEncounter.resource, HealthEncounter.diagnosis_code)
                .where(HealthEncounter.patient_id == bindparam("patient_id"))
                .order_by(HealthEncounter.encounter_date.desc(), HealthEncounter.id.desc()))
 
 
 def encounter_rows(session: Session, patient_id: int) -> Sequence[tuple[Any, ...]]:
-    """The patient's encounter entries, newest first: (resource, diagnosis code)."""
+    """The patient's encounter entries, newest first: (resource id, resource, diagnosis code)."""
     return bulksql.execute(session, _ENCOUNTERS, {"patient_id": patient_id})

@@ -239,11 +239,12 @@ def search(db: Database, principal: InstitutionPrincipal, resource_type: str, ps
         if resource_type == "Encounter":
             rows: Sequence[tuple[Any, ...]] = encounter_rows(session, found.patient_id)
         else:
-            rows = session.execute(select(HealthDocument.resource, HealthEncounter.diagnosis_code)
+            rows = session.execute(select(HealthDocument.resource_id, HealthDocument.resource,
+                                          HealthEncounter.diagnosis_code)
                                    .join(HealthEncounter, HealthEncounter.id == HealthDocument.encounter_id)
                                    .where(HealthDocument.patient_id == found.patient_id)
                                    .order_by(HealthEncounter.encounter_date.desc(), HealthDocument.id.desc())).all()
-        resources = [text for text, code in rows if _visible(code, found.hidden)]
+        resources = [(rid, text) for rid, text, code in rows if _visible(code, found.hidden)]
         bundle = profile.bundle(resource_type, resources, base, utcnow())
         _log_read(session, principal, who, grant, found.patient_id, pseudonym, resource_type, len(resources))
         return bundle
