@@ -119,8 +119,9 @@ _HEAD_SAVE = (update(_HEADS).where(_HEADS.c.id == bindparam("a_head"))
 
 
 def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[Write] = ()) -> None:
-    """``record`` of ``entry`` together with the caller's own ``writes`` (INSERTs of new rows: see
-    ``bulksql.write_all``), for a use case that runs hundreds of times a second.
+    """``record`` of ``entry`` together with the caller's own ``writes`` (INSERTs of new rows, parameter names
+    distinct and not starting with ``a_``: see ``bulksql.write_all``), for a use case that runs hundreds of
+    times a second.
 
     The chain head is locked by one prebuilt statement; the caller's rows, the record and the new head then go
     in one more (two round trips, not four, with the head held). Call it last in the transaction: the head
@@ -130,13 +131,15 @@ def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[W
         session.flush()
         record(session, actor, entry.action, entry.entity_type, entry.entity_id, entry.before, entry.after)
         session.flush()
-        write_all(session, writes)
+        if writes:
+            write_all(session, writes)
         return
     found = execute(session, _HEAD_LOCK, {"a_head": 1})
     if not found:  # a database's first record: made through the ORM, which creates the head
         record(session, actor, entry.action, entry.entity_type, entry.entity_id, entry.before, entry.after)
         session.flush()
-        write_all(session, writes)
+        if writes:
+            write_all(session, writes)
         return
     last_seq, last_hash = found[0]
     row = _chained(last_hash, last_seq + 1, utcnow(), actor, entry.action, entry.entity_type, str(entry.entity_id),
