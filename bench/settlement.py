@@ -147,14 +147,19 @@ class Connection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def post(self, path: str, body: dict[str, Any] | bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    async def post(self, path: str, body: dict[str, Any] | bytes | None,
+                   headers: dict[str, str]) -> tuple[int, bytes]:
+        """POST ``body`` to ``path``; a GET when ``body`` is None."""
         if self.writer is None or self.writer.is_closing():
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
-        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                          f"Content-Length: {len(data)}\r\n{head}\r\n".encode() + data)
+        if body is None:
+            self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode())
+        else:
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            self.writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                              f"Content-Length: {len(data)}\r\n{head}\r\n".encode() + data)
         raw = await self.reader.readuntil(b"\r\n\r\n")
         lines = raw.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
@@ -172,7 +177,7 @@ class Connection:
             self.writer = None
 
 
-Make = Callable[[], tuple[str, dict[str, Any] | bytes, dict[str, str]]]
+Make = Callable[[], tuple[str, dict[str, Any] | bytes | None, dict[str, str]]]  # body None: a GET
 
 
 async def _one(conn: Connection, make: Make, errors: dict[str, int]) -> bool:
@@ -183,7 +188,7 @@ async def _one(conn: Connection, make: Make, errors: dict[str, int]) -> bool:
         conn.close()
         errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
         return False
-    if status == 200:
+    if 200 <= status < 300:
         return True
     try:
         code = str(json.loads(payload).get("error", {}).get("code", status))

@@ -300,11 +300,12 @@ def dumps(resource: dict[str, Any]) -> str:
     return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
 
 
-def bundle(resource_type: str, resources: list[str], base: str, at: dt.datetime) -> str:
-    """A searchset Bundle around resources already serialised (stored as emitted, joined as text)."""
+def bundle(resource_type: str, resources: list[tuple[str, str]], base: str, at: dt.datetime) -> str:
+    """A searchset Bundle around resources already serialised (stored as emitted, joined as text), each given
+    with its id: (id, resource)."""
     entries = ",".join(
-        f'{{"fullUrl":{json.dumps(base + "/" + resource_type + "/" + json.loads(r)["id"])},'
-        f'"resource":{r},"search":{{"mode":"match"}}}}' for r in resources)
+        f'{{"fullUrl":{json.dumps(base + "/" + resource_type + "/" + rid)},'
+        f'"resource":{r},"search":{{"mode":"match"}}}}' for rid, r in resources)
     return (f'{{"resourceType":"Bundle","meta":{{"lastUpdated":"{stamp(at)}"}},"type":"searchset",'
             f'"total":{len(resources)},"entry":[{entries}]}}')
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import select
+import psycopg
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +35,14 @@ from sscard.health.errors import (
     PatientNotCardHolder,
 )
 from sscard.health.models import HealthDocument, HealthEncounter, HealthGrant, HealthPatient, HealthRead
-from sscard.health.records import hidden_categories, holder_of, patient_by_pseudonym, patient_for
+from sscard.health.records import (
+    ReadContext,
+    encounter_rows,
+    patient_by_pseudonym,
+    patient_for,
+    publish_context,
+    read_context,
+)
 from sscard.medical.institutions import InstitutionPrincipal, check_key
 from sscard.medical.models import Institution
 from sscard.registry import idnumber
@@ -64,40 +74,49 @@ def _institution_name(session: Session, principal: InstitutionPrincipal) -> str:
     return session.get_one(Institution, principal.id).name
 
 
+_ENCOUNTER_INSERT = insert(cast(Table, HealthEncounter.__table__)).inline()
+_READ_INSERT = insert(cast(Table, HealthRead.__table__)).inline()
+_UNIQUE_VIOLATION = (IntegrityError, psycopg.IntegrityError)  # through SQLAlchemy (SQLite) or the driver
+
+
 def publish_encounter(db: Database, principal: InstitutionPrincipal, raw: bytes) -> Published:
     """Publish an encounter index entry. The contained Patient's card must be in normal use and its ID number the
     card holder's; a repeat with the same identifier and content answers the first entry, different content is
-    HEALTH_ENTRY_CONFLICT. Nothing is written on any refusal."""
+    HEALTH_ENTRY_CONFLICT. Nothing is written on any refusal.
+
+    Written for round trips (bench/health_index.py): one query reads the card, its holder, their patient, an
+    earlier entry with the same identifier and the institution (``records.publish_context``); the entry, its
+    audit record and the chain head are then written in one statement (``audit.record_with``)."""
     require_hospital(principal)
     entry = profile.parse_encounter(raw, clock.local_date())
     with db.unit_of_work() as session:
-        check_key(session, principal)
-        person_id, id_number, division = holder_of(session, entry.card_no)
-        if idnumber.parse(entry.id_number).value != id_number:
+        found = publish_context(session, principal, entry.card_no, entry.source_system, entry.source_value)
+        if idnumber.parse(entry.id_number).value != found.id_number:
             raise PatientNotCardHolder(card_no=entry.card_no)
-        existing = session.execute(select(HealthEncounter).where(
-            HealthEncounter.institution_code == principal.code, HealthEncounter.source_system == entry.source_system,
-            HealthEncounter.source_value == entry.source_value)).scalar_one_or_none()
-        if existing is not None:
-            if existing.content_sha256 != entry.content_sha256:
+        if found.existing_sha256 is not None and found.existing_resource is not None:
+            if found.existing_sha256 != entry.content_sha256:
                 raise EntryConflict(identifier=entry.source_value)
-            return Published(existing.resource, False)
-        patient = patient_for(session, person_id, division)
+            return Published(found.existing_resource, False)
+        if found.patient_id is not None and found.pseudonym is not None:
+            patient_id, pseudonym = found.patient_id, found.pseudonym
+        else:
+            patient = patient_for(session, found.person_id, found.division)
+            patient_id, pseudonym = patient.id, patient.pseudonym
         resource_id = secrets.token_hex(16)
-        text = profile.dumps(profile.encounter_resource(entry, resource_id, patient.pseudonym, principal.code,
-                                                        _institution_name(session, principal), utcnow()))
-        session.add(HealthEncounter(
-            resource_id=resource_id, patient_id=patient.id, institution_code=principal.code,
-            source_system=entry.source_system, source_value=entry.source_value, encounter_date=entry.encounter_date,
-            encounter_type=entry.encounter_type, department=entry.department, diagnosis_code=entry.diagnosis_code,
-            content_sha256=entry.content_sha256, resource=text))
+        text = profile.dumps(profile.encounter_resource(entry, resource_id, pseudonym, principal.code,
+                                                        found.institution_name, utcnow()))
+        row = {"resource_id": resource_id, "patient_id": patient_id, "institution_code": principal.code,
+               "source_system": entry.source_system, "source_value": entry.source_value,
+               "encounter_date": entry.encounter_date, "encounter_type": entry.encounter_type,
+               "department": entry.department, "diagnosis_code": entry.diagnosis_code,
+               "content_sha256": entry.content_sha256, "resource": text}
         try:
-            session.flush()
-        except IntegrityError:
+            audit.record_with(session, principal.actor, audit.Entry(
+                "health.encounter.publish", "health_encounter", resource_id, None,
+                {"patient": pseudonym, "type": entry.encounter_type, "date": entry.encounter_date.isoformat()}),
+                [(_ENCOUNTER_INSERT, row)])
+        except _UNIQUE_VIOLATION:
             raise EntryConflict(identifier=entry.source_value) from None
-        audit.record(session, principal.actor, "health.encounter.publish", "health_encounter", resource_id, None,
-                     {"patient": patient.pseudonym, "type": entry.encounter_type,
-                      "date": entry.encounter_date.isoformat()})
         return Published(text, True)
 
 
@@ -139,8 +158,15 @@ def publish_document(db: Database, principal: InstitutionPrincipal, raw: bytes) 
         return Published(text, True)
 
 
+class _Grant(NamedTuple):
+    id: int
+    grant_id: str
+    purpose: str
+    method: str
+
+
 def _granted(session: Session, principal: InstitutionPrincipal, grant_id: str | None,
-             patient: HealthPatient) -> HealthGrant:
+             patient: HealthPatient) -> _Grant:
     """The grant that lets this institution read this patient now, or the reason why not."""
     if not grant_id:
         raise GrantRequired()
@@ -155,16 +181,38 @@ def _granted(session: Session, principal: InstitutionPrincipal, grant_id: str | 
         raise GrantRevoked()
     if grant.expires_at <= utcnow():
         raise GrantExpired(expired_at=grant.expires_at.isoformat())
-    return grant
+    return _Grant(grant.id, grant.grant_id, grant.purpose, grant.method)
 
 
-def _log_read(session: Session, principal: InstitutionPrincipal, operator: str, grant: HealthGrant,
-              patient: HealthPatient, resource_type: str, count: int) -> None:
-    session.add(HealthRead(patient_id=patient.id, grant_id=grant.id, institution_code=principal.code,
-                           operator=operator, purpose=grant.purpose, resource_type=resource_type, entries=count))
-    audit.record_read(session, principal.actor, "health.index.read", "health_patient", patient.pseudonym,
-                      purpose=grant.purpose, institution=principal.code, operator=operator, grant=grant.grant_id,
-                      method=grant.method, resource=resource_type, count=count)
+def _granted_in(session: Session, principal: InstitutionPrincipal, grant_id: str | None,
+                found: ReadContext) -> _Grant:
+    """``_granted`` on what ``read_context`` read with the patient (the same checks, in the same order)."""
+    if not grant_id:
+        raise GrantRequired()
+    if found.grant_id is None or found.purpose is None or found.method is None:
+        raise GrantUnknown()
+    if found.grant_institution != principal.code:
+        raise GrantOtherInstitution()
+    if found.grant_patient_id != found.patient_id:
+        raise GrantOtherPatient()
+    if found.grant_revoked:
+        raise GrantRevoked()
+    if found.grant_expired:
+        expired = session.execute(select(HealthGrant.expires_at).where(HealthGrant.id == found.grant_id)).scalar_one()
+        raise GrantExpired(expired_at=expired.isoformat())
+    return _Grant(found.grant_id, grant_id[:64], found.purpose, found.method)
+
+
+def _log_read(session: Session, principal: InstitutionPrincipal, operator: str, grant: _Grant, patient_id: int,
+              pseudonym: str, resource_type: str, count: int) -> None:
+    """The read, in the holder's log and in the audit chain (one statement with the chain head locked)."""
+    audit.record_with(session, principal.actor, audit.Entry(
+        "health.index.read", "health_patient", pseudonym, None,
+        audit.read_details(grant.purpose, institution=principal.code, operator=operator, grant=grant.grant_id,
+                           method=grant.method, resource=resource_type, count=count)),
+        [(_READ_INSERT, {"patient_id": patient_id, "grant_id": grant.id, "institution_code": principal.code,
+                         "operator": operator, "purpose": grant.purpose, "resource_type": resource_type,
+                         "entries": count})])
 
 
 def _visible(code: str, hidden: list[icd.SensitiveCategory]) -> bool:
@@ -175,29 +223,31 @@ def search(db: Database, principal: InstitutionPrincipal, resource_type: str, ps
            grant_id: str | None, operator: str | None, base: str) -> str:
     """``GET [base]/Encounter?patient=…`` or ``DocumentReference?patient=…`` under a grant: a searchset Bundle of
     the patient's entries, newest first, without the entries of sensitive categories the holder keeps hidden.
-    The read is audited (institution, operator, grant, purpose, count) and logged for the holder."""
+    The read is audited (institution, operator, grant, purpose, count) and logged for the holder.
+
+    Written for round trips (bench/health_index.py): one query reads the key, patient, grant and hidden
+    categories (``records.read_context``), one the entries; the Bundle is made before the read log and its
+    audit record go in one statement, last, with the chain head locked only for that."""
     require_hospital(principal)
     who = check_operator(operator)
     if not pseudonym:
         raise FhirProfileViolation("search needs patient=<id> (the Patient the grant names)", element="patient")
     pseudonym = pseudonym.removeprefix("Patient/")
     with db.unit_of_work() as session:
-        check_key(session, principal)
-        patient = patient_by_pseudonym(session, pseudonym)
-        grant = _granted(session, principal, grant_id, patient)
-        hidden = hidden_categories(session, patient.person_id, clock.local_date())
+        found = read_context(session, principal, pseudonym, (grant_id or "")[:64], clock.local_date(), utcnow())
+        grant = _granted_in(session, principal, grant_id, found)
         if resource_type == "Encounter":
-            rows = session.execute(select(HealthEncounter.resource, HealthEncounter.diagnosis_code)
-                                   .where(HealthEncounter.patient_id == patient.id)
-                                   .order_by(HealthEncounter.encounter_date.desc(), HealthEncounter.id.desc())).all()
+            rows: Sequence[tuple[Any, ...]] = encounter_rows(session, found.patient_id)
         else:
-            rows = session.execute(select(HealthDocument.resource, HealthEncounter.diagnosis_code)
+            rows = session.execute(select(HealthDocument.resource_id, HealthDocument.resource,
+                                          HealthEncounter.diagnosis_code)
                                    .join(HealthEncounter, HealthEncounter.id == HealthDocument.encounter_id)
-                                   .where(HealthDocument.patient_id == patient.id)
+                                   .where(HealthDocument.patient_id == found.patient_id)
                                    .order_by(HealthEncounter.encounter_date.desc(), HealthDocument.id.desc())).all()
-        resources = [text for text, code in rows if _visible(code, hidden)]
-        _log_read(session, principal, who, grant, patient, resource_type, len(resources))
-        return profile.bundle(resource_type, resources, base, utcnow())
+        resources = [(rid, text) for rid, text, code in rows if _visible(code, found.hidden)]
+        bundle = profile.bundle(resource_type, resources, base, utcnow())
+        _log_read(session, principal, who, grant, found.patient_id, pseudonym, resource_type, len(resources))
+        return bundle
 
 
 def read_patient(db: Database, principal: InstitutionPrincipal, pseudonym: str, grant_id: str | None,
@@ -209,7 +259,7 @@ def read_patient(db: Database, principal: InstitutionPrincipal, pseudonym: str, 
         check_key(session, principal)
         patient = patient_by_pseudonym(session, pseudonym)
         grant = _granted(session, principal, grant_id, patient)
-        _log_read(session, principal, who, grant, patient, "Patient", 1)
+        _log_read(session, principal, who, grant, patient.id, patient.pseudonym, "Patient", 1)
         return profile.dumps(profile.patient_resource(patient.pseudonym))
 
 
