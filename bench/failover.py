@@ -231,8 +231,8 @@ def main() -> None:
     result["summary"] = [
         {"what": "SIGKILL of the primary under 200 settlements/s (Patroni, 3 nodes, strict "
                  "synchronous mode)",
-         "figure": f"**RTO {fault['rto_seconds']} s** (new leader after {fault['patroni_leader_seconds']} s, its "
-                   f"synchronous standby after {fault['sync_standby_seconds']} s); "
+         "figure": f"**RTO {fault['rto_seconds']} s** (new leader after {fault['patroni_leader_seconds']} s, Patroni "
+                   f"listing a synchronous standby after {fault['sync_standby_seconds']} s); "
                    f"{fault['acknowledged']:,} acknowledged, {fault['acknowledged_lost']} lost, "
                    f"{fault['double_paid']} paid twice, {fault['retried']} retried, {fault['answered_500']} × 500 "
                    f"(load {fault['load_average_1m_at_kill']})",
