@@ -91,11 +91,14 @@ def compare(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def settlement(r: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """The benchmark's own summary rows; only the first names the script (the others are its sub-rows)."""
-    rows = generic("settlement.json", r)
-    return [(what.replace("`bench/settlement.py`   ", "  ") if i else what, figure, ceiling)
-            for i, (what, figure, ceiling) in enumerate(rows)]
+def with_sub_rows(name: str) -> Callable[[dict[str, Any]], list[tuple[str, str, str]]]:
+    """The benchmark's own summary rows; only the first names the script (the others, indented, are its
+    sub-rows)."""
+    def render(r: dict[str, Any]) -> list[tuple[str, str, str]]:
+        prefix = f"`bench/{name.removesuffix('.json')}.py`   "
+        return [(what.replace(prefix, "  ") if i else what, figure, ceiling)
+                for i, (what, figure, ceiling) in enumerate(generic(name, r))]
+    return render
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str, str]]]] = {
@@ -103,7 +106,8 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], list[tuple[str, str, str]]]] = {
     "chip.json": chip,
     "ledger.json": ledger,
     "compare.json": compare,
-    "settlement.json": settlement,
+    "settlement.json": with_sub_rows("settlement.json"),
+    "failover.json": with_sub_rows("failover.json"),
 }
 
 

@@ -1,7 +1,9 @@
 """Fault tests on a real Patroni cluster (tests/dr/conftest.py): the primary killed mid-load, the primary frozen
 past the leader TTL and resumed, the standbys killed. After each: every settlement and reversal a hospital saw
 acknowledged is on the new primary, retries with the same msg_id were replayed and never paid twice, the ledger
-sums to zero, no request was answered 500, and the failed node rejoins as a standby."""
+sums to zero, no request was answered 500, and the failed node rejoins as a standby. The primary's SIGKILL also
+hits a pension disbursement half-way (some batches paid, one waiting): the month resumes on the new primary and
+every pensioner is paid exactly once."""
 
 from __future__ import annotations
 
@@ -13,7 +15,15 @@ import pytest
 import sqlalchemy as sa
 
 from sscard.ledger import service as ledger
-from support.drload import HA, Load, check_against_database
+from support.drload import (
+    HA,
+    PENSION_PERIOD,
+    Disbursement,
+    Load,
+    check_against_database,
+    check_disbursement,
+    load_pensioners,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("dr-cluster")]
 
@@ -45,14 +55,33 @@ def test_sigkill_of_the_primary_mid_load_loses_nothing_acknowledged(ha: HA) -> N
     cluster = ha.cluster
     cluster.wait_healthy(60)
     old = cluster.leader()
+    owed = load_pensioners(ha.url, 300)
     load = Load(ha.base_url, ha.hospital_key, ha.id_numbers, threads=6)
     load.start()
     wait_for(lambda: len(load.settled) >= 30, 60, "settlements before the fault")
+
+    # The month's disbursement under the same load. The test holds the last batch's row lock on the primary, so
+    # the run is certainly half-way when the primary dies: earlier batches paid and posted, the last one waiting.
+    month = Disbursement(ha.url, ha.root / "disbursement.log")
+    holder = sa.create_engine(ha.node_url(old.name))
+    batches = sa.text("SELECT id, state FROM disbursement_batches WHERE period = :p ORDER BY id")
+    blocker = holder.connect()
+    month.start()
+    wait_for(lambda: blocker.execute(batches, {"p": PENSION_PERIOD}).all() != [], 60, "the month's batches built")
+    blocker.commit()
+    last = blocker.execute(batches, {"p": PENSION_PERIOD}).all()[-1].id
+    blocker.execute(sa.text("SELECT id FROM disbursement_batches WHERE id = :i FOR UPDATE"), {"i": last})
+    with holder.connect() as watch:
+        wait_for(lambda: "posted" in {r.state for r in watch.execute(batches, {"p": PENSION_PERIOD})}, 60,
+                 "a batch posted before the fault")
     killed_at = time.monotonic()
     cluster.kill(old)
     new = cluster.wait_leader_other_than(old, 60)
     wait_for(lambda: len(load.acknowledged_after(killed_at)) >= 30, 60, "settlements after the failover")
+    month.wait()
     load.stop()
+    blocker.invalidate()
+    holder.dispose()
 
     found = assert_nothing_lost(ha, load)
     assert new is not old and found["acknowledged"] >= 60
@@ -62,6 +91,13 @@ def test_sigkill_of_the_primary_mid_load_loses_nothing_acknowledged(ha: HA) -> N
     print(f"failover: promoted {new.name}, first settlement answered {rto:.1f} s after the kill, "
           f"{found['acknowledged']} acknowledged, {len(load.retried)} retried, {len(load.replayed)} replayed")
     assert rto < 30, rto
+
+    # The disbursement: killed with the primary, run again until it finished; each pensioner credited once.
+    assert month.runs[0] != 0 and month.runs[-1] == 0, month.runs
+    paid = check_disbursement(ha.node_url(), PENSION_PERIOD, owed)
+    assert paid["wrongly_paid"] == {} and paid["lines_per_month_due"] == 1, paid
+    assert set(paid["batch_states"]) == {"posted"} and paid["payout_fen"] == sum(owed.values()), paid
+    print(f"disbursement: {len(owed)} pensioners paid once after {len(month.runs)} runs {month.runs}")
 
     # The old primary rejoins as a standby of the new one (Patroni rewinds it with pg_rewind if it diverged).
     cluster.start_node(old)

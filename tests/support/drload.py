@@ -247,3 +247,111 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------- a disbursement
+
+PENSION_PERIOD = "2014-07"
+PENSION_BANKS = ("ICBC", "ABC", "BOC", "CCB", "CGB", "QYRCB")
+
+
+def pension_amount(i: int) -> int:
+    return 180_000 + (i % 97) * 100
+
+
+def load_pensioners(url: str, n: int) -> dict[str, int]:
+    """``n`` pensioners paid by the month's disbursement, each with an account at one of six simulated banks, loaded
+    with COPY (as bench/disbursement.py does) after whatever the database holds. Returns account number → the
+    pension it must be credited exactly once."""
+    import datetime as dt
+
+    from sscard.bulksql import copy_rows
+    from sscard.db import Database
+
+    db = Database(url)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        with db.unit_of_work() as s:
+            base = max(int(s.execute(sa.text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one())
+                       for t in ("persons", "benefit_entitlements", "benefit_certifications")) + 1
+            ids = range(base, base + n)
+            copy_rows(s, "persons", ("id", "id_number", "name", "sex", "birth_date", "ethnicity", "region_code",
+                                     "living_status", "created_at", "updated_at", "version"),
+                      ((i, f"449{i:015d}", f"退休{i}", "1", dt.date(1950, 1, 1), "01", "441802", "1", now, now, 1)
+                       for i in ids))
+            copy_rows(s, "payment_accounts", ("person_id", "method", "bank_code", "account_no", "holder_name",
+                                              "registered_by", "updated_at"),
+                      ((i, "other", PENSION_BANKS[i % 6], f"63{i:014d}", f"退休{i}", "drtest", now) for i in ids))
+            copy_rows(s, "simbank_accounts", ("bank_code", "account_no", "holder_name", "id_number", "state",
+                                              "financial_activated", "balance"),
+                      ((PENSION_BANKS[i % 6], f"63{i:014d}", f"退休{i}", f"449{i:015d}", "normal", True, 0)
+                       for i in ids))
+            copy_rows(s, "benefit_entitlements", ("id", "person_id", "kind", "fund", "start_period", "status",
+                                                  "created_by", "created_at"),
+                      ((i, i, "pension", "pension", "2014-01", "active", "drtest", now) for i in ids))
+            copy_rows(s, "benefit_amounts", ("entitlement_id", "from_period", "amount", "created_by", "created_at"),
+                      ((i, "2014-01", pension_amount(i), "drtest", now) for i in ids))
+            copy_rows(s, "benefit_certifications", ("id", "person_id", "certified_on", "method", "created_by",
+                                                    "created_at"),
+                      ((i, i, dt.date(2014, 3, 1), "card", "drtest", now) for i in ids))
+            for table in ("persons", "benefit_entitlements", "benefit_certifications"):
+                s.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {base + n})"))
+    finally:
+        db.dispose()
+    return {f"63{i:014d}": pension_amount(i) for i in ids}
+
+
+@dataclass
+class Disbursement:
+    """``sscard funds run`` of the pension month in a subprocess, run again after every failure until it finishes,
+    as an operator (or the systemd unit's ``Restart=on-failure``) does: each run resumes where the last stopped."""
+
+    url: str
+    log: Path
+    period: str = PENSION_PERIOD
+    runs: list[int] = field(default_factory=list)  # exit status of each run
+    done_at: float | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        env = {**os.environ, "SSCARD_DATABASE_URL": self.url, "SSCARD_LOG_JSON": "false"}
+        sscard = str(Path(sys.executable).parent / "sscard")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            with self.log.open("ab") as out:
+                code = subprocess.run([sscard, "funds", "run", self.period, "--benefits-only", "--json"], env=env,
+                                      stdout=out, stderr=subprocess.STDOUT, timeout=180, check=False).returncode
+            self.runs.append(code)
+            if code == 0:
+                self.done_at = time.monotonic()
+                return
+            time.sleep(1)
+
+    def wait(self, timeout: float = 240) -> None:
+        self._thread.join(timeout)
+        assert self.done_at is not None, f"the disbursement never finished: runs {self.runs}"
+
+
+def check_disbursement(url: str, period: str, owed: dict[str, int]) -> dict[str, Any]:
+    """What the simulated bank credited and the month's lines: each pensioner paid once, with the right amount."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            balances = dict(conn.execute(sa.text("SELECT account_no, balance FROM simbank_accounts "
+                                                 "WHERE account_no = ANY(:a)"), {"a": list(owed)}).all())
+            states = Counter(s for (s,) in conn.execute(sa.text(
+                "SELECT state FROM disbursement_batches WHERE period = :p"), {"p": period}))
+            per_due = conn.execute(sa.text(
+                "SELECT max(n) FROM (SELECT count(*) AS n FROM disbursement_lines l "
+                "JOIN disbursement_batches b ON b.id = l.batch_id WHERE b.period = :p "
+                "GROUP BY l.entitlement_id, l.period_due) t"), {"p": period}).scalar()
+            payouts = conn.execute(sa.text("SELECT count(*), coalesce(sum(amount), 0) FROM ledger_transfers "
+                                           "WHERE code = 'benefit.payout'")).one()
+    finally:
+        engine.dispose()
+    wrong = {a: (balances.get(a), want) for a, want in owed.items() if balances.get(a) != want}
+    return {"pensioners": len(owed), "wrongly_paid": wrong, "batch_states": dict(states),
+            "lines_per_month_due": per_due, "payout_transfers": int(payouts[0]), "payout_fen": int(payouts[1])}

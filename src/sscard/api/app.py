@@ -29,6 +29,7 @@ from sscard.api.limits import BodyLimitMiddleware, Limits
 from sscard.api.logs import configure_logging
 from sscard.config import Settings, get_settings, require_safe
 from sscard.db import Database
+from sscard.dr.metrics import ReplicationCollector
 
 __all__ = ["configure_logging", "create_app"]
 
@@ -130,6 +131,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
                         registry=registry)
     unhandled = Counter("sscard_http_unhandled_errors_total", "Requests that failed with an unhandled error",
                         ["method", "route", "error"], registry=registry)
+    registry.register(ReplicationCollector(database))  # replication lag and archive age (docs/dr.md)
 
     app.add_middleware(BodyLimitMiddleware, limits=Limits(settings.max_json_bytes, settings.max_settlement_bytes,
                                                           settings.max_upload_bytes))

@@ -31,7 +31,8 @@ PG_BIN = Path(os.environ.get("SSCARD_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SCOPE = "sscard"
 STANZA = "sscard"
 # The failure detector's clock (Patroni's DCS settings): the leader key lives ``TTL`` seconds without renewal;
-# every node runs its loop each ``LOOP_WAIT`` seconds; a DCS or PostgreSQL call gives up after ``RETRY_TIMEOUT``.
+# every node runs its loop each ``LOOP_WAIT`` seconds; a DCS or PostgreSQL call gives up after ``RETRY_TIMEOUT``
+# (then the leader demotes itself). docs/dr.md: why these values and what they cost.
 # Patroni requires loop_wait + 2 × retry_timeout ≤ ttl. The time from the primary's death to a promoted standby is
 # bounded by TTL + LOOP_WAIT (leader key expiry, then the next loop of the standby).
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 10, 2, 4
@@ -438,6 +439,12 @@ class LocalCluster:
 
         self._wait(promoted, timeout, f"no node took over from {old.name}")
         return found[-1]
+
+    def wait_sync_standby(self, timeout: float = 60, exclude: Sequence[Node] = ()) -> None:
+        """Until a member streams as the synchronous standby: in strict synchronous mode the primary acknowledges
+        no commit before that (after a failover, the remaining standby must first follow the new leader)."""
+        self._wait(lambda: any(m.get("role") == "sync_standby" and m.get("state") in ("running", "streaming")
+                               for m in self.members(exclude)), timeout, "no synchronous standby")
 
     def _wait(self, ok: Any, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout

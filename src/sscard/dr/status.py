@@ -12,9 +12,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import text
 
 from sscard.db import Database
+from sscard.dr.errors import ToolAnswerInvalid
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,71 @@ class Status:
 
 
 def _lag(value: Any) -> int | None:
-    return value if isinstance(value, int) else None  # Patroni reports "unknown" for a member it cannot measure
+    # Patroni reports "unknown" for a member it cannot measure
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# The parts of the tools' answers read here, as their documentation gives them; anything else is refused whole.
+class _PatroniMember(BaseModel):
+    name: str
+    role: str = "unknown"
+    state: str = "unknown"
+    host: str = ""
+    port: int = Field(0, ge=0, le=65535)
+    timeline: int | None = Field(None, ge=0)
+    lag: Any = None
+
+
+class _PatroniCluster(BaseModel):
+    members: list[_PatroniMember] = []
+
+
+class _Times(BaseModel):
+    start: int = Field(ge=0, le=253_402_300_799)  # up to 9999-12-31
+    stop: int = Field(ge=0, le=253_402_300_799)
+
+
+class _WalRange(BaseModel):
+    start: str
+    stop: str
+
+
+class _BackrestBackup(BaseModel):
+    label: str
+    type: str
+    timestamp: _Times
+    archive: _WalRange
+
+
+class _ArchiveIds(BaseModel):
+    min: str | None = None
+    max: str | None = None
+
+
+class _StanzaStatus(BaseModel):
+    message: str = "unknown"
+
+
+class _Stanza(BaseModel):
+    name: str
+    status: _StanzaStatus = _StanzaStatus()
+    archive: list[_ArchiveIds] = []
+    backup: list[_BackrestBackup] = []
+
+
+def _invalid(tool: str, exc: ValidationError) -> ToolAnswerInvalid:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": str(exc)}
+    where = ".".join(str(p) for p in first["loc"]) or "the answer"
+    return ToolAnswerInvalid(f"{tool}: {where}: {first['msg']}", tool=tool)
+
+
+def parse_patroni_cluster(data: Any) -> list[Member]:
+    """The members of Patroni's ``GET /cluster`` answer (already decoded JSON); ``ToolAnswerInvalid`` otherwise."""
+    try:
+        cluster = _PatroniCluster.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid("patroni GET /cluster", exc) from None
+    return [Member(m.name, m.role, m.state, m.host, m.port, m.timeline, _lag(m.lag)) for m in cluster.members]
 
 
 def patroni_members(urls: Sequence[str], timeout: float = 2.0) -> list[Member]:
@@ -105,13 +171,11 @@ def patroni_members(urls: Sequence[str], timeout: float = 2.0) -> list[Member]:
         try:
             response = httpx.get(f"{url.rstrip('/')}/cluster", timeout=timeout)
             response.raise_for_status()
-            data = response.json()
+            return parse_patroni_cluster(response.json())
         except (httpx.HTTPError, ValueError) as exc:
             errors.append(f"{url}: {type(exc).__name__}")
-            continue
-        return [Member(m["name"], m.get("role", "unknown"), m.get("state", "unknown"), m.get("host", ""),
-                       int(m.get("port", 0)), m.get("timeline"), _lag(m.get("lag")))
-                for m in data.get("members", [])]
+        except ToolAnswerInvalid as exc:
+            errors.append(f"{url}: {exc.detail}")
     raise ConnectionError("no Patroni REST endpoint answered: " + "; ".join(errors))
 
 
@@ -120,17 +184,31 @@ def _stamp(seconds: int) -> dt.datetime:
 
 
 def parse_backrest_info(raw: str, stanza: str) -> tuple[str, list[Backup], str | None, str | None]:
-    """(status message, backups oldest first, oldest and newest archived WAL) from ``pgbackrest info --output=json``."""
-    entries = json.loads(raw)
-    entry = next((e for e in entries if e.get("name") == stanza), None)
+    """(status message, backups oldest first, oldest and newest archived WAL) from ``pgbackrest info --output=json``;
+    ``ToolAnswerInvalid`` when the answer is not that."""
+    try:
+        entries = [_Stanza.model_validate(e) for e in _json_list(raw)]
+    except ValidationError as exc:
+        raise _invalid("pgbackrest info", exc) from None
+    entry = next((e for e in entries if e.name == stanza), None)
     if entry is None:
         return f"stanza {stanza} not found", [], None, None
-    backups = [Backup(b["label"], b["type"], _stamp(b["timestamp"]["start"]), _stamp(b["timestamp"]["stop"]),
-                      b["archive"]["start"], b["archive"]["stop"]) for b in entry.get("backup", [])]
-    archives = entry.get("archive", [])
-    low = min((a["min"] for a in archives if a.get("min")), default=None)
-    high = max((a["max"] for a in archives if a.get("max")), default=None)
-    return str(entry.get("status", {}).get("message", "unknown")), backups, low, high
+    backups = [Backup(b.label, b.type, _stamp(b.timestamp.start), _stamp(b.timestamp.stop), b.archive.start,
+                      b.archive.stop) for b in entry.backup]
+    low = min((a.min for a in entry.archive if a.min), default=None)
+    high = max((a.max for a in entry.archive if a.max), default=None)
+    return entry.status.message, backups, low, high
+
+
+def _json_list(raw: str) -> list[Any]:
+    try:
+        entries = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise ToolAnswerInvalid(f"pgbackrest info: not JSON ({type(exc).__name__})", tool="pgbackrest info") \
+            from None
+    if not isinstance(entries, list):
+        raise ToolAnswerInvalid("pgbackrest info: not a list of stanzas", tool="pgbackrest info")
+    return entries
 
 
 def backrest_info(config: str, stanza: str, timeout: float = 30) -> str:
@@ -167,7 +245,9 @@ def collect(patroni: Sequence[str], backrest_config: str | None, stanza: str,
         try:
             status.backrest_status, status.backups, status.archive_min_wal, status.archive_max_wal = \
                 parse_backrest_info(backrest_info(backrest_config, stanza), stanza)
-        except (RuntimeError, OSError, ValueError, KeyError, subprocess.TimeoutExpired) as exc:
+        except ToolAnswerInvalid as exc:
+            status.backrest_error = exc.detail
+        except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
             status.backrest_error = str(exc)
     if db is not None and db.dialect == "postgresql":
         archiver, status.standbys = database_replication(db)
