@@ -54,10 +54,17 @@ def test_the_standard_example_signature_verifies_in_gmssl_pyx() -> None:
 @settings(max_examples=20, deadline=None)
 @given(st.binary(max_size=200))
 def test_a_gmssl_pyx_signature_verifies_in_pure_gmssl(message: bytes) -> None:
+    """Pure gmssl's verify sometimes raises from inside its point arithmetic (a None where a point should be;
+    seen here about twice in 1,500, whoever signed): those examples say nothing about gmssl-pyx and are skipped.
+    A disagreement shows as False, and fails."""
     private, public = sm2.generate_key()
     signature = sm2.sign(private, public, message)
     assert len(signature) == 64
-    assert _pure(private.hex(), public.hex()).verify_with_sm3(signature.hex(), message)
+    try:
+        verified = _pure(private.hex(), public.hex()).verify_with_sm3(signature.hex(), message)
+    except Exception:  # gmssl raises bare Exception or TypeError from inside its arithmetic
+        assume(False)
+    assert verified
 
 
 @settings(max_examples=20, deadline=None)
