@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac as std_hmac
-import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -41,7 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from sscard import clock
 from sscard.errors import Conflict, NotFound, ValidationFailed
-from sscard.kms.storefile import write_private_json
+from sscard.kms.storefile import file_stamp, read_entries, write_entries
 
 if TYPE_CHECKING:
     from sscard.access import Actor
@@ -158,23 +157,14 @@ class PartnerKeys:
 
     # -- storage ---------------------------------------------------------------------------------------
     def _file_stamp(self) -> tuple[int, int] | None:
-        if self.path is None:
-            return None
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
+        return file_stamp(self.path)
 
     def _load(self) -> None:
         stamp = self._file_stamp()
         entries: dict[tuple[str, int], PartnerKeyEntry] = {}
         if stamp is not None and self.path is not None:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if data.get("format") != FORMAT:
-                    raise ValueError(data.get("format"))
-                for raw in data["entries"]:
+                for raw in read_entries(self.path, FORMAT):
                     entry = PartnerKeyEntry(**raw)
                     entries[(entry.partner, entry.version)] = entry
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -194,8 +184,7 @@ class PartnerKeys:
             self._cache.pop((entry.partner, entry.version), None)
         if self.path is None:
             return
-        payload = {"format": FORMAT, "entries": [asdict(e) for e in self._entries.values()]}
-        write_private_json(self.path, payload, prefix=".partner-keys-")
+        write_entries(self.path, FORMAT, [asdict(e) for e in self._entries.values()], prefix=".partner-keys-")
         self._stamp = self._file_stamp()
 
     def _wrap(self, partner: str, version: int, key: bytes, **fields: Any) -> PartnerKeyEntry:

@@ -14,9 +14,7 @@ demo and the tests sign without a key ceremony. With a real KEK the key is creat
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -31,6 +29,7 @@ from sscard import clock
 from sscard.crypto import sm2
 from sscard.errors import NotFound, ValidationFailed
 from sscard.kms.partners import DEMO_KEK_HEX
+from sscard.kms.storefile import file_stamp, read_entries, write_entries
 
 if TYPE_CHECKING:
     from sscard.access import Actor
@@ -103,23 +102,14 @@ class SigningKeys:
 
     # -- storage ---------------------------------------------------------------------------------------
     def _file_stamp(self) -> tuple[int, int] | None:
-        if self.path is None:
-            return None
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return (st.st_mtime_ns, st.st_size)
+        return file_stamp(self.path)
 
     def _load(self) -> None:
         stamp = self._file_stamp()
         entries: dict[int, SigningKeyEntry] = {}
         if stamp is not None and self.path is not None:
             try:
-                data = json.loads(self.path.read_text(encoding="utf-8"))
-                if data.get("format") != FORMAT:
-                    raise ValueError(data.get("format"))
-                for raw in data["entries"]:
+                for raw in read_entries(self.path, FORMAT):
                     entry = SigningKeyEntry(**raw)
                     entries[entry.version] = entry
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -137,17 +127,7 @@ class SigningKeys:
             self._private.pop(entry.version, None)
         if self.path is None:
             return
-        payload = {"format": FORMAT, "entries": [asdict(e) for e in self._entries.values()]}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".ecard-keys-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, indent=1)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_entries(self.path, FORMAT, [asdict(e) for e in self._entries.values()], prefix=".ecard-keys-")
         self._stamp = self._file_stamp()
 
     def _new_entry(self, version: int) -> SigningKeyEntry:
