@@ -191,11 +191,7 @@ def main() -> None:
     cluster = local.LocalCluster(root)
     try:
         cluster.start()
-        admin = sa.create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE sscard")
-        admin.dispose()
-        url = cluster.url("sscard")
+        url = cluster.create_database("sscard")
         migrate.upgrade(url)
         db = Database(url)
         city = build_city(db)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from medical.world import insured_person, new_hospital
 from sscard import migrate
@@ -42,11 +41,7 @@ def ha() -> Iterator[HA]:
     db: Database | None = None
     try:
         cluster.start()
-        admin = sa.create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE sscard")
-        admin.dispose()
-        url = cluster.url("sscard")
+        url = cluster.create_database("sscard")
         migrate.upgrade(url)
         db = Database(url)
         HANDLES.append(db)

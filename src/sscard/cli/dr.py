@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import sqlalchemy as sa
 import typer
 from rich.table import Table
 
@@ -85,12 +84,8 @@ def local(root: Annotated[Path, typer.Option(help="where the two sites' files go
     demo: subprocess.Popen[bytes] | None = None
     try:
         cluster.start()
-        admin = sa.create_engine(cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE sscard_demo")
-        admin.dispose()
+        url = cluster.create_database("sscard_demo")
         cluster.backrest(cluster.leader(), "backup", "--type=full")
-        url = cluster.url("sscard_demo")
         rest = ",".join(n.rest for n in cluster.nodes)
         # Quoted: the URL holds "&" (a shell sources this file with `set -a; . var/ha/env`).
         (root / "env").write_text(f"SSCARD_DATABASE_URL='{url}'\nSSCARD_PATRONI_URLS='{rest}'\n"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import sqlalchemy as sa
 
 PG_BIN = Path(os.environ.get("SSCARD_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SCOPE = "sscard"
@@ -145,6 +146,16 @@ class LocalCluster:
         """The application's URL: every node, libpq picks the one that accepts writes (``target_session_attrs``)."""
         hosts = "&".join(f"host=127.0.0.1:{n.pg_port}" for n in self.nodes)
         return (f"{driver}://postgres:{self.password}@/{database}?{hosts}&{CLIENT_OPTIONS}")
+
+    def create_database(self, name: str) -> str:
+        """Create ``name`` on the primary (through the multi-host URL) and return the application's URL for it."""
+        admin = sa.create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        finally:
+            admin.dispose()
+        return self.url(name)
 
     def node_url(self, node: Node, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres:{self.password}@127.0.0.1:{node.pg_port}/{database}"
