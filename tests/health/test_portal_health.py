@@ -34,6 +34,7 @@ def test_the_holder_sees_who_looked_revokes_and_opts_in(city: City, hospital_a: 
     assert re.search(rf'<tr class="read" data-grant="{grant_id}"><td>[^<]+</td><td>{hospital_b.code}</td>'
                      r"<td>dr.wang-01</td>", page.text)
     assert 'data-category="hiv" data-shown="no"' in page.text
+    assert "艾滋病病毒感染" in page.text and "HIV disease" not in page.text  # the Chinese page names it in Chinese
 
     shown = http.post("/portal/health/sensitive", data={"csrf_token": csrf_of(page.text), "category": "hiv",
                                                         "show": "1"})
