@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from auth.auth_helpers import Client, new_address, token_of
-from sscard import migrate
+from sscard import clock, migrate
 from sscard.access import SYSTEM_ACTOR, PermissionDenied, Role
 from sscard.audit.models import AuditRecord
 from sscard.auth import service as auth
@@ -183,8 +183,8 @@ def test_operator_passwords_follow_the_policy_minimum_and_refuse_weak_ones(fresh
     for good in (PASSWORD, DEMO_PASSWORD):  # the tests' and the demo's passwords satisfy the policy
         auth.create_operator(city.db, city.admin, f"ok-{len(good)}-{good[:3]}", "强", Role.COUNTER, good, "T01")
     with city.db.unit_of_work() as session:
-        assert policy.get_int(session, "auth.min_password_length", dt.date.today()) == 12
-    policy.set_parameter(city.db, city.admin, "auth.min_password_length", 16, dt.date.today(), note="test")
+        assert policy.get_int(session, "auth.min_password_length", clock.local_date()) == 12
+    policy.set_parameter(city.db, city.admin, "auth.min_password_length", 16, clock.local_date(), note="test")
     with pytest.raises(WeakPassword):  # 15 characters: enough yesterday, not under the new policy
         auth.create_operator(city.db, city.admin, "too-short-now", "短", Role.COUNTER, PASSWORD, "T01")
 
