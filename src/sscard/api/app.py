@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sscard import __version__, web
 from sscard.api import (
     errors,
+    fast,
     routes_admin,
     routes_auth,
     routes_cards,
@@ -146,7 +147,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
     app.include_router(routes_fhir.router, prefix="/api/v1", responses=routes_fhir.OPENAPI_OUTCOMES)
     app.include_router(routes_ecard.well_known, responses=errors.OPENAPI_ERRORS)
-    routes_medical.install_fast_routes(app, "/api/v1")
+    fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1")])
     _errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
