@@ -16,20 +16,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import eq
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from sscard import clock
 from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
-from sscard.ledger.errors import LedgerAccountNotFound, LedgerIdExistsDifferent, LedgerIdInvalid
+from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound, LedgerIdExistsDifferent, LedgerIdInvalid
 from sscard.ledger.models import LedgerAccount as Account
 from sscard.ledger.models import TransferState
 from sscard.ledger.rules import (
     ACCOUNT_COLUMNS,
+    CODE_RE,
     COMPARED,
     ID_RE,
+    KIND_RE,
     TOTAL_MAX,
     AccountRow,
     Body,
@@ -42,6 +45,48 @@ from sscard.ledger.rules import (
 )
 
 _CHUNK = 5000  # rows per multi-row statement on SQLite (and per id look-up)
+
+_PG_ACCOUNTS_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS ledger_bulk_accounts (code VARCHAR(100) NOT NULL, "
+                      "kind VARCHAR(30) NOT NULL, dnec BOOLEAN NOT NULL) ON COMMIT DELETE ROWS")
+_PG_ACCOUNTS_INSERT = ("INSERT INTO ledger_accounts (code, kind, currency, debits_must_not_exceed_credits, "
+                       "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, "
+                       "credits_pending, version, created_at) "
+                       "SELECT code, kind, 'CNY', dnec, false, 0, 0, 0, 0, 1, :now FROM ledger_bulk_accounts "
+                       "ORDER BY code "
+                       "ON CONFLICT (code) DO NOTHING")
+_SQLITE_ACCOUNTS_INSERT = ("INSERT INTO ledger_accounts (code, kind, currency, debits_must_not_exceed_credits, "
+                           "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, "
+                           "credits_pending, version, created_at) VALUES (?, ?, 'CNY', ?, 0, 0, 0, 0, 0, 1, ?) "
+                           "ON CONFLICT (code) DO NOTHING")
+
+
+def open_accounts(session: Session, accounts: Sequence[tuple[str, str, bool]]) -> int:
+    """Open the accounts ``(code, kind, debits_must_not_exceed_credits)`` that do not exist yet, in the caller's
+    transaction: COPY into a scratch table and one INSERT … ON CONFLICT DO NOTHING on PostgreSQL, one prepared
+    ``executemany`` on SQLite. Codes and kinds follow the rules of ``accounts.create_account``; an existing
+    account is left as it is. Returns how many were opened now."""
+    rows = sorted({a[0]: a for a in accounts}.values())
+    if not rows:
+        return 0
+    codes = [r[0] for r in rows]
+    if not all(map(CODE_RE.match, codes)) or not all(KIND_RE.match(r[1]) for r in rows):
+        bad = next(r for r in rows if not (CODE_RE.match(r[0]) and KIND_RE.match(r[1])))
+        raise LedgerAccountInvalid("code: 1-100 of A-Z a-z 0-9 _ . : -; kind: lower case", code=bad[0][:100])
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(_PG_ACCOUNTS_STAGE))
+        session.execute(text("TRUNCATE ledger_bulk_accounts"))
+        with no_gc():
+            copy_rows(session, "ledger_bulk_accounts", ("code", "kind", "dnec"), rows)
+        result = cast(CursorResult[Any], session.execute(text(_PG_ACCOUNTS_INSERT), {"now": clock.now()}))
+        opened = result.rowcount
+        session.execute(text("TRUNCATE ledger_bulk_accounts"))
+        return int(opened)
+    before = int(session.execute(text("SELECT count(*) FROM ledger_accounts")).scalar_one())
+    now = clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    with no_gc():
+        executemany(session, _SQLITE_ACCOUNTS_INSERT, [(code, kind, int(dnec), now) for code, kind, dnec in rows])
+    return int(session.execute(text("SELECT count(*) FROM ledger_accounts")).scalar_one()) - before
 
 
 class BulkTransfer(NamedTuple):
