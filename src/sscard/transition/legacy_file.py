@@ -135,6 +135,9 @@ def write_file(header: Header, lines: Sequence[Line], keys: PartnerKeys | None =
                     for ln in lines])
     if body.count(SEP) != 6 * n or body.count("\n") != n or "\r" in body:
         raise LegacyFileMalformed("a field contains '|' or a line break")
+    if not all(_CARD_RE.fullmatch(ln.legacy_card_no) and 0 < len(ln.name) <= NAME_MAX and ln.balance >= 0
+               and ln.status in STATUSES for ln in lines) or _CONTROL_RE.search("".join(ln.name for ln in lines)):
+        raise LegacyFileMalformed("a card number, name, balance or status would not read back")
     head = (f"H|{MAGIC}|{header.source}|{header.file_id}|{header.as_of}|{header.encoding}|{header.count}|"
             f"{header.total}|{header.created}\n")
     try:
