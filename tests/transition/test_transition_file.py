@@ -4,12 +4,13 @@ way, and a changed file never reads as something else."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from transition_world import id_numbers, lines_for, make_file
+from transition_world import id_numbers, make_file
 
 from sscard.kms.partners import PartnerKeys
 from sscard.transition import legacy_file
@@ -182,10 +183,10 @@ def test_fuzz_a_changed_file_is_refused_or_reads_the_same(lines: list[Line], enc
     cut = data.draw(st.integers(0, 3))
     changed = good[:at] + new + good[at + cut:]
     candidates = [("as changed", changed)]
-    try:  # what a forger can do (the checksum), and what only the key holder can (the MAC too)
+    # what a forger can do (the checksum), and what only the key holder can (the MAC too); with no trailer left
+    # to redo, the file as changed is still parsed
+    with contextlib.suppress(ValueError, IndexError):
         candidates += [("checksum redone", resha(changed)), ("resealed", reseal(changed, partner="legacy:QYMED"))]
-    except (ValueError, IndexError):
-        pass  # no trailer left to redo: the file as changed is still parsed
     for how, candidate in candidates:
         try:
             parsed = legacy_file.parse_file(candidate)
