@@ -3,12 +3,13 @@ reconciliation report (CSV / PDF), the exceptions queue and its resolution, the 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.cli.common import OperatorOpt, db_and_actor, domain_errors, err, print_json
 
 transition_app = typer.Typer(help="The move from the old medical cards (docs/transition.md)", no_args_is_help=True)
 
@@ -25,8 +26,12 @@ def import_file(path: Annotated[Path, typer.Argument(help="the LMC1 file (UTF-8 
     from sscard.transition import service
 
     db, actor = db_and_actor(operator)
-    result = service.import_file(db, actor, path.read_bytes(), source=source,
-                                 progress=lambda step: console.print(f"[dim]{step}[/dim]", highlight=False))
+    started = time.perf_counter()
+
+    def progress(step: str) -> None:
+        err.print(f"[dim]{time.perf_counter() - started:8.2f} s  {step}[/dim]", highlight=False)
+
+    result = service.import_file(db, actor, path.read_bytes(), source=source, progress=progress)
     print_json(result.model_dump(mode="json"))
 
 

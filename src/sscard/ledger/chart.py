@@ -28,9 +28,9 @@ and moves money differently, so it is named and documented here (docs/ledger.md)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, String, cast, literal
 from sqlalchemy.orm import Session
@@ -38,6 +38,9 @@ from sqlalchemy.orm import Session
 from sscard.ledger.accounts import balance, get_or_create_account
 from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound
 from sscard.ledger.schemas import Balance
+
+if TYPE_CHECKING:
+    from sscard.ledger.bulk import BulkResult, BulkTransfer
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,60}$")  # the variable part of a code: no colon
 _PERSON_ID = r"[1-9][0-9]{0,18}"
@@ -222,6 +225,14 @@ def open_personal_medical_many(session: Session, person_ids: Iterable[int]) -> i
 
     kind, flag = PersonalMedical.kind, PersonalMedical.never_negative
     return open_accounts(session, [(code, kind, flag) for code in personal_medical_codes(person_ids)])
+
+
+def credit_personal_medical_openings(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult:
+    """Opening balances into personal medical accounts (``bulk.post_opening``): the accounts that do not exist
+    yet are opened with the chart's kind and flag in the same statement that writes their transfers."""
+    from sscard.ledger.bulk import post_opening
+
+    return post_opening(session, transfers, PersonalMedical.kind, PersonalMedical.never_negative)
 
 
 def open_missing(session: Session, accounts: Iterable[Account]) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.bulksql import copy_rows, fetch_all
+from sscard.bulksql import copy_text, fetch_all
 from sscard.db import Database
 from sscard.registry import idnumber
 from sscard.registry.errors import (
@@ -94,7 +94,7 @@ def persons_by_id_numbers_in(session: Session, actor: Actor, numbers: Collection
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text(_PG_MATCH_STAGE))
         session.execute(text("TRUNCATE registry_match_in"))
-        copy_rows(session, "registry_match_in", ("id_number",), ((n,) for n in wanted))
+        copy_text(session, "registry_match_in", ("id_number",), [f"{n}\n" for n in wanted])
         session.execute(text("ANALYZE registry_match_in"))
         rows = fetch_all(session, _PG_MATCH)
         session.execute(text("TRUNCATE registry_match_in"))

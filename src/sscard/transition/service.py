@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from sscard import clock
 from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
+from sscard.bulksql import copy_text, fetch_all, no_gc
 from sscard.db import Database
 from sscard.kms.partners import PartnerKeys
 from sscard.ledger import bulk, chart
@@ -109,10 +109,11 @@ def import_file(db: Database, actor: Actor, data: bytes, source: str | None = No
         say("cards recorded")
         account = chart.LegacyTransition(h.source)
         chart.open_account(session, account)
-        opened = chart.open_personal_medical_many(session, sorted({person_ids[i] for i in carried}))  # type: ignore[misc]
-        say("accounts opened")
-        posted = _carry(session, h.source, h.file_id, account.code, parsed, person_ids, carried)
-        say("balances carried")
+        posted, opened = _carry(session, h.source, h.file_id, account.code, parsed, person_ids, carried)
+        say("balances carried (accounts opened with them)")
+        zero = {person_ids[i] for i in carried if parsed.balances[i] == 0}
+        opened += chart.open_personal_medical_many(session, sorted(p for p in zero if p is not None))
+        say("accounts of zero balances opened")
         audit.record_read(session, actor, "person.match", "legacy_import", imp.id, "legacy medical card migration",
                           count=len(parsed), matched=len(carried))
         record = audit.record(session, actor, "transition.import", "legacy_import", imp.id, None,
@@ -183,30 +184,31 @@ def _classify(numbers: Sequence[str], matched: dict[str, tuple[int, str]]
 
 def _insert_cards(session: Session, import_id: int, parsed: legacy_file.LegacyFile, person_ids: list[int | None],
                   states: list[str], reasons: list[str | None]) -> None:
-    n = len(parsed)
-    rows = zip(parsed.cards, [import_id] * n, range(1, n + 1), parsed.id_numbers, parsed.names, parsed.balances,
-               parsed.statuses, person_ids, states, reasons, strict=True)
+    """COPY text lines (PostgreSQL; an executemany on SQLite): names hold no tab or control character (the
+    parser refused those), and an empty person or reason is NULL."""
     with no_gc():
-        if session.get_bind().dialect.name == "postgresql":
-            copy_rows(session, "transition_cards", _COLUMNS, rows)
-        else:
-            executemany(session, f"INSERT INTO transition_cards ({', '.join(_COLUMNS)}) "
-                                 f"VALUES ({', '.join('?' * len(_COLUMNS))})", list(rows))
+        lines = [f"{card}\t{import_id}\t{no}\t{number}\t{name}\t{balance}\t{status}\t{'' if pid is None else pid}"
+                 f"\t{state}\t{reason or ''}\n"
+                 for no, (card, number, name, balance, status, pid, state, reason) in enumerate(zip(
+                     parsed.cards, parsed.id_numbers, parsed.names, parsed.balances, parsed.statuses, person_ids,
+                     states, reasons, strict=True), start=1)]
+        copy_text(session, "transition_cards", _COLUMNS, lines, empty_is_null=True)
 
 
 def _carry(session: Session, source: str, file_id: str, account: str, parsed: legacy_file.LegacyFile,
-           person_ids: list[int | None], carried: list[int]) -> int:
+           person_ids: list[int | None], carried: list[int]) -> tuple[int, int]:
     """One posted transfer per carried card with a balance, in chunks of ``_POST_CHUNK`` (same transaction)."""
     with_balance = [i for i in carried if parsed.balances[i] > 0]
     codes = chart.personal_medical_codes([person_ids[i] for i in with_balance])  # type: ignore[misc]
-    posted = 0
+    posted = opened = 0
     for start in range(0, len(with_balance), _POST_CHUNK):
         part = with_balance[start:start + _POST_CHUNK]
         with no_gc():
             transfers = [BulkTransfer(transfer_id(source, parsed.cards[i]), account, codes[start + k],
                                       parsed.balances[i], TRANSFER_CODE, file_id) for k, i in enumerate(part)]
-        posted += bulk.post_many(session, transfers).posted
-    return posted
+        done = chart.credit_personal_medical_openings(session, transfers)
+        posted, opened = posted + done.posted, opened + done.opened
+    return posted, opened
 
 
 # ---------------------------------------------------------------------------------------------------- reports
