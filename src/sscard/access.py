@@ -66,6 +66,9 @@ class Permission(enum.StrEnum):
     PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
     ECARD_USE = "ecard.use"  # a cardholder activates their e-card, shows its code, adds family members
     ECARD_VERIFY = "ecard.verify"  # check a scanned e-card code (institutions, counters)
+    TRANSITION_IMPORT = "transition.import"  # import the old medical-card system's register and balances
+    TRANSITION_READ = "transition.read"  # the reconciliation report and the exceptions queue of the move
+    TRANSITION_RESOLVE = "transition.resolve"  # match a queued old card to a person and carry its balance
 
 
 _COUNTER = {
@@ -94,6 +97,8 @@ _SUPERVISOR = _COUNTER | {
     Permission.STATS_READ,
     Permission.FUNDS_READ,
     Permission.FUNDS_CORRECT,
+    Permission.TRANSITION_READ,
+    Permission.TRANSITION_RESOLVE,
 }
 _ADMIN = _SUPERVISOR | {
     Permission.CARD_PRODUCTION,
@@ -106,6 +111,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.MEDICAL_RECONCILE,
     Permission.FUNDS_RUN,
     Permission.HEALTH_STATS,
+    Permission.TRANSITION_IMPORT,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

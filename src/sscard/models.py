@@ -66,6 +66,7 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person
+from sscard.transition.models import LegacyCard, LegacyImport
 
 __all__ = [
                                    "Accumulator",
@@ -113,6 +114,8 @@ __all__ = [
                                    "Insured",
                                    "LedgerAccount",
                                    "LedgerTransfer",
+                                   "LegacyCard",
+                                   "LegacyImport",
                                    "LoginThrottle",
                                    "Message",
                                    "MonthRun",

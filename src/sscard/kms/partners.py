@@ -1,7 +1,8 @@
 """Per-partner file keys: the HMAC-SM3 keys that authenticate every exchange file with a cooperating bank, the
 card maker and an employer (docs/banks.md "File integrity").
 
-A partner is named ``<kind>:<code>`` — ``bank:ICBC``, ``maker:CARDMAKER``, ``employer:<USCC>``. Each partner has
+A partner is named ``<kind>:<code>`` — ``bank:ICBC``, ``maker:CARDMAKER``, ``employer:<USCC>``, ``legacy:<source>``
+(the old medical-card system handing over its register, docs/transition.md). Each partner has
 numbered key versions (32 random bytes each), kept only wrapped under the KEK (AES-256-GCM, partner and version
 bound as AAD) in their own JSON keystore (env ``SSCARD_PARTNER_KEYSTORE``, default ``var/partner-keys.json``;
 apart from the master-key keystore, whose rotation retires whole versions). The newest active version signs;
@@ -54,8 +55,8 @@ MAC_HEX = 64  # 32 bytes of HMAC-SM3, hex
 DEMO_KEK_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"  # the public default KEK
 DEMO_KEY_LABEL = b"sscard demo partner key|"
 DEFAULT_OVERLAP = dt.timedelta(days=30)
-PARTNER_RE = re.compile(r"(bank|maker|employer):[A-Z0-9]{1,18}")
-_REF_RE = re.compile(rb"((?:bank|maker|employer):[A-Z0-9]{1,18}):v([1-9][0-9]{0,5})")
+PARTNER_RE = re.compile(r"(bank|maker|employer|legacy):[A-Z0-9]{1,18}")
+_REF_RE = re.compile(rb"((?:bank|maker|employer|legacy):[A-Z0-9]{1,18}):v([1-9][0-9]{0,5})")
 _HEX_RE = re.compile(rb"[0-9a-f]{64}")
 _REF_MAX = 40  # bytes: "employer:" + 18 + ":v" + 6 digits, with room
 
@@ -105,8 +106,8 @@ class PartnerKeyEntry:
 
 def check_partner(partner: str) -> str:
     if not isinstance(partner, str) or not PARTNER_RE.fullmatch(partner):
-        raise PartnerKeyInvalid(f"partner {str(partner)[:40]!r} is not bank:<code>, maker:<code> or "
-                                "employer:<USCC> (A-Z, 0-9, at most 18)")
+        raise PartnerKeyInvalid(f"partner {str(partner)[:40]!r} is not bank:<code>, maker:<code>, "
+                                "employer:<USCC> or legacy:<source> (A-Z, 0-9, at most 18)")
     return partner
 
 

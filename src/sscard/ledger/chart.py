@@ -11,6 +11,7 @@ code; the ledger itself (``sscard.ledger.service``) opens whatever code it is gi
 | ``Fund(name)`` 基金 | ``fund:<name>`` (pension, unemployment, work_injury, medical, employment) | ``fund`` | yes |
 | ``BankClearing(bank_code)`` 银行清算 | ``bank:<code>:clearing`` | ``bank_clearing`` | yes |
 | ``InstitutionPayable(code)`` 应付定点机构款 | ``institution:<code>:payable`` | ``institution_payable`` | yes |
+| ``LegacyTransition(source)`` 旧医保卡过渡 | ``transition:<source>:legacy`` | ``legacy_transition`` | yes |
 
 "May go negative" is the account's net balance on its own side: a fund pool is debited by what medical
 settlement pays and credited by contributions, and nothing stops it paying before it is funded; a
@@ -27,9 +28,9 @@ and moves money differently, so it is named and documented here (docs/ledger.md)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, String, cast, literal
 from sqlalchemy.orm import Session
@@ -37,6 +38,9 @@ from sqlalchemy.orm import Session
 from sscard.ledger.accounts import balance, get_or_create_account
 from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound
 from sscard.ledger.schemas import Balance
+
+if TYPE_CHECKING:
+    from sscard.ledger.bulk import BulkResult, BulkTransfer
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,60}$")  # the variable part of a code: no colon
 _PERSON_ID = r"[1-9][0-9]{0,18}"
@@ -151,12 +155,23 @@ class InstitutionPayable(ChartAccount):
     kind: ClassVar[str] = "institution_payable"
 
 
+@dataclass(frozen=True, slots=True)
+class LegacyTransition(ChartAccount):
+    """旧医保卡过渡: what the old medical-card system ``source`` held for its cardholders' personal accounts. Each
+    carried balance is debited here and credited to the person's ``PersonalMedical`` (``sscard.transition``), so
+    its debit balance is what the new system took over; the fund's money arrives through the treasury."""
+
+    source: str
+    FORMAT: ClassVar[str] = "transition:{}:legacy"
+    kind: ClassVar[str] = "legacy_transition"
+
+
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
 
 Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
-    InstitutionPayable
+    InstitutionPayable | LegacyTransition
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
-                                            Fund, BankClearing, InstitutionPayable)
+                                            Fund, BankClearing, InstitutionPayable, LegacyTransition)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:
@@ -184,6 +199,40 @@ def open_account(session: Session, account: ChartAccount) -> Balance:
     them: ``LEDGER_ACCOUNT_EXISTS_DIFFERENT`` otherwise)."""
     return get_or_create_account(session, account.code, account.kind,
                                  debits_must_not_exceed_credits=account.never_negative)
+
+
+def open_many(session: Session, accounts: Iterable[Account]) -> int:
+    """Open the accounts that do not exist yet in a few statements (``bulk.open_accounts``: COPY on PostgreSQL);
+    an existing account is used whatever kind its opener gave it. Returns how many were opened now."""
+    from sscard.ledger.bulk import open_accounts
+
+    return open_accounts(session, [(a.code, a.kind, a.never_negative) for a in accounts])
+
+
+def personal_medical_codes(person_ids: Iterable[int]) -> list[str]:
+    """``PersonalMedical(id).code`` for millions of ids at once (checked as one column, no object per id)."""
+    ids = list(person_ids)
+    if ids and (not all(type(i) is int for i in ids) or min(ids) <= 0):
+        bad = next(i for i in ids if type(i) is not int or i <= 0)
+        PersonalMedical(bad)  # raises LEDGER_ACCOUNT_INVALID, naming it
+    before, after = PersonalMedical.FORMAT.split("{}")
+    return [f"{before}{i}{after}" for i in ids]
+
+
+def open_personal_medical_many(session: Session, person_ids: Iterable[int]) -> int:
+    """Open the personal medical accounts of these persons that do not exist yet (a migration of millions)."""
+    from sscard.ledger.bulk import open_accounts
+
+    kind, flag = PersonalMedical.kind, PersonalMedical.never_negative
+    return open_accounts(session, [(code, kind, flag) for code in personal_medical_codes(person_ids)])
+
+
+def credit_personal_medical_openings(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult:
+    """Opening balances into personal medical accounts (``bulk.post_opening``): the accounts that do not exist
+    yet are opened with the chart's kind and flag in the same statement that writes their transfers."""
+    from sscard.ledger.bulk import post_opening
+
+    return post_opening(session, transfers, PersonalMedical.kind, PersonalMedical.never_negative)
 
 
 def open_missing(session: Session, accounts: Iterable[Account]) -> None:

@@ -19,7 +19,10 @@ CardNo = Annotated[str | None, Field(default=None, min_length=1, max_length=12)]
 IdNumber = Annotated[str | None, Field(default=None, min_length=1, max_length=18)]
 EcardCode = Annotated[str | None, Field(default=None, min_length=1, max_length=200,
                                         description="a scanned e-card code in place of the card (docs/ecard.md)")]
-IdentifiedBy = Literal["card", "id_number", "ecard"]
+LegacyCardNo = Annotated[str | None, Field(default=None, min_length=4, max_length=20, pattern=r"^[0-9A-Za-z]{4,20}$",
+                                           description="the old medical card's number, during the transition "
+                                                       "window only (docs/transition.md)")]
+IdentifiedBy = Literal["card", "id_number", "ecard", "legacy"]
 
 
 class _In(BaseModel):
@@ -47,6 +50,7 @@ class EligibilityIn(_In):
     card_no: CardNo = None
     id_number: IdNumber = None
     ecard_code: EcardCode = None
+    legacy_card_no: LegacyCardNo = None
     year: Annotated[int, Field(strict=True, ge=2000, le=2999)] | None = None
 
 
@@ -58,6 +62,7 @@ class SettleIn(_In):
     card_no: CardNo = None
     id_number: IdNumber = None
     ecard_code: EcardCode = None
+    legacy_card_no: LegacyCardNo = None
     use_account: bool = Field(default=True, description="the patient lets the personal account pay (个账支付)")
     bill: BillIn
 

@@ -97,6 +97,10 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("ecard.clock_skew_seconds", "验码允许的时钟偏差秒数 / clock skew a verifier allows, in "
                       "seconds", 0, 120),
         ParameterSpec("ecard.family_max", "每人最多亲情账户数 / family members a holder may add", 0, 10),
+        ParameterSpec("transition.legacy_window_from", "旧医保卡过渡期首日（YYYYMMDD）/ first day hospitals may "
+                      "identify a patient by the old medical card number, as YYYYMMDD", 20000101, 20991231),
+        ParameterSpec("transition.legacy_window_until", "旧医保卡过渡期末日（YYYYMMDD，含当日）/ last day (inclusive) "
+                      "the old medical card number is accepted, as YYYYMMDD", 20000101, 20991231),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

@@ -61,6 +61,10 @@ CANCEL_REASON = {CancelReason.DEATH.value: N_("Death"), CancelReason.EMIGRATION.
 CANCEL_CHOICES = (CancelReason.DEATH.value, CancelReason.EMIGRATION.value, CancelReason.TRANSFER_OUT.value)
 SOURCE = {Source.PERSONAL.value: N_("Personal"), Source.EMPLOYER.value: N_("Through the employer")}
 SEX = {"1": N_("Male"), "2": N_("Female")}
+# Why an old medical card waits in the exceptions queue (sscard.transition.service).
+LEGACY_REASON = {"NO_PERSON": N_("No person with this ID number"),
+                 "ID_INVALID": N_("The ID number's check digit is wrong"),
+                 "PERSON_DECEASED": N_("The person is deceased")}
 ACTIONS = {
     "register": N_("Person registered"),
     "apply_new": N_("Application for a new card taken"),
