@@ -2,7 +2,7 @@
 
 from sscard.audit.models import AuditHead, AuditRecord
 from sscard.auth.models import ApiToken, LoginThrottle, Operator, OperatorTotp, Outlet
-from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall
+from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall, SimCardAuth, SimCardLink
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
 from sscard.demo.models import InstanceMark
@@ -41,6 +41,7 @@ from sscard.health.models import (
 from sscard.ledger.models import LedgerAccount, LedgerTransfer
 from sscard.medical.models import (
                                    Accumulator,
+                                   CardPayment,
                                    CatalogueRow,
                                    Institution,
                                    InstitutionKey,
@@ -78,6 +79,7 @@ __all__ = [
                                    "BatchRecord",
                                    "Card",
                                    "CardNumber",
+                                   "CardPayment",
                                    "CatalogueRow",
                                    "Certification",
                                    "CollectedRecord",
@@ -138,6 +140,8 @@ __all__ = [
                                    "SimAccount",
                                    "SimBatch",
                                    "SimCall",
+                                   "SimCardAuth",
+                                   "SimCardLink",
                                    "Terminal",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
