@@ -66,6 +66,14 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person
+from sscard.treasury.models import (
+                                   TreasuryAccount,
+                                   TreasuryBalanceCheck,
+                                   TreasuryDeposit,
+                                   TreasuryInstruction,
+                                   TreasuryStatement,
+                                   TreasuryStatementLine,
+)
 
 __all__ = [
                                    "Accumulator",
@@ -136,6 +144,12 @@ __all__ = [
                                    "SimBatch",
                                    "SimCall",
                                    "Terminal",
+                                   "TreasuryAccount",
+                                   "TreasuryBalanceCheck",
+                                   "TreasuryDeposit",
+                                   "TreasuryInstruction",
+                                   "TreasuryStatement",
+                                   "TreasuryStatementLine",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
                                    "WithholdingLine",

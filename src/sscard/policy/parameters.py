@@ -97,6 +97,10 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("ecard.clock_skew_seconds", "验码允许的时钟偏差秒数 / clock skew a verifier allows, in "
                       "seconds", 0, 120),
         ParameterSpec("ecard.family_max", "每人最多亲情账户数 / family members a holder may add", 0, 10),
+        ParameterSpec("treasury.match_window_days", "对账自动匹配允许的记账日差（天）/ days between the ledger's "
+                      "date and the bank's booking date that still match automatically", 0, 31),
+        ParameterSpec("treasury.interest_day_basis", "定期存款计息天数基准（360 或 365）/ days of the year for "
+                      "term deposit interest (360 or 365)", 360, 366),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

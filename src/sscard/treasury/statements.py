@@ -20,7 +20,8 @@ no entities, reads no DTD and fetches nothing from the network. One ``Stmt`` per
 
 CSV (``SSCSV1``, UTF-8, comma-separated, RFC 4180 quoting by the standard ``csv`` module)::
 
-    H,SSCSV1,<bank code>,<account no>,<statement id>,<from YYYY-MM-DD>,<to YYYY-MM-DD>,<currency>,<opening fen>,<closing fen>,<count>
+    H,SSCSV1,<bank code>,<account no>,<statement id>,<from YYYY-MM-DD>,<to YYYY-MM-DD>,<currency>,
+      <opening fen>,<closing fen>,<count>                          (one record: the header)
     D,<line no>,<booking date>,<value date>,<C|D>,<amount fen>,<reference>,<bank reference>,<description>
 
 Every defect raises a ``TreasuryStatementRejected`` subclass (MAC, MALFORMED, SCHEMA, TOTALS) before anything
@@ -184,15 +185,13 @@ def parse_camt053(document: bytes, checksum: str = "", key_ref: str = "") -> Sta
         tree = etree.fromstring(document, _parser())
     except etree.XMLSyntaxError as exc:
         raise TreasuryStatementMalformed(f"not well-formed XML: {str(exc)[:120]}") from None
-    docinfo = tree.getroottree().docinfo
-    if docinfo.doctype:
+    if tree.getroottree().docinfo.doctype:  # type: ignore[union-attr]  # (lxml-stubs: DocInfo | Any)
         raise TreasuryStatementMalformed("a statement carries no DOCTYPE")
     if tree.tag != f"{_Q}Document":
         raise TreasuryStatementSchema(f"the root is {str(tree.tag)[:80]}, not camt.053.001.02 Document")
     xsd = schema()
     if not xsd.validate(tree):
-        error = xsd.error_log.last_error
-        raise TreasuryStatementSchema(f"line {error.line}: {error.message[:160]}" if error else "invalid")
+        raise TreasuryStatementSchema(str(xsd.error_log).splitlines()[-1][-200:] if str(xsd.error_log) else "invalid")
     q = _Q
     statements = tree.findall(f"{q}BkToCstmrStmt/{q}Stmt")
     if len(statements) != 1:
@@ -283,7 +282,7 @@ def write_camt053(bank_code: str, account_no: str, statement_id: str, from_date:
                   opening: int, lines: Sequence[Line], created: dt.datetime, bic: str | None = None,
                   keys: PartnerKeys | None = None) -> bytes:
     """A signed camt.053.001.02 statement as a bank would send it (the simulated bank, the examples, tests)."""
-    root = etree.Element(f"{_Q}Document", nsmap={None: NS})
+    root = etree.Element(f"{_Q}Document", nsmap={None: NS})  # type: ignore[dict-item]  # the default namespace
     body = etree.SubElement(root, f"{_Q}BkToCstmrStmt")
     header = etree.SubElement(body, f"{_Q}GrpHdr")
     etree.SubElement(header, f"{_Q}MsgId").text = f"{bank_code}-{statement_id}"[:35]
