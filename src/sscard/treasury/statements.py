@@ -330,9 +330,10 @@ def write_camt053(bank_code: str, account_no: str, statement_id: str, from_date:
         tx_code = etree.SubElement(entry, f"{_Q}BkTxCd")
         etree.SubElement(etree.SubElement(tx_code, f"{_Q}Prtry"), f"{_Q}Cd").text = \
             "RCDT" if line.direction == "C" else "ICDT"
-        refs = etree.SubElement(etree.SubElement(etree.SubElement(entry, f"{_Q}NtryDtls"), f"{_Q}TxDtls"),
-                                f"{_Q}Refs")
-        etree.SubElement(refs, f"{_Q}EndToEndId").text = line.reference
+        if line.reference:  # what the bank did alone (a charge) carries no end-to-end reference
+            refs = etree.SubElement(etree.SubElement(etree.SubElement(entry, f"{_Q}NtryDtls"), f"{_Q}TxDtls"),
+                                    f"{_Q}Refs")
+            etree.SubElement(refs, f"{_Q}EndToEndId").text = line.reference
         if line.description:
             etree.SubElement(entry, f"{_Q}AddtlNtryInf").text = line.description
     document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
