@@ -136,8 +136,9 @@ class TreasuryStatementLine(Base):
                         name="resolution"),
         UniqueConstraint("statement_id", "line_no"),
         Index("ix_treasury_statement_lines_queue", "account_id", "status"),
-        # A ledger transfer is matched by at most one statement line.
-        Index("ux_treasury_statement_lines_transfer", "transfer_id", unique=True,
+        # A ledger transfer is matched by at most one line of each account's statements (a movement between two
+        # fund accounts is on both accounts' statements).
+        Index("ux_treasury_statement_lines_transfer", "account_id", "transfer_id", unique=True,
               sqlite_where=text("transfer_id IS NOT NULL"), postgresql_where=text("transfer_id IS NOT NULL")),
     )
 

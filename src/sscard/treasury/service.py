@@ -306,7 +306,7 @@ class InstructionView:
 
 def _instruction_view(session: Session, i: TreasuryInstruction) -> InstructionView:
     accounts = dict(session.execute(select(TreasuryAccount.id, TreasuryAccount.code)
-                                    .where(TreasuryAccount.id.in_((i.from_account_id, i.to_account_id)))).tuples())
+                                    .where(TreasuryAccount.id.in_((i.from_account_id, i.to_account_id)))).all())
     fund = session.execute(select(TreasuryAccount.fund).where(TreasuryAccount.id == i.from_account_id)).scalar_one()
     return InstructionView(i.id, i.reference, i.kind, accounts[i.from_account_id], accounts[i.to_account_id], fund,
                            i.amount, i.interest, i.plan_no, i.memo, i.status, i.proposed_by, i.proposed_at,
@@ -569,18 +569,20 @@ class _Candidate:
             id, reference, amount, direction, day, False
 
 
-def _candidates(session: Session, ledger_id: int, since: dt.date, until: dt.date) -> list[_Candidate]:
+def _candidates(session: Session, account_id: int, ledger_id: int, since: dt.date, until: dt.date
+                ) -> list[_Candidate]:
     """Posted transfers on the account between two days (local), that no statement line matches yet."""
     zone = clock.local_zone()
     out: list[_Candidate] = []
-    matched = select(TreasuryStatementLine.transfer_id).where(TreasuryStatementLine.transfer_id.is_not(None))
+    matched = select(TreasuryStatementLine.transfer_id).where(TreasuryStatementLine.account_id == account_id,
+                                                              TreasuryStatementLine.transfer_id.is_not(None))
     for column, direction in ((LedgerTransfer.debit_account_id, "C"), (LedgerTransfer.credit_account_id, "D")):
         rows = session.execute(
             select(LedgerTransfer.id, LedgerTransfer.reference, LedgerTransfer.amount, LedgerTransfer.timestamp)
             .where(column == ledger_id, LedgerTransfer.state.in_(POSTED),
                    LedgerTransfer.timestamp >= _day_start_utc(since),
                    LedgerTransfer.timestamp < _day_start_utc(until + dt.timedelta(days=1)),
-                   LedgerTransfer.id.not_in(matched))).tuples()
+                   LedgerTransfer.id.not_in(matched)))
         out.extend(_Candidate(i, r or "", a, direction, t.astimezone(zone).date()) for i, r, a, t in rows)
     return out
 
@@ -665,7 +667,7 @@ def import_statement(db: Database, actor: Actor, data: bytes, bank_code: str,
         ledger_id = session.execute(select(LedgerAccount.id).where(LedgerAccount.code == account.ledger_code)
                                     ).scalar_one()
         window = policy.get_int(session, WINDOW, parsed.to_date)
-        candidates = _candidates(session, ledger_id, parsed.from_date - dt.timedelta(days=window),
+        candidates = _candidates(session, account.id, ledger_id, parsed.from_date - dt.timedelta(days=window),
                                  parsed.to_date + dt.timedelta(days=window))
         with no_gc():
             results = match_lines(parsed.lines, candidates, window)
@@ -716,7 +718,7 @@ def _ledger_events(session: Session, ledger_id: int, since: dt.date, until: dt.d
     for column, sign in ((LedgerTransfer.debit_account_id, 1), (LedgerTransfer.credit_account_id, -1)):
         rows = session.execute(select(LedgerTransfer.id, LedgerTransfer.amount, LedgerTransfer.timestamp).where(
             column == ledger_id, LedgerTransfer.state.in_(POSTED), LedgerTransfer.timestamp >= start,
-            LedgerTransfer.timestamp < end)).tuples()
+            LedgerTransfer.timestamp < end))
         events.extend((i, sign * a, t.astimezone(zone).date()) for i, a, t in rows)
     return events
 
@@ -757,7 +759,7 @@ def _check_days(session: Session, account: TreasuryAccount, since: dt.date, unti
                               .where(TreasuryStatementLine.account_id == account.id,
                                      TreasuryStatementLine.booking_date <= until)
                               .group_by(TreasuryStatementLine.statement_id, TreasuryStatementLine.booking_date)
-                              ).tuples().all()
+                              ).all()
     lines_by_day: dict[dt.date, int] = defaultdict(int)
     by_statement: dict[int, dict[dt.date, int]] = defaultdict(dict)
     for sid, booking, total in per_day:
@@ -769,7 +771,7 @@ def _check_days(session: Session, account: TreasuryAccount, since: dt.date, unti
         TreasuryBalanceCheck.day <= until)).scalars()}
     by_day = {}
     for s in stmts:
-        bank = s.opening_balance + sum(v for b, v in by_statement[s.id].items() if b < since)
+        bank = s.opening_balance
         day = s.from_date
         while day <= s.to_date:
             bank += by_statement[s.id].get(day, 0)
@@ -810,7 +812,7 @@ def balance_checks(db: Database, actor: Actor, account_code: str | None = None, 
         if status:
             query = query.where(TreasuryBalanceCheck.status == status)
         return [BalanceCheckView(code, c.day, c.statement_balance, c.ledger_balance, c.difference, c.open_items,
-                                 c.status) for c, code in session.execute(query).tuples()]
+                                 c.status) for c, code in session.execute(query).all()]
 
 
 # ---------------------------------------------------------------------------------------------------- the queue
@@ -845,7 +847,7 @@ def queue(db: Database, actor: Actor, account_code: str | None = None, limit: in
             query = query.where(TreasuryAccount.code == account_code)
         return [QueueItem(x.id, code, sid, x.line_no, x.booking_date, x.direction, x.amount, x.reference, x.bank_ref,
                           x.description, x.suggestions.split(), x.note)
-                for x, code, sid in session.execute(query).tuples()]
+                for x, code, sid in session.execute(query).all()]
 
 
 def _queued_line(session: Session, line_id: int) -> tuple[TreasuryStatementLine, TreasuryAccount]:
@@ -942,7 +944,8 @@ def rematch(db: Database, actor: Actor, account_code: str) -> int:
         window = policy.get_int(session, WINDOW, _today())
         lines = [statements.Line(x.line_no, x.booking_date, x.value_date, x.direction, x.amount, x.reference,
                                  x.bank_ref, x.description) for x in queued]
-        candidates = _candidates(session, ledger_id, min(x.booking_date for x in lines) - dt.timedelta(days=window),
+        candidates = _candidates(session, account.id, ledger_id,
+                                 min(x.booking_date for x in lines) - dt.timedelta(days=window),
                                  max(x.booking_date for x in lines) + dt.timedelta(days=window))
         found = 0
         for x, (t, s, note) in zip(queued, match_lines(lines, candidates, window), strict=True):
@@ -1031,7 +1034,7 @@ def reconciliation(db: Database, actor: Actor, account_code: str, month: str) ->
         line_day = {x.transfer_id: x.booking_date for x in lines if x.transfer_id}
         event_day = {i: d for i, _, d in events}
         refs = dict(session.execute(select(LedgerTransfer.id, LedgerTransfer.reference).where(
-            LedgerTransfer.id.in_([i for i, _, _ in events if i not in line_day or line_day[i] > as_of]))).tuples())
+            LedgerTransfer.id.in_([i for i, _, _ in events if i not in line_day or line_day[i] > as_of]))).all())
         book_in: list[ReconItem] = []
         book_out: list[ReconItem] = []
         bank_in: list[ReconItem] = []
@@ -1058,4 +1061,4 @@ def statements_of(db: Database, actor: Actor, account_code: str | None = None) -
         return [{"id": s.id, "account": code, "statement_id": s.statement_id, "format": s.format,
                  "from": s.from_date, "to": s.to_date, "opening": s.opening_balance, "closing": s.closing_balance,
                  "lines": s.line_count, "matched": s.matched_count, "imported_by": s.imported_by}
-                for s, code in session.execute(query).tuples()]
+                for s, code in session.execute(query).all()]

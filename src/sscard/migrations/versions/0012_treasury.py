@@ -175,7 +175,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('treasury_statement_lines', schema=None) as batch_op:
         batch_op.create_index('ix_treasury_statement_lines_queue', ['account_id', 'status'], unique=False)
-        batch_op.create_index('ux_treasury_statement_lines_transfer', ['transfer_id'], unique=True, sqlite_where=sa.text('transfer_id IS NOT NULL'), postgresql_where=sa.text('transfer_id IS NOT NULL'))
+        batch_op.create_index('ux_treasury_statement_lines_transfer', ['account_id', 'transfer_id'], unique=True, sqlite_where=sa.text('transfer_id IS NOT NULL'), postgresql_where=sa.text('transfer_id IS NOT NULL'))
 
     params = sa.table(
         "policy_parameters",
