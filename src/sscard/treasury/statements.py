@@ -326,7 +326,8 @@ def write_camt053(bank_code: str, account_no: str, statement_id: str, from_date:
         etree.SubElement(entry, f"{_Q}Sts").text = "BOOK"
         etree.SubElement(etree.SubElement(entry, f"{_Q}BookgDt"), f"{_Q}Dt").text = line.booking_date.isoformat()
         etree.SubElement(etree.SubElement(entry, f"{_Q}ValDt"), f"{_Q}Dt").text = line.value_date.isoformat()
-        etree.SubElement(entry, f"{_Q}AcctSvcrRef").text = line.bank_ref
+        if line.bank_ref:
+            etree.SubElement(entry, f"{_Q}AcctSvcrRef").text = line.bank_ref
         tx_code = etree.SubElement(entry, f"{_Q}BkTxCd")
         etree.SubElement(etree.SubElement(tx_code, f"{_Q}Prtry"), f"{_Q}Cd").text = \
             "RCDT" if line.direction == "C" else "ICDT"
