@@ -84,9 +84,10 @@ BAD = {
     "CSV count wrong": (lambda: resigned(statements.write_csv("ICBC", "3003001", "C1", D(2026, 5, 1), D(2026, 5, 31),
                                                               0, LINES), b",148000,2\n", b",148000,3\n"),
                         "TREASURY_STATEMENT_TOTALS"),
-    "CSV bad direction": (lambda: resigned(statements.write_csv("ICBC", "3003001", "C1", D(2026, 5, 1),
-                                                                D(2026, 5, 31), 0, LINES), b",C,150000,", b",X,150000,"),
-                          "TREASURY_STATEMENT_MALFORMED"),
+    "CSV bad direction": (
+        lambda: resigned(statements.write_csv("ICBC", "3003001", "C1", D(2026, 5, 1), D(2026, 5, 31), 0, LINES),
+                         b",C,150000,", b",X,150000,"),
+        "TREASURY_STATEMENT_MALFORMED"),
     "neither format": (lambda: statements.sign(b"hello\n", "ICBC"), "TREASURY_STATEMENT_MALFORMED"),
 }
 
