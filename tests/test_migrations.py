@@ -60,6 +60,8 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
     "0011_ecard": [("SELECT value FROM policy_parameters WHERE name LIKE 'ecard.%' ORDER BY name", ["5", "60", "3"])],
     "0012_transition": [("SELECT value FROM policy_parameters WHERE name LIKE 'transition.%' ORDER BY name",
                          ["20260101", "20270630"])],
+    "0012_treasury": [("SELECT value FROM policy_parameters WHERE name LIKE 'treasury.%' ORDER BY name",
+                       ["360", "3"])],
 }
 
 

@@ -27,6 +27,7 @@ class Role(enum.StrEnum):
     SYSTEM = "system"  # scheduled jobs and batch tools; cannot log in
     INSTITUTION = "institution"  # a designated hospital or pharmacy (API key); cannot log in
     CARDHOLDER = "cardholder"  # a resident in the portal or at a kiosk (query password); only their own data
+    ACCOUNTANT = "accountant"  # 基金会计: the funds' bank accounts, statements and reconciliation (the maker)
 
 
 class Permission(enum.StrEnum):
@@ -69,6 +70,10 @@ class Permission(enum.StrEnum):
     TRANSITION_IMPORT = "transition.import"  # import the old medical-card system's register and balances
     TRANSITION_READ = "transition.read"  # the reconciliation report and the exceptions queue of the move
     TRANSITION_RESOLVE = "transition.resolve"  # match a queued old card to a person and carry its balance
+    TREASURY_READ = "treasury.read"  # the funds' bank accounts, positions, reconciliation queue and reports
+    TREASURY_PROPOSE = "treasury.propose"  # propose movements, record collections, import and reconcile statements
+    TREASURY_APPROVE = "treasury.approve"  # approve or reject a movement another operator proposed (the checker)
+    TREASURY_ADMIN = "treasury.admin"  # register the funds' bank accounts
 
 
 _COUNTER = {
@@ -99,7 +104,11 @@ _SUPERVISOR = _COUNTER | {
     Permission.FUNDS_CORRECT,
     Permission.TRANSITION_READ,
     Permission.TRANSITION_RESOLVE,
+    Permission.TREASURY_READ,
+    Permission.TREASURY_APPROVE,
 }
+# The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
+_ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}
 _ADMIN = _SUPERVISOR | {
     Permission.CARD_PRODUCTION,
     Permission.OPERATOR_ADMIN,
@@ -112,12 +121,15 @@ _ADMIN = _SUPERVISOR | {
     Permission.FUNDS_RUN,
     Permission.HEALTH_STATS,
     Permission.TRANSITION_IMPORT,
+    Permission.TREASURY_ADMIN,
+    Permission.TREASURY_PROPOSE,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.COUNTER: frozenset(_COUNTER),
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
+    Role.ACCOUNTANT: frozenset(_ACCOUNTANT),
     Role.SYSTEM: frozenset(Permission),
     Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX, Permission.ECARD_VERIFY}),
     # The portal service checks that the card or person is the cardholder's own before using these.

@@ -68,6 +68,14 @@ from sscard.production.models import (
 )
 from sscard.registry.models import Person
 from sscard.transition.models import LegacyCard, LegacyImport
+from sscard.treasury.models import (
+                                   TreasuryAccount,
+                                   TreasuryBalanceCheck,
+                                   TreasuryDeposit,
+                                   TreasuryInstruction,
+                                   TreasuryStatement,
+                                   TreasuryStatementLine,
+)
 
 __all__ = [
                                    "Accumulator",
@@ -143,6 +151,12 @@ __all__ = [
                                    "SimCardAuth",
                                    "SimCardLink",
                                    "Terminal",
+                                   "TreasuryAccount",
+                                   "TreasuryBalanceCheck",
+                                   "TreasuryDeposit",
+                                   "TreasuryInstruction",
+                                   "TreasuryStatement",
+                                   "TreasuryStatementLine",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
                                    "WithholdingLine",

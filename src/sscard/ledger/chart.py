@@ -12,6 +12,16 @@ code; the ledger itself (``sscard.ledger.service``) opens whatever code it is gi
 | ``BankClearing(bank_code)`` 银行清算 | ``bank:<code>:clearing`` | ``bank_clearing`` | yes |
 | ``InstitutionPayable(code)`` 应付定点机构款 | ``institution:<code>:payable`` | ``institution_payable`` | yes |
 | ``LegacyTransition(source)`` 旧医保卡过渡 | ``transition:<source>:legacy`` | ``legacy_transition`` | yes |
+| ``FundCollectionAccount(code)`` 基金收入户 | ``fundbank:<code>:collection`` | ``fund_bank`` | yes |
+| ``FundPaymentAccount(code)`` 基金支出户 | ``fundbank:<code>:payment`` | ``fund_bank`` | yes |
+| ``FinanceSpecialAccount(code)`` 财政专户 | ``fundbank:<code>:special`` | ``fund_bank`` | yes |
+| ``TermDeposit(code)`` 定期存款 | ``fundbank:<code>:deposit`` | ``fund_bank`` | yes |
+| ``InterestIncome(fund)`` 利息收入 | ``interest:<fund>:income`` | ``fund_income`` | yes |
+| ``BankCharges(fund)`` 银行手续费 | ``charges:<fund>:expense`` | ``fund_expense`` | yes |
+
+The ``fundbank:`` accounts mirror the funds' own accounts at the cooperating banks (``sscard.treasury``): each
+is an asset with a debit balance, what the bank should hold on it (its statement's balance); ``<code>`` is the
+treasury's code of the bank account (``treasury_accounts.code``), not the bank's account number.
 
 "May go negative" is the account's net balance on its own side: a fund pool is debited by what medical
 settlement pays and credited by contributions, and nothing stops it paying before it is funded; a
@@ -164,6 +174,60 @@ class LegacyTransition(ChartAccount):
     source: str
     FORMAT: ClassVar[str] = "transition:{}:legacy"
     kind: ClassVar[str] = "legacy_transition"
+class _FundBank(ChartAccount):
+    """What the four mirrors of a fund's bank account share: one treasury account code, kind ``fund_bank``."""
+
+    kind: ClassVar[str] = "fund_bank"
+
+
+@dataclass(frozen=True, slots=True)
+class FundCollectionAccount(_FundBank):
+    """基金收入户: collections arrive (debit), sweeps to the finance special account leave (credit)."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:collection"
+
+
+@dataclass(frozen=True, slots=True)
+class FundPaymentAccount(_FundBank):
+    """基金支出户: funded from the special account on an approved 用款计划 (debit), pays benefits out (credit)."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:payment"
+
+
+@dataclass(frozen=True, slots=True)
+class FinanceSpecialAccount(_FundBank):
+    """财政专户: takes the sweeps, funds the payment account, places and takes back term deposits."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:special"
+
+
+@dataclass(frozen=True, slots=True)
+class TermDeposit(_FundBank):
+    """定期存款 placed by tender: debited by the placement, credited by the principal at maturity."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:deposit"
+
+
+@dataclass(frozen=True, slots=True)
+class InterestIncome(ChartAccount):
+    """利息收入 of a fund: credited by the interest a matured deposit (or a bank account) earns."""
+
+    fund: str
+    FORMAT: ClassVar[str] = "interest:{}:income"
+    kind: ClassVar[str] = "fund_income"
+
+
+@dataclass(frozen=True, slots=True)
+class BankCharges(ChartAccount):
+    """银行手续费 of a fund: debited by the charges a bank takes from a fund's account."""
+
+    fund: str
+    FORMAT: ClassVar[str] = "charges:{}:expense"
+    kind: ClassVar[str] = "fund_expense"
 
 
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
@@ -172,6 +236,12 @@ Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | 
     InstitutionPayable | LegacyTransition
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
                                             Fund, BankClearing, InstitutionPayable, LegacyTransition)
+    InstitutionPayable | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | TermDeposit | \
+    InterestIncome | BankCharges
+ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
+                                            Fund, BankClearing, InstitutionPayable, FundCollectionAccount,
+                                            FundPaymentAccount, FinanceSpecialAccount, TermDeposit, InterestIncome,
+                                            BankCharges)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:

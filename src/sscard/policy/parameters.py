@@ -101,6 +101,10 @@ KNOWN: dict[str, ParameterSpec] = {
                       "identify a patient by the old medical card number, as YYYYMMDD", 20000101, 20991231),
         ParameterSpec("transition.legacy_window_until", "旧医保卡过渡期末日（YYYYMMDD，含当日）/ last day (inclusive) "
                       "the old medical card number is accepted, as YYYYMMDD", 20000101, 20991231),
+        ParameterSpec("treasury.match_window_days", "对账自动匹配允许的记账日差（天）/ days between the ledger's "
+                      "date and the bank's booking date that still match automatically", 0, 31),
+        ParameterSpec("treasury.interest_day_basis", "定期存款计息天数基准（360 或 365）/ days of the year for "
+                      "term deposit interest (360 or 365)", 360, 366),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

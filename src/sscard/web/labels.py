@@ -35,7 +35,7 @@ PRODUCTION_STATUS = {
 }
 ROLE = {Role.COUNTER.value: N_("Counter operator"), Role.SUPERVISOR.value: N_("Supervisor"),
         Role.ADMIN.value: N_("Administrator"), Role.SYSTEM.value: N_("System"),
-        Role.CARDHOLDER.value: N_("Cardholder")}
+        Role.CARDHOLDER.value: N_("Cardholder"), Role.ACCOUNTANT.value: N_("Fund accountant")}
 RESOLUTION = {"take_register": N_("Take the register's value"), "accept": N_("Accept (the data are right)"),
               "reject": N_("Reject: no card is made"), "send_back": N_("Send back for collection again")}
 RECORD_STATUS = {"pending": N_("Pending"), "exception": N_("Exception open"), "approved": N_("Approved"),

@@ -17,7 +17,7 @@ from alembic import op
 import sscard.db
 
 revision: str = '0012_employment'
-down_revision: str | None = '0011_ecard'
+down_revision: str | None = '0012_transition'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
