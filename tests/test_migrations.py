@@ -58,6 +58,8 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
     "0011_health": [("SELECT count(*) FROM policy_parameters WHERE name LIKE 'health.%'", [3]),
                     ("SELECT count(*) FROM health_sensitive_policies", [1])],
     "0011_ecard": [("SELECT value FROM policy_parameters WHERE name LIKE 'ecard.%' ORDER BY name", ["5", "60", "3"])],
+    "0012_transfer": [("SELECT value FROM policy_parameters WHERE name LIKE 'transfer.%' ORDER BY name",
+                       ["250", "1200"])],
 }
 
 

@@ -66,6 +66,8 @@ class Permission(enum.StrEnum):
     PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
     ECARD_USE = "ecard.use"  # a cardholder activates their e-card, shows its code, adds family members
     ECARD_VERIFY = "ecard.verify"  # check a scanned e-card code (institutions, counters)
+    TRANSFER_HANDLE = "transfer.handle"  # issue a 参保缴费凭证, file a transfer-in application, read transfers
+    TRANSFER_PAY = "transfer.pay"  # confirm a transfer out and pay its funds to the other city
 
 
 _COUNTER = {
@@ -81,6 +83,7 @@ _COUNTER = {
     Permission.CARD_LIFT_LOSS,
     Permission.FUNDS_CERTIFY,
     Permission.ECARD_VERIFY,
+    Permission.TRANSFER_HANDLE,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -94,6 +97,7 @@ _SUPERVISOR = _COUNTER | {
     Permission.STATS_READ,
     Permission.FUNDS_READ,
     Permission.FUNDS_CORRECT,
+    Permission.TRANSFER_PAY,
 }
 _ADMIN = _SUPERVISOR | {
     Permission.CARD_PRODUCTION,

@@ -19,6 +19,7 @@ from sscard.funds.benefits.models import (
                                    Reissue,
 )
 from sscard.funds.contributions.models import (
+    ContribCarried,
                                    ContribAssessment,
                                    ContribEnrolment,
                                    ContribInsured,
@@ -66,6 +67,7 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person
+from sscard.transfer.models import TransferCase, TransferMessage
 
 __all__ = [
                                    "Accumulator",
@@ -82,6 +84,7 @@ __all__ = [
                                    "CollectedRecord",
                                    "ComparisonException",
                                    "ContribAssessment",
+                                   "ContribCarried",
                                    "ContribEnrolment",
                                    "ContribInsured",
                                    "ContribRun",
@@ -136,6 +139,8 @@ __all__ = [
                                    "SimBatch",
                                    "SimCall",
                                    "Terminal",
+                                   "TransferCase",
+                                   "TransferMessage",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
                                    "WithholdingLine",

@@ -97,6 +97,10 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("ecard.clock_skew_seconds", "验码允许的时钟偏差秒数 / clock skew a verifier allows, in "
                       "seconds", 0, 120),
         ParameterSpec("ecard.family_max", "每人最多亲情账户数 / family members a holder may add", 0, 10),
+        ParameterSpec("transfer.pension.pool_share_bp", "养老保险关系转移时统筹基金转移比例（占缴费基数，万分比）/ "
+                      "share of each month's contribution base the pooled fund transfers, bp", 0, 10_000),
+        ParameterSpec("transfer.pension.interest_bp", "个人账户记账年利率（万分比）/ yearly interest credited to "
+                      "the personal pension account, bp", 0, 2_000),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }
