@@ -19,8 +19,8 @@ from sscard.funds.benefits.models import (
                                    Reissue,
 )
 from sscard.funds.contributions.models import (
-    ContribCarried,
                                    ContribAssessment,
+                                   ContribCarried,
                                    ContribEnrolment,
                                    ContribInsured,
                                    ContribRun,

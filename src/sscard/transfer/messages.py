@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from sscard import clock
-from sscard.kms.partners import FileMacError, PartnerKeyUnknown, PartnerKeys
+from sscard.kms.partners import FileMacError, PartnerKeys, PartnerKeyUnknown
 from sscard.transfer.config import CITY_RE
 from sscard.transfer.errors import TransferCityUnknown, TransferMessageMalformed, TransferSignatureInvalid
 

@@ -53,8 +53,8 @@ from sscard.transfer.errors import (
     TransferDuplicate,
     TransferMessageConflict,
     TransferMessageMalformed,
-    TransferNothingToTransfer,
     TransferNotFound,
+    TransferNothingToTransfer,
     TransferPartnerRefused,
     TransferPersonNotFound,
     TransferStateInvalid,
@@ -504,6 +504,7 @@ def deliver(db: Database, actor: Actor, voucher_no: str, exchange: Exchange | No
             direction: str = "out", quiet: bool = False) -> int:
     """Send the case's unanswered messages (same ids, same bytes) and apply the answers; returns how many were
     answered now. ``quiet``: an unreachable partner leaves them pending instead of raising."""
+    actor.require(Permission.TRANSFER_HANDLE)
     ex = exchange or Exchange()
     with db.unit_of_work() as session:
         pending = list(session.execute(select(TransferMessage).where(
@@ -638,7 +639,7 @@ def reconcile(db: Database, actor: Actor, exchange: Exchange | None = None) -> R
                     moved += found.amount
             finished = case.status in ("completed", "credited")
             agrees = (moved == case.total_fen == case.counterpart_fen) if finished else moved == 0 or \
-                case.status == "paid" and moved == case.total_fen
+                (case.status == "paid" and moved == case.total_fen)
             rows.append(ReconRow(voucher_no=case.voucher_no, direction=case.direction, partner_city=case.partner_city,
                                  status=case.status, voucher_fen=case.total_fen, ledger_fen=moved,
                                  counterpart_fen=case.counterpart_fen, agrees=agrees))
