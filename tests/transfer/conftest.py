@@ -1,4 +1,4 @@
-"""Two centres, one on each database, for the whole module (tests/transfer/transfer_world.py)."""
+"""Two centres, one on each database, for the whole session (tests/transfer/transfer_world.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from transfer_world import World, start_world
 from support.city import IN_CI, PG_URL, Backend, _pg_admin
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     admin = _pg_admin()
     if admin is None:
