@@ -97,7 +97,9 @@ def seal(ring: PartnerKeys, kind: str, msg_id: str, from_city: str, to_city: str
     except PartnerKeyUnknown as exc:
         raise TransferCityUnknown(f"no message key for {partner}", city=to_city) from exc
     signed = {**unsigned, "signature": {"key_ref": f"{partner}:v{version}", "mac": _mac(key, canonical(unsigned))}}
-    return Envelope(kind, msg_id, from_city, to_city, at, body, canonical(signed))
+    raw = canonical(signed)
+    decode(raw)  # what this side sends must be what the other side's parser accepts (no float, depth, size)
+    return Envelope(kind, msg_id, from_city, to_city, at, body, raw)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
