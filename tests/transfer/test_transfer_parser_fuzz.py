@@ -124,3 +124,25 @@ def test_a_round_trip_keeps_the_message_and_whitespace_does_not_matter() -> None
 def test_hostile_documents_are_malformed(raw: bytes) -> None:
     with pytest.raises(TransferMessageMalformed):
         messages.decode(raw)
+
+
+def test_a_pair_key_made_on_one_side_and_imported_on_the_other_signs_and_verifies(tmp_path: Any) -> None:
+    """The key ceremony with a real KEK (no demo keys): A creates and exports the pair key, B imports it."""
+    kek = bytes(range(32))
+    a, b = PartnerKeys(kek, tmp_path / "a.json"), PartnerKeys(kek, tmp_path / "b.json")
+    pair = messages.pair_partner(OTHER, OWN)
+    with pytest.raises(Exception) as unknown:
+        messages.seal(b, "ack", "R-1", OWN, OTHER, {})
+    assert getattr(unknown.value, "code", None) == "TRANSFER_CITY_UNKNOWN"
+    a.create(pair)
+    entry, key = a.export(pair)
+    b.import_key(pair, entry.version, key)
+    raw = messages.seal(a, "transfer_notice", "TN-1", OTHER, OWN, BODY).raw
+    assert messages.parse(raw, PartnerKeys(kek, tmp_path / "b.json"), own_city=OWN, partners=PARTNERS).body == BODY
+    forged = messages.seal(RING, "transfer_notice", "TN-1", OTHER, OWN, BODY).raw  # the demo key is not it
+    with pytest.raises(Exception) as refused:
+        messages.parse(forged, b, own_city=OWN, partners=PARTNERS)
+    assert getattr(refused.value, "code", None) == "TRANSFER_SIGNATURE_INVALID"
+    with pytest.raises(Exception) as again:
+        b.import_key(pair, entry.version, key)
+    assert getattr(again.value, "code", None) == "PARTNER_KEY_EXISTS"

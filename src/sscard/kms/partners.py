@@ -389,6 +389,12 @@ def export_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str,
     return entry, key
 
 
+def import_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str, version: int,
+               key: bytes) -> PartnerKeyEntry:
+    """A key the partner exported (a shared key such as a city pair's), stored under the same version."""
+    return _audited(db, actor, "kms.partner_key.import", lambda: ring.import_key(partner, version, key))
+
+
 def list_keys(db: Database, actor: Actor, ring: PartnerKeys, partner: str | None = None) -> list[PartnerKeyEntry]:
     from sscard.access import Permission
 
