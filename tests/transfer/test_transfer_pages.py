@@ -15,7 +15,6 @@ from web.helpers import web_client
 from web.portal_helpers import holder, insured_holder, portal_client
 
 
-
 def _issued(city: City, person_id: int) -> str:
     exchange = service.Exchange(TransferSettings(city="441800", partners={"440100": f"http://127.0.0.1:{free_port()}"}),
                                 ring=PartnerKeys.demo_ring())

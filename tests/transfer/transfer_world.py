@@ -45,6 +45,7 @@ class Centre:
     world: City
     url: str
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # what its server runs with (the CLI too)
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -67,6 +68,11 @@ class Centre:
     def post_message(self, raw: bytes) -> httpx.Response:
         return httpx.post(f"{self.url}/partner/transfer/v1/messages", content=raw,
                           headers={"Content-Type": "application/json"}, trust_env=False, timeout=60)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``sscard …`` against this centre's database and settings, as an operator at its host would run it."""
+        return subprocess.run([SSCARD, *args], env={**os.environ, **self.env}, capture_output=True, text=True,
+                              timeout=120, check=False)
 
     def balance(self, code: str) -> int:
         with self.db.unit_of_work() as session:
@@ -167,6 +173,7 @@ def start_world(pg: Backend, lite: Backend, tmp: Path) -> Iterator[World]:
                    "SSCARD_TRANSFER_ACCOUNT_NAME": f"{centre.city}社会保险基金",
                    "SSCARD_BANK_MODE": "http", "SSCARD_BANK_URL": bank_url,
                    "SSCARD_PARTNER_KEYSTORE": str(tmp / f"partner-keys-{centre.city}.json")}
+            centre.env = env
             centre.proc = _start(["serve", "--port", centre.url.rsplit(":", 1)[1]], env, centre.url,
                                  tmp / f"centre-{centre.city}.log")
             running.procs.append(centre.proc)
