@@ -62,6 +62,8 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
                          ["20260101", "20270630"])],
     "0012_treasury": [("SELECT value FROM policy_parameters WHERE name LIKE 'treasury.%' ORDER BY name",
                        ["360", "3"])],
+    "0012_transfer": [("SELECT value FROM policy_parameters WHERE name LIKE 'transfer.%' ORDER BY name",
+                       ["250", "1200"])],
 }
 
 

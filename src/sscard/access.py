@@ -74,6 +74,8 @@ class Permission(enum.StrEnum):
     TREASURY_PROPOSE = "treasury.propose"  # propose movements, record collections, import and reconcile statements
     TREASURY_APPROVE = "treasury.approve"  # approve or reject a movement another operator proposed (the checker)
     TREASURY_ADMIN = "treasury.admin"  # register the funds' bank accounts
+    TRANSFER_HANDLE = "transfer.handle"  # issue a 参保缴费凭证, file a transfer-in application, read transfers
+    TRANSFER_PAY = "transfer.pay"  # confirm a transfer out and pay its funds to the other city
 
 
 _COUNTER = {
@@ -89,6 +91,7 @@ _COUNTER = {
     Permission.CARD_LIFT_LOSS,
     Permission.FUNDS_CERTIFY,
     Permission.ECARD_VERIFY,
+    Permission.TRANSFER_HANDLE,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -106,6 +109,7 @@ _SUPERVISOR = _COUNTER | {
     Permission.TRANSITION_RESOLVE,
     Permission.TREASURY_READ,
     Permission.TREASURY_APPROVE,
+    Permission.TRANSFER_PAY,
 }
 # The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
 _ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}

@@ -20,6 +20,7 @@ from sscard.funds.benefits.models import (
 )
 from sscard.funds.contributions.models import (
                                    ContribAssessment,
+                                   ContribCarried,
                                    ContribEnrolment,
                                    ContribInsured,
                                    ContribRun,
@@ -76,6 +77,7 @@ from sscard.treasury.models import (
                                    TreasuryStatement,
                                    TreasuryStatementLine,
 )
+from sscard.transfer.models import TransferCase, TransferMessage
 
 __all__ = [
                                    "Accumulator",
@@ -93,6 +95,7 @@ __all__ = [
                                    "CollectedRecord",
                                    "ComparisonException",
                                    "ContribAssessment",
+                                   "ContribCarried",
                                    "ContribEnrolment",
                                    "ContribInsured",
                                    "ContribRun",
@@ -157,6 +160,8 @@ __all__ = [
                                    "TreasuryInstruction",
                                    "TreasuryStatement",
                                    "TreasuryStatementLine",
+                                   "TransferCase",
+                                   "TransferMessage",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
                                    "WithholdingLine",

@@ -105,6 +105,10 @@ KNOWN: dict[str, ParameterSpec] = {
                       "date and the bank's booking date that still match automatically", 0, 31),
         ParameterSpec("treasury.interest_day_basis", "定期存款计息天数基准（360 或 365）/ days of the year for "
                       "term deposit interest (360 or 365)", 360, 366),
+        ParameterSpec("transfer.pension.pool_share_bp", "养老保险关系转移时统筹基金转移比例（占缴费基数，万分比）/ "
+                      "share of each month's contribution base the pooled fund transfers, bp", 0, 10_000),
+        ParameterSpec("transfer.pension.interest_bp", "个人账户记账年利率（万分比）/ yearly interest credited to "
+                      "the personal pension account, bp", 0, 2_000),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

@@ -22,6 +22,7 @@ from sscard.web import (
     routes_portal,
     routes_session,
     routes_transition,
+    routes_transfer,
     security,
 )
 from sscard.web.i18n import HERE
@@ -34,7 +35,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router,
                    routes_portal.router, routes_ecard.router, routes_kiosk.router, routes_operator.router,
-                   routes_transition.router):
+                   routes_transition.router, routes_transfer.router):
         app.include_router(router)
     pages.install_handlers(app)
     # The kiosk's and the counter's card reader (a card image in the demo; tests put their own readers here).

@@ -9,6 +9,7 @@ from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
 from sscard.funds import parse_period
+from sscard.funds.contributions import carried
 from sscard.funds.contributions.models import (
     ContribAssessment,
     EmployerFile,
@@ -49,6 +50,12 @@ def contribution_history(db: Database, actor: Actor, person_id: int) -> list[Con
                 source="employer", base_fen=line.base_fen, amount_fen=line.employer_fen + line.employee_fen,
                 personal_fen=personal, status=AssessmentStatus.PAID.value, paid_at=file.imported_at, attempts=1,
                 last_reason=None, advice_zh=None, advice_en=None))
+        for row in carried.carried_in(session, person_id):  # months carried in from another city (docs/transfer.md)
+            records.append(ContributionRecord(
+                period=row.period, scheme=f"transfer_{row.insurance_type}", insurance_type=row.insurance_type,
+                source="transfer", base_fen=row.base_fen, amount_fen=row.amount_fen, personal_fen=row.personal_fen,
+                status=AssessmentStatus.PAID.value, paid_at=row.created_at, attempts=1, last_reason=None,
+                advice_zh=None, advice_en=None, from_city=row.city))
         records.sort(key=lambda r: (r.period, r.insurance_type, r.scheme), reverse=True)
         audit.record_read(session, actor, "contrib.history", "person", person_id, "contribution history of a person",
                           records=len(records))

@@ -92,7 +92,7 @@ class ContributionRecord(_Out):
     period: str
     scheme: str
     insurance_type: str
-    source: str  # withholding | employer
+    source: str  # withholding | employer | transfer (carried in from another city)
     base_fen: int | None
     amount_fen: int
     personal_fen: int
@@ -102,6 +102,7 @@ class ContributionRecord(_Out):
     last_reason: str | None
     advice_zh: str | None
     advice_en: str | None
+    from_city: str | None = None  # source transfer: the city the month was carried in from
 
 
 class EmployerImportResult(_Out):
