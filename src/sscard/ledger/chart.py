@@ -233,15 +233,12 @@ class BankCharges(ChartAccount):
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
 
 Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
-    InstitutionPayable | LegacyTransition
+    InstitutionPayable | LegacyTransition | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | \
+    TermDeposit | InterestIncome | BankCharges
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
-                                            Fund, BankClearing, InstitutionPayable, LegacyTransition)
-    InstitutionPayable | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | TermDeposit | \
-    InterestIncome | BankCharges
-ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
-                                            Fund, BankClearing, InstitutionPayable, FundCollectionAccount,
-                                            FundPaymentAccount, FinanceSpecialAccount, TermDeposit, InterestIncome,
-                                            BankCharges)
+                                            Fund, BankClearing, InstitutionPayable, LegacyTransition,
+                                            FundCollectionAccount, FundPaymentAccount, FinanceSpecialAccount,
+                                            TermDeposit, InterestIncome, BankCharges)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:
