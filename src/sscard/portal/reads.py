@@ -20,6 +20,7 @@ from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.cards.models import Card
 from sscard.cards.operations import Operation, available_operations
+from sscard.cards.states import AppStatus
 from sscard.db import Database
 from sscard.funds.benefits.reissue import payments_for_person
 from sscard.funds.contributions.history import contribution_history
@@ -63,11 +64,17 @@ def profile(db: Database, actor: Actor) -> Profile:
     with db.unit_of_work() as session:
         person = session.get_one(Person, person_id)
         account = session.get(PortalAccount, person_id)
-        rows = session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())).scalars()
-        cards = [CardView(card_no=c.card_no, app_status=c.app_status, production_status=c.production_status,
-                          expires_on=c.expires_on, temp_loss_expires_at=c.temp_loss_expires_at,
-                          can_report_loss=Operation.TEMP_LOSS in available_operations(c))
-                 for c in rows]
+        rows = list(session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc()))
+                    .scalars())
+        cards = []
+        for c in rows:
+            ops = available_operations(c, rows)
+            cards.append(CardView(card_no=c.card_no, app_status=c.app_status, production_status=c.production_status,
+                                  expires_on=c.expires_on, temp_loss_expires_at=c.temp_loss_expires_at,
+                                  can_report_loss=Operation.TEMP_LOSS in ops,
+                                  can_lift_loss=c.app_status == AppStatus.TEMP_LOSS.value,
+                                  can_replace=Operation.APPLY_REPLACEMENT in ops,
+                                  can_exchange=Operation.APPLY_EXCHANGE in ops))
         audit.record(session, actor, "portal.profile_read", "person", person_id)
         return Profile(name=person.name, id_masked=idnumber.mask(person.id_number), sex=person.sex,
                        birth_date=person.birth_date, region_code=person.region_code,

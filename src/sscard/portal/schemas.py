@@ -30,6 +30,9 @@ class CardView(_Frozen):
     expires_on: dt.date | None
     temp_loss_expires_at: dt.datetime | None
     can_report_loss: bool
+    can_lift_loss: bool = False  # a temporary loss: lifted online
+    can_replace: bool = False  # under formal loss, no new card being made: 补卡 online
+    can_exchange: bool = False  # 换卡 online
 
 
 class Profile(_Frozen):
