@@ -59,7 +59,7 @@ def certificate_pdf(cert: Certificate, language: str, verify_url: str) -> bytes:
         pdf.cell(w=0, h=8, text=t(N_("Contributions by month (yuan)")), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font_size(9)
         widths = (22, 44, 28, 28, 28, 30)
-        heads = (N_("Period"), N_("Insurance"), N_("Employer's share"), N_("Your share"), N_("Total"),
+        heads = (N_("Month of contribution"), N_("Insurance"), N_("Employer's share"), N_("Your share"), N_("Total"),
                  N_("Status"))
         for w, head in zip(widths, heads, strict=True):
             pdf.cell(w=w, h=7, text=t(head), border=1)
