@@ -81,7 +81,7 @@ def certificate_pdf(cert: Certificate, language: str, verify_url: str) -> bytes:
     pdf.multi_cell(w=0, h=6, text=t(N_("Anyone who receives this document can check it at %(url)s with the code "
                                        "above until %(until)s. The check shows only the masked name and ID "
                                        "number and whether the document is valid."),
-                                    url=verify_url, until=cert.valid_until.isoformat()))
+                                    url=verify_url, until=cert.valid_until.isoformat()), new_x="LMARGIN", new_y="NEXT")
     pdf.multi_cell(w=0, h=6, text=t(N_("This document shows your social insurance as recorded on the day it was "
-                                       "issued.")))
+                                       "issued.")), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
