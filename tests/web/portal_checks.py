@@ -19,7 +19,8 @@ _OVERFLOW_JS = """() => {
     if (style.position === 'absolute' && style.clip !== 'auto') continue;  // visually hidden (sr-only)
     if (style.position === 'absolute' && r.right <= 0) continue;  // the skip link, parked off screen until focused
     if (r.right > width + 1 || r.left < -1) {
-      out.push(`${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
+      const name = `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className}`;
+      out.push(`${name} ${Math.round(r.left)}..${Math.round(r.right)}`);
     }
   }
   return {scroll: document.documentElement.scrollWidth, width, offenders: out.slice(0, 10)};
@@ -51,7 +52,8 @@ def axe_violations(page: Any) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;undefined")
     result = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
                                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
     }""")

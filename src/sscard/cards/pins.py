@@ -104,7 +104,7 @@ def change_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: 
 
 
 def change_own_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: str) -> PinCheck:
-    """修改社保卡密码 by the cardholder at a kiosk (their card in the reader): ``change_pin``'s rules on their own card."""
+    """修改社保卡密码 by the cardholder at a kiosk (their card in the reader), by ``change_pin``'s rules."""
     actor.require(Permission.PORTAL_SELF)
     check_new_pin(new_pin)
     with db.unit_of_work() as session:

@@ -22,6 +22,7 @@ from sscard.access import SYSTEM_ACTOR, Actor, Permission
 from sscard.audit import service as audit
 from sscard.db import Database
 from sscard.funds.contributions.history import contribution_history, insurance_standing
+from sscard.medical.models import Insured
 from sscard.policy import service as policy
 from sscard.portal.errors import CertificateKindInvalid, CertificateNotFound
 from sscard.portal.models import PortalCertificate
@@ -66,7 +67,14 @@ def _lines(actor: Actor, db: Database, person_id: int, language: str) -> list[Co
 
 
 def standings(db: Database, actor: Actor, person_id: int) -> list[StandingView]:
-    return [StandingView.model_validate(s.model_dump()) for s in insurance_standing(db, actor, person_id)]
+    """参保状态 per insurance type from the funds package; basic medical insurance without contribution records but
+    with an enrolment in the medical package (e.g. a resident or an employee whose employer's files predate the
+    system) shows as ``insured``."""
+    rows = [StandingView.model_validate(s.model_dump()) for s in insurance_standing(db, actor, person_id)]
+    with db.unit_of_work() as session:
+        enrolled = session.get(Insured, person_id) is not None
+    return [r.model_copy(update={"status": "insured"}) if r.insurance_type == "medical" and r.status == "none"
+            and enrolled else r for r in rows]
 
 
 def contribution_lines(db: Database, actor: Actor, language: str = "zh_CN") -> list[ContributionLine]:

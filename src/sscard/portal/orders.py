@@ -33,7 +33,7 @@ _FAILED = {ProductionStatus.BANK_FAILED.value, ProductionStatus.MAKER_FAILED.val
 def _business(business: str, reason: str | None) -> tuple[Business, ExchangeReason | None]:
     try:
         kind = Business(business)
-        why = ExchangeReason(reason) if kind is Business.EXCHANGE else None
+        why = ExchangeReason(reason or "") if kind is Business.EXCHANGE else None
     except ValueError:
         raise CardOrderInvalid(f"{business}/{reason}") from None
     if kind is Business.NEW:

@@ -89,7 +89,7 @@ class StandingView(_Frozen):
     """参保状态 of one insurance type; ``months_paid`` is 缴费年限 in months (``years``/``months`` split it)."""
 
     insurance_type: str
-    status: str  # paying | suspended | stopped | none
+    status: str  # paying | suspended | stopped | none | insured (enrolled, no contribution recorded here)
     first_period: str | None
     last_paid_period: str | None
     months_paid: int

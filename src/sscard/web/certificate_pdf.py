@@ -41,15 +41,15 @@ def certificate_pdf(cert: Certificate, language: str, verify_url: str) -> bytes:
         pdf.set_font_size(12)
         pdf.cell(w=0, h=8, text=t(N_("Insurance standing")), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font_size(9)
-        widths = (44, 32, 30, 30, 44)
-        heads = (N_("Insurance"), N_("Standing"), N_("First month paid"), N_("Last month paid"),
+        widths: tuple[int, ...] = (44, 32, 30, 30, 44)
+        heads: tuple[str, ...] = (N_("Insurance"), N_("Standing"), N_("First month paid"), N_("Last month paid"),
                  N_("Contribution period"))
         for w, head in zip(widths, heads, strict=True):
             pdf.cell(w=w, h=7, text=t(head), border=1)
         pdf.ln()
         for s in cert.standings:
             span = t(N_("%(years)s years %(months)s months"), years=s.years, months=s.months)
-            cells = (t(pl.INSURANCE.get(s.insurance_type, s.insurance_type)), t(pl.STANDING[s.status]),
+            cells: tuple[str, ...] = (t(pl.INSURANCE.get(s.insurance_type, s.insurance_type)), t(pl.STANDING[s.status]),
                      _period(s.first_period), _period(s.last_paid_period), span)
             for w, text in zip(widths, cells, strict=True):
                 pdf.cell(w=w, h=7, text=text, border=1)

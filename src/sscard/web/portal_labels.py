@@ -9,7 +9,8 @@ INSURANCE = {"pension": N_("Basic pension insurance"), "medical": N_("Basic medi
              "unemployment": N_("Unemployment insurance"), "work_injury": N_("Work injury insurance"),
              "maternity": N_("Maternity insurance")}
 STANDING = {"paying": N_("Insured, paying"), "suspended": N_("Payments suspended"),
-            "stopped": N_("Payments stopped"), "none": N_("Not insured")}
+            "stopped": N_("Payments stopped"), "none": N_("Not insured"),
+            "insured": N_("Insured")}
 PAYER = {"employer": N_("Through the employer"), "self": N_("Paid by yourself")}
 SOURCE = {"employer": N_("Employer"), "withholding": N_("Bank withholding")}
 CONTRIB_STATUS = {"due": N_("Due"), "sent": N_("Being collected"), "failed": N_("Not collected"),

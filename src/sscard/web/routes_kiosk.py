@@ -1,10 +1,10 @@
 """Kiosk mode of the portal (自助终端, a portrait touch screen): insert the card (its number is read from the chip
 through the terminal) — a lost, cancelled or unactivated card is refused at once, before any password — type the
 query password on the on-screen keypad, then a tile menu in large print: card status (临时挂失 after a
-confirmation, 解挂), 参保状态, 缴费记录, the medical account, benefit payments, printing 参保证明 and 缴费清单 (PDF to the
-kiosk's printer), 资格认证, changing the card's PIN (with the card in the reader), the e-card. The session ends after
-``portal.kiosk_idle_seconds`` without a touch: the page's script logs out and says to take the card, and the
-server refuses the session anyway."""
+confirmation, 解挂), 参保状态, 缴费记录, the medical account, benefit payments, printing 参保证明 and 缴费清单
+(PDF to the kiosk's printer), 资格认证, changing the card's PIN (with the card in the reader), the e-card. The
+session ends after ``portal.kiosk_idle_seconds`` without a touch: the page's script logs out and says to take
+the card, and the server refuses the session anyway."""
 
 from __future__ import annotations
 

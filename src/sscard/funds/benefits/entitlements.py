@@ -15,8 +15,8 @@ from sscard import clock
 from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
-from sscard.policy import service as policy
 from sscard.funds import FUNDS, add_months, parse_period, period_index
+from sscard.funds.benefits.dues import CERTIFICATION_MONTHS
 from sscard.funds.benefits.errors import (
     AmountMonthRun,
     BenefitPersonNotFound,
@@ -25,7 +25,6 @@ from sscard.funds.benefits.errors import (
     EntitlementInvalid,
     EntitlementNotFound,
 )
-from sscard.funds.benefits.dues import CERTIFICATION_MONTHS
 from sscard.funds.benefits.models import (
     CERTIFIED_KINDS,
     DEFAULT_FUND,
@@ -38,6 +37,7 @@ from sscard.funds.benefits.models import (
     MonthRun,
 )
 from sscard.funds.benefits.schemas import CertificationStanding, EntitlementIn, EntitlementOut
+from sscard.policy import service as policy
 from sscard.registry.models import Person
 
 CERTIFICATION_METHODS = ("award", "counter", "kiosk", "card", "video", "home_visit")

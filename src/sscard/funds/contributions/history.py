@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sscard import clock
 from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
-from sscard import clock
 from sscard.funds import parse_period, period_index
 from sscard.funds.contributions.models import (
     ContribAssessment,
@@ -95,7 +95,8 @@ def insurance_standing(db: Database, actor: Actor, person_id: int) -> list[Insur
                 status, payer = ("suspended" if suspended else "paying"), "self"
             else:
                 status, payer = ("stopped" if months else "none"), None
-            out.append(InsuranceStanding(insurance_type=itype, status=status, first_period=months[0] if months else None,
+            out.append(InsuranceStanding(insurance_type=itype, status=status,
+                                         first_period=months[0] if months else None,
                                          last_paid_period=months[-1] if months else None, months_paid=len(months),
                                          payer=payer))
         audit.record_read(session, actor, "contrib.standing", "person", person_id,
