@@ -241,3 +241,16 @@ def test_settlement_lines_and_account_credits(city: City) -> None:
     line = medical.settlements[0].lines[0]
     assert line.amount_fen == 4000 and line.name
     assert [c.amount_fen for c in medical.credits] == [50_000]
+
+
+def test_the_documented_verification_codes_read_as_shipped() -> None:
+    import json
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "examples" / "portal" / "verification-codes.json"
+    for case in json.loads(doc.read_text(encoding="utf-8"))["cases"]:
+        if case["looks_up"] is None:
+            with pytest.raises(CertificateNotFound):
+                documents.parse_code(case["typed"])
+        else:
+            assert documents.parse_code(case["typed"]) == case["looks_up"], case

@@ -74,7 +74,18 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM policy_parameters WHERE name = 'portal.certificate_valid_days'")
+    # policy_parameters is append-only (0010_history): its DELETE trigger is lifted for this one statement.
+    delete = "DELETE FROM policy_parameters WHERE name = 'portal.certificate_valid_days'"
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER policy_parameters_no_change ON policy_parameters")
+        op.execute(delete)
+        op.execute("CREATE TRIGGER policy_parameters_no_change BEFORE UPDATE OR DELETE ON policy_parameters "
+                   "FOR EACH ROW EXECUTE FUNCTION dated_history_append_only()")
+    else:
+        op.execute("DROP TRIGGER policy_parameters_no_delete")
+        op.execute(delete)
+        op.execute("CREATE TRIGGER policy_parameters_no_delete BEFORE DELETE ON policy_parameters "
+                   "BEGIN SELECT RAISE(ABORT, 'policy_parameters is append-only'); END")
     with op.batch_alter_table('portal_card_orders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_portal_card_orders_person_id'))
     op.drop_table('portal_card_orders')
