@@ -12,11 +12,18 @@ AXE = Path(__file__).resolve().parents[1] / "support" / "axe" / "axe.min.js"
 _OVERFLOW_JS = """() => {
   const width = window.innerWidth;
   const out = [];
+  const hidden = (el) => {
+    for (let e = el; e && e !== document.body; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.position === 'absolute' && s.clip !== 'auto') return true;
+    }
+    return false;
+  };
   for (const el of document.querySelectorAll('body *')) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 && r.height === 0) continue;
     const style = getComputedStyle(el);
-    if (style.position === 'absolute' && style.clip !== 'auto') continue;  // visually hidden (sr-only)
+    if (hidden(el)) continue;  // visually hidden (sr-only, a stacked table's header)
     if (style.position === 'absolute' && r.right <= 0) continue;  // the skip link, parked off screen until focused
     if (r.right > width + 1 || r.left < -1) {
       const name = `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${el.className}`;

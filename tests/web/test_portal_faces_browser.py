@@ -142,6 +142,18 @@ def test_the_cardholder_on_a_phone(open_device: Open, sqlite_city: City) -> None
     assert fee in page.inner_text("#orders")
     _check_phone(page, "order-progress")
 
+    # The health records page and the English pages fit the phone too.
+    page.goto("/portal/health")
+    _check_phone(page, "health")
+    page.goto("/portal")
+    page.click("#lang-switch")
+    page.wait_for_selector("html[lang=en]")
+    assert "Basic pension insurance" in page.inner_text("#standings")
+    assert "Progress of your new card" in page.inner_text("#orders")
+    _check_phone(page, "home-english")
+    page.goto(f"/portal/loss?card_no={h.card_no}")  # a formally lost card: no temporary loss to report
+    page.wait_for_url("**/portal#cards")
+
 
 def _kiosk_fits(page: Any) -> None:
     width = page.evaluate("() => window.innerWidth")
