@@ -86,6 +86,8 @@ KNOWN: dict[str, ParameterSpec] = {
                       "seconds", 1, 604800),
         ParameterSpec("portal.kiosk_idle_seconds", "自助终端无操作自动退出秒数 / kiosk idle logout in seconds",
                       10, 3600),
+        ParameterSpec("portal.certificate_valid_days", "参保证明、缴费清单可验证天数 / days a certificate printed "
+                      "for a cardholder can be verified", 1, 366),
         ParameterSpec("health.grant_minutes", "持卡人授权查阅健康索引的有效分钟数 / minutes a holder's grant "
                       "to read the health index lasts", 1, 10080),
         ParameterSpec("health.emergency_minutes", "紧急查阅（破窗）授权有效分钟数 / minutes a break-the-glass grant "
