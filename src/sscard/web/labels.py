@@ -87,3 +87,39 @@ def division_name(code: str, language: str) -> str:
 
 def divisions(language: str) -> list[tuple[str, str]]:
     return [(d.code, d.name_en if language == "en" else d.name_zh) for d in DIVISIONS]
+
+# The counter's buttons, by operation.
+OPERATION = {
+    "apply_replacement": N_("Take an application for a replacement"),
+    "apply_exchange": N_("Take an application for an exchange"),
+    "production": N_("Advance production (administrator)"),
+    "pickup": N_("Hand over the card"),
+    "activate": N_("Activate"),
+    "temp_loss": N_("Report a temporary loss"),
+    "formal_loss": N_("Report a formal loss"),
+    "lift_loss": N_("Lift the loss"),
+    "unlock": N_("Unlock"),
+    "cancel": N_("Cancel the card"),
+    "portal_password": N_("Set the query password (unlocks online services)"),
+}
+# Why an operation the card's state allows is not offered (``cards.counter.withheld``).
+WITHHELD = {
+    "role": N_("%(operation)s: only a %(roles)s may do this; ask one to log in at this counter."),
+    "replacement_requested": N_("%(operation)s: a replacement has been requested for this card, so the loss can "
+                                "no longer be lifted."),
+    "lost_card_replacement": N_("%(operation)s: a card reported lost is not exchanged; take an application for a "
+                                "replacement instead."),
+    "other_outlet": N_("%(operation)s: the card waits at %(outlet)s and is handed over there."),
+}
+# What the confirmation page says before an operation that cannot simply be taken back.
+CONFIRM = {
+    "cancel": N_("The card is cancelled for good: it stops working at once, and any card being made for this "
+                 "person is voided with it. This cannot be undone."),
+    "formal_loss": N_("The card is reported lost formally: it stops working at once. It can be lifted only with "
+                      "the original card, and only until a replacement is requested."),
+    "temp_loss": N_("The card is blocked for a limited time (temporary loss): it stops working at once until the "
+                    "loss is lifted or reported formally."),
+    "apply_replacement": N_("A new card with a new number is made; the lost card is cancelled when the new one is "
+                            "handed over, and the loss can no longer be lifted."),
+}
+CONFIRM_ACTIONS = tuple(CONFIRM)

@@ -9,8 +9,12 @@ from fastapi import Request
 from starlette.responses import Response
 
 from sscard.access import Actor, Permission
+from sscard.cards import counter as card_counter
 from sscard.cards import service as cards
+from sscard.cards.counter import Withheld
 from sscard.cards.operations import can_apply_new
+from sscard.cards.states import Business
+from sscard.errors import DomainError
 from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import LivingStatus
@@ -26,6 +30,19 @@ EXPIRED = N_("This page has expired. Search for the person again.")
 def person_url(id_number: str, **result: Any) -> str:
     params = {"ref": security.person_ref(id_number), **{k: v for k, v in result.items() if v is not None}}
     return "/counter/person?" + urlencode(params)
+
+
+def withheld_text(language: str, item: Withheld) -> str:
+    """The sentence for an operation not offered (the reason is ``cards.counter``'s; this only words it)."""
+    operation = gettext(language, labels.OPERATION[item.operation.value])
+    if item.why == "role":
+        roles = [gettext(language, labels.ROLE[r]) for r in item.detail.split(",") if r in labels.ROLE]
+        joiner = " or " if language == "en" else "或"
+        return gettext(language, labels.WITHHELD["role"], operation=operation, roles=joiner.join(roles))
+    if item.why == "other_outlet":
+        outlet = item.detail or gettext(language, N_("another outlet"))
+        return gettext(language, labels.WITHHELD["other_outlet"], operation=operation, outlet=outlet)
+    return gettext(language, labels.WITHHELD[item.why], operation=operation)
 
 
 def person_page(request: Request, actor: Actor, ref: str, errors: FormErrors | None = None,
@@ -44,13 +61,21 @@ def person_page(request: Request, actor: Actor, ref: str, errors: FormErrors | N
     if params.get("done"):
         result = {"action": params.get("done", ""), "seq": params.get("seq"), "card_no": params.get("card"),
                   "application_id": params.get("app")}
-    views, can_apply = card_views(actor, person_cards), can_apply_new(actor, person_cards)
+    views, can_apply = card_views(db, actor, person_cards), can_apply_new(actor, person_cards)
     failed = failed or ("", "")
     shown = (failed[1] == "apply_new" and can_apply) or any(
         v.card.card_no == failed[0] and failed[1] in v.actions for v in views)
     # The form that failed may no longer be on the page (the card's state changed): say why at the top.
     orphan_errors = list(errors.messages.values()) if errors and not shown else []
+    new_fee: int | None = None
+    if can_apply:
+        try:
+            new_fee = card_counter.fee_before(db, actor, Business.NEW)
+        except DomainError:
+            new_fee = None  # no fee table entry: the receipt says what was charged
     return render(request, "person.html", {
+        "new_fee": new_fee,
+        "withheld": {v.card.card_no: [withheld_text(language, w) for w in v.withheld] for v in views},
         "person": person, "alive": person.living_status == LivingStatus.ALIVE.value,
         "ref": ref, "show_full_id": actor.can(Permission.PERSON_WRITE),
         "id_masked": idnumber.mask(person.id_number), "cards": views,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from sscard.access import Permission
+from sscard.cards import counter as card_counter
 from sscard.cards import receipts
 from sscard.cards import service as cards
 from sscard.ecard import payload as ecard_payload
@@ -28,6 +29,7 @@ from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
 
 router = APIRouter(include_in_schema=False)
 _ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
+_ALMOST_ID = re.compile(r"^[0-9]{10,20}[Xx]?$")  # digits but not an ID number's 15 or 18: say so, not "nobody"
 UNREADABLE = N_("The card could not be read, or it is not a card of this system.")
 
 
@@ -49,7 +51,7 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
     require(actor, Permission.PERSON_READ)
     errors = FormErrors(language_of(request))
     partial = request.headers.get("HX-Request") == "true"
-    results: list[dict[str, str]] | None = None
+    results: list[dict[str, object]] | None = None
     q = form.get("q", "").strip()[:400]  # the field's maxlength (an e-card code is 136 characters)
     target: str | None = None
     if q.startswith(ecard_payload.PREFIX):  # a scanned e-card code finds its holder
@@ -65,9 +67,21 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
             errors.add_domain(err, {"PERSON_NOT_FOUND": "q", "ID_FORMAT_INVALID": "q",
                                     "ID_CHECK_DIGIT_INVALID": "q", "ID_BIRTH_DATE_INVALID": "q",
                                     "ID_REGION_UNKNOWN": "q"})
+    elif card_counter.looks_like_card_no(q):  # 社会保障卡卡号 (9 characters, the check character verified)
+        try:
+            target = person_url(card_counter.holder_of_card(db_of(request), actor, q).id_number)
+        except DomainError as err:
+            errors.add_domain(err, {err.code: "q"})
+    elif _ALMOST_ID.match(q):
+        errors.add("q", gettext(language_of(request), N_(
+            "An ID number has 18 characters (or 15 on old cards); this one has %(n)s. Check the number and try "
+            "again."), n=len(q)))
     elif q:
-        found = registry.search(db_of(request), actor, name=q, limit=50)
+        db = db_of(request)
+        found = registry.search(db, actor, name=q, limit=50)
+        latest = card_counter.latest_cards(db, actor, [p.id for p in found])
         results = [{"name": p.name, "id_masked": idnumber.mask(p.id_number), "region_code": p.region_code,
+                    "sex": p.sex, "birth_year": p.birth_date.year, "card": latest.get(p.id),
                     "url": person_url(p.id_number)} for p in found]
     if target is not None:
         if partial:
