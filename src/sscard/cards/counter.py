@@ -20,7 +20,7 @@ from sscard.cards.models import Application, Card
 from sscard.cards.numbers import check_char
 from sscard.cards.operations import PERMISSION, Operation, available_operations
 from sscard.cards.records import find_card, today
-from sscard.cards.states import AppStatus, ApplicationStatus, Business, ProductionStatus
+from sscard.cards.states import ApplicationStatus, AppStatus, Business, ProductionStatus
 from sscard.db import Database
 from sscard.fees import service as fees
 from sscard.registry import service as registry

@@ -13,8 +13,8 @@ from sscard.cards import counter as card_counter
 from sscard.cards import service as cards
 from sscard.cards.operations import PERMISSION, Operation
 from sscard.cards.states import (
-    CancelReason,
     Business,
+    CancelReason,
     ExchangeReason,
     ProductionStatus,
     Source,
@@ -22,10 +22,10 @@ from sscard.cards.states import (
 from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.portal import service as portal
-from sscard.web import labels, security
-from sscard.web.forms import FormErrors
 from sscard.registry import idnumber
 from sscard.registry import service as registry
+from sscard.web import labels, security
+from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 from sscard.web.person import EXPIRED, person_page, person_url

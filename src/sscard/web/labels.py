@@ -123,3 +123,17 @@ CONFIRM = {
                             "handed over, and the loss can no longer be lifted."),
 }
 CONFIRM_ACTIONS = tuple(CONFIRM)
+# The collected-record fields an exception names.
+RECORD_FIELD = {"name": N_("Name"), "sex": N_("Sex"), "birth_date": N_("Birth date"),
+                "region_code": N_("Division of residence")}
+
+
+def field_value(field: str | None, value: str | None, language: str) -> str:
+    """A collected or register value as the page shows it (sex and division by name, not code)."""
+    if value is None or value == "":
+        return "—"
+    if field == "sex":
+        return SEX.get(value, value)  # translated by the template
+    if field == "region_code":
+        return division_name(value, language)
+    return value

@@ -15,7 +15,7 @@ from sscard.cards.counter import Withheld
 from sscard.cards.operations import can_apply_new
 from sscard.cards.states import Business
 from sscard.errors import DomainError
-from sscard.registry import idnumber
+from sscard.registry import ethnicity, idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import LivingStatus
 from sscard.web import labels, security
@@ -74,7 +74,7 @@ def person_page(request: Request, actor: Actor, ref: str, errors: FormErrors | N
         except DomainError:
             new_fee = None  # no fee table entry: the receipt says what was charged
     return render(request, "person.html", {
-        "new_fee": new_fee,
+        "new_fee": new_fee, "ethnicity_name": ethnicity.name_of(person.ethnicity, language),
         "withheld": {v.card.card_no: [withheld_text(language, w) for w in v.withheld] for v in views},
         "person": person, "alive": person.living_status == LivingStatus.ALIVE.value,
         "ref": ref, "show_full_id": actor.can(Permission.PERSON_WRITE),

@@ -17,10 +17,11 @@ from sscard.cards import service as cards
 from sscard.ecard import payload as ecard_payload
 from sscard.ecard import service as ecard
 from sscard.errors import DomainError
-from sscard.registry import idnumber
+from sscard.registry import ethnicity, idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from sscard.terminal.station import KioskReader, NoCard
+from sscard.web import labels
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
@@ -94,7 +95,8 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
 
 
 def _register_page(request: Request, values: dict[str, str], errors: FormErrors, status: int = 200) -> Response:
-    return render(request, "register.html", {"values": values, "errors": errors}, status=status)
+    return render(request, "register.html", {"values": values, "errors": errors,
+                                             "ethnicities": ethnicity.choices(language_of(request))}, status=status)
 
 
 @router.post("/counter/read-card")
@@ -129,7 +131,8 @@ def register_form(request: Request, actor: WebActor) -> Response:
 def register(request: Request, actor: WebActor, form: Form) -> Response:
     require(actor, Permission.PERSON_WRITE)
     errors = FormErrors(language_of(request))
-    errors.required(form, "id_number", "name", "region_code")
+    errors.required(form, "id_number", "name")
+    errors.choice(form, "region_code", [code for code, _ in labels.divisions("zh_CN")])
     if not errors:
         try:
             person = registry.register(db_of(request), actor, PersonIn(
