@@ -170,3 +170,25 @@ def test_the_administrators_pages_pass_axe_and_a_browsers_404_is_a_page(open_pag
     assert response is not None and response.status == 404
     assert page.inner_text("h1").startswith("页面不存在")
     assert_accessible(page, "not-found")
+
+
+def test_the_dashboard_draws_yuan_on_their_own_axis_and_the_target_as_a_visible_line(
+        open_page: OpenPage, sqlite_city: City) -> None:
+    person_with_card(sqlite_city, "normal")
+    page = open_page("t-admin")
+    page.goto("/dashboard")
+    page.wait_for_selector("#chart-settlements[data-rendered=true] canvas")
+    axes = page.evaluate("""() => {
+        const option = echarts.getInstanceByDom(document.getElementById('chart-settlements')).getOption();
+        return {axes: option.yAxis.map(a => a.name), onAxis: option.series.map(s => s.yAxisIndex)};
+    }""")
+    assert axes == {"axes": ["数量", "金额（元）"], "onAxis": [0, 1, 1]}
+    target = page.evaluate("""() => {
+        const option = echarts.getInstanceByDom(document.getElementById('chart-targets')).getOption();
+        return {line: option.series[0].markLine.data.map(d => d.yAxis), max: option.yAxis[0].name};
+    }""")
+    assert target == {"line": [100], "max": "占目标的百分比"}
+    banks = page.inner_text("#table-bank")
+    assert "-" not in banks.split() and "QYRCB" not in banks
+    assert page.locator("#chart-trend[data-rendered=true]").count() == 1
+    assert_accessible(page, "dashboard")

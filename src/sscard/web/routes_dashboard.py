@@ -41,6 +41,7 @@ class Table:
     title: str
     columns: list[str]
     rows: list[list[Any]]  # first cell: label; the rest: numbers
+    yuan_columns: tuple[int, ...] = ()  # data columns (1-based, as in ``columns``) in yuan: drawn on their own axis
 
 
 def tables(actor: Actor, request: Request) -> list[Table]:
@@ -74,9 +75,14 @@ def more_tables(actor: Actor, request: Request, t: Callable[[str], str]) -> list
     """Issuance by bank (production), batches and failures (if the role sees batches), settlements by day."""
     db = db_of(request)
     made = progress.progress(db, actor)
+    names = batches.bank_names(db, actor) if actor.can(Permission.PRODUCTION_BATCH) else {}
     out = [Table("bank", t(N_("Cards issued and activated by bank")),
                  [t(N_("Bank")), t(N_("Cards issued")), t(N_("Cards activated"))],
-                 [[code, c.issued, c.active] for code, c in made.by_bank.items()])]
+                 [[names.get(code) or t(N_("No bank assigned yet")), c.issued, c.active]
+                  for code, c in made.by_bank.items()]),
+           Table("trend", t(N_("Cards issued and activated over time (cumulative, by month of pickup)")),
+                 [t(N_("Month")), t(N_("Cards issued")), t(N_("Cards activated"))],
+                 [[month, c.issued, c.active] for month, c in sorted(made.by_month.items())])]
     if actor.can(Permission.PRODUCTION_BATCH):
         found = batches.list_batches(db, actor, limit=1000)
         by_stage: dict[str, list[int]] = {}
@@ -94,7 +100,7 @@ def more_tables(actor: Actor, request: Request, t: Callable[[str], str]) -> list
     out.append(Table("settlements", t(N_("Medical settlements by day (last 31 days)")),
                      [t(N_("Day")), t(N_("Settlements")), t(N_("Amount (yuan)")), t(N_("Paid by the fund (yuan)"))],
                      [[d.day.isoformat(), d.settlements, _plain_yuan(d.total_fen), _plain_yuan(d.fund_paid_fen)]
-                      for d in days]))
+                      for d in days], yuan_columns=(2, 3)))
     benefit = benefit_batches_table(actor, request, t)
     return [*out, *([benefit] if benefit else [])]
 
@@ -114,7 +120,7 @@ def benefit_batches_table(actor: Actor, request: Request, t: Callable[[str], str
                  [t(N_("Month")), t(N_("Payment batches")), t(N_("Payments")), t(N_("Amount (yuan)")),
                   t(N_("Failed payments"))],
                  [[period, n, lines, _plain_yuan(amount), failed]
-                  for period, (n, lines, amount, failed) in sorted(by_period.items())])
+                  for period, (n, lines, amount, failed) in sorted(by_period.items())], yuan_columns=(3,))
 
 
 def _core(t: Callable[[str], str], overview: Any, app_rows: list[list[Any]], production_rows: list[list[Any]],
@@ -133,23 +139,40 @@ def _core(t: Callable[[str], str], overview: Any, app_rows: list[list[Any]], pro
     ]
 
 
-def chart_spec(table: Table) -> dict[str, Any]:
-    """What dashboard.js needs: categories, one series per numeric column, optional reference lines."""
+def _percent(part: int, whole: int) -> float:
+    return round(part * 100 / whole, 2) if whole else 0.0
+
+
+def chart_spec(table: Table, t: Callable[[str], str] = str) -> dict[str, Any]:
+    """What dashboard.js needs: categories, one series per numeric column (``axis`` 1: yuan, on the right-hand
+    axis, apart from the counts), optional reference lines. Targets are drawn as per cent of each target, with
+    the target at 100 %, so that 249 cards against 3,000,000 still show as a bar beside a visible line."""
     if table.key == "targets":
-        return {"kind": "bar", "categories": [table.rows[0][0]], "series": [
-            {"name": table.columns[1], "data": [table.rows[0][1]]}],
-            "reference": [{"name": table.rows[0][0], "value": TARGET_CARDS_2013},
-                          {"name": table.rows[1][0], "value": TARGET_CARDS_2014}]}
-    return {"kind": "bar", "categories": [row[0] for row in table.rows],
-            "series": [{"name": name, "data": [row[i + 1] for row in table.rows]}
-                       for i, name in enumerate(table.columns[1:])], "reference": []}
+        issued = int(table.rows[0][1])
+        coverage = float(str(table.rows[2][1]).rstrip("%")) if str(table.rows[2][1]).endswith("%") else 0.0
+        return {"kind": "bar", "unit": "%", "categories": [row[0] for row in table.rows],
+                "series": [{"name": t(N_("Reached (per cent of the target)")), "axis": 0,
+                            "data": [_percent(issued, TARGET_CARDS_2013), _percent(issued, TARGET_CARDS_2014),
+                                     coverage]}],
+                "reference": [{"name": t(N_("Target")), "value": 100}],
+                "axes": [t(N_("Per cent of the target"))]}
+    series = [{"name": name, "axis": 1 if i + 1 in table.yuan_columns else 0,
+               "data": [row[i + 1] for row in table.rows]} for i, name in enumerate(table.columns[1:])]
+    axes = [t(N_("Count"))] + ([t(N_("Yuan"))] if table.yuan_columns else [])
+    return {"kind": "line" if table.key == "trend" else "bar", "categories": [row[0] for row in table.rows],
+            "series": series, "reference": [], "axes": axes}
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
 def dashboard(request: Request, actor: WebActor) -> Response:
     require(actor, DASHBOARD)
     shown = tables(actor, request)
-    return render(request, "dashboard.html", {"tables": [(tb, chart_spec(tb)) for tb in shown]})
+    language = language_of(request)
+
+    def t(message: str) -> str:
+        return gettext(language, message)
+
+    return render(request, "dashboard.html", {"tables": [(tb, chart_spec(tb, t)) for tb in shown]})
 
 
 @router.get("/dashboard.csv")
