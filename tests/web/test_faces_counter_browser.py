@@ -217,3 +217,32 @@ def test_the_api_docs_render_offline_from_vendored_assets(open_page: OpenPage, l
     # offline and nothing else does.
     assert [u for u in outside if u != "image https://cdn.redoc.ly/redoc/logo-mini.svg"] == []
     screenshot(page, "faces-redoc")
+
+
+def _bank_chart_issued(page: Any) -> int:
+    return int(page.evaluate("""() => {
+        const option = echarts.getInstanceByDom(document.getElementById('chart-bank')).getOption();
+        return option.series[0].data.reduce((a, b) => a + Number(b), 0);
+    }"""))
+
+
+def test_the_dashboard_filters_change_the_charts(open_page: OpenPage, sqlite_city: City) -> None:
+    person_with_card(sqlite_city, "normal")  # a card issued today to a holder in 清城区 (441802)
+    page = open_page("t-admin")
+    page.goto("/dashboard")
+    page.wait_for_selector("#chart-bank[data-rendered=true] canvas")
+    everywhere = _bank_chart_issued(page)
+    assert everywhere >= 1
+    coverage_rows = page.locator("#table-coverage tbody tr").count()
+    page.select_option("#division", "441881")  # 英德市: no card issued there in this city
+    page.click("#apply-filters")
+    page.wait_for_selector("#chart-bank[data-rendered=true] canvas")
+    assert "division=441881" in page.url and page.input_value("#division") == "441881"
+    assert _bank_chart_issued(page) < everywhere
+    assert page.locator("#table-coverage tbody tr").count() == 1 < coverage_rows
+    page.select_option("#division", "441802")
+    page.select_option("#period", "31d")
+    page.click("#apply-filters")
+    page.wait_for_selector("#chart-bank[data-rendered=true] canvas")
+    assert 1 <= _bank_chart_issued(page) <= everywhere  # today's card is inside the last 31 days
+    assert_accessible(page, "dashboard-filtered")
