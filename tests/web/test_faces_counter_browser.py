@@ -90,6 +90,10 @@ def test_a_confirmation_page_precedes_the_cancellation(open_page: OpenPage, sqli
     id_no, card_no = person_with_card(sqlite_city, "normal")
     page = open_page("t-super")
     page.goto(person_path(id_no))
+    # The person page's other parts: payment account, address, photo, enrolment and contributions (a
+    # supervisor reads the funds; a counter operator is told who may).
+    assert page.inner_text("#address") == "未填写" and page.inner_text("#photo") == "尚未采集相片"
+    assert page.locator("#contrib-h").count() == 1 and page.locator("#no-contributions").count() == 1
     assert_accessible(page, "person")
     page.select_option(f"#cancel-reason-{card_no}", "emigration")
     page.click(f"#card-{card_no} [data-action=cancel]")
@@ -149,6 +153,7 @@ def test_a_counter_operator_is_told_why_unlocking_needs_a_supervisor(open_page: 
     page.goto(person_path(id_no))
     assert page.locator(f"#card-{card_no} [data-action=unlock]").count() == 0
     assert "主管" in page.inner_text(f"#withheld-{card_no}")
+    assert page.locator("#contrib-h").count() == 0 and "主管" in page.inner_text("#insured")
 
 
 def test_a_card_at_another_outlet_names_that_outlet(open_page: OpenPage, sqlite_city: City) -> None:

@@ -396,3 +396,15 @@ def import_errors(db: Database, actor: Actor, import_id: int) -> list[RowErrorOu
         rows = session.execute(select(ImportRowError).where(ImportRowError.import_id == import_id)
                                .order_by(ImportRowError.row_no)).scalars()
         return [RowErrorOut(row_no=r.row_no, code=r.code, reason=r.reason) for r in rows]
+
+
+def photo_of(db: Database, actor: Actor, id_number: str) -> tuple[int, int] | None:
+    """The size (width, height) of the newest collected photo of the person, or None when none was collected."""
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        row = session.execute(
+            select(CollectedRecord.photo_width, CollectedRecord.photo_height)
+            .where(CollectedRecord.id_number == id_number, CollectedRecord.photo_ref.is_not(None))
+            .order_by(CollectedRecord.id.desc()).limit(1)).first()
+        audit.record(session, actor, "production.photo_read", "person", idnumber.mask(id_number))
+        return (int(row[0] or 0), int(row[1] or 0)) if row else None

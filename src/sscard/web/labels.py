@@ -137,3 +137,15 @@ def field_value(field: str | None, value: str | None, language: str) -> str:
     if field == "region_code":
         return division_name(value, language)
     return value
+# 险种 (insurance types) and schemes as the counter names them.
+INSURANCE = {"pension": N_("Pension insurance"), "medical": N_("Medical insurance"),
+             "unemployment": N_("Unemployment insurance")}
+SCHEME = {"flex_pension": N_("Basic pension insurance for flexible workers"),
+          "employee_medical": N_("Employees' basic medical insurance"),
+          "unemployment": N_("Unemployment insurance"),
+          "resident_pension": N_("Urban and rural residents' basic pension insurance"),
+          "resident_medical": N_("Urban and rural residents' basic medical insurance")}
+CONTRIBUTION_STATUS = {"due": N_("Due"), "sent": N_("Sent to the bank"), "failed": N_("Not paid"),
+                       "paid": N_("Paid")}
+ACCOUNT_SOURCE = {"card": N_("The social security card's bank account"),
+                  "registered": N_("An account registered at the agency")}
