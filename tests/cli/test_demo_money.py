@@ -106,7 +106,8 @@ def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers
     db, summary, _ = demo
     queue = {r.exception.reason_code: r for r in production.review_queue(db, SYSTEM_ACTOR)}
     assert {"NAME_MISMATCH", "NOT_IN_REGISTER", "PHOTO_SIZE"} <= set(queue)
-    assert queue["NAME_MISMATCH"].collected_value == "周墙" and queue["NAME_MISMATCH"].exception.register_value == "周强"
+    mismatch = queue["NAME_MISMATCH"]
+    assert mismatch.collected_value == "周墙" and mismatch.exception.register_value == "周强"
     for person in registry.search(db, SYSTEM_ACTOR, limit=500):
         if person.name in NAME_IS_MALE:
             assert (person.sex == "1") is NAME_IS_MALE[person.name], person.name
