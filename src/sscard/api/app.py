@@ -115,7 +115,8 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     if not structlog.is_configured():  # a uvicorn worker process imports this factory afresh (``serve --workers``)
         configure_logging(settings.log_json)
     database = db or Database(settings.database_url, echo=settings.echo_sql)
-    app = FastAPI(title="sscard", version=__version__,
+    # /docs and /redoc come from web.routes_docs with vendored assets (FastAPI's own load them from a CDN).
+    app = FastAPI(title="sscard", version=__version__, docs_url=None, redoc_url=None,
                   description="清远市社会保障卡管理系统 — registry, card lifecycle, operators, audit. "
                               "Errors: `{\"error\": {\"code\", \"message\", \"message_zh\", \"message_en\"}}`; "
                               "send `Accept-Language: en` for English messages. Request bodies are limited "
