@@ -68,6 +68,7 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person
+from sscard.transfer.models import TransferCase, TransferMessage
 from sscard.transition.models import LegacyCard, LegacyImport
 from sscard.treasury.models import (
                                    TreasuryAccount,
@@ -77,7 +78,6 @@ from sscard.treasury.models import (
                                    TreasuryStatement,
                                    TreasuryStatementLine,
 )
-from sscard.transfer.models import TransferCase, TransferMessage
 
 __all__ = [
                                    "Accumulator",
@@ -154,14 +154,14 @@ __all__ = [
                                    "SimCardAuth",
                                    "SimCardLink",
                                    "Terminal",
+                                   "TransferCase",
+                                   "TransferMessage",
                                    "TreasuryAccount",
                                    "TreasuryBalanceCheck",
                                    "TreasuryDeposit",
                                    "TreasuryInstruction",
                                    "TreasuryStatement",
                                    "TreasuryStatementLine",
-                                   "TransferCase",
-                                   "TransferMessage",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
                                    "WithholdingLine",

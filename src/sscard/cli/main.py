@@ -32,8 +32,8 @@ from sscard.cli.medical import medical_app
 from sscard.cli.operators import operator_app
 from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
-from sscard.cli.transition import transition_app
 from sscard.cli.transfer import transfer_app
+from sscard.cli.transition import transition_app
 from sscard.config import InsecureSettings, Mode, Settings, get_settings, require_safe, secret_problems
 from sscard.db import Database
 from sscard.registry import service as registry

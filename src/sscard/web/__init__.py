@@ -22,8 +22,8 @@ from sscard.web import (
     routes_operator,
     routes_portal,
     routes_session,
-    routes_transition,
     routes_transfer,
+    routes_transition,
     security,
 )
 from sscard.web.i18n import HERE
