@@ -3,6 +3,8 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The demo needs the runtime only (no test and lint toolchain): its own stamp, satisfied by the dev one too.
+RUNTIME := $(VENV)/.runtime
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -15,10 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+$(RUNTIME): pyproject.toml
+	@test -n "$(PY)" || { echo "need Python 3.11 (python3.11 or python3)"; exit 1; }
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	test -f $(STAMP) -a $(STAMP) -nt pyproject.toml || $(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
 venv: $(STAMP)
 
 # demo mode: the public demo secrets and a database of its own (var/sscard.db) marked as the demo's
-demo: $(STAMP)
+demo: $(RUNTIME)
 	SSCARD_MODE=demo $(BIN)/sscard demo --serve --host $(HOST) --port $(PORT)
 
 # the demo city on a local two-site cluster: etcd + three Patroni-managed PostgreSQL nodes + pgBackRest on

@@ -57,7 +57,15 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
     "0010_history": [("SELECT count(*) FROM fee_rates WHERE version = 1", [6])],
     "0011_health": [("SELECT count(*) FROM policy_parameters WHERE name LIKE 'health.%'", [3]),
                     ("SELECT count(*) FROM health_sensitive_policies", [1])],
+    "0012_faces_portal": [("SELECT value FROM policy_parameters WHERE name = 'portal.certificate_valid_days'",
+                           ["90"])],
     "0011_ecard": [("SELECT value FROM policy_parameters WHERE name LIKE 'ecard.%' ORDER BY name", ["5", "60", "3"])],
+    "0012_transition": [("SELECT value FROM policy_parameters WHERE name LIKE 'transition.%' ORDER BY name",
+                         ["20260101", "20270630"])],
+    "0012_treasury": [("SELECT value FROM policy_parameters WHERE name LIKE 'treasury.%' ORDER BY name",
+                       ["360", "3"])],
+    "0012_transfer": [("SELECT value FROM policy_parameters WHERE name LIKE 'transfer.%' ORDER BY name",
+                       ["250", "1200"])],
 }
 
 

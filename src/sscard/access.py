@@ -27,6 +27,7 @@ class Role(enum.StrEnum):
     SYSTEM = "system"  # scheduled jobs and batch tools; cannot log in
     INSTITUTION = "institution"  # a designated hospital or pharmacy (API key); cannot log in
     CARDHOLDER = "cardholder"  # a resident in the portal or at a kiosk (query password); only their own data
+    ACCOUNTANT = "accountant"  # 基金会计: the funds' bank accounts, statements and reconciliation (the maker)
 
 
 class Permission(enum.StrEnum):
@@ -66,6 +67,15 @@ class Permission(enum.StrEnum):
     PORTAL_SELF = "portal.self"  # a cardholder reads and updates their own data (portal.service checks whose)
     ECARD_USE = "ecard.use"  # a cardholder activates their e-card, shows its code, adds family members
     ECARD_VERIFY = "ecard.verify"  # check a scanned e-card code (institutions, counters)
+    TRANSITION_IMPORT = "transition.import"  # import the old medical-card system's register and balances
+    TRANSITION_READ = "transition.read"  # the reconciliation report and the exceptions queue of the move
+    TRANSITION_RESOLVE = "transition.resolve"  # match a queued old card to a person and carry its balance
+    TREASURY_READ = "treasury.read"  # the funds' bank accounts, positions, reconciliation queue and reports
+    TREASURY_PROPOSE = "treasury.propose"  # propose movements, record collections, import and reconcile statements
+    TREASURY_APPROVE = "treasury.approve"  # approve or reject a movement another operator proposed (the checker)
+    TREASURY_ADMIN = "treasury.admin"  # register the funds' bank accounts
+    TRANSFER_HANDLE = "transfer.handle"  # issue a 参保缴费凭证, file a transfer-in application, read transfers
+    TRANSFER_PAY = "transfer.pay"  # confirm a transfer out and pay its funds to the other city
 
 
 _COUNTER = {
@@ -81,6 +91,7 @@ _COUNTER = {
     Permission.CARD_LIFT_LOSS,
     Permission.FUNDS_CERTIFY,
     Permission.ECARD_VERIFY,
+    Permission.TRANSFER_HANDLE,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -94,7 +105,14 @@ _SUPERVISOR = _COUNTER | {
     Permission.STATS_READ,
     Permission.FUNDS_READ,
     Permission.FUNDS_CORRECT,
+    Permission.TRANSITION_READ,
+    Permission.TRANSITION_RESOLVE,
+    Permission.TREASURY_READ,
+    Permission.TREASURY_APPROVE,
+    Permission.TRANSFER_PAY,
 }
+# The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
+_ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}
 _ADMIN = _SUPERVISOR | {
     Permission.CARD_PRODUCTION,
     Permission.OPERATOR_ADMIN,
@@ -106,12 +124,16 @@ _ADMIN = _SUPERVISOR | {
     Permission.MEDICAL_RECONCILE,
     Permission.FUNDS_RUN,
     Permission.HEALTH_STATS,
+    Permission.TRANSITION_IMPORT,
+    Permission.TREASURY_ADMIN,
+    Permission.TREASURY_PROPOSE,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.COUNTER: frozenset(_COUNTER),
     Role.SUPERVISOR: frozenset(_SUPERVISOR),
     Role.ADMIN: frozenset(_ADMIN),
+    Role.ACCOUNTANT: frozenset(_ACCOUNTANT),
     Role.SYSTEM: frozenset(Permission),
     Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX, Permission.ECARD_VERIFY}),
     # The portal service checks that the card or person is the cardholder's own before using these.

@@ -85,24 +85,29 @@ def fetch_all(session: Session, sql: str, params: Sequence[Any] = ()) -> list[tu
 _CHUNK = 20_000
 
 
-def copy_text(session: Session, table: str, columns: Sequence[str], lines: Iterable[str]) -> None:
+def copy_text(session: Session, table: str, columns: Sequence[str], lines: Iterable[str],
+              empty_is_null: bool = False) -> None:
     """Append rows given as COPY text lines (fields joined by tabs, ending in a newline; no NULLs) to ``table``.
 
     PostgreSQL takes them as they are — the caller formats a row in one f-string, about four times cheaper
     than a tuple per row through ``write_row``; a backslash in a chunk is escaped first (COPY would read it as
     an escape), and a stray tab or line break inside a field makes COPY fail on the column count, never store
-    a shifted row. SQLite gets the same rows split back into one prepared ``executemany``."""
+    a shifted row. SQLite gets the same rows split back into one prepared ``executemany``. ``empty_is_null``:
+    an empty field is NULL (``COPY … WITH (NULL '')``; for rows whose text columns are never empty)."""
     it = iter(lines)
     if session.get_bind().dialect.name != "postgresql":
         statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         while chunk := list(islice(it, _CHUNK)):
-            rows = [line[:-1].split("\t") for line in chunk]
+            rows: list[list[str | None]] = [line[:-1].split("\t") for line in chunk]  # type: ignore[misc]
+            if empty_is_null:
+                rows = [[v if v != "" else None for v in row] for row in rows]
             if any(len(row) != len(columns) for row in rows):
                 raise ValueError(f"{table}: a field holds a tab or a line break")
             executemany(session, statement, rows)
         return
     with driver_connection(session).cursor() as cur, \
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN" + (" WITH (NULL '')" if empty_is_null else "")
+                     ) as copy:
         while chunk := list(islice(it, _CHUNK)):
             text = "".join(chunk)
             copy.write(text.replace("\\", "\\\\") if "\\" in text else text)

@@ -2,7 +2,7 @@
 
 from sscard.audit.models import AuditHead, AuditRecord
 from sscard.auth.models import ApiToken, LoginThrottle, Operator, OperatorTotp, Outlet
-from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall
+from sscard.banks.models import PaymentAccount, SimAccount, SimBatch, SimCall, SimCardAuth, SimCardLink
 from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
 from sscard.demo.models import InstanceMark
@@ -20,6 +20,7 @@ from sscard.funds.benefits.models import (
 )
 from sscard.funds.contributions.models import (
                                    ContribAssessment,
+                                   ContribCarried,
                                    ContribEnrolment,
                                    ContribInsured,
                                    ContribRun,
@@ -41,6 +42,7 @@ from sscard.health.models import (
 from sscard.ledger.models import LedgerAccount, LedgerTransfer
 from sscard.medical.models import (
                                    Accumulator,
+                                   CardPayment,
                                    CatalogueRow,
                                    Institution,
                                    InstitutionKey,
@@ -66,6 +68,16 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person
+from sscard.transfer.models import TransferCase, TransferMessage
+from sscard.transition.models import LegacyCard, LegacyImport
+from sscard.treasury.models import (
+                                   TreasuryAccount,
+                                   TreasuryBalanceCheck,
+                                   TreasuryDeposit,
+                                   TreasuryInstruction,
+                                   TreasuryStatement,
+                                   TreasuryStatementLine,
+)
 
 __all__ = [
                                    "Accumulator",
@@ -77,11 +89,13 @@ __all__ = [
                                    "BatchRecord",
                                    "Card",
                                    "CardNumber",
+                                   "CardPayment",
                                    "CatalogueRow",
                                    "Certification",
                                    "CollectedRecord",
                                    "ComparisonException",
                                    "ContribAssessment",
+                                   "ContribCarried",
                                    "ContribEnrolment",
                                    "ContribInsured",
                                    "ContribRun",
@@ -113,6 +127,8 @@ __all__ = [
                                    "Insured",
                                    "LedgerAccount",
                                    "LedgerTransfer",
+                                   "LegacyCard",
+                                   "LegacyImport",
                                    "LoginThrottle",
                                    "Message",
                                    "MonthRun",
@@ -135,7 +151,17 @@ __all__ = [
                                    "SimAccount",
                                    "SimBatch",
                                    "SimCall",
+                                   "SimCardAuth",
+                                   "SimCardLink",
                                    "Terminal",
+                                   "TransferCase",
+                                   "TransferMessage",
+                                   "TreasuryAccount",
+                                   "TreasuryBalanceCheck",
+                                   "TreasuryDeposit",
+                                   "TreasuryInstruction",
+                                   "TreasuryStatement",
+                                   "TreasuryStatementLine",
                                    "WithholdingAuthorisation",
                                    "WithholdingBatch",
                                    "WithholdingLine",

@@ -94,3 +94,22 @@ def test_the_kiosk_reads_the_demo_card_and_logs_its_holder_in(demo: tuple[Databa
     assert str(http.post("/kiosk/card", data={"csrf_token": token}).url).endswith("/kiosk/password")
     r = http.post("/kiosk/login", data={"csrf_token": token, "password": DEMO_QUERY_PASSWORD})
     assert str(r.url).endswith("/kiosk/home") and r.status_code == 200
+
+
+def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers(
+        demo: tuple[Database, DemoSummary, Path]) -> None:
+    from sscard.access import SYSTEM_ACTOR
+    from sscard.demo.city import NAME_IS_MALE
+    from sscard.production import service as production
+    from sscard.registry import service as registry
+
+    db, summary, _ = demo
+    queue = {r.exception.reason_code: r for r in production.review_queue(db, SYSTEM_ACTOR)}
+    assert {"NAME_MISMATCH", "NOT_IN_REGISTER", "PHOTO_SIZE"} <= set(queue)
+    mismatch = queue["NAME_MISMATCH"]
+    assert mismatch.collected_value == "周墙" and mismatch.exception.register_value == "周强"
+    for person in registry.search(db, SYSTEM_ACTOR, limit=500):
+        if person.name in NAME_IS_MALE:
+            assert (person.sex == "1") is NAME_IS_MALE[person.name], person.name
+    assert summary.money is not None and len(summary.money.hospital_api_key) >= 20
+    assert summary.money.hospital_api_key in describe(summary)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from medical.world import Hospital, balance_of, insured_person, new_hospital, position, settle_body
 from sscard import clock
-from sscard.api.routes_medical import SettleRoute
+from sscard.api.fast import FastRoute
 from sscard.ledger import service as ledger
 from support.city import City
 
@@ -95,7 +95,7 @@ def test_2207_is_served_by_its_plain_route_documented_and_labelled_by_its_templa
                                                                                     hospital: Hospital,
                                                                                     new_id: NewId) -> None:
     first = client.app.router.routes[0]  # type: ignore[attr-defined]
-    assert isinstance(first, SettleRoute) and first.path == "/api/v1/medical/settlements"
+    assert isinstance(first, FastRoute) and first.path == "/api/v1/medical/settlements"
     who = insured_person(city, new_id, balance_fen=50_000)
     hospital.settle(settle_body(who))
     assert 'route="/api/v1/medical/settlements",status="200"' in client.get("/metrics").text

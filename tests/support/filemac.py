@@ -7,7 +7,7 @@ import hashlib
 
 from sscard.kms.partners import PartnerKeys, default_keys
 
-_KIND = {b"SSB1": "bank", b"SSR1": "bank", b"SSE1": "employer"}
+_KIND = {b"SSB1": "bank", b"SSR1": "bank", b"SSE1": "employer", b"LMC1": "legacy"}
 
 
 def partner_of(data: bytes) -> str:

@@ -26,7 +26,7 @@ def test_an_action_on_a_card_of_another_person_than_the_page_is_refused(clients:
     assert cards.get_card(sqlite_city.db, SYSTEM_ACTOR, str(victims_card)).app_status == "1"
     # The same action on the page of the card's own holder works.
     holder, own_card = person_with_card(sqlite_city, "normal")
-    r = c.post(f"/counter/cards/{own_card}/temp_loss", {"ref": security.person_ref(holder)})
+    r = c.post(f"/counter/cards/{own_card}/temp_loss", {"ref": security.person_ref(holder), "confirmed": "yes"})
     assert r.status_code == 200 and cards.get_card(sqlite_city.db, SYSTEM_ACTOR, str(own_card)).app_status == "4"
 
 

@@ -100,7 +100,8 @@ def test_the_phone_shows_a_code_that_decodes_verifies_settles_and_stops_with_a_l
         assert settled.json()["identified_by"] == "ecard" and settled.json()["split"]["account_paid_fen"] > 0
 
         phone.goto("/portal")
-        phone.click(f"#form-loss-{who.card_no} button")
+        phone.click(f"#loss-{who.card_no}")  # the temporary loss asks first (issue 14)
+        phone.click("#loss-confirm")
         phone.wait_for_selector("#result")
         refused = http.post("/api/v1/ecard/verify", json={"code": text}, headers=operator).json()
         assert (refused["result"], refused["code"]) == ("revoked", "ECARD_CODE_REVOKED")

@@ -46,7 +46,7 @@ def test_a_form_with_another_browsers_token_is_refused(clients: Clients, sqlite_
     r = victim.http.post(f"/counter/cards/{card_no}/temp_loss", data={"csrf_token": attacker.csrf, "ref": ref})
     assert r.status_code == 403
     assert cards.get_card(sqlite_city.db, SYSTEM_ACTOR, str(card_no)).app_status == "1"
-    r = victim.post(f"/counter/cards/{card_no}/temp_loss", {"ref": ref})
+    r = victim.post(f"/counter/cards/{card_no}/temp_loss", {"ref": ref, "confirmed": "yes"})
     assert r.status_code == 200 and cards.get_card(sqlite_city.db, SYSTEM_ACTOR, str(card_no)).app_status == "4"
 
 

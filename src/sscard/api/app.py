@@ -14,16 +14,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from sscard import __version__, web
 from sscard.api import (
     errors,
+    fast,
     routes_admin,
     routes_auth,
     routes_cards,
     routes_contributions,
+    routes_debit,
     routes_ecard,
     routes_fhir,
     routes_funds,
     routes_medical,
     routes_persons,
     routes_production,
+    routes_transfer,
 )
 from sscard.api.limits import BodyLimitMiddleware, Limits
 from sscard.api.logs import configure_logging
@@ -112,7 +115,8 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     if not structlog.is_configured():  # a uvicorn worker process imports this factory afresh (``serve --workers``)
         configure_logging(settings.log_json)
     database = db or Database(settings.database_url, echo=settings.echo_sql)
-    app = FastAPI(title="sscard", version=__version__,
+    # /docs and /redoc come from web.routes_docs with vendored assets (FastAPI's own load them from a CDN).
+    app = FastAPI(title="sscard", version=__version__, docs_url=None, redoc_url=None,
                   description="清远市社会保障卡管理系统 — registry, card lifecycle, operators, audit. "
                               "Errors: `{\"error\": {\"code\", \"message\", \"message_zh\", \"message_en\"}}`; "
                               "send `Accept-Language: en` for English messages. Request bodies are limited "
@@ -142,11 +146,13 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     # Settlement first: routes are matched in order and 2207 is the busiest request (paths do not overlap).
     for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
                    routes_admin.router, routes_production.router, routes_funds.router,
-                   routes_contributions.router, routes_fhir.admin_router, routes_ecard.router):
+                   routes_contributions.router, routes_fhir.admin_router, routes_ecard.router, routes_debit.router,
+                   routes_transfer.router):
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
     app.include_router(routes_fhir.router, prefix="/api/v1", responses=routes_fhir.OPENAPI_OUTCOMES)
     app.include_router(routes_ecard.well_known, responses=errors.OPENAPI_ERRORS)
-    routes_medical.install_fast_routes(app, "/api/v1")
+    app.include_router(routes_transfer.partner)
+    fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1")])
     _errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from sscard import __version__
 from sscard.api.deps import DB, CurrentActor, get_db
+from sscard.api.fast import FastRoute
 from sscard.api.routes_medical import presence_verifier
 from sscard.errors import DomainError
 from sscard.health import consent, profile, service, stats
@@ -151,7 +152,8 @@ async def _search(request: Request, resource_type: str, patient: str | None) -> 
     return fhir_response(text)
 
 
-PatientParam = Annotated[str | None, Query(max_length=80, description="Patient/<id> (or <id>) a grant names")]
+PATIENT_MAX = 80
+PatientParam = Annotated[str | None, Query(max_length=PATIENT_MAX, description="Patient/<id> (or <id>) a grant names")]
 
 
 @router.get("/Encounter", summary="a patient's encounter entries (needs a grant)")
@@ -170,6 +172,38 @@ async def read_patient(request: Request, pseudonym: Annotated[str, Path(max_leng
     text = await to_thread.run_sync(service.read_patient, get_db(request), principal, pseudonym,
                                     request.headers.get(GRANT_HEADER), request.headers.get(OPERATOR_HEADER))
     return fhir_response(text)
+
+
+def fast_routes(prefix: str) -> list[FastRoute]:
+    """Publishing and searching, the index's busy requests, as plain routes put first in the application's routes
+    (``api.fast``; bench/health_index.py): each answers exactly as its FastAPI route above (which stays for the
+    OpenAPI document), failures as OperationOutcome, the patient parameter bounded as declared."""
+
+    def outcomes(endpoint: Callable[[Request], Coroutine[Any, Any, Response]]
+                 ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        async def answer(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except DomainError as exc:
+                return outcome(exc)
+
+        return answer
+
+    def search(resource_type: str) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        async def endpoint(request: Request) -> Response:
+            patient = request.query_params.get("patient")
+            if patient is not None and len(patient) > PATIENT_MAX:
+                raise FhirInvalid(f"query.patient: String should have at most {PATIENT_MAX} characters",
+                                  element="query.patient")
+            return await _search(request, resource_type, patient)
+
+        return endpoint
+
+    base = f"{prefix}{router.prefix}"
+    return [FastRoute(f"{base}/Encounter", outcomes(create_encounter), "POST"),
+            FastRoute(f"{base}/Encounter", outcomes(search("Encounter")), "GET"),
+            FastRoute(f"{base}/DocumentReference", outcomes(create_document), "POST"),
+            FastRoute(f"{base}/DocumentReference", outcomes(search("DocumentReference")), "GET")]
 
 
 _GRANT_BODY = {"requestBody": {"required": True, "content": {"application/json": {

@@ -18,11 +18,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.applications import Starlette
-from starlette.routing import Match, Route
-from starlette.types import Scope
 
 from sscard.api.deps import DB, CurrentActor, get_db
+from sscard.api.fast import FastRoute
 from sscard.config import get_settings
 from sscard.medical import config, institutions, presence, reconciliation, service
 from sscard.medical.catalogue import CatalogueItem
@@ -152,7 +150,7 @@ def presence_verifier(request: Request) -> presence.Verifier:
 
 
 @router.post("/settlements", response_model=SettlementOut, openapi_extra=_SETTLE_OPENAPI)
-async def settle(request: Request) -> Response:  # served by ``SettleRoute`` (below); declared here for /docs
+async def settle(request: Request) -> Response:  # served by ``fast_routes`` (below); declared here for /docs
     """2207 结算. A repeated msg_id returns the first answer (``replayed: true``).
 
     The busiest request, so it skips FastAPI's per-request machinery: no dependencies (the key from the header,
@@ -168,26 +166,11 @@ async def settle(request: Request) -> Response:  # served by ``SettleRoute`` (be
     return Response(answer, media_type="application/json")
 
 
-class SettleRoute(Route):
-    """2207 as a plain Starlette route, put first in the application's routes (``install_fast_routes``).
-
-    Why: FastAPI matched it through every included router and wrapped it in its endpoint machinery (dependency
-    solving, response handling) that this endpoint does not use: about a twelfth of a worker's interpreter time
-    (py-spy, bench/settlement.py). The request still passes every middleware and exception handler; the
-    FastAPI route above stays in the router for the OpenAPI document and is shadowed by this one."""
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__(f"{prefix}{router.prefix}/settlements", settle, methods=["POST"])
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child = super().matches(scope)
-        if match is not Match.NONE:
-            child["route"] = self  # as FastAPI does: the request log and metrics label by route template
-        return match, child
-
-
-def install_fast_routes(app: Starlette, prefix: str) -> None:
-    app.router.routes.insert(0, SettleRoute(prefix))
+def fast_routes(prefix: str) -> list[FastRoute]:
+    """2207 as a plain route put first in the application's routes (``api.fast``): FastAPI matched it through
+    every included router and wrapped it in endpoint machinery this endpoint does not use (about a twelfth of
+    a worker's interpreter time, py-spy, bench/settlement.py)."""
+    return [FastRoute(f"{prefix}{router.prefix}/settlements", settle, "POST")]
 
 
 @router.get("/settlements/{setl_id}")

@@ -135,3 +135,22 @@ class SimCallInvalid(ValidationFailed):
     code = "SIMBANK_CALL_INVALID"
     message_zh = "实时交易参数不合法（流水号 1-64 位、账号 1-32 位）"
     message_en = "The real-time call is invalid (reference 1-64 characters, account 1-32)"
+
+
+class CardAuthConflict(Conflict):
+    code = "BANK_CARD_AUTH_CONFLICT"
+    message_zh = "该交易参考号已用于另一笔刷卡消费"
+    message_en = "This reference was already used for another card purchase"
+
+
+class CardAuthInvalid(ValidationFailed):
+    code = "BANK_CARD_AUTH_INVALID"
+    message_zh = "刷卡消费授权请求不合法"
+    message_en = "The card purchase authorisation request is invalid"
+
+
+class CardKeysUnavailable(DomainError):
+    code = "BANK_CARD_KEYS_UNAVAILABLE"
+    http_status = 503
+    message_zh = "发卡行密钥暂不可用，无法校验卡片密文"
+    message_en = "The issuer's card keys are unavailable; the cryptogram cannot be checked"

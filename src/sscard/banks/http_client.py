@@ -6,6 +6,7 @@ caller cannot tell the embedded bank from the remote one; a connection failure o
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from sscard.banks import errors as bank_errors
 from sscard.banks.files import Reason
 from sscard.banks.protocol import AccountState, AccountStatus, CallResult
+from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine
 from sscard.errors import DomainError
 
 _BY_CODE: dict[str, type[DomainError]] = {
@@ -56,6 +58,18 @@ class HttpGateway:
         body = self._request("POST", f"/banks/{self.bank_code}/incoming-transfers",
                              json={"amount": amount, "ref": ref}).json()
         return CallResult(body["ok"], body["ref"], None, body["replayed"])
+
+    def authorise_purchase(self, req: PurchaseIn) -> AuthOut:
+        """The card's issuing bank answers a PBOC purchase (``sscard.banks.cardauth``)."""
+        answer = self._request("POST", f"/banks/{self.bank_code}/card-authorisations",
+                               content=req.model_dump_json(), headers={"Content-Type": "application/json"})
+        return AuthOut.model_validate_json(answer.content)
+
+    def card_purchases(self, merchant: str, day: dt.date) -> list[PurchaseLine]:
+        """The bank's statement of approved card purchases of ``merchant`` on ``day``."""
+        answer = self._request("GET", f"/banks/{self.bank_code}/card-purchases",
+                               params={"merchant": merchant, "date": day.isoformat()})
+        return [PurchaseLine.model_validate(line) for line in answer.json()]
 
     def _call(self, kind: str, account_no: str, name: str, amount: int, ref: str) -> CallResult:
         body = self._request("POST", f"/banks/{self.bank_code}/{kind}",

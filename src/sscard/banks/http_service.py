@@ -11,20 +11,32 @@ Routes (bank = bank code; files travel as raw bytes, ``application/octet-stream`
     POST /banks/{bank}/accounts                open an account (demo)
     POST /banks/{bank}/accounts/{no}/state     {"state"} · /deposit {"amount"}
     POST /sync-from-cards                      open accounts for every card with a bank account (demo)
+    POST /banks/{bank}/card-authorisations     a PBOC purchase (``PurchaseIn``) → ``AuthOut`` (the issuer's
+                                               answer: ARC, ARPC, reason; ``sscard.banks.cardauth``)
+    GET  /banks/{bank}/card-purchases?merchant=…&date=YYYY-MM-DD   approved purchases (the bank's statement)
+    POST /banks/{bank}/cards                   {"pan", "account_no", "region_code", "pan_sequence"}: issue the
+                                               card's debit application on an account
+    GET  /banks/{bank}/merchants/{merchant}    the merchant account's balance
 
 Errors are ``{"error": {"code", "message_zh", "message_en", …}}`` with the domain error's HTTP status.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from sscard.banks.cardauth import CardIssuer, keystore_keys
+from sscard.banks.errors import CardAuthInvalid
 from sscard.banks.files import Kind
 from sscard.banks.gateway import AccountState
+from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine
 from sscard.banks.simulated import SimulatedBank, receive_transfer
 from sscard.db import Database
 from sscard.errors import DomainError
@@ -61,13 +73,30 @@ class IncomingIn(BaseModel):
     ref: str = Field(min_length=1, max_length=64)
 
 
-def create_bank_app(db: Database) -> FastAPI:
+class CardLinkIn(BaseModel):
+    pan: str = Field(pattern=r"^[0-9]{12,19}$")
+    account_no: str = Field(min_length=1, max_length=32)
+    region_code: str = Field(pattern=r"^[0-9]{6}$")
+    pan_sequence: int = Field(default=1, ge=0, le=99)
+
+
+def create_bank_app(db: Database, issuer: CardIssuer | None = None) -> FastAPI:
+    """The bank's app; ``issuer`` answers card purchases (default: keys from ``$SSCARD_BANK_KEYSTORE`` or
+    var/keystore.json, opened on first use)."""
     bank = SimulatedBank(db)
+    card_host = issuer or CardIssuer(db, keystore_keys())
     app = FastAPI(title="sscard simulated bank", version="1", docs_url="/docs")
 
     @app.exception_handler(DomainError)
     async def _domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return JSONResponse({"error": exc.to_dict("en")}, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = CardAuthInvalid(_first_error(exc)) if "/card" in request.url.path else None
+        if error is None:
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return JSONResponse({"error": error.to_dict("en")}, status_code=error.http_status)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -126,8 +155,33 @@ def create_bank_app(db: Database) -> FastAPI:
         result = receive_transfer(db, bank_code, body.amount, body.ref)
         return {"ok": result.ok, "ref": result.ref, "replayed": result.replayed}
 
+    @app.post("/banks/{bank_code}/card-authorisations")
+    def card_authorisation(bank_code: str, body: PurchaseIn) -> AuthOut:
+        return card_host.authorise(bank_code, body)
+
+    @app.get("/banks/{bank_code}/card-purchases")
+    def card_purchases(bank_code: str, merchant: str, date: dt.date) -> list[PurchaseLine]:
+        return card_host.purchases(bank_code, merchant, date)
+
+    @app.post("/banks/{bank_code}/cards", status_code=201)
+    def link_card(bank_code: str, body: CardLinkIn) -> dict[str, str]:
+        card_host.link_card(bank_code, body.pan, body.account_no, body.region_code, body.pan_sequence)
+        return {"account_no": body.account_no}
+
+    @app.get("/banks/{bank_code}/merchants/{merchant}")
+    def merchant(bank_code: str, merchant: str) -> dict[str, int]:
+        return {"balance": card_host.merchant_balance(bank_code, merchant)}
+
     @app.post("/sync-from-cards")
     def sync_from_cards() -> dict[str, int]:
         return {"opened": bank.sync_from_cards()}
 
     return app
+
+
+def _first_error(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    return f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', '')}"[:200]

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, utcnow
@@ -76,4 +86,41 @@ class SimCall(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     ok: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(String(30))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SimCardLink(Base):
+    """The simulated bank as issuer of the card's PBOC debit application: which account a PAN draws on."""
+
+    __tablename__ = "simbank_card_links"
+
+    bank_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    pan: Mapped[str] = mapped_column(String(19), primary_key=True)
+    pan_sequence: Mapped[int] = mapped_column(Integer, default=1)
+    region_code: Mapped[str] = mapped_column(String(6))  # the city whose master key personalised the card
+    account_no: Mapped[str] = mapped_column(String(32))
+
+
+class SimCardAuth(Base):
+    """A card purchase the issuer answered (授权): one per terminal reference (a retry replays it) and one per
+    (PAN, ATC) — an ARQC is spent once, approved or declined. Only cryptograms that checked are kept."""
+
+    __tablename__ = "simbank_card_auths"
+    __table_args__ = (UniqueConstraint("bank_code", "pan", "atc", name="uq_simbank_card_auths_pan_atc"),
+                      Index("ix_simbank_card_auths_merchant_day", "bank_code", "merchant", "txn_date"))
+
+    bank_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pan: Mapped[str] = mapped_column(String(19))
+    atc: Mapped[int] = mapped_column(Integer)
+    account_no: Mapped[str] = mapped_column(String(32))
+    merchant: Mapped[str] = mapped_column(String(20))  # the institution (acquired on-us)
+    terminal_no: Mapped[str] = mapped_column(String(20), default="")
+    amount: Mapped[int] = mapped_column(BigInteger)
+    txn_date: Mapped[dt.date] = mapped_column()
+    approved: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(30))
+    arc: Mapped[str] = mapped_column(String(2))
+    arpc: Mapped[str] = mapped_column(String(16))
+    auth_code: Mapped[str] = mapped_column(String(6))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -134,3 +134,13 @@ def _snapshot(row: Registered | None) -> dict[str, Any] | None:
         return None
     masked = None if row.account_no is None else "*" * max(0, len(row.account_no) - 4) + row.account_no[-4:]
     return {"method": row.method, "bank_code": row.bank_code, "account_no": masked}
+
+
+def account_for_counter(db: Database, actor: Actor, person_id: int) -> PaymentAccount | None:
+    """The account the agency pays into and withholds from, for the counter's person page (audited read)."""
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        found = payment_account(session, person_id)
+        audit.record(session, actor, "bank.payment_account_read", "person", person_id, None,
+                     {"found": found is not None})
+        return found

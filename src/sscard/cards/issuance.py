@@ -18,6 +18,7 @@ from sscard.cards.errors import (
     ApplicationPending,
     BulkTooLarge,
     CardAlreadyHeld,
+    CardStateInvalid,
     EmployerCodeInvalid,
     FormalLossRequired,
     IdempotencyMismatch,
@@ -192,3 +193,38 @@ def apply_exchange(db: Database, actor: Actor, card_no: str, reason: ExchangeRea
         person = session.get_one(Person, old.person_id)
         return _create_application(session, actor, person, Business.EXCHANGE, reason.value, Source.PERSONAL,
                                    None, old, idempotency_key)
+
+
+def quote_fee(db: Database, business: Business, reason: str = "") -> int:
+    """The fee in fen that an application of ``business`` (and exchange ``reason``) would be charged today: shown
+    to a cardholder before they commit (the application charges the same table)."""
+    with db.unit_of_work() as session:
+        return fees.quote(session, Business(business).value, reason, today()).amount_fen
+
+
+def apply_for_holder_in(session: Session, actor: Actor, card_no: str, business: Business,
+                        reason: ExchangeReason | None, idempotency_key: str) -> Applied:
+    """网上补换卡 by the cardholder, inside the caller's transaction (the portal records the delivery in the same one):
+    补卡 for their own card under formal loss, 换卡 of their own card for a reason; the rules and the fee are those of
+    ``apply_replacement`` / ``apply_exchange``."""
+    actor.require(Permission.PORTAL_SELF)
+    business = Business(business)
+    old = find_card(session, card_no)
+    actor.require_own(old.person_id)
+    if business is Business.REPLACEMENT:
+        why = ""
+    elif business is Business.EXCHANGE and reason is not None:
+        why = ExchangeReason(reason).value
+    else:
+        raise CardStateInvalid("a new card is ordered online only as a replacement or an exchange",
+                               card_no=old.card_no)
+    replay = _replay(session, idempotency_key, old.person_id, business, why, old.id)
+    if replay:
+        return replay
+    if business is Business.REPLACEMENT:
+        if issued_status(old) is not AppStatus.FORMAL_LOSS:
+            raise FormalLossRequired(old.card_no, app_status=old.app_status)
+    else:
+        edge_target(old, "apply_exchange")
+    person = session.get_one(Person, old.person_id)
+    return _create_application(session, actor, person, business, why, Source.PERSONAL, None, old, idempotency_key)

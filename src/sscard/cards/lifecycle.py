@@ -116,6 +116,23 @@ def lift_loss(db: Database, actor: Actor, card_no: str) -> Card:
         return card
 
 
+def lift_own_temporary_loss(db: Database, actor: Actor, card_no: str) -> Card:
+    """网上解挂 by the cardholder: only a *temporary* loss of their own card (a formal loss is lifted at a counter
+    with the card and ID), back to the status before the loss."""
+    actor.require(Permission.PORTAL_SELF)
+    with db.unit_of_work() as session:
+        card = find_card(session, card_no)
+        actor.require_own(card.person_id)
+        if card.app_status != AppStatus.TEMP_LOSS.value:
+            raise CardStateInvalid("only a temporary loss is lifted online", card_no=card.card_no,
+                                   app_status=card.app_status)
+        before = card.snapshot()
+        _restore_after_loss(card)
+        audit_change(session, actor, "card.lift_loss", card, before)
+        mirror_ecard(session, actor, card)
+        return card
+
+
 def _restore_after_loss(card: Card) -> None:
     card.app_status = card.status_before_loss or AppStatus.NORMAL.value
     card.status_before_loss = None

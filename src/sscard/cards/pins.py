@@ -101,3 +101,19 @@ def change_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: 
             card.pin_hmac = pin_digest(card.card_no, new_pin)
             audit_change(session, actor, "card.change_pin", card, before)
         return check
+
+
+def change_own_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: str) -> PinCheck:
+    """修改社保卡密码 by the cardholder at a kiosk (their card in the reader), by ``change_pin``'s rules."""
+    actor.require(Permission.PORTAL_SELF)
+    check_new_pin(new_pin)
+    with db.unit_of_work() as session:
+        card = find_card(session, card_no)
+        actor.require_own(card.person_id)
+        check = check_pin(session, actor, card, old_pin)
+        if check.ok:
+            edge_target(card, "change_pin")
+            before = card.snapshot()
+            card.pin_hmac = pin_digest(card.card_no, new_pin)
+            audit_change(session, actor, "card.change_pin", card, before)
+        return check

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.audit.models import AuditRecord
+from sscard.auth.models import Operator, Outlet
 from sscard.cards.errors import ApplicationNotFound
 from sscard.cards.models import Application, Card
 from sscard.db import Database
@@ -32,6 +33,8 @@ class Receipt:
     person_name: str
     id_number_masked: str
     audit_seq: int | None
+    operator_name: str = ""
+    outlet_name: str = ""
 
 
 def receipt(db: Database, actor: Actor, application_id: int) -> Receipt:
@@ -47,9 +50,17 @@ def receipt(db: Database, actor: Actor, application_id: int) -> Receipt:
         if row is None:
             raise ApplicationNotFound(str(application_id))
         fee, application, card, person = row
+        # The application's own record (application.new / .replacement / .exchange), not a later read of it:
+        # the number printed is the same on every view and reprint.
         seq = session.execute(
-            select(func.max(AuditRecord.seq)).where(AuditRecord.entity_type == "application",
-                                                    AuditRecord.entity_id == str(application.id))).scalar_one()
+            select(func.min(AuditRecord.seq)).where(AuditRecord.entity_type == "application",
+                                                    AuditRecord.entity_id == str(application.id),
+                                                    AuditRecord.action == f"application.{application.business}")
+        ).scalar_one()
+        operator = session.execute(select(Operator.display_name).where(Operator.username == fee.operator)).scalar()
+        outlet = (session.execute(select(Outlet.name).where(Outlet.code == fee.outlet)).scalar()
+                  if fee.outlet else None)
         audit.record(session, actor, "fee.receipt_read", "application", application.id)
         return Receipt(fee.receipt_no, application.id, fee.business, fee.reason, fee.amount_fen, fee.charged_at,
-                       fee.operator, fee.outlet, card.card_no, person.name, idnumber.mask(person.id_number), seq)
+                       fee.operator, fee.outlet, card.card_no, person.name, idnumber.mask(person.id_number), seq,
+                       operator_name=operator or fee.operator, outlet_name=outlet or (fee.outlet or ""))

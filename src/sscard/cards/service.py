@@ -15,9 +15,11 @@ from sscard.cards.issuance import (
     Applied,
     apply_bulk,
     apply_exchange,
+    apply_for_holder_in,
     apply_new,
     apply_new_in,
     apply_replacement,
+    quote_fee,
 )
 from sscard.cards.lifecycle import (
     activate,
@@ -25,11 +27,12 @@ from sscard.cards.lifecycle import (
     cancel,
     lapse_temporary_losses,
     lift_loss,
+    lift_own_temporary_loss,
     report_formal_loss,
     report_temporary_loss,
     unlock,
 )
-from sscard.cards.pins import PinCheck, change_pin, verify_pin, verify_pin_at_settlement
+from sscard.cards.pins import PinCheck, change_own_pin, change_pin, verify_pin, verify_pin_at_settlement
 from sscard.cards.queries import cards_of_person, get_card, require_holder
 
 __all__ = [
@@ -41,17 +44,21 @@ __all__ = [
     "advance_production_batch",
     "apply_bulk",
     "apply_exchange",
+    "apply_for_holder_in",
     "apply_new",
     "apply_new_in",
     "apply_replacement",
     "at_outlet_of",
     "cancel",
     "cards_of_person",
+    "change_own_pin",
     "change_pin",
     "get_card",
     "lapse_temporary_losses",
     "lift_loss",
+    "lift_own_temporary_loss",
     "pick_up",
+    "quote_fee",
     "report_formal_loss",
     "report_temporary_loss",
     "require_holder",

@@ -50,3 +50,16 @@ def status(rapdu: bytes) -> int:
 
 def split(rapdu: bytes) -> tuple[bytes, int]:
     return rapdu[:-2], status(rapdu)
+
+
+def purchase_cdol1(amount_fen: int, txn_date: str, un: bytes, tvr: bytes = bytes(5)) -> bytes:
+    """The 29 bytes of CDOL1 data (personalise.CDOL1) for a purchase of ``amount_fen`` on ``txn_date``
+    (YYMMDD): 9F02 amount authorised (n12 BCD, fen), 9F03 amount other 0, 9F1A 0156, 95 TVR, 5F2A 0156 (CNY),
+    9A date, 9C 00 (goods and services), 9F37 the terminal's unpredictable number."""
+    if not 0 <= amount_fen < 10**12 or len(un) != 4 or len(tvr) != 5:
+        raise ValueError("amount 0…999999999999 fen, UN 4 bytes, TVR 5 bytes")
+    if len(txn_date) != 6 or not txn_date.isdigit():
+        raise ValueError("date YYMMDD")
+    country = currency = bytes.fromhex("0156")
+    return (bytes.fromhex(f"{amount_fen:012d}") + bytes(6) + country + tvr + currency + bytes.fromhex(txn_date)
+            + b"\x00" + un)

@@ -7,6 +7,7 @@ import secrets
 from sscard.chip import apdu as sw
 from sscard.chip import secure
 from sscard.chip.apdu import CardError, Command
+from sscard.chip.cmd_pboc import in_debit_application, issuer_authenticate
 from sscard.chip.cos import VirtualCard, register
 from sscard.chip.fs import Key, Pin
 from sscard.crypto import diversify
@@ -33,6 +34,8 @@ def _key(card: VirtualCard, kid: int, usage: str) -> Key:
 
 @register(0x82, {0x00})
 def external_authenticate(card: VirtualCard, cmd: Command) -> bytes:
+    if in_debit_application(card):  # issuer authentication: the bank's ARPC for the last ARQC
+        return issuer_authenticate(card, cmd)
     if cmd.p1 != 0:
         raise CardError(sw.SW_WRONG_P1P2)
     key = _key(card, cmd.p2, "ext_auth")

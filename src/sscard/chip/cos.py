@@ -55,6 +55,7 @@ class VirtualCard:
         self.state = SecurityState()
         self.challenge: bytes | None = None
         self.gpo_done = False
+        self.last_arqc: tuple[int, bytes] | None = None  # (ATC, ARQC) of the last GENERATE AC, for issuer auth
 
     # -- life cycle -------------------------------------------------------------------------------------
     def reset(self) -> bytes:
@@ -64,6 +65,7 @@ class VirtualCard:
         self.state = SecurityState()
         self.challenge = None
         self.gpo_done = False
+        self.last_arqc = None
         return self.atr
 
     def transmit(self, apdu: bytes) -> bytes:

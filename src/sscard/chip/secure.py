@@ -73,6 +73,17 @@ def pboc_application_cryptogram(algorithm: str, session_key: bytes, data: bytes)
     return retail_mac(session_key, data)
 
 
+def pboc_arpc(algorithm: str, session_key: bytes, arqc: bytes, arc: bytes) -> bytes:
+    """ARPC (8 bytes), EMV Book 2 §8.2.1 method 1: E(SK_AC, ARQC ⊕ (ARC ‖ 00×6)). SM4: the 8 bytes are padded with
+    00×8 to one block and the left 8 bytes of the answer kept (a project choice; PBOC's SM4 text is not public)."""
+    if len(arqc) != 8 or len(arc) != 2:
+        raise ValueError("ARQC is 8 bytes and ARC 2")
+    block = bytes(a ^ b for a, b in zip(arqc, arc + bytes(6), strict=True))
+    if algorithm == "sm4":
+        return sm4_encrypt(session_key, block + bytes(8))[:8]
+    return tdes_encrypt(session_key, block)
+
+
 def pin_to_bcd(pin: str) -> bytes:
     """Digits as packed BCD, right-padded with F: ``"12345"`` → ``12 34 5F``."""
     if not pin.isdigit() or not 4 <= len(pin) <= 12:

@@ -4,6 +4,7 @@ operator of the bureau."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,14 +16,21 @@ bank_app = typer.Typer(help="The simulated cooperating bank (demo and tests)", n
 
 @bank_app.command("serve")
 def serve(port: Annotated[int, typer.Option(help="loopback port")] = 8765,
-          host: Annotated[str, typer.Option(help="address to bind (loopback only by default)")] = "127.0.0.1") -> None:
-    """Serve the simulated bank over HTTP (point SSCARD_BANK_MODE=http and SSCARD_BANK_URL at it)."""
+          host: Annotated[str, typer.Option(help="address to bind (loopback only by default)")] = "127.0.0.1",
+          keystore: Annotated[Path | None, typer.Option(help="the issuer's card keys, for card purchases (default: "
+                                                             "$SSCARD_BANK_KEYSTORE or var/keystore.json)")] = None,
+          ) -> None:
+    """Serve the simulated bank over HTTP (point SSCARD_BANK_MODE=http and SSCARD_BANK_URL at it); it also
+    authorises card purchases as the cards' issuer (``/banks/{bank}/card-authorisations``)."""
     import uvicorn
 
+    from sscard.banks.cardauth import CardIssuer, keystore_keys
     from sscard.banks.http_service import create_bank_app
 
+    db = open_db()
     console.print(f"simulated bank on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(create_bank_app(open_db()), host=host, port=port, log_level="warning")
+    uvicorn.run(create_bank_app(db, CardIssuer(db, keystore_keys(keystore))), host=host, port=port,
+                log_level="warning", access_log=False)
 
 
 @bank_app.command("sync-cards")

@@ -24,7 +24,8 @@ kms_app.add_typer(partner_app, name="partner-key")
 ecard_app = typer.Typer(help="SM2 keys that sign the e-card's codes and revocation lists", no_args_is_help=True)
 kms_app.add_typer(ecard_app, name="ecard-key")
 
-PartnerOpt = Annotated[str, typer.Option("--partner", help="bank:<code>, maker:<code> or employer:<USCC>")]
+PartnerOpt = Annotated[str, typer.Option("--partner", help="bank:<code>, maker:<code>, employer:<USCC> or "
+                                                       "city:<pair>")]
 EcardKeystoreOpt = Annotated[Path | None, typer.Option(
     "--keystore", help=f"e-card keystore (default ${signing.KEYSTORE_ENV} or {signing.DEFAULT_KEYSTORE})")]
 KeystoreOpt = Annotated[Path | None, typer.Option(
@@ -88,6 +89,21 @@ def export(partner: PartnerOpt, out: Annotated[Path, typer.Option("--out", help=
         json.dump(body, fh, indent=1)
         fh.write("\n")
     print_json({**entry.public(), "written": str(out)})
+
+
+@partner_app.command("import")
+@domain_errors
+def import_(source: Annotated[Path, typer.Argument(help="a file written by `export` on the other side")],
+            keystore: KeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+    """Store a key the partner exported (a key both sides hold, such as a city pair's message key,
+    docs/transfer.md) under its version; audited."""
+    db, actor = db_and_actor(operator)
+    try:
+        body = json.loads(source.read_text(encoding="utf-8"))
+        partner, version, key = str(body["partner"]), int(body["version"]), bytes.fromhex(body["key_hex"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise partners.PartnerKeyInvalid(f"{source}: not an exported key file") from exc
+    print_json(partners.import_key(db, actor, _ring(keystore), partner, version, key).public())
 
 
 @ecard_app.command("create")

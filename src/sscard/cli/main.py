@@ -32,6 +32,8 @@ from sscard.cli.medical import medical_app
 from sscard.cli.operators import operator_app
 from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
+from sscard.cli.transfer import transfer_app
+from sscard.cli.transition import transition_app
 from sscard.config import InsecureSettings, Mode, Settings, get_settings, require_safe, secret_problems
 from sscard.db import Database
 from sscard.registry import service as registry
@@ -57,6 +59,8 @@ app.add_typer(bank_app, name="bank")
 app.add_typer(operator_app, name="operator")
 app.add_typer(kms_app, name="kms")
 app.add_typer(dr_app, name="dr")
+app.add_typer(transition_app, name="transition")
+app.add_typer(transfer_app, name="transfer")
 
 
 # Commands that hold no secret and open no key: they run whatever the mode (doctor reports the unsafe settings).
@@ -139,6 +143,8 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     from sscard.stats.service import overview
     from sscard.terminal.station import IMAGE_ENV, KEYSTORE_ENV
 
+    if serve_after:
+        _port_free_or_exit(host, port)  # before anything is printed or loaded: a busy port fails at once
     url = get_settings().database_url
     new_database = _is_new_database(url)
     migrate.upgrade(url)
@@ -181,6 +187,19 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
     configure_logging(get_settings().log_json)
     uvicorn.run(create_app(db, {"password": DEMO_PASSWORD, "users": users}), host=host, port=port,
                 log_level="warning", log_config=None)
+
+
+def _port_free_or_exit(host: str, port: int) -> None:
+    """Bind the address once to see that it is free; if not, say so (with how to choose another) and exit 2."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            err.print(f"[red]PORT_IN_USE[/red]: {host}:{port} is not free ({exc.strerror}); choose another port "
+                      f"with `make demo PORT=8080` or `sscard demo --serve --port 8080`", highlight=False)
+            raise typer.Exit(2) from exc
 
 
 def _is_new_database(url: str) -> bool:

@@ -14,12 +14,13 @@ import httpx
 import typer
 
 from sscard.auth import service as auth
+from sscard.banks.http_client import HttpGateway
 from sscard.cli.common import OperatorOpt, domain_errors, open_db
 from sscard.kms import KeyManager
 from sscard.medical import config, counter, institutions, loading, reconciliation, service
 from sscard.medical.errors import BillInvalid, CardUnreadable, CatalogueInvalid, PolicyInvalid
 from sscard.registry.regions import CITY_CODE
-from sscard.terminal import station
+from sscard.terminal import debit, station
 
 medical_app = typer.Typer(help="Medical settlement: institutions, catalogue, policy, reconciliation",
                           no_args_is_help=True)
@@ -135,13 +136,28 @@ def counter_settle(
     terminal: Annotated[str | None, typer.Option(help="this counter's terminal number")] = None,
     msg_id: Annotated[str | None, typer.Option(help="re-send an earlier message (its first answer comes back)")]
     = None,
+    bank: Annotated[str | None, typer.Option(envvar="SSCARD_CARD_BANK_URL",
+                                             help="the card's issuing bank (its loopback service): pay the cash "
+                                                  "part with the card's debit application after 2207")] = None,
+    bank_code: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_CODE", help="that bank's code")] = "ICBC",
+    pin: Annotated[str | None, typer.Option(envvar="SSCARD_DEBIT_PIN", hidden=True,
+                                            help="the debit PIN from the PIN pad")] = None,
+    pcsc_reader: Annotated[str | None, typer.Option(help="a PC/SC reader (pcscd) instead of a card image, "
+                                                         "e.g. 'Virtual PCD 00 00'")] = None,
 ) -> None:
     """At a hospital or pharmacy counter: read the card through the terminal (PSAM), then pre-settle or settle
-    BILL for it at the centre; a lost answer is re-sent with the same message id (paid once)."""
-    image = card_image or Path(os.environ.get(station.IMAGE_ENV, "var/cards/card.json"))
+    BILL for it at the centre; a lost answer is re-sent with the same message id (paid once). With ``--bank``
+    the settlement's cash part is then paid on the same card (PBOC purchase authorised by the issuing bank,
+    recorded at the centre; docs/debit.md): ``cash_payment`` in the answer says paid, declined (the bank's
+    reason; the settlement stands, the patient pays otherwise), already_paid or nothing_to_pay."""
     keys = KeyManager.provisioned(keystore or Path(os.environ.get(station.KEYSTORE_ENV, "var/keystore.json")),
                                   CITY_CODE)
-    reader = station.ImageCardReader(image, keys)
+    reader: station.ImageCardReader | station.PcscCardReader
+    if pcsc_reader is not None:
+        reader = station.PcscCardReader(pcsc_reader, keys)
+    else:
+        image = card_image or Path(os.environ.get(station.IMAGE_ENV, "var/cards/card.json"))
+        reader = station.ImageCardReader(image, keys)
     try:
         card_no = reader.read_card_no()
     except station.NoCard as exc:
@@ -160,4 +176,15 @@ def counter_settle(
     with httpx.Client(base_url=server, timeout=10.0) as client:
         result = counter.settle_card(client, key, card_no, request, trial=trial, terminal_no=terminal,
                                      msg_id=msg_id, prove=prove)
-    _echo({"msg_id": result.msg_id, "card_no": result.card_no, "attempts": result.attempts, **result.answer})
+        out = {"msg_id": result.msg_id, "card_no": result.card_no, "attempts": result.attempts, **result.answer}
+        if bank is not None and not trial:
+            issuer = HttpGateway(bank_code, bank, timeout=10.0)
+            try:
+                paid = debit.pay_cash_part(reader, issuer, client, key, result.answer, pin=pin,
+                                           terminal_no=terminal or "")
+            except station.NoCard as exc:
+                raise CardUnreadable(str(exc)) from None
+            finally:
+                issuer.close()
+            out["cash_payment"] = paid.as_dict()
+    _echo(out)

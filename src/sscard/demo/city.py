@@ -24,7 +24,7 @@ from sscard.db import Database
 from sscard.demo.errors import NotADemoDatabase
 from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, issue_cards
 from sscard.demo.models import is_demo
-from sscard.demo.money import MoneySummary, seed_money
+from sscard.demo.money import HOSPITAL, MoneySummary, seed_money
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit
 from sscard.registry.regions import DIVISIONS
@@ -33,6 +33,9 @@ from sscard.registry.schemas import PersonIn
 DEMO_PASSWORD = "sscard-demo-2013"
 RARE_NAMES = ["王䶮", "李𬌗", "张燚", "陈犇", "赵𠇔", "刘龘", "周堃", "吴喆", "郑鍹", "孙𬣙"]
 LONG_NAMES = ["阿卜杜热合曼·买买提艾力·艾合麦提江", "迪丽娜尔·阿不都克里木", "盘金妹", "房八妹"]
+# The sex each of these names is given to (the ID number's sex digit follows it, so name and number agree).
+NAME_IS_MALE = {**dict.fromkeys(RARE_NAMES, True), "阿卜杜热合曼·买买提艾力·艾合麦提江": True,
+                "迪丽娜尔·阿不都克里木": False, "盘金妹": False, "房八妹": False}
 BANKS = ["ICBC", "ABC", "BOC", "CCB", "CGB", "QYRCB"]
 
 
@@ -118,7 +121,9 @@ def describe(summary: DemoSummary) -> str:
                   f"{m.entitlements} other entitlements, {m.contributors} contributors, months {m.months}, "
                   f"{m.benefit_failures} failed payments to re-issue",
                   f"  demo cardholder {demo.name}: card {demo.card_no}, ID number {demo.id_number}, "
-                  f"query password {DEMO_QUERY_PASSWORD}"]
+                  f"query password {DEMO_QUERY_PASSWORD}",
+                  f"  hospital {HOSPITAL[1]} ({HOSPITAL[0]}): API key {m.hospital_api_key} "
+                  "(header X-Api-Key; docs/settlement.md, quick start)"]
     return "\n".join(lines)
 
 
@@ -160,6 +165,7 @@ def seed_population(db: Database, persons: int, seed_value: int = 2013, show_pro
             name = (RARE_NAMES[n // 16 % len(RARE_NAMES)] if n % 16 == 3 else
                     LONG_NAMES[n // 16 % len(LONG_NAMES)] if n % 16 == 7 else
                     fake.name_male() if male else fake.name_female())
+            male = NAME_IS_MALE.get(name, male)
             id_no = _id_number(rng, id_region, birth, male, n)
             phone = "1" + str(rng.choice([3, 5, 7, 8, 9])) + f"{rng.randrange(10**9):09d}"
             registry.register(db, actor, PersonIn(id_number=id_no, name=name, region_code=division.code,

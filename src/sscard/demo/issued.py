@@ -103,6 +103,26 @@ def _crowd(count: int, rng: random.Random, fake: Faker) -> list[tuple[str, str, 
     return out
 
 
+# Collected records the comparison sends to the exceptions queue, so that the demo's queue shows each kind of
+# decision: (register's name or None when not in the register, collected name, male, photo size).
+QUEUE_EXAMPLES = (("周强", "周墙", True, (358, 441)),  # NAME_MISMATCH: take the register's value
+                  (None, "黄丽娟", False, (358, 441)),  # NOT_IN_REGISTER: reject or send back
+                  ("邓秀英", "邓秀英", False, (300, 400)))  # PHOTO_SIZE: a flag an operator may accept
+
+
+def _queue_examples(register: list[dict[str, str]], collected: list[dict[str, str]], photos: Path) -> None:
+    for n, (register_name, name, male, (width, height)) in enumerate(QUEUE_EXAMPLES):
+        id_no = _number("441802", dt.date(1990, 5, 1 + n), male, 47)
+        row = {"id_number": id_no, "name": register_name or name, "sex": "1" if male else "2",
+               "birth_date": f"1990050{1 + n}", "region_code": "441802", "living_status": LivingStatus.ALIVE.value}
+        if register_name is not None:
+            register.append(row)
+        collected.append({**{k: row[k] for k in ("id_number", "sex", "birth_date", "region_code")}, "name": name,
+                          "ethnicity": "01", "phone": f"1390000000{n}", "source": "outlet", "employer_uscc": "",
+                          "photo_ref": f"{id_no}.jpg"})
+        (photos / f"{id_no}.jpg").write_bytes(_jpeg_header(width, height))
+
+
 def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: random.Random) -> None:
     photos.mkdir(parents=True, exist_ok=True)
     register, collected = [], []
@@ -116,6 +136,7 @@ def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: 
                           "ethnicity": "01", "region_code": division, "phone": phone, "source": "outlet",
                           "employer_uscc": "", "photo_ref": f"{id_no}.jpg"})
         (photos / f"{id_no}.jpg").write_bytes(_jpeg_header(358, 441))
+    _queue_examples(register, collected, photos)
     production.import_population(db, SYSTEM_ACTOR, _csv(POPULATION_COLUMNS, register), "demo-gongan.csv")
     imported = production.import_collection(db, SYSTEM_ACTOR, _csv(COLLECTION_COLUMNS, collected),
                                             "demo-outlets.csv", photo_root=photos)

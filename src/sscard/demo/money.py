@@ -62,6 +62,7 @@ class MoneySummary:
     contributors: int = 0
     months: list[str] = field(default_factory=list)
     benefit_failures: int = 0
+    hospital_api_key: str = ""  # printed by the demo: the key a hospital's system sends (docs/settlement.md)
 
 
 def _periods(today: dt.date) -> tuple[str, str]:
@@ -117,6 +118,7 @@ def seed_medical(db: Database, holders: list[IssuedHolder], rng: random.Random, 
     keys = {}
     for code, name, kind, level, services in (HOSPITAL, PHARMACY):
         keys[kind] = institutions.create_institution(db, SYSTEM_ACTOR, code, name, kind, level, services).api_key
+    summary.hospital_api_key = keys["hospital"]
     for h in holders:
         medical.enrol(db, SYSTEM_ACTOR, h.id_number, "employee", "retired" if _age(h, today) >= 60 else "in_service")
         medical.credit_personal_account(db, SYSTEM_ACTOR, h.id_number, 50_000 + rng.randrange(0, 200_000, 100),

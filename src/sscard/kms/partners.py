@@ -1,7 +1,8 @@
 """Per-partner file keys: the HMAC-SM3 keys that authenticate every exchange file with a cooperating bank, the
 card maker and an employer (docs/banks.md "File integrity").
 
-A partner is named ``<kind>:<code>`` — ``bank:ICBC``, ``maker:CARDMAKER``, ``employer:<USCC>``. Each partner has
+A partner is named ``<kind>:<code>`` — ``bank:ICBC``, ``maker:CARDMAKER``, ``employer:<USCC>``, ``legacy:<source>``
+(the old medical-card system handing over its register, docs/transition.md). Each partner has
 numbered key versions (32 random bytes each), kept only wrapped under the KEK (AES-256-GCM, partner and version
 bound as AAD) in their own JSON keystore (env ``SSCARD_PARTNER_KEYSTORE``, default ``var/partner-keys.json``;
 apart from the master-key keystore, whose rotation retires whole versions). The newest active version signs;
@@ -54,8 +55,8 @@ MAC_HEX = 64  # 32 bytes of HMAC-SM3, hex
 DEMO_KEK_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"  # the public default KEK
 DEMO_KEY_LABEL = b"sscard demo partner key|"
 DEFAULT_OVERLAP = dt.timedelta(days=30)
-PARTNER_RE = re.compile(r"(bank|maker|employer):[A-Z0-9]{1,18}")
-_REF_RE = re.compile(rb"((?:bank|maker|employer):[A-Z0-9]{1,18}):v([1-9][0-9]{0,5})")
+PARTNER_RE = re.compile(r"(bank|maker|employer|legacy|city):[A-Z0-9]{1,18}")
+_REF_RE = re.compile(rb"((?:bank|maker|employer|legacy|city):[A-Z0-9]{1,18}):v([1-9][0-9]{0,5})")
 _HEX_RE = re.compile(rb"[0-9a-f]{64}")
 _REF_MAX = 40  # bytes: "employer:" + 18 + ":v" + 6 digits, with room
 
@@ -105,8 +106,8 @@ class PartnerKeyEntry:
 
 def check_partner(partner: str) -> str:
     if not isinstance(partner, str) or not PARTNER_RE.fullmatch(partner):
-        raise PartnerKeyInvalid(f"partner {str(partner)[:40]!r} is not bank:<code>, maker:<code> or "
-                                "employer:<USCC> (A-Z, 0-9, at most 18)")
+        raise PartnerKeyInvalid(f"partner {str(partner)[:40]!r} is not bank:<code>, maker:<code>, "
+                                "employer:<USCC>, legacy:<source> or city:<pair> (A-Z, 0-9, at most 18)")
     return partner
 
 
@@ -247,6 +248,18 @@ class PartnerKeys:
         entry = self._entry(partner, version)
         return entry, self._unwrap(entry)
 
+    def import_key(self, partner: str, version: int, key: bytes) -> PartnerKeyEntry:
+        """A version the partner made and handed over out of band (the other side of ``export``: a key two
+        centres share, such as a city pair's message key, docs/transfer.md); refused if that version exists."""
+        check_partner(partner)
+        if len(key) != 32 or not 1 <= version <= 999_999:
+            raise PartnerKeyInvalid("a partner key is 32 bytes, its version 1-999999")
+        if any(e.version == version for e in self.entries(partner)):
+            raise PartnerKeyExists(f"{partner} v{version}", partner=partner, version=version)
+        entry = self._wrap(partner, version, key)
+        self._put([entry])
+        return entry
+
     def _entry(self, partner: str, version: int) -> PartnerKeyEntry:
         check_partner(partner)
         self.refresh()
@@ -375,6 +388,12 @@ def export_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str,
         audit.record(session, actor, "kms.partner_key.export", "partner_key", key_ref(partner, entry.version),
                      None, entry.public())
     return entry, key
+
+
+def import_key(db: Database, actor: Actor, ring: PartnerKeys, partner: str, version: int,
+               key: bytes) -> PartnerKeyEntry:
+    """A key the partner exported (a shared key such as a city pair's), stored under the same version."""
+    return _audited(db, actor, "kms.partner_key.import", lambda: ring.import_key(partner, version, key))
 
 
 def list_keys(db: Database, actor: Actor, ring: PartnerKeys, partner: str | None = None) -> list[PartnerKeyEntry]:

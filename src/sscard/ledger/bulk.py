@@ -16,20 +16,23 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import eq
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from sscard import clock
-from sscard.bulksql import copy_rows, executemany, fetch_all, no_gc
-from sscard.ledger.errors import LedgerAccountNotFound, LedgerIdExistsDifferent, LedgerIdInvalid
+from sscard.bulksql import copy_rows, copy_text, executemany, fetch_all, no_gc
+from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound, LedgerIdExistsDifferent, LedgerIdInvalid
 from sscard.ledger.models import LedgerAccount as Account
 from sscard.ledger.models import TransferState
 from sscard.ledger.rules import (
     ACCOUNT_COLUMNS,
+    CODE_RE,
     COMPARED,
     ID_RE,
+    KIND_RE,
     TOTAL_MAX,
     AccountRow,
     Body,
@@ -42,6 +45,48 @@ from sscard.ledger.rules import (
 )
 
 _CHUNK = 5000  # rows per multi-row statement on SQLite (and per id look-up)
+
+_PG_ACCOUNTS_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS ledger_bulk_accounts (code VARCHAR(100) NOT NULL, "
+                      "kind VARCHAR(30) NOT NULL, dnec BOOLEAN NOT NULL) ON COMMIT DELETE ROWS")
+_PG_ACCOUNTS_INSERT = ("INSERT INTO ledger_accounts (code, kind, currency, debits_must_not_exceed_credits, "
+                       "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, "
+                       "credits_pending, version, created_at) "
+                       "SELECT code, kind, 'CNY', dnec, false, 0, 0, 0, 0, 1, :now FROM ledger_bulk_accounts "
+                       "ORDER BY code "
+                       "ON CONFLICT (code) DO NOTHING")
+_SQLITE_ACCOUNTS_INSERT = ("INSERT INTO ledger_accounts (code, kind, currency, debits_must_not_exceed_credits, "
+                           "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, "
+                           "credits_pending, version, created_at) VALUES (?, ?, 'CNY', ?, 0, 0, 0, 0, 0, 1, ?) "
+                           "ON CONFLICT (code) DO NOTHING")
+
+
+def open_accounts(session: Session, accounts: Sequence[tuple[str, str, bool]]) -> int:
+    """Open the accounts ``(code, kind, debits_must_not_exceed_credits)`` that do not exist yet, in the caller's
+    transaction: COPY into a scratch table and one INSERT … ON CONFLICT DO NOTHING on PostgreSQL, one prepared
+    ``executemany`` on SQLite. Codes and kinds follow the rules of ``accounts.create_account``; an existing
+    account is left as it is. Returns how many were opened now."""
+    rows = sorted({a[0]: a for a in accounts}.values())
+    if not rows:
+        return 0
+    codes = [r[0] for r in rows]
+    if not all(map(CODE_RE.match, codes)) or not all(KIND_RE.match(r[1]) for r in rows):
+        bad = next(r for r in rows if not (CODE_RE.match(r[0]) and KIND_RE.match(r[1])))
+        raise LedgerAccountInvalid("code: 1-100 of A-Z a-z 0-9 _ . : -; kind: lower case", code=bad[0][:100])
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(_PG_ACCOUNTS_STAGE))
+        session.execute(text("TRUNCATE ledger_bulk_accounts"))
+        with no_gc():
+            copy_rows(session, "ledger_bulk_accounts", ("code", "kind", "dnec"), rows)
+        result = cast(CursorResult[Any], session.execute(text(_PG_ACCOUNTS_INSERT), {"now": clock.now()}))
+        opened = result.rowcount
+        session.execute(text("TRUNCATE ledger_bulk_accounts"))
+        return int(opened)
+    before = int(session.execute(text("SELECT count(*) FROM ledger_accounts")).scalar_one())
+    now = clock.now().strftime("%Y-%m-%d %H:%M:%S.%f")
+    with no_gc():
+        executemany(session, _SQLITE_ACCOUNTS_INSERT, [(code, kind, int(dnec), now) for code, kind, dnec in rows])
+    return int(session.execute(text("SELECT count(*) FROM ledger_accounts")).scalar_one()) - before
 
 
 class BulkTransfer(NamedTuple):
@@ -62,6 +107,7 @@ class BulkResult:
     posted: int  # written now
     replayed: int  # already there with the same body (a retry): nothing moved
     amount: int  # fen moved now
+    opened: int = 0  # accounts opened now (``post_opening``)
 
 
 def post_many(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult:
@@ -259,3 +305,86 @@ def _insert_transfers(session: Session, new: list[BulkTransfer], ids: dict[str, 
                 for t in new]
         executemany(session, f"INSERT INTO ledger_transfers ({', '.join(_COLUMNS)}) "
                              f"VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
+
+
+# ---------------------------------------------------------------------------------------------------- openings
+
+_PG_OPEN_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS ledger_bulk_open (id VARCHAR(64) NOT NULL, "
+                  "code VARCHAR(100) NOT NULL, amount BIGINT NOT NULL, tcode VARCHAR(40) NOT NULL, "
+                  "reference VARCHAR(64)) ON COMMIT DELETE ROWS")
+# New credit accounts are inserted with the credits their transfers bring (the sum of their journal lines, as
+# ``accounts_not_matching_journal`` checks), then the transfers into them, in one statement.
+_PG_OPEN = ("WITH new AS (INSERT INTO ledger_accounts (code, kind, currency, debits_must_not_exceed_credits, "
+            "credits_must_not_exceed_debits, debits_posted, credits_posted, debits_pending, credits_pending, "
+            "version, created_at) SELECT code, :kind, 'CNY', :dnec, false, 0, sum(amount), 0, 0, 1, :now "
+            "FROM ledger_bulk_open GROUP BY code ORDER BY code ON CONFLICT (code) DO NOTHING RETURNING id, code), "
+            "ins AS (INSERT INTO ledger_transfers (id, debit_account_id, credit_account_id, amount, state, code, "
+            "reference, timestamp) SELECT b.id, :debit, new.id, b.amount, 'posted', b.tcode, b.reference, :now "
+            "FROM ledger_bulk_open b JOIN new ON new.code = b.code ON CONFLICT (id) DO NOTHING RETURNING amount) "
+            "SELECT (SELECT count(*) FROM new), count(*), coalesce(sum(amount), 0) FROM ins")
+_PG_OPEN_LEFT = ("SELECT b.id, b.code, b.amount, b.tcode, b.reference FROM ledger_bulk_open b "
+                 "WHERE NOT EXISTS (SELECT 1 FROM ledger_transfers t WHERE t.id = b.id)")
+
+
+def post_opening(session: Session, transfers: Sequence[BulkTransfer], credit_kind: str,
+                 credit_never_negative: bool) -> BulkResult:
+    """Opening balances: transfers from ONE debit account into credit accounts that mostly do not exist yet
+    (a migration's millions of personal accounts), in the caller's transaction.
+
+    PostgreSQL: the transfers are COPYed into a scratch table; one statement opens every new credit account
+    (``credit_kind``, the limit flag) with the credits of its transfers already counted and writes those
+    transfers — no account is first opened at zero and then updated, which for millions of rows costs more than
+    the rest together. Transfers into accounts that existed go through ``post_many`` (their totals updated,
+    their limits checked, replays recognised). The debit account is locked, checked and updated once. SQLite:
+    the accounts are opened (``open_accounts``) and the transfers posted with ``post_many``. All or nothing."""
+    if not transfers:
+        return BulkResult(0, 0, 0)
+    _check(transfers)
+    debits = {t.debit_account for t in transfers}
+    if len(debits) != 1:
+        raise LedgerIdInvalid("opening balances come from one debit account")
+    debit_code = next(iter(debits))
+    if session.get_bind().dialect.name != "postgresql":
+        opened = open_accounts(session, [(t.credit_account, credit_kind, credit_never_negative) for t in transfers])
+        done = post_many(session, transfers)
+        return BulkResult(done.posted, done.replayed, done.amount, opened)
+    locked = _lock(session, {debit_code})
+    if not locked:
+        raise LedgerAccountNotFound(debit_code, code=debit_code)
+    debit = next(iter(locked.values()))
+    if not CODE_RE.match(debit_code) or not all(CODE_RE.match(t.credit_account) for t in transfers) \
+            or not KIND_RE.match(credit_kind):
+        raise LedgerAccountInvalid("code: 1-100 of A-Z a-z 0-9 _ . : -; kind: lower case")
+    said = "".join(f"{t.code}{t.reference or ''}" for t in transfers)
+    if "\t" in said or "\n" in said or "\r" in said:
+        raise LedgerIdInvalid("a transfer's code or reference holds a tab or a line break")
+    session.execute(text(_PG_OPEN_STAGE))
+    session.execute(text("TRUNCATE ledger_bulk_open"))
+    with no_gc():  # text lines: ids, codes and references are of A-Z a-z 0-9 _ . : - (checked above)
+        copy_text(session, "ledger_bulk_open", ("id", "code", "amount", "tcode", "reference"),
+                  [f"{t.id}\t{t.credit_account}\t{t.amount}\t{t.code}\t{t.reference or ''}\n" for t in transfers],
+                  empty_is_null=True)
+    session.execute(text("ANALYZE ledger_bulk_open"))
+    savepoint = session.begin_nested()
+    try:
+        opened, posted, amount = session.execute(text(_PG_OPEN), {
+            "kind": credit_kind, "dnec": credit_never_negative, "now": clock.now(), "debit": debit.id}).one()
+        posted, amount = int(posted), int(amount)
+        rest = BulkResult(0, 0, 0)
+        if posted < len(transfers):  # transfers into accounts that existed (or a transfer id used before)
+            left = [BulkTransfer(i, debit_code, code, int(a), tc, ref)
+                    for i, code, a, tc, ref in fetch_all(session, _PG_OPEN_LEFT)]
+            if len(left) != len(transfers) - posted:  # an id already used, for a transfer into a new account
+                raise LedgerIdExistsDifferent("an opening transfer id exists already", id="opening")
+            session.execute(text("TRUNCATE ledger_bulk_open"))
+            rest = post_many(session, left)  # moves (and checks) its share of the debit account itself
+            debit = next(iter(_lock(session, {debit_code}).values()))
+        _check_limits(debit, amount, 0)
+        if amount:
+            _add_totals(session, {debit.id: [amount, 0]})
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    session.execute(text("TRUNCATE ledger_bulk_open"))
+    return BulkResult(posted + rest.posted, rest.replayed, amount + rest.amount, int(opened))

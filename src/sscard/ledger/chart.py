@@ -11,6 +11,17 @@ code; the ledger itself (``sscard.ledger.service``) opens whatever code it is gi
 | ``Fund(name)`` 基金 | ``fund:<name>`` (pension, unemployment, work_injury, medical, employment) | ``fund`` | yes |
 | ``BankClearing(bank_code)`` 银行清算 | ``bank:<code>:clearing`` | ``bank_clearing`` | yes |
 | ``InstitutionPayable(code)`` 应付定点机构款 | ``institution:<code>:payable`` | ``institution_payable`` | yes |
+| ``LegacyTransition(source)`` 旧医保卡过渡 | ``transition:<source>:legacy`` | ``legacy_transition`` | yes |
+| ``FundCollectionAccount(code)`` 基金收入户 | ``fundbank:<code>:collection`` | ``fund_bank`` | yes |
+| ``FundPaymentAccount(code)`` 基金支出户 | ``fundbank:<code>:payment`` | ``fund_bank`` | yes |
+| ``FinanceSpecialAccount(code)`` 财政专户 | ``fundbank:<code>:special`` | ``fund_bank`` | yes |
+| ``TermDeposit(code)`` 定期存款 | ``fundbank:<code>:deposit`` | ``fund_bank`` | yes |
+| ``InterestIncome(fund)`` 利息收入 | ``interest:<fund>:income`` | ``fund_income`` | yes |
+| ``BankCharges(fund)`` 银行手续费 | ``charges:<fund>:expense`` | ``fund_expense`` | yes |
+
+The ``fundbank:`` accounts mirror the funds' own accounts at the cooperating banks (``sscard.treasury``): each
+is an asset with a debit balance, what the bank should hold on it (its statement's balance); ``<code>`` is the
+treasury's code of the bank account (``treasury_accounts.code``), not the bank's account number.
 
 "May go negative" is the account's net balance on its own side: a fund pool is debited by what medical
 settlement pays and credited by contributions, and nothing stops it paying before it is funded; a
@@ -27,9 +38,9 @@ and moves money differently, so it is named and documented here (docs/ledger.md)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sqlalchemy import ColumnElement, SQLColumnExpression, String, cast, literal
 from sqlalchemy.orm import Session
@@ -37,6 +48,9 @@ from sqlalchemy.orm import Session
 from sscard.ledger.accounts import balance, get_or_create_account
 from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound
 from sscard.ledger.schemas import Balance
+
+if TYPE_CHECKING:
+    from sscard.ledger.bulk import BulkResult, BulkTransfer
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9_.\-]{1,60}$")  # the variable part of a code: no colon
 _PERSON_ID = r"[1-9][0-9]{0,18}"
@@ -151,12 +165,80 @@ class InstitutionPayable(ChartAccount):
     kind: ClassVar[str] = "institution_payable"
 
 
+@dataclass(frozen=True, slots=True)
+class LegacyTransition(ChartAccount):
+    """旧医保卡过渡: what the old medical-card system ``source`` held for its cardholders' personal accounts. Each
+    carried balance is debited here and credited to the person's ``PersonalMedical`` (``sscard.transition``), so
+    its debit balance is what the new system took over; the fund's money arrives through the treasury."""
+
+    source: str
+    FORMAT: ClassVar[str] = "transition:{}:legacy"
+    kind: ClassVar[str] = "legacy_transition"
+class _FundBank(ChartAccount):
+    """What the four mirrors of a fund's bank account share: one treasury account code, kind ``fund_bank``."""
+
+    kind: ClassVar[str] = "fund_bank"
+
+
+@dataclass(frozen=True, slots=True)
+class FundCollectionAccount(_FundBank):
+    """基金收入户: collections arrive (debit), sweeps to the finance special account leave (credit)."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:collection"
+
+
+@dataclass(frozen=True, slots=True)
+class FundPaymentAccount(_FundBank):
+    """基金支出户: funded from the special account on an approved 用款计划 (debit), pays benefits out (credit)."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:payment"
+
+
+@dataclass(frozen=True, slots=True)
+class FinanceSpecialAccount(_FundBank):
+    """财政专户: takes the sweeps, funds the payment account, places and takes back term deposits."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:special"
+
+
+@dataclass(frozen=True, slots=True)
+class TermDeposit(_FundBank):
+    """定期存款 placed by tender: debited by the placement, credited by the principal at maturity."""
+
+    account: str
+    FORMAT: ClassVar[str] = "fundbank:{}:deposit"
+
+
+@dataclass(frozen=True, slots=True)
+class InterestIncome(ChartAccount):
+    """利息收入 of a fund: credited by the interest a matured deposit (or a bank account) earns."""
+
+    fund: str
+    FORMAT: ClassVar[str] = "interest:{}:income"
+    kind: ClassVar[str] = "fund_income"
+
+
+@dataclass(frozen=True, slots=True)
+class BankCharges(ChartAccount):
+    """银行手续费 of a fund: debited by the charges a bank takes from a fund's account."""
+
+    fund: str
+    FORMAT: ClassVar[str] = "charges:{}:expense"
+    kind: ClassVar[str] = "fund_expense"
+
+
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
 
 Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
-    InstitutionPayable
+    InstitutionPayable | LegacyTransition | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | \
+    TermDeposit | InterestIncome | BankCharges
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
-                                            Fund, BankClearing, InstitutionPayable)
+                                            Fund, BankClearing, InstitutionPayable, LegacyTransition,
+                                            FundCollectionAccount, FundPaymentAccount, FinanceSpecialAccount,
+                                            TermDeposit, InterestIncome, BankCharges)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:
@@ -184,6 +266,40 @@ def open_account(session: Session, account: ChartAccount) -> Balance:
     them: ``LEDGER_ACCOUNT_EXISTS_DIFFERENT`` otherwise)."""
     return get_or_create_account(session, account.code, account.kind,
                                  debits_must_not_exceed_credits=account.never_negative)
+
+
+def open_many(session: Session, accounts: Iterable[Account]) -> int:
+    """Open the accounts that do not exist yet in a few statements (``bulk.open_accounts``: COPY on PostgreSQL);
+    an existing account is used whatever kind its opener gave it. Returns how many were opened now."""
+    from sscard.ledger.bulk import open_accounts
+
+    return open_accounts(session, [(a.code, a.kind, a.never_negative) for a in accounts])
+
+
+def personal_medical_codes(person_ids: Iterable[int]) -> list[str]:
+    """``PersonalMedical(id).code`` for millions of ids at once (checked as one column, no object per id)."""
+    ids = list(person_ids)
+    if ids and (not all(type(i) is int for i in ids) or min(ids) <= 0):
+        bad = next(i for i in ids if type(i) is not int or i <= 0)
+        PersonalMedical(bad)  # raises LEDGER_ACCOUNT_INVALID, naming it
+    before, after = PersonalMedical.FORMAT.split("{}")
+    return [f"{before}{i}{after}" for i in ids]
+
+
+def open_personal_medical_many(session: Session, person_ids: Iterable[int]) -> int:
+    """Open the personal medical accounts of these persons that do not exist yet (a migration of millions)."""
+    from sscard.ledger.bulk import open_accounts
+
+    kind, flag = PersonalMedical.kind, PersonalMedical.never_negative
+    return open_accounts(session, [(code, kind, flag) for code in personal_medical_codes(person_ids)])
+
+
+def credit_personal_medical_openings(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult:
+    """Opening balances into personal medical accounts (``bulk.post_opening``): the accounts that do not exist
+    yet are opened with the chart's kind and flag in the same statement that writes their transfers."""
+    from sscard.ledger.bulk import post_opening
+
+    return post_opening(session, transfers, PersonalMedical.kind, PersonalMedical.never_negative)
 
 
 def open_missing(session: Session, accounts: Iterable[Account]) -> None:

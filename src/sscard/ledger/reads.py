@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from sscard.db_sums import combined, exact_sum
@@ -73,3 +73,20 @@ def accounts_not_matching_journal(session: Session) -> list[str]:
         if any(getattr(account, k) != sums[k].get(account.id, 0) for k in TOTALS):
             bad.append(account.code)
     return bad
+
+
+def posted_from(session: Session, debit_account_code: str, code: str,
+                reference: str | None = None) -> tuple[int, int]:
+    """How many posted transfers left ``debit_account_code`` with the reason ``code`` (and ``reference``, if
+    given) and how many fen they moved: the journal's own figure, for a reconciliation against a source's
+    totals (index on the debit account). An account that does not exist has moved nothing."""
+    account_id = session.execute(select(Account.id).where(Account.code == debit_account_code)).scalar_one_or_none()
+    if account_id is None:
+        return 0, 0
+    query = select(func.count(), func.coalesce(func.sum(Transfer.amount), 0)).where(
+        Transfer.debit_account_id == account_id, Transfer.code == code,
+        Transfer.state == TransferState.POSTED.value)
+    if reference is not None:
+        query = query.where(Transfer.reference == reference)
+    count, amount = session.execute(query).one()
+    return int(count), int(amount)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from sscard.ledger.accounts import balance, create_account, get_or_create_account
 from sscard.ledger.posting import post_pending, transfer, transfers, void_pending
-from sscard.ledger.reads import accounts_not_matching_journal, check_zero_sum, history, lookup_transfer
+from sscard.ledger.reads import accounts_not_matching_journal, check_zero_sum, history, lookup_transfer, posted_from
 from sscard.ledger.rules import MAX_BATCH, TOTAL_MAX
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "history",
     "lookup_transfer",
     "post_pending",
+    "posted_from",
     "transfer",
     "transfers",
     "void_pending",

@@ -281,3 +281,39 @@ class MedicalHistoryClosed(Conflict):
     code = "MEDICAL_HISTORY_CLOSED"
     message_zh = "已有结算记录，不能再初始导入历史政策或目录"
     message_en = "Settlements exist: the initial load of past policy and catalogue is closed"
+
+
+class CardPaymentAmountMismatch(ValidationFailed):
+    code = "CARD_PAYMENT_AMOUNT_MISMATCH"
+    message_zh = "刷卡金额与该笔结算的个人现金支付金额不一致"
+    message_en = "The card payment's amount is not the settlement's cash part"
+
+
+class CardPaymentExists(Conflict):
+    code = "CARD_PAYMENT_EXISTS"
+    message_zh = "该笔结算的个人现金部分已刷卡支付"
+    message_en = "The cash part of this settlement was already paid by card"
+
+
+class CardPaymentConflict(Conflict):
+    code = "CARD_PAYMENT_KEY_CONFLICT"
+    message_zh = "该幂等键已用于另一笔刷卡支付记录"
+    message_en = "This idempotency key was used for another card payment"
+
+
+class CardPaymentSettlementReversed(Conflict):
+    code = "CARD_PAYMENT_SETTLEMENT_REVERSED"
+    message_zh = "该笔结算已撤销，不能登记刷卡支付"
+    message_en = "The settlement was reversed; no card payment can be recorded for it"
+
+
+class CardPaymentCryptogramInvalid(ValidationFailed):
+    code = "CARD_PAYMENT_CRYPTOGRAM_INVALID"
+    message_zh = "刷卡支付的卡片密文与该笔结算的卡或金额不符"
+    message_en = "The purchase cryptogram does not come from the settlement's card for this amount"
+
+
+class CardPaymentNotFound(NotFound):
+    code = "CARD_PAYMENT_NOT_FOUND"
+    message_zh = "该笔结算没有刷卡支付记录"
+    message_en = "No card payment is recorded for this settlement"

@@ -6,7 +6,7 @@ runs on every settlement."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import bindparam, select
@@ -28,6 +28,7 @@ from sscard.registry import idnumber
 from sscard.registry.errors import PersonDeceased, PersonNotFound
 from sscard.registry.models import Person
 from sscard.registry.schemas import LivingStatus
+from sscard.transition import service as transition
 
 
 class _PersonRow(NamedTuple):
@@ -54,7 +55,7 @@ class Subject:
     person: _PersonRow
     insured: _InsuredRow
     card: _CardRow | None
-    identified_by: Literal["card", "id_number", "ecard"]
+    identified_by: Literal["card", "id_number", "ecard", "legacy"]
     balance: int  # available balance of the personal account (0 if the person has none)
 
 
@@ -118,10 +119,16 @@ def identify(session: Session, card_no: str | None, id_number: str | None, card_
 
 
 def identify_any(session: Session, actor: Actor, card_no: str | None, id_number: str | None,
-                 ecard_code: str | None, spend_as: str | None = None) -> Subject:
+                 ecard_code: str | None, spend_as: str | None = None, legacy_card_no: str | None = None) -> Subject:
     """``identify``, or by a scanned e-card code: the e-card package checks it (format, signature, time, e-card
     active, not used) and, for a settlement (``spend_as``: its reference), spends it in this transaction; then
-    the card rules apply to the e-card's card as to a card number."""
+    the card rules apply to the e-card's card as to a card number. Or, during the transition window, by the
+    old medical card's number (``legacy_card_no``): the transition package names its holder, whose current
+    card's rules then apply (docs/transition.md); after the window LEGACY_CARD_WINDOW_CLOSED."""
+    if legacy_card_no is not None:
+        if card_no is not None or id_number is not None or ecard_code is not None:
+            raise IdentificationInvalid()
+        return _by_legacy_card(session, legacy_card_no)
     if ecard_code is None:
         return identify(session, card_no, id_number)
     if card_no is not None or id_number is not None:
@@ -129,6 +136,18 @@ def identify_any(session: Session, actor: Actor, card_no: str | None, id_number:
     scanned = (ecard.redeem_in(session, actor, ecard_code, "settlement", spend_as) if spend_as is not None
                else ecard.check_in(session, ecard_code))
     return identify(session, None, None, card_id=scanned.card_id)
+
+
+_CURRENT_CARD = select(Card.id).where(Card.person_id == bindparam("person_id"), _VALID_CARD)
+
+
+def _by_legacy_card(session: Session, legacy_card_no: str) -> Subject:
+    """The old card's holder (``transition.legacy_holder_in``), mapped to the person's current card."""
+    person_id = transition.legacy_holder_in(session, legacy_card_no)
+    rows = bulksql.execute(session, _CURRENT_CARD, {"person_id": person_id})
+    if not rows:
+        raise CardNotFound(None)  # not yet made or cancelled: the counter settles by ID number
+    return replace(identify(session, None, None, card_id=int(rows[0][0])), identified_by="legacy")
 
 
 def ecard_card_no(db: Database, code: str) -> str:

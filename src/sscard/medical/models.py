@@ -258,3 +258,26 @@ class ReconDifference(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     resolved_by: Mapped[str | None] = mapped_column(String(50))
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CardPayment(Base):
+    """刷卡支付: the cash part of a settlement paid with the card's PBOC debit application — the issuing bank's
+    approval as the terminal received it (docs/debit.md). One per settlement; ``key`` makes a retry a replay."""
+
+    __tablename__ = "medical_card_payments"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),
+                      Index("ix_medical_card_payments_recon", "institution_id", "bank_code", "txn_date"))
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # the terminal's idempotency key
+    setl_id: Mapped[str] = mapped_column(ForeignKey("medical_settlements.setl_id"), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("medical_institutions.id"))
+    bank_code: Mapped[str] = mapped_column(String(10))
+    bank_ref: Mapped[str] = mapped_column(String(64))  # the reference the bank answered under
+    pan_masked: Mapped[str] = mapped_column(String(19))  # first 6 and last 4 digits
+    atc: Mapped[int] = mapped_column(Integer)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    auth_code: Mapped[str] = mapped_column(String(6))
+    txn_date: Mapped[dt.date] = mapped_column(Date)  # the terminal's transaction date (9A), as the bank has it
+    paid_on: Mapped[dt.date] = mapped_column(Date)  # the clearing day (local)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -191,6 +191,16 @@ class Verifier:
             raise CardPresenceInvalid("the cryptogram does not match this card and request")
 
 
+    def purchase_matches(self, card_no: str, algorithm: Algorithm, key_version: int | None, atc: int, aip: bytes,
+                         cvr: bytes, ac: bytes, cdol1: bytes) -> bool:
+        """Does the purchase cryptogram ``ac`` (a GENERATE AC over ``cdol1``, docs/debit.md) come from card
+        ``card_no``?"""
+        udk = self._card_key(card_no, algorithm, key_version)
+        session = secure.pboc_session_key(algorithm, udk, atc)
+        expected = secure.pboc_application_cryptogram(algorithm, session, arqc_input(cdol1, aip, atc, cvr))
+        return hmac.compare_digest(expected, ac)
+
+
 def arqc_matches(udk: bytes, proof: Proof, bill_date: dt.date) -> bool:
     """Does ``proof``'s ARQC come from the card whose AC key is ``udk``, over this body and bill date? The AC
     session key from the ATC, then the cryptogram over CDOL1 data ‖ AIP ‖ ATC ‖ CVR (``chip.cmd_pboc``)."""

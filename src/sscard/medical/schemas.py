@@ -19,7 +19,10 @@ CardNo = Annotated[str | None, Field(default=None, min_length=1, max_length=12)]
 IdNumber = Annotated[str | None, Field(default=None, min_length=1, max_length=18)]
 EcardCode = Annotated[str | None, Field(default=None, min_length=1, max_length=200,
                                         description="a scanned e-card code in place of the card (docs/ecard.md)")]
-IdentifiedBy = Literal["card", "id_number", "ecard"]
+LegacyCardNo = Annotated[str | None, Field(default=None, min_length=4, max_length=20, pattern=r"^[0-9A-Za-z]{4,20}$",
+                                           description="the old medical card's number, during the transition "
+                                                       "window only (docs/transition.md)")]
+IdentifiedBy = Literal["card", "id_number", "ecard", "legacy"]
 
 
 class _In(BaseModel):
@@ -47,6 +50,7 @@ class EligibilityIn(_In):
     card_no: CardNo = None
     id_number: IdNumber = None
     ecard_code: EcardCode = None
+    legacy_card_no: LegacyCardNo = None
     year: Annotated[int, Field(strict=True, ge=2000, le=2999)] | None = None
 
 
@@ -58,6 +62,7 @@ class SettleIn(_In):
     card_no: CardNo = None
     id_number: IdNumber = None
     ecard_code: EcardCode = None
+    legacy_card_no: LegacyCardNo = None
     use_account: bool = Field(default=True, description="the patient lets the personal account pay (个账支付)")
     bill: BillIn
 
@@ -160,3 +165,66 @@ class PositionOut(BaseModel):
     person_type: PersonType
     accumulators: AccumulatorsOut
     account_balance_fen: int
+
+
+# ------------------------------------------------------------------------------------ the cash part paid by card
+
+
+class CardPaymentIn(BaseModel):
+    """刷卡支付登记: the terminal tells the centre that the issuing bank approved the card purchase for this
+    settlement's cash part — the purchase request it sent (the card's ARQC over the amount, checked here too)
+    and the bank's answer. ``key``: the idempotency key (a retry returns the first record)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:._-]+$")
+    bank_code: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z_-]+$")
+    bank_ref: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:._-]+$")
+    auth_code: str = Field(pattern=r"^[0-9]{6}$")
+    amount_fen: int = Field(gt=0, lt=10**12)
+    algorithm: Literal["sm4", "3des"]
+    key_version: int | None = Field(default=None, ge=1, le=9999)
+    atc: int = Field(ge=0, le=0xFFFF)
+    aip: str = Field(pattern=r"^[0-9A-Fa-f]{4}$")
+    cvr: str = Field(pattern=r"^[0-9A-Fa-f]{8}$")
+    arqc: str = Field(pattern=r"^[0-9A-Fa-f]{16}$")
+    un: str = Field(pattern=r"^[0-9A-Fa-f]{8}$")
+    tvr: str = Field(default="0000000000", pattern=r"^[0-9A-Fa-f]{10}$")
+    txn_date: dt.date
+    pan: str = Field(pattern=r"^[0-9]{12,19}$")
+
+
+class CardPaymentOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    setl_id: str
+    key: str
+    bank_code: str
+    bank_ref: str
+    auth_code: str
+    amount_fen: int
+    pan_masked: str
+    atc: int
+    txn_date: dt.date
+    paid_on: dt.date
+    replayed: bool = False
+
+
+class CardReconOut(BaseModel):
+    """One institution, bank and day: the settlements' cash part, what the centre recorded as paid by card and
+    what the bank's statement says it approved — line by line (by the bank's reference) and to the fen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    institution: str
+    bank_code: str
+    day: dt.date
+    settlements_cash_fen: int  # Σ cash_fen of the settlements (not reversed) whose card payment is dated ``day``
+    card_paid_fen: int
+    card_paid_count: int
+    bank_fen: int
+    bank_count: int
+    only_in_bank: list[str]
+    only_in_centre: list[str]
+    amount_differs: list[str]
+    balanced: bool

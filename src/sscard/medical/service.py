@@ -135,7 +135,8 @@ def eligibility(db: Database, principal: InstitutionPrincipal, req: EligibilityI
     principal.actor.require(Permission.MEDICAL_SETTLE)
     with db.unit_of_work() as session:
         check_terminal(session, principal, req.terminal_no)
-        subject = identify_any(session, principal.actor, req.card_no, req.id_number, req.ecard_code)
+        subject = identify_any(session, principal.actor, req.card_no, req.id_number, req.ecard_code,
+                               legacy_card_no=req.legacy_card_no)
         year = req.year or clock.local_date().year
         acc = _accumulators(session, subject.person.id, year, lock=False)
         audit.record(session, principal.actor, "medical.eligibility", "person", subject.person.id, None,
@@ -179,7 +180,8 @@ def _compute(session: Session, principal: InstitutionPrincipal, req: SettleIn, l
     check_terminal(session, principal, req.terminal_no)
     bill = _bill(principal, req.bill)
     subject = identify_any(session, principal.actor, req.card_no, req.id_number, req.ecard_code,
-                           f"{principal.code}:{req.msg_id}" if lock else None)  # 2207 spends an e-card code
+                           f"{principal.code}:{req.msg_id}" if lock else None,  # 2207 spends an e-card code
+                           legacy_card_no=req.legacy_card_no)
     policy, catalogue = config.rules_on(session, bill.date,
                                         (line.code for line in bill.lines if not line.out_of_catalogue))
     checked = None

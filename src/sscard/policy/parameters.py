@@ -86,6 +86,8 @@ KNOWN: dict[str, ParameterSpec] = {
                       "seconds", 1, 604800),
         ParameterSpec("portal.kiosk_idle_seconds", "自助终端无操作自动退出秒数 / kiosk idle logout in seconds",
                       10, 3600),
+        ParameterSpec("portal.certificate_valid_days", "参保证明、缴费清单可验证天数 / days a certificate printed "
+                      "for a cardholder can be verified", 1, 366),
         ParameterSpec("health.grant_minutes", "持卡人授权查阅健康索引的有效分钟数 / minutes a holder's grant "
                       "to read the health index lasts", 1, 10080),
         ParameterSpec("health.emergency_minutes", "紧急查阅（破窗）授权有效分钟数 / minutes a break-the-glass grant "
@@ -97,6 +99,18 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("ecard.clock_skew_seconds", "验码允许的时钟偏差秒数 / clock skew a verifier allows, in "
                       "seconds", 0, 120),
         ParameterSpec("ecard.family_max", "每人最多亲情账户数 / family members a holder may add", 0, 10),
+        ParameterSpec("transition.legacy_window_from", "旧医保卡过渡期首日（YYYYMMDD）/ first day hospitals may "
+                      "identify a patient by the old medical card number, as YYYYMMDD", 20000101, 20991231),
+        ParameterSpec("transition.legacy_window_until", "旧医保卡过渡期末日（YYYYMMDD，含当日）/ last day (inclusive) "
+                      "the old medical card number is accepted, as YYYYMMDD", 20000101, 20991231),
+        ParameterSpec("treasury.match_window_days", "对账自动匹配允许的记账日差（天）/ days between the ledger's "
+                      "date and the bank's booking date that still match automatically", 0, 31),
+        ParameterSpec("treasury.interest_day_basis", "定期存款计息天数基准（360 或 365）/ days of the year for "
+                      "term deposit interest (360 or 365)", 360, 366),
+        ParameterSpec("transfer.pension.pool_share_bp", "养老保险关系转移时统筹基金转移比例（占缴费基数，万分比）/ "
+                      "share of each month's contribution base the pooled fund transfers, bp", 0, 10_000),
+        ParameterSpec("transfer.pension.interest_bp", "个人账户记账年利率（万分比）/ yearly interest credited to "
+                      "the personal pension account, bp", 0, 2_000),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

@@ -1,6 +1,6 @@
 """Errors of the portal: query passwords, cardholder login and sessions, contact data."""
 
-from sscard.errors import DomainError, ValidationFailed
+from sscard.errors import DomainError, NotFound, ValidationFailed
 
 
 class QueryPasswordInvalid(ValidationFailed):
@@ -35,8 +35,10 @@ class PortalSessionInvalid(DomainError):
 class CardNotForKiosk(DomainError):
     code = "KIOSK_CARD_REFUSED"
     http_status = 403
-    message_zh = "此卡已挂失或注销，不能在自助终端登录；请用身份证号登录网上服务"
-    message_en = "This card is reported lost or cancelled and cannot log in at a kiosk; use your ID number online"
+    message_zh = ("此卡已挂失、注销或尚未激活，不能在自助终端使用。请取走您的卡片，到服务窗口办理，"
+                  "或用身份证号登录网上服务")
+    message_en = ("This card is reported lost, cancelled or not activated and cannot be used at a kiosk. Please "
+                  "take your card, and go to a service counter or log in online with your ID number")
 
 
 class CardUnreadable(DomainError):
@@ -50,3 +52,37 @@ class AddressInvalid(ValidationFailed):
     code = "ADDRESS_INVALID"
     message_zh = "地址须为 1 至 200 个字符，且不含控制字符"
     message_en = "The address must be 1 to 200 characters without control characters"
+
+
+class KioskLoginFailed(PortalLoginFailed):
+    # The same code as online; the words match what the kiosk did: it read the card, the holder typed only the
+    # password.
+    message_zh = ("查询密码错误，或错误次数过多已暂时锁定，请稍后再试"
+                  "（忘记查询密码的，请持身份证和社保卡到服务窗口重置）")
+    message_en = ("Wrong query password for this card, or temporarily locked after too many wrong tries; try again "
+                  "later (forgotten it? Bring your ID card and this card to a service counter)")
+
+
+class CertificateNotFound(NotFound):
+    # One answer for a malformed, an unknown and a mistyped code: the public page is no oracle.
+    code = "CERTIFICATE_NOT_FOUND"
+    message_zh = "未找到此验证码对应的证明，请核对验证码"
+    message_en = "No certificate has this verification code; check the code"
+
+
+class CertificateKindInvalid(ValidationFailed):
+    code = "CERTIFICATE_KIND_INVALID"
+    message_zh = "请选择要打印的证明种类"
+    message_en = "Choose which certificate to print"
+
+
+class CardOrderInvalid(ValidationFailed):
+    code = "CARD_ORDER_INVALID"
+    message_zh = "请选择补换卡的种类，并填写邮寄地址或选择领卡网点"
+    message_en = "Choose what card to order, and give a mailing address or choose the outlet to collect it at"
+
+
+class OutletUnknown(ValidationFailed):
+    code = "CARD_ORDER_OUTLET_UNKNOWN"
+    message_zh = "请从列表中选择领卡网点"
+    message_en = "Choose the outlet from the list"

@@ -10,6 +10,7 @@ by editing the medical package); contributions and benefits from the funds packa
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +20,7 @@ from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.cards.models import Card
 from sscard.cards.operations import Operation, available_operations
+from sscard.cards.states import AppStatus
 from sscard.db import Database
 from sscard.funds.benefits.reissue import payments_for_person
 from sscard.funds.contributions.history import contribution_history
@@ -27,7 +29,16 @@ from sscard.ledger import service as ledger
 from sscard.ledger.errors import LedgerAccountNotFound
 from sscard.medical.models import Institution, Insured, Settlement
 from sscard.portal.models import PortalAccount
-from sscard.portal.schemas import CardView, FundsRow, FundsSection, Medical, Profile, SettlementView
+from sscard.portal.schemas import (
+    AccountCredit,
+    CardView,
+    FundsRow,
+    FundsSection,
+    LineView,
+    Medical,
+    Profile,
+    SettlementView,
+)
 from sscard.registry import idnumber
 from sscard.registry.models import Person
 
@@ -53,11 +64,17 @@ def profile(db: Database, actor: Actor) -> Profile:
     with db.unit_of_work() as session:
         person = session.get_one(Person, person_id)
         account = session.get(PortalAccount, person_id)
-        rows = session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc())).scalars()
-        cards = [CardView(card_no=c.card_no, app_status=c.app_status, production_status=c.production_status,
-                          expires_on=c.expires_on, temp_loss_expires_at=c.temp_loss_expires_at,
-                          can_report_loss=Operation.TEMP_LOSS in available_operations(c))
-                 for c in rows]
+        rows = list(session.execute(select(Card).where(Card.person_id == person_id).order_by(Card.id.desc()))
+                    .scalars())
+        cards = []
+        for c in rows:
+            ops = available_operations(c, rows)
+            cards.append(CardView(card_no=c.card_no, app_status=c.app_status, production_status=c.production_status,
+                                  expires_on=c.expires_on, temp_loss_expires_at=c.temp_loss_expires_at,
+                                  can_report_loss=Operation.TEMP_LOSS in ops,
+                                  can_lift_loss=c.app_status == AppStatus.TEMP_LOSS.value,
+                                  can_replace=Operation.APPLY_REPLACEMENT in ops,
+                                  can_exchange=Operation.APPLY_EXCHANGE in ops))
         audit.record(session, actor, "portal.profile_read", "person", person_id)
         return Profile(name=person.name, id_masked=idnumber.mask(person.id_number), sex=person.sex,
                        birth_date=person.birth_date, region_code=person.region_code,
@@ -79,11 +96,44 @@ def medical(db: Database, actor: Actor) -> Medical:
             .where(Settlement.person_id == person_id).order_by(Settlement.id.desc()).limit(SETTLEMENTS_SHOWN))
         settlements = [SettlementView(setl_id=s.setl_id, settled_on=s.settled_on, institution=name,
                                       total_fen=s.total_fen, fund_paid_fen=s.fund_paid_fen,
-                                      account_paid_fen=s.account_paid_fen, cash_fen=s.cash_fen, status=s.status)
+                                      account_paid_fen=s.account_paid_fen, cash_fen=s.cash_fen, status=s.status,
+                                      lines=_lines(s.split))
                        for s, name in rows]
+        credits = _credits(session, person_id)
         audit.record(session, actor, "portal.medical_read", "person", person_id)
         return Medical(insured=insured is not None, scheme=insured.scheme if insured else None,
-                       balance_fen=balance, settlements=settlements)
+                       balance_fen=balance, settlements=settlements, credits=credits)
+
+
+CREDITS_SHOWN = 24
+ACCOUNT_CREDIT = "medical.account_credit"  # the ledger code of 个人账户划入 (medical.credit_personal_account)
+
+
+def _lines(split_json: str) -> list[LineView]:
+    """The bill's lines as the settlement split them (结算明细), from the split the medical engine stored."""
+    try:
+        lines = json.loads(split_json).get("lines") or []
+    except (ValueError, AttributeError):
+        return []
+    out = []
+    for line in lines:
+        own = int(line.get("out_of_catalogue_fen", 0)) + int(line.get("over_price_cap_fen", 0)) + int(
+            line.get("fund_excluded_fen", 0))
+        out.append(LineView(name=str(line.get("name") or line.get("code") or ""), quantity=str(line.get("quantity")),
+                            amount_fen=int(line.get("amount_fen", 0)), own_expense_fen=own,
+                            first_self_pay_fen=int(line.get("first_self_pay_fen", 0)),
+                            in_scope_fen=int(line.get("in_scope_fen", 0))))
+    return out
+
+
+def _credits(session: Any, person_id: int) -> list[AccountCredit]:
+    """个人账户划入: the ledger's credits of the personal medical account from the allocation source."""
+    try:
+        entries = ledger.history(session, chart.PersonalMedical(person_id).code, limit=200)
+    except LedgerAccountNotFound:
+        return []
+    return [AccountCredit(credited_at=e.timestamp, amount_fen=e.amount) for e in entries
+            if e.side == "credit" and e.code == ACCOUNT_CREDIT and e.state == "posted"][:CREDITS_SHOWN]
 
 
 # ------------------------------------------------------------------------------------------------- funds

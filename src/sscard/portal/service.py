@@ -38,6 +38,7 @@ from sscard.policy import service as policy
 from sscard.portal.errors import (
     AddressInvalid,
     CardNotForKiosk,
+    KioskLoginFailed,
     PortalLoginFailed,
     PortalSessionInvalid,
     QueryPasswordInvalid,
@@ -163,14 +164,14 @@ def _verify(account: PortalAccount, password: str) -> bool:
 
 
 def _count_failure(session: Session, person_id: int | None, address: str | None,
-                   identifier: str = "") -> DomainError:
+                   identifier: str = "", kiosk: bool = False) -> DomainError:
     """One failed login against the holder (or, for an unknown one, what was typed) and the address."""
     account = str(person_id) if person_id is not None else f"unknown:{_sha(identifier.strip().upper())[:32]}"
     locks = throttle.fail(session, SCOPE, account, address)
     if person_id is not None:
         audit.record(session, SYSTEM_ACTOR, "portal.login_failed", "person", person_id, None,
                      {"locked": any(lock.key.startswith("portal:account:") for lock in locks)})
-    return PortalLoginFailed()
+    return KioskLoginFailed() if kiosk else PortalLoginFailed()
 
 
 # ------------------------------------------------------------------------------------------------- login
@@ -229,12 +230,13 @@ def check_password_in(session: Session, identifier: str, password: str, kiosk: b
     # The row lock serialises one holder's attempts, so none slips past a lock taken meanwhile.
     account = None if person_id is None else session.get(PortalAccount, person_id, with_for_update=True)
     if throttle.locked(session, throttle.keys(SCOPE, account_name, address)):
-        raise PortalLoginFailed()  # refused before any check: a lock is not a guessing oracle
+        # refused before any check: a lock is not a guessing oracle
+        raise KioskLoginFailed() if kiosk else PortalLoginFailed()
     if account is None:
         _hasher.hash(password)  # the same time as a real check: no enumeration by timing
-        return _count_failure(session, None, address, identifier)
+        return _count_failure(session, None, address, identifier, kiosk)
     if not _verify(account, password):
-        return _count_failure(session, account.person_id, address)
+        return _count_failure(session, account.person_id, address, kiosk=kiosk)
     throttle.succeed(session, SCOPE, str(account.person_id))
     return account.person_id
 
@@ -268,6 +270,15 @@ def authenticate(db: Database, token: str) -> tuple[Actor, bool]:
     return actor, kiosk
 
 
+def check_kiosk_card(db: Database, card_no: str) -> None:
+    """Right after the kiosk read the card, before it asks for the password: a card that is lost, cancelled, not
+    activated or unknown is refused (``KIOSK_CARD_REFUSED``); the holder knows at once to take the card back."""
+    with db.unit_of_work() as session:
+        card = session.execute(select(Card).where(Card.card_no == card_no.strip().upper())).scalar_one_or_none()
+        if card is None or card.app_status not in _KIOSK_CARDS:
+            raise CardNotForKiosk(card_no=card_no if card is None else card.card_no)
+
+
 def kiosk_idle_seconds(db: Database) -> int:
     with db.unit_of_work() as session:
         return policy.get_int(session, KIOSK_IDLE_SECONDS, _today())
@@ -298,6 +309,21 @@ def report_temporary_loss(db: Database, actor: Actor, card_no: str) -> Card:
     """临时挂失 by the cardholder: through the card service, so counters see it (and its audit) at once."""
     actor.require(Permission.PORTAL_SELF)
     return cards.report_temporary_loss(db, actor, _own_card(db, actor, card_no))
+
+
+def lift_temporary_loss(db: Database, actor: Actor, card_no: str) -> Card:
+    """网上解挂: the cardholder lifts the temporary loss of their own card (a formal loss only at a counter)."""
+    actor.require(Permission.PORTAL_SELF)
+    return cards.lift_own_temporary_loss(db, actor, _own_card(db, actor, card_no))
+
+
+def change_card_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: str, repeat: str) -> bool:
+    """修改社保卡密码 at a kiosk: the card in the reader is the session's card. True when changed; False when the old
+    PIN was wrong (counted towards the card's lock by the card package)."""
+    actor.require(Permission.PORTAL_SELF)
+    if new_pin != repeat:
+        raise QueryPasswordMismatch()
+    return cards.change_own_pin(db, actor, _own_card(db, actor, card_no), old_pin, new_pin).ok
 
 
 def check_address(raw: str | None) -> str | None:

@@ -43,7 +43,8 @@ from sscard.production.errors import (
     NoOutletForCard,
 )
 from sscard.production.models import BatchRecord, CooperatingBank, ProductionBatch
-from sscard.production.schemas import BatchOut
+from sscard.production.schemas import BatchFailureOut, BatchOut
+from sscard.registry import idnumber
 from sscard.registry.models import Person
 
 PS = ProductionStatus
@@ -426,3 +427,22 @@ def list_batches(db: Database, actor: Actor, stage: str | None = None, limit: in
         if stage:
             query = query.where(ProductionBatch.stage == stage)
         return [_out(b) for b in session.execute(query).scalars()]
+
+
+def bank_names(db: Database, actor: Actor) -> dict[str, str]:
+    """The cooperating banks' names by code (for pages that must not show codes)."""
+    actor.require(Permission.PRODUCTION_BATCH)
+    with db.unit_of_work() as session:
+        return {b.code: b.name_zh for b in session.execute(select(CooperatingBank)).scalars()}
+
+
+def batch_failures(db: Database, actor: Actor, batch_no: str) -> list[BatchFailureOut]:
+    """The failed cards of one batch (bank or card maker), each with its holder's name and masked ID number."""
+    actor.require(Permission.PRODUCTION_BATCH)
+    with db.unit_of_work() as session:
+        batch = _batch(session, batch_no)
+        rows = _records(session, batch, "bank_failed", "maker_failed")
+        audit.record(session, actor, "production.batch_failures_read", "production_batch", batch.batch_no, None,
+                     {"returned": len(rows)})
+        return [BatchFailureOut(card_no=r.card_no, name=p.name, id_masked=idnumber.mask(p.id_number), state=r.state,
+                                fail_code=r.fail_code, fail_reason=r.fail_reason) for r, _card, p in rows]

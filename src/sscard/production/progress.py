@@ -69,13 +69,24 @@ def _month(session: Session) -> ColumnElement[str]:
     return func.strftime("%Y-%m", func.datetime(Card.issued_at, "+8 hours"))
 
 
-def progress(db: Database, actor: Actor) -> ProgressOut:
-    """Aggregates only: cards issued (picked up) and active (activated, not cancelled) against the targets."""
+def progress(db: Database, actor: Actor, *, division: str | None = None, bank: str | None = None,
+             issued_since: dt.date | None = None) -> ProgressOut:
+    """Aggregates only: cards issued (picked up) and active (activated, not cancelled) against the targets.
+
+    Filters (the dashboard's): holders living in one ``division``, cards of one ``bank``, cards issued on or
+    after the local day ``issued_since``; the targets and the coverage stay city-wide figures."""
     actor.require(Permission.STATS_READ)
     issued_col = func.count(Card.issued_at)
     active_col = func.count(Card.activated_at).filter(Card.app_status != AppStatus.CANCELLED.value)
     with db.unit_of_work() as session:
         base = select(issued_col, active_col).where(Card.issued_at.is_not(None))
+        if division:
+            base = base.where(Card.person_id.in_(select(Person.id).where(Person.region_code == division)))
+        if bank:
+            base = base.where(Card.bank_code == bank)
+        if issued_since is not None:
+            start = dt.datetime.combine(issued_since, dt.time(), tzinfo=clock.local_zone()).astimezone(dt.UTC)
+            base = base.where(Card.issued_at >= start)
         issued, active = session.execute(base).one()
         valid = session.execute(select(func.count()).select_from(Card).where(
             Card.app_status.is_not(None), Card.app_status != AppStatus.CANCELLED.value)).scalar_one()

@@ -52,6 +52,29 @@ class ExceptionOut(BaseModel):
     resolved_by: str | None
 
 
+class ExceptionReview(BaseModel):
+    """An open exception as the operator deciding it needs it: whose record (name, masked ID number), the
+    reason in both languages, and the collected value beside the register's for the field concerned."""
+
+    exception: ExceptionOut
+    name: str
+    id_masked: str
+    reason_zh: str
+    reason_en: str
+    collected_value: str | None
+
+
+class BatchFailureOut(BaseModel):
+    """A card of a batch the bank or the card maker returned as failed, with the holder for the operator."""
+
+    card_no: str
+    name: str
+    id_masked: str
+    state: str
+    fail_code: str | None
+    fail_reason: str | None
+
+
 class ResolveIn(BaseModel):
     resolution: Resolution
 

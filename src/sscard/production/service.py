@@ -43,11 +43,13 @@ from sscard.production.models import (
 from sscard.production.schemas import (
     ComparisonOut,
     ExceptionOut,
+    ExceptionReview,
     ImportOut,
     Resolution,
     ResolveOut,
     RowErrorOut,
 )
+from sscard.registry import idnumber
 from sscard.registry import service as registry
 from sscard.registry.models import Person
 from sscard.registry.schemas import PersonIn
@@ -278,6 +280,31 @@ def list_exceptions(db: Database, actor: Actor, status: str = "open", reason_cod
         return found
 
 
+def review_queue(db: Database, actor: Actor, limit: int = 200) -> list[ExceptionReview]:
+    """The open exceptions with what an operator needs to decide each one: the collected record's name and
+    masked ID number, the reason's wording, and the value collected for the field the register disagrees on."""
+    actor.require(Permission.PRODUCTION_RESOLVE)
+    with db.unit_of_work() as session:
+        rows = session.execute(
+            select(ComparisonException, CollectedRecord)
+            .join(CollectedRecord, CollectedRecord.id == ComparisonException.record_id)
+            .where(ComparisonException.status == "open")
+            .order_by(ComparisonException.id).limit(min(limit, 1000)))
+        found = []
+        for exc, record in rows:
+            wording = compare.REASONS.get(exc.reason_code, f"{exc.reason_code} / {exc.reason_code}")
+            zh, _, en = wording.partition(" / ")
+            collected = getattr(record, exc.field) if exc.field and hasattr(record, exc.field) else None
+            found.append(ExceptionReview(
+                exception=ExceptionOut.model_validate(exc), name=record.name,
+                id_masked=idnumber.mask(record.id_number),
+                reason_zh=zh, reason_en=en or zh,
+                collected_value=collected.isoformat() if isinstance(collected, dt.date) else collected))
+        audit.record(session, actor, "production.exceptions_read", "comparison_exception", "*", None,
+                     {"status": "open", "returned": len(found)})
+        return found
+
+
 def _set_field(record: CollectedRecord, field: str, value: str) -> None:
     if field == "birth_date":
         record.birth_date = dt.date.fromisoformat(value)
@@ -369,3 +396,15 @@ def import_errors(db: Database, actor: Actor, import_id: int) -> list[RowErrorOu
         rows = session.execute(select(ImportRowError).where(ImportRowError.import_id == import_id)
                                .order_by(ImportRowError.row_no)).scalars()
         return [RowErrorOut(row_no=r.row_no, code=r.code, reason=r.reason) for r in rows]
+
+
+def photo_of(db: Database, actor: Actor, id_number: str) -> tuple[int, int] | None:
+    """The size (width, height) of the newest collected photo of the person, or None when none was collected."""
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        row = session.execute(
+            select(CollectedRecord.photo_width, CollectedRecord.photo_height)
+            .where(CollectedRecord.id_number == id_number, CollectedRecord.photo_ref.is_not(None))
+            .order_by(CollectedRecord.id.desc()).limit(1)).first()
+        audit.record(session, actor, "production.photo_read", "person", idnumber.mask(id_number))
+        return (int(row[0] or 0), int(row[1] or 0)) if row else None

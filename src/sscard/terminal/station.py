@@ -19,7 +19,7 @@ from sscard.chip import load
 from sscard.chip.image import ImageError
 from sscard.kms import KeyManager, KmsError
 from sscard.registry.regions import CITY_CODE
-from sscard.terminal import Reader, Terminal, TerminalError, VirtualReader
+from sscard.terminal import PcscError, PcscReader, Reader, Terminal, TerminalError, VirtualReader
 from sscard.terminal.payment import settlement_cryptogram
 
 IMAGE_ENV = "SSCARD_KIOSK_CARD_IMAGE"
@@ -44,24 +44,21 @@ class KioskReader(Protocol):
     def read_card_no(self) -> str: ...
 
 
-@dataclass
-class ImageCardReader:
-    """The card image at ``path`` is the card in the slot; ``keys`` issues the PSAM the terminal uses."""
+class _Station:
+    """What a reader with its PSAM does with the card in it; subclasses say how the card is reached."""
 
-    path: Path
     keys: KeyManager
 
-    def _card(self) -> Reader:
-        try:
-            return VirtualReader(load(self.path))  # read only: nothing to save back
-        except (FileNotFoundError, ImageError, ValueError, KeyError) as exc:
-            raise NoCard(str(exc)) from exc
+    def open_card(self) -> Reader:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def terminal(self, card: Reader) -> Terminal:
+        return Terminal(card, VirtualReader(self.keys.issue_psam(CITY_CODE), name="PSAM"))
 
     def read_card(self) -> ReadCard:
-        card = self._card()
+        card = self.open_card()
         try:
-            terminal = Terminal(card, VirtualReader(self.keys.issue_psam(CITY_CODE), name="PSAM"))
-            info = terminal.read_holder()
+            info = self.terminal(card).read_holder()
         except (TerminalError, KmsError) as exc:
             raise NoCard(str(exc)) from exc
         finally:
@@ -74,13 +71,10 @@ class ImageCardReader:
     def prove_settlement(self, card_no: str, body: bytes, bill_date: dt.date) -> str:
         """For a settlement by card: read the card through the PSAM (it must still be ``card_no``), then have
         its chip compute the ARQC bound to ``body`` (``sscard.terminal.payment``); the ``X-Card-Presence``
-        header. The card counts its ATC, so the image is saved back, as a real card keeps it."""
+        header. The card counts its ATC (an image is saved back, as a real card keeps it)."""
+        card = self.open_card()
         try:
-            card = VirtualReader(load(self.path), image_path=self.path)
-        except (FileNotFoundError, ImageError, ValueError, KeyError) as exc:
-            raise NoCard(str(exc)) from exc
-        try:
-            terminal = Terminal(card, VirtualReader(self.keys.issue_psam(CITY_CODE), name="PSAM"))
+            terminal = self.terminal(card)
             if terminal.read_holder().card_no != card_no:
                 raise NoCard("another card was put in the reader")
             return settlement_cryptogram(terminal, body, bill_date).header
@@ -88,6 +82,35 @@ class ImageCardReader:
             raise NoCard(str(exc)) from exc
         finally:
             card.close()
+
+
+@dataclass
+class ImageCardReader(_Station):
+    """The card image at ``path`` is the card in the slot; ``keys`` issues the PSAM the terminal uses."""
+
+    path: Path
+    keys: KeyManager
+
+    def open_card(self) -> Reader:
+        """The card, saved back to its image when closed (its ATC and PIN counters change as a chip's do)."""
+        try:
+            return VirtualReader(load(self.path), image_path=self.path)
+        except (FileNotFoundError, ImageError, ValueError, KeyError) as exc:
+            raise NoCard(str(exc)) from exc
+
+
+@dataclass
+class PcscCardReader(_Station):
+    """A PC/SC reader (pcscd; e.g. "Virtual PCD 00 00" for vpcd) with the card in it."""
+
+    reader: str
+    keys: KeyManager
+
+    def open_card(self) -> Reader:
+        try:
+            return PcscReader(self.reader)
+        except PcscError as exc:
+            raise NoCard(str(exc)) from exc
 
 
 def from_environment() -> KioskReader | None:

@@ -16,11 +16,14 @@ from sscard.web import (
     pages,
     routes_counter,
     routes_dashboard,
+    routes_docs,
     routes_ecard,
     routes_kiosk,
     routes_operator,
     routes_portal,
     routes_session,
+    routes_transfer,
+    routes_transition,
     security,
 )
 from sscard.web.i18n import HERE
@@ -32,7 +35,9 @@ __all__ = ["install", "install_headers", "landing"]
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router,
-                   routes_portal.router, routes_ecard.router, routes_kiosk.router, routes_operator.router):
+                   routes_portal.router, routes_ecard.router, routes_kiosk.router, routes_operator.router,
+                   routes_transition.router, routes_transfer.router,
+                   routes_docs.router):
         app.include_router(router)
     pages.install_handlers(app)
     # The kiosk's and the counter's card reader (a card image in the demo; tests put their own readers here).

@@ -9,9 +9,11 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from sscard.access import Actor, Permission
+from sscard.cards import counter as card_counter
 from sscard.cards import service as cards
 from sscard.cards.operations import PERMISSION, Operation
 from sscard.cards.states import (
+    Business,
     CancelReason,
     ExchangeReason,
     ProductionStatus,
@@ -20,10 +22,12 @@ from sscard.cards.states import (
 from sscard.db import Database
 from sscard.errors import DomainError
 from sscard.portal import service as portal
+from sscard.registry import idnumber
+from sscard.registry import service as registry
 from sscard.web import labels, security
 from sscard.web.forms import FormErrors
-from sscard.web.i18n import N_, language_of
-from sscard.web.pages import Form, WebActor, db_of, error_page, require
+from sscard.web.i18n import N_, gettext, language_of
+from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 from sscard.web.person import EXPIRED, person_page, person_url
 
 router = APIRouter(include_in_schema=False)
@@ -90,6 +94,25 @@ def _failed(request: Request, actor: Actor, form: dict[str, str], errors: FormEr
     return person_page(request, actor, form.get("ref", ""), errors, (card_no, action), kept, status)
 
 
+def _confirm_page(request: Request, actor: Actor, id_number: str, card_no: str, action: str,
+                  form: dict[str, str]) -> Response:
+    """The step before an operation that cannot simply be taken back (注销, 正式挂失, 临时挂失, 补卡): who, which
+    card, what happens, and the fee, with a button that sends the same form again, confirmed. A page rather
+    than a script's dialog: it works without JavaScript and a screen reader reads it like any page."""
+    db = db_of(request)
+    language = language_of(request)
+    cards.require_holder(db, actor, card_no, id_number)
+    person = registry.get(db, actor, id_number)
+    fee = card_counter.fee_before(db, actor, Business.REPLACEMENT) if action == "apply_replacement" else None
+    reason = ""
+    if action == "cancel":
+        reason = gettext(language, labels.CANCEL_REASON[form["reason"]])
+    kept = {k: v for k, v in form.items() if k not in SECRET_FIELDS and k != "confirmed"}
+    return render(request, "confirm.html", {
+        "action": action, "card_no": card_no, "person": person, "id_masked": idnumber.mask(person.id_number),
+        "fee": fee, "reason": reason, "fields": kept, "back": person_url(id_number)})
+
+
 @router.post("/counter/cards/{card_no}/{action}")
 def card_action(request: Request, actor: WebActor, form: Form, card_no: str, action: str) -> Response:
     if action not in PERMISSION:
@@ -100,6 +123,12 @@ def card_action(request: Request, actor: WebActor, form: Form, card_no: str, act
         return error_page(request, 404, N_("Not found"), EXPIRED)
     errors = FormErrors(language_of(request))
     _check(form, action, errors)
+    if not errors and action in labels.CONFIRM_ACTIONS and form.get("confirmed") != "yes":
+        try:
+            return _confirm_page(request, actor, id_number, card_no, action, form)
+        except DomainError as err:
+            errors.add_domain(err, QUERY_PASSWORD_FIELD)
+            return _failed(request, actor, form, errors, card_no, action, err.http_status)
     if not errors:
         try:
             result = _perform(db_of(request), actor, id_number, card_no, action, form)

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from sscard.access import Actor
 from sscard.auth import service as auth
+from sscard.cards import counter
+from sscard.cards.counter import Withheld
 from sscard.cards.models import Card
-from sscard.cards.operations import Operation, next_production, offered
+from sscard.cards.operations import Operation, next_production
 from sscard.cards.states import ProductionStatus
 from sscard.db import Database
 
@@ -19,12 +21,15 @@ class CardView:
     card: Card
     actions: list[Operation] = field(default_factory=list)
     next_production: list[ProductionStatus] = field(default_factory=list)
+    withheld: list[Withheld] = field(default_factory=list)
 
 
-def card_views(actor: Actor, person_cards: list[Card]) -> list[CardView]:
+def card_views(db: Database, actor: Actor, person_cards: list[Card]) -> list[CardView]:
+    held = counter.withheld(db, actor, person_cards) if person_cards else {}
     views = []
     for card in person_cards:
-        view = CardView(card, offered(actor, card, person_cards))
+        mine = held.get(card.card_no, [])
+        view = CardView(card, counter.offered_here(actor, card, person_cards, mine), withheld=mine)
         if Operation.PRODUCTION in view.actions:
             view.next_production = next_production(card)
         views.append(view)

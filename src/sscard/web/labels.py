@@ -35,7 +35,7 @@ PRODUCTION_STATUS = {
 }
 ROLE = {Role.COUNTER.value: N_("Counter operator"), Role.SUPERVISOR.value: N_("Supervisor"),
         Role.ADMIN.value: N_("Administrator"), Role.SYSTEM.value: N_("System"),
-        Role.CARDHOLDER.value: N_("Cardholder")}
+        Role.CARDHOLDER.value: N_("Cardholder"), Role.ACCOUNTANT.value: N_("Fund accountant")}
 RESOLUTION = {"take_register": N_("Take the register's value"), "accept": N_("Accept (the data are right)"),
               "reject": N_("Reject: no card is made"), "send_back": N_("Send back for collection again")}
 RECORD_STATUS = {"pending": N_("Pending"), "exception": N_("Exception open"), "approved": N_("Approved"),
@@ -61,6 +61,10 @@ CANCEL_REASON = {CancelReason.DEATH.value: N_("Death"), CancelReason.EMIGRATION.
 CANCEL_CHOICES = (CancelReason.DEATH.value, CancelReason.EMIGRATION.value, CancelReason.TRANSFER_OUT.value)
 SOURCE = {Source.PERSONAL.value: N_("Personal"), Source.EMPLOYER.value: N_("Through the employer")}
 SEX = {"1": N_("Male"), "2": N_("Female")}
+# Why an old medical card waits in the exceptions queue (sscard.transition.service).
+LEGACY_REASON = {"NO_PERSON": N_("No person with this ID number"),
+                 "ID_INVALID": N_("The ID number's check digit is wrong"),
+                 "PERSON_DECEASED": N_("The person is deceased")}
 ACTIONS = {
     "register": N_("Person registered"),
     "apply_new": N_("Application for a new card taken"),
@@ -87,3 +91,65 @@ def division_name(code: str, language: str) -> str:
 
 def divisions(language: str) -> list[tuple[str, str]]:
     return [(d.code, d.name_en if language == "en" else d.name_zh) for d in DIVISIONS]
+
+# The counter's buttons, by operation.
+OPERATION = {
+    "apply_replacement": N_("Take an application for a replacement"),
+    "apply_exchange": N_("Take an application for an exchange"),
+    "production": N_("Advance production (administrator)"),
+    "pickup": N_("Hand over the card"),
+    "activate": N_("Activate"),
+    "temp_loss": N_("Report a temporary loss"),
+    "formal_loss": N_("Report a formal loss"),
+    "lift_loss": N_("Lift the loss"),
+    "unlock": N_("Unlock"),
+    "cancel": N_("Cancel the card"),
+    "portal_password": N_("Set the query password (unlocks online services)"),
+}
+# Why an operation the card's state allows is not offered (``cards.counter.withheld``).
+WITHHELD = {
+    "role": N_("%(operation)s: only a %(roles)s may do this; ask one to log in at this counter."),
+    "replacement_requested": N_("%(operation)s: a replacement has been requested for this card, so the loss can "
+                                "no longer be lifted."),
+    "lost_card_replacement": N_("%(operation)s: a card reported lost is not exchanged; take an application for a "
+                                "replacement instead."),
+    "other_outlet": N_("%(operation)s: the card waits at %(outlet)s and is handed over there."),
+}
+# What the confirmation page says before an operation that cannot simply be taken back.
+CONFIRM = {
+    "cancel": N_("The card is cancelled for good: it stops working at once, and any card being made for this "
+                 "person is voided with it. This cannot be undone."),
+    "formal_loss": N_("The card is reported lost formally: it stops working at once. It can be lifted only with "
+                      "the original card, and only until a replacement is requested."),
+    "temp_loss": N_("The card is blocked for a limited time (temporary loss): it stops working at once until the "
+                    "loss is lifted or reported formally."),
+    "apply_replacement": N_("A new card with a new number is made; the lost card is cancelled when the new one is "
+                            "handed over, and the loss can no longer be lifted."),
+}
+CONFIRM_ACTIONS = tuple(CONFIRM)
+# The collected-record fields an exception names.
+RECORD_FIELD = {"name": N_("Name"), "sex": N_("Sex"), "birth_date": N_("Birth date"),
+                "region_code": N_("Division of residence")}
+
+
+def field_value(field: str | None, value: str | None, language: str) -> str:
+    """A collected or register value as the page shows it (sex and division by name, not code)."""
+    if value is None or value == "":
+        return "—"
+    if field == "sex":
+        return SEX.get(value, value)  # translated by the template
+    if field == "region_code":
+        return division_name(value, language)
+    return value
+# 险种 (insurance types) and schemes as the counter names them.
+INSURANCE = {"pension": N_("Pension insurance"), "medical": N_("Medical insurance"),
+             "unemployment": N_("Unemployment insurance")}
+SCHEME = {"flex_pension": N_("Basic pension insurance for flexible workers"),
+          "employee_medical": N_("Employees' basic medical insurance"),
+          "unemployment": N_("Unemployment insurance"),
+          "resident_pension": N_("Urban and rural residents' basic pension insurance"),
+          "resident_medical": N_("Urban and rural residents' basic medical insurance")}
+CONTRIBUTION_STATUS = {"due": N_("Due"), "sent": N_("Sent to the bank"), "failed": N_("Not paid"),
+                       "paid": N_("Paid")}
+ACCOUNT_SOURCE = {"card": N_("The social security card's bank account"),
+                  "registered": N_("An account registered at the agency")}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from sscard.access import Actor, Permission
@@ -100,7 +102,28 @@ def error_page(request: Request, status: int, title: str, message: str) -> HTMLR
                                           "message": gettext(language, message)}, status=status)
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not an API client): HTML first in Accept, and not under /api."""
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept.split(",")[0] and not request.url.path.startswith(("/api/", "/.well-known/"))
+
+
 def install_handlers(app: FastAPI) -> None:
+    api_http_handler = app.exception_handlers.get(StarletteHTTPException)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        """A browser's 404 (or 405) is a page in its language; API clients keep the JSON error body."""
+        if exc.status_code in (404, 405) and wants_html(request):
+            return error_page(request, exc.status_code, N_("Page not found"),
+                              N_("There is no page at this address. Check the address, or start again from the "
+                                 "start page."))
+        if api_http_handler is None:  # pragma: no cover - the API's handlers are installed first
+            raise exc
+        answered = api_http_handler(request, exc)
+        response: Response = await answered if inspect.isawaitable(answered) else answered
+        return response
+
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         target = request.url.path if request.method == "GET" else "/counter"

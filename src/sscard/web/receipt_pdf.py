@@ -9,7 +9,7 @@ from fpdf import FPDF
 
 from sscard.cards.receipts import Receipt
 from sscard.web import labels
-from sscard.web.i18n import N_, gettext
+from sscard.web.i18n import N_, gettext, local_time, yuan_in_words
 
 FONT_ENV = "SSCARD_WEB_PDF_FONT"
 FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -51,9 +51,12 @@ def receipt_pdf(receipt: Receipt, language: str) -> bytes:
         (N_("ID number"), receipt.id_number_masked),
         (N_("New card number"), receipt.card_no),
         (N_("Amount"), f"¥{receipt.amount_fen // 100}.{receipt.amount_fen % 100:02d}"),
-        (N_("Time"), receipt.charged_at.strftime("%Y-%m-%d %H:%M") + " UTC"),
-        (N_("Operator / outlet"), f"{receipt.operator} / {receipt.outlet or '-'}"),
-        (N_("Audit reference"), f"#{receipt.audit_seq}"),
+        (N_("Amount in words"), yuan_in_words(receipt.amount_fen)),
+        (N_("Time"), f"{local_time(receipt.charged_at)} ({t(N_('Beijing time'))})"),
+        (N_("Operator"), receipt.operator_name),
+        (N_("Outlet"), receipt.outlet_name or "—"),
+        (N_("Issuing unit"), t(N_("Qingyuan Human Resources and Social Security Bureau"))),
+        (N_("Audit serial number"), str(receipt.audit_seq)),
     ]
     pdf.set_font_size(10)
     for label, value in rows:

@@ -11,15 +11,17 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from sscard.access import Permission
+from sscard.cards import counter as card_counter
 from sscard.cards import receipts
 from sscard.cards import service as cards
 from sscard.ecard import payload as ecard_payload
 from sscard.ecard import service as ecard
 from sscard.errors import DomainError
-from sscard.registry import idnumber
+from sscard.registry import ethnicity, idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from sscard.terminal.station import KioskReader, NoCard
+from sscard.web import labels
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
@@ -28,6 +30,7 @@ from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
 
 router = APIRouter(include_in_schema=False)
 _ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")
+_ALMOST_ID = re.compile(r"^[0-9]{10,20}[Xx]?$")  # digits but not an ID number's 15 or 18: say so, not "nobody"
 UNREADABLE = N_("The card could not be read, or it is not a card of this system.")
 
 
@@ -49,7 +52,7 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
     require(actor, Permission.PERSON_READ)
     errors = FormErrors(language_of(request))
     partial = request.headers.get("HX-Request") == "true"
-    results: list[dict[str, str]] | None = None
+    results: list[dict[str, object]] | None = None
     q = form.get("q", "").strip()[:400]  # the field's maxlength (an e-card code is 136 characters)
     target: str | None = None
     if q.startswith(ecard_payload.PREFIX):  # a scanned e-card code finds its holder
@@ -65,9 +68,21 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
             errors.add_domain(err, {"PERSON_NOT_FOUND": "q", "ID_FORMAT_INVALID": "q",
                                     "ID_CHECK_DIGIT_INVALID": "q", "ID_BIRTH_DATE_INVALID": "q",
                                     "ID_REGION_UNKNOWN": "q"})
+    elif card_counter.looks_like_card_no(q):  # 社会保障卡卡号 (9 characters, the check character verified)
+        try:
+            target = person_url(card_counter.holder_of_card(db_of(request), actor, q).id_number)
+        except DomainError as err:
+            errors.add_domain(err, {err.code: "q"})
+    elif _ALMOST_ID.match(q):
+        errors.add("q", gettext(language_of(request), N_(
+            "An ID number has 18 characters (or 15 on old cards); this one has %(n)s. Check the number and try "
+            "again."), n=len(q)))
     elif q:
-        found = registry.search(db_of(request), actor, name=q, limit=50)
+        db = db_of(request)
+        found = registry.search(db, actor, name=q, limit=50)
+        latest = card_counter.latest_cards(db, actor, [p.id for p in found])
         results = [{"name": p.name, "id_masked": idnumber.mask(p.id_number), "region_code": p.region_code,
+                    "sex": p.sex, "birth_year": p.birth_date.year, "card": latest.get(p.id),
                     "url": person_url(p.id_number)} for p in found]
     if target is not None:
         if partial:
@@ -80,7 +95,8 @@ def search(request: Request, actor: WebActor, form: Form) -> Response:
 
 
 def _register_page(request: Request, values: dict[str, str], errors: FormErrors, status: int = 200) -> Response:
-    return render(request, "register.html", {"values": values, "errors": errors}, status=status)
+    return render(request, "register.html", {"values": values, "errors": errors,
+                                             "ethnicities": ethnicity.choices(language_of(request))}, status=status)
 
 
 @router.post("/counter/read-card")
@@ -115,7 +131,8 @@ def register_form(request: Request, actor: WebActor) -> Response:
 def register(request: Request, actor: WebActor, form: Form) -> Response:
     require(actor, Permission.PERSON_WRITE)
     errors = FormErrors(language_of(request))
-    errors.required(form, "id_number", "name", "region_code")
+    errors.required(form, "id_number", "name")
+    errors.choice(form, "region_code", [code for code, _ in labels.divisions("zh_CN")])
     if not errors:
         try:
             person = registry.register(db_of(request), actor, PersonIn(

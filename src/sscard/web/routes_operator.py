@@ -19,8 +19,8 @@ from sscard.production import batches
 from sscard.production import service as production
 from sscard.production.schemas import ExceptionOut, Resolution
 from sscard.web.forms import GENERAL, FormErrors
-from sscard.web.i18n import language_of
-from sscard.web.pages import Form, WebActor, db_of, render, require
+from sscard.web.i18n import N_, language_of
+from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,14 +32,14 @@ def resolutions(exc: ExceptionOut) -> list[str]:
 
 def _exceptions_page(request: Request, actor: Actor, errors: FormErrors | None = None, failed_id: int = 0,
                      values: dict[str, str] | None = None, status: int = 200) -> Response:
-    found = production.list_exceptions(db_of(request), actor, limit=200)
+    found = production.review_queue(db_of(request), actor, limit=200)
     params = request.query_params
     result: dict[str, Any] | None = None
     if params.get("done"):
         result = {"id": params.get("done"), "resolution": params.get("resolution", ""), "seq": params.get("seq"),
                   "record_status": params.get("record_status", "")}
     return render(request, "exceptions.html", {
-        "rows": [(e, resolutions(e)) for e in found], "result": result, "failed_id": failed_id,
+        "rows": [(r, resolutions(r.exception)) for r in found], "result": result, "failed_id": failed_id,
         "errors": errors or FormErrors(language_of(request)), "values": values or {}}, status=status)
 
 
@@ -71,8 +71,23 @@ def resolve(request: Request, actor: WebActor, form: Form, exception_id: int) ->
 def batch_list(request: Request, actor: WebActor,
                stage: Annotated[str | None, Query(max_length=20)] = None) -> Response:
     require(actor, Permission.PRODUCTION_BATCH)
-    found = batches.list_batches(db_of(request), actor, stage=stage or None, limit=200)
-    return render(request, "batches.html", {"batches": found, "stage": stage or ""})
+    db = db_of(request)
+    found = batches.list_batches(db, actor, stage=stage or None, limit=200)
+    return render(request, "batches.html", {"batches": found, "stage": stage or "",
+                                            "banks": batches.bank_names(db, actor)})
+
+
+@router.get("/counter/batches/{batch_no}", response_class=HTMLResponse)
+def batch_detail(request: Request, actor: WebActor, batch_no: str) -> Response:
+    """One batch: its figures and the cards the bank or the card maker returned as failed, with their holders."""
+    require(actor, Permission.PRODUCTION_BATCH)
+    db = db_of(request)
+    try:
+        batch = batches.get_batch(db, actor, batch_no)
+        failures = batches.batch_failures(db, actor, batch_no)
+    except DomainError:
+        return error_page(request, 404, N_("Not found"), N_("No such production batch."))
+    return render(request, "batch.html", {"b": batch, "failures": failures, "banks": batches.bank_names(db, actor)})
 
 
 # ------------------------------------------------------------------------------------------------ TOTP

@@ -1,10 +1,14 @@
-"""Cardholder portal (网上服务): login by card number or ID number with the query password, the holder's
-page (card status, masked personal data, contributions, medical account and settlements, benefit payments),
-reporting a temporary loss, updating phone and address, changing the query password; the health index page (who
-may read it, who looked, revoking a grant, showing or hiding sensitive diagnoses)."""
+"""Cardholder portal (网上服务), laid out for a phone first: login by card number or ID number with the query
+password, the holder's page (card status and what can be done with the card, 参保状态 and 缴费年限, 缴费记录 with the
+employer's and the holder's share, the medical account with settlement lines and its 划入 credits, benefit
+payments), 临时挂失 after a confirmation, 网上解挂, 网上补换卡 (fee shown before committing, mailed or collected,
+progress), 参保证明 / 缴费清单 as PDF with a verification code and the public page that checks it, updating phone
+and address, changing the query password; the health index page (who may read it, who looked, revoking a
+grant, showing or hiding sensitive diagnoses)."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,9 +20,11 @@ from sscard.access import Actor
 from sscard.db import utcnow
 from sscard.errors import DomainError
 from sscard.health import consent
-from sscard.portal import reads
+from sscard.portal import documents, orders, reads
 from sscard.portal import service as portal
 from sscard.portal.errors import PortalLoginFailed
+from sscard.web import portal_labels
+from sscard.web.certificate_pdf import certificate_pdf
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.holder import PortalHolder, holder_token
 from sscard.web.i18n import N_, gettext, language_of
@@ -31,8 +37,11 @@ SECRET_FIELDS = ("password", "old_password", "new_password", "repeat_password", 
 PORTAL_FIELDS = {"QUERY_PASSWORD_INVALID": "new_password", "QUERY_PASSWORD_MISMATCH": "repeat_password",
                  "PORTAL_LOGIN_FAILED": "old_password", "PHONE_INVALID": "phone",
                  "ADDRESS_INVALID": "address"}
-DONE = {"loss": N_("Temporary loss reported. Counters see it at once; it lapses by itself unless you "
-                   "report a formal loss or lift it at a counter with the card."),
+DONE = {"loss": N_("Your card is temporarily reported lost: it cannot be used until you lift the loss here or "
+                   "at a service counter. Without a formal loss the temporary loss ends by itself after the "
+                   "period shown."),
+        "lift": N_("The temporary loss is lifted: your card can be used again."),
+        "order": N_("Your application for a new card is accepted. You can follow it below."),
         "contact": N_("Your phone and address are updated."),
         "password": N_("Your query password is changed."),
         "ecard": N_("Your electronic social security card is activated.")}
@@ -43,11 +52,15 @@ def holder_context(request: Request, actor: Actor, kiosk: bool) -> dict[str, Any
     db = db_of(request)
     params = request.query_params
     done = params.get("done")
+    language = language_of(request)
+    assert actor.person_id is not None
     return {"profile": reads.profile(db, actor), "medical": reads.medical(db, actor),
-            "contributions": reads.contributions(db, actor, language_of(request)),
-            "benefits": reads.benefit_payments(db, actor, language_of(request)),
-            "kiosk": kiosk, "done": DONE.get(done or ""), "done_key": done, "seq": params.get("seq"),
-            "holder": actor}
+            "contrib_lines": documents.contribution_lines(db, actor, language),
+            "standings": documents.standings(db, actor, actor.person_id),
+            "benefits": reads.benefit_payments(db, actor, language),
+            "orders": orders.my_orders(db, actor),
+            "kiosk": kiosk, "done": DONE.get(done or ""), "done_key": done, "holder": actor,
+            "pl": portal_labels}
 
 
 def holder_page(request: Request, actor: Actor, errors: FormErrors | None = None, form_name: str = "",
@@ -56,6 +69,14 @@ def holder_page(request: Request, actor: Actor, errors: FormErrors | None = None
     context.update({"errors": errors or FormErrors(language_of(request)), "form_name": form_name,
                     "values": values or {}})
     return render(request, "portal.html", context, status=status)
+
+
+def holder_render(request: Request, actor: Actor, template: str, context: dict[str, Any],
+                  status: int = 200) -> Response:
+    """A page of the holder's own (confirmations, the card order): the name in the header, the labels."""
+    context = {"profile": reads.profile(db_of(request), actor), "holder": actor, "pl": portal_labels,
+               "errors": FormErrors(language_of(request)), **context}
+    return render(request, template, context, status=status)
 
 
 def _login_page(request: Request, values: dict[str, str], errors: FormErrors, status: int = 200) -> Response:
@@ -117,6 +138,136 @@ def report_loss(request: Request, actor: PortalHolder, form: Form) -> Response:
             return holder_page(request, actor, errors, "loss", status=err.http_status)
         return RedirectResponse(done_url("/portal", "loss", card.audit_seq), status_code=303)
     return holder_page(request, actor, errors, "loss", status=422)
+
+
+@router.get("/portal/loss", response_class=HTMLResponse)
+def confirm_loss(request: Request, actor: PortalHolder) -> Response:
+    """临时挂失 asks first: what it does, and a button to go back."""
+    card_no = request.query_params.get("card_no", "")
+    card = next((c for c in reads.profile(db_of(request), actor).cards if c.card_no == card_no), None)
+    if card is None or not card.can_report_loss:
+        return RedirectResponse("/portal#cards", status_code=303)
+    return holder_render(request, actor, "portal_confirm.html", {"card": card, "base": "/portal"})
+
+
+@router.post("/portal/lift")
+def lift_loss(request: Request, actor: PortalHolder, form: Form) -> Response:
+    errors = FormErrors(language_of(request))
+    try:
+        portal.lift_temporary_loss(db_of(request), actor, form.get("card_no", ""))
+    except DomainError as err:
+        errors.add_domain(err, {err.code: GENERAL})
+        return holder_page(request, actor, errors, "loss", status=err.http_status)
+    return RedirectResponse(done_url("/portal", "lift"), status_code=303)
+
+
+ORDER_FIELDS = {"CARD_ORDER_INVALID": "delivery", "CARD_ORDER_OUTLET_UNKNOWN": "outlet_code",
+                "ADDRESS_INVALID": "address"}
+
+
+def _order_page(request: Request, actor: Actor, values: dict[str, str], errors: FormErrors | None = None,
+                review: Any = None, status: int = 200) -> Response:
+    db = db_of(request)
+    return holder_render(request, actor, "portal_order.html", {
+        "values": values, "errors": errors or FormErrors(language_of(request)), "review": review,
+        "outlets": orders.outlets(db, actor), "key": secrets.token_urlsafe(18)}, status=status)
+
+
+@router.get("/portal/card-order", response_class=HTMLResponse)
+def order_form(request: Request, actor: PortalHolder) -> Response:
+    params = request.query_params
+    profile = reads.profile(db_of(request), actor)
+    card = next((c for c in profile.cards if c.card_no == params.get("card_no")), None)
+    if card is None or not (card.can_replace or card.can_exchange):
+        return RedirectResponse("/portal#cards", status_code=303)
+    business = "replacement" if card.can_replace and card.app_status == "2" else "exchange"
+    return _order_page(request, actor, {"card_no": card.card_no, "business": business, "delivery": "pickup",
+                                        "address": profile.address or ""})
+
+
+def _checked_order(request: Request, actor: Actor, form: dict[str, str]) -> tuple[FormErrors, Any]:
+    errors = FormErrors(language_of(request))
+    lang = language_of(request)
+    if form.get("business") == "exchange" and form.get("reason") not in portal_labels.EXCHANGE_REASON:
+        errors.add("reason", gettext(lang, N_("Choose why the card is exchanged.")))
+    if form.get("delivery") not in portal_labels.DELIVERY:
+        errors.add("delivery", gettext(lang, N_("Choose how you receive the new card.")))
+    elif form.get("delivery") == "mail" and not form.get("address"):
+        errors.add("address", gettext(lang, N_("Give the address to mail the card to.")))
+    elif form.get("delivery") == "pickup" and form.get("outlet_code") not in {
+            o.code for o in orders.outlets(db_of(request), actor)}:
+        errors.add("outlet_code", gettext(lang, N_("Choose the outlet to collect the card at.")))
+    quote = None
+    if not errors:
+        try:
+            portal.check_address(form.get("address") if form.get("delivery") == "mail" else None)
+            quote = orders.quote(db_of(request), actor, form.get("business", ""), form.get("reason"))
+        except DomainError as err:
+            errors.add_domain(err, ORDER_FIELDS)
+    return errors, quote
+
+
+ORDER_KEEP = ("card_no", "business", "reason", "delivery", "address", "outlet_code")
+
+
+@router.post("/portal/card-order/review", response_class=HTMLResponse)
+def order_review(request: Request, actor: PortalHolder, form: Form) -> Response:
+    """The second step: what will be done, where the card goes and the fee, before anything is committed."""
+    values = {k: form.get(k, "") for k in ORDER_KEEP}
+    errors, quote = _checked_order(request, actor, form)
+    if errors:
+        return _order_page(request, actor, values, errors, status=422)
+    outlet = next((o for o in orders.outlets(db_of(request), actor) if o.code == values["outlet_code"]), None)
+    return _order_page(request, actor, values, review={"quote": quote, "outlet": outlet})
+
+
+@router.post("/portal/card-order")
+def order_card(request: Request, actor: PortalHolder, form: Form) -> Response:
+    values = {k: form.get(k, "") for k in ORDER_KEEP}
+    errors, _ = _checked_order(request, actor, form)
+    if not errors:
+        try:
+            orders.order(db_of(request), actor, values["card_no"], values["business"], values["reason"] or None,
+                         values["delivery"], values["address"] or None, values["outlet_code"] or None,
+                         form.get("idempotency_key", ""))
+        except DomainError as err:
+            errors.add_domain(err, {**ORDER_FIELDS, err.code: ORDER_FIELDS.get(err.code, GENERAL)})
+        else:
+            return RedirectResponse(done_url("/portal", "order") + "#orders", status_code=303)
+    return _order_page(request, actor, values, errors, status=422)
+
+
+def certificate_response(request: Request, actor: Actor, kind: str, channel: str) -> Response:
+    language = language_of(request)
+    cert = documents.issue(db_of(request), actor, kind, channel, language)
+    pdf = certificate_pdf(cert, language, str(request.base_url).rstrip("/") + "/portal/verify")
+    name = f"{kind}-{cert.code}.pdf"
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@router.post("/portal/certificate")
+def print_certificate(request: Request, actor: PortalHolder, form: Form) -> Response:
+    try:
+        return certificate_response(request, actor, form.get("kind", ""), "portal")
+    except DomainError as err:
+        errors = FormErrors(language_of(request))
+        errors.add_domain(err, {err.code: GENERAL})
+        return holder_page(request, actor, errors, "certificate", status=err.http_status)
+
+
+@router.get("/portal/verify", response_class=HTMLResponse)
+def verify_certificate(request: Request) -> Response:
+    """The public check of a certificate's verification code (no login)."""
+    raw = request.query_params.get("code")
+    check, error = None, None
+    if raw is not None:
+        try:
+            check = documents.verify(db_of(request), raw)
+        except DomainError as err:
+            error = err.to_dict(language_of(request))["message"]
+    return render(request, "portal_verify.html", {"check": check, "error": error, "code": (raw or "")[:40],
+                                                  "pl": portal_labels}, status=404 if error else 200)
 
 
 @router.post("/portal/contact")

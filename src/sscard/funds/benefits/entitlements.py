@@ -12,14 +12,16 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
-from sscard.access import Actor, Permission
+from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
 from sscard.funds import FUNDS, add_months, parse_period, period_index
+from sscard.funds.benefits.dues import CERTIFICATION_MONTHS
 from sscard.funds.benefits.errors import (
     AmountMonthRun,
     BenefitPersonNotFound,
     CertificationInvalid,
+    CertificationNotNeeded,
     EntitlementInvalid,
     EntitlementNotFound,
 )
@@ -34,7 +36,8 @@ from sscard.funds.benefits.models import (
     Hold,
     MonthRun,
 )
-from sscard.funds.benefits.schemas import EntitlementIn, EntitlementOut
+from sscard.funds.benefits.schemas import CertificationStanding, EntitlementIn, EntitlementOut
+from sscard.policy import service as policy
 from sscard.registry.models import Person
 
 CERTIFICATION_METHODS = ("award", "counter", "kiosk", "card", "video", "home_visit")
@@ -149,6 +152,63 @@ def certify(db: Database, actor: Actor, person_id: int, on: dt.date | None = Non
         session.flush()
         audit.record(session, actor, "benefit.certify", "person", person_id, None,
                      {"certified_on": day.isoformat(), "method": method})
+        return row.id
+
+
+def _certified_entitlements(session: Session, person_id: int) -> list[str]:
+    kinds = sorted(k.value for k in CERTIFIED_KINDS)
+    return sorted({kind for (kind,) in session.execute(select(Entitlement.kind).where(
+        Entitlement.person_id == person_id, Entitlement.status == "active", Entitlement.kind.in_(kinds)))})
+
+
+def certification_standing(db: Database, actor: Actor, person_id: int) -> CertificationStanding:
+    """资格认证 as the person sees it: whether a benefit of theirs needs it, the last certification and the day the
+    next one is due (policy ``benefits.certification_months`` after the last). A cardholder sees only their own."""
+    if actor.role is Role.CARDHOLDER:
+        actor.require(Permission.PORTAL_SELF)
+        actor.require_own(person_id)
+    else:
+        actor.require(Permission.FUNDS_READ)
+    with db.unit_of_work() as session:
+        kinds = _certified_entitlements(session, person_id)
+        last = session.execute(select(func.max(Certification.certified_on))
+                               .where(Certification.person_id == person_id)).scalar_one_or_none()
+        months = policy.get_int(session, CERTIFICATION_MONTHS, clock.local_date())
+        due = _add_months_to_day(last, months) if last is not None else None
+        audit.record_read(session, actor, "benefit.certification_read", "person", person_id,
+                          "certification standing of a person", kinds=len(kinds))
+        return CertificationStanding(needed=bool(kinds), kinds=kinds, last_certified_on=last, due_on=due)
+
+
+def _add_months_to_day(day: dt.date, months: int) -> dt.date:
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for last_day in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, min(day.day, last_day))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def certify_own_at_kiosk(db: Database, actor: Actor) -> int:
+    """资格认证 at a self-service kiosk by the cardholder (their card in the reader and its query password): recorded
+    as method ``kiosk`` for today; refused (``BENEFIT_CERTIFICATION_NOT_NEEDED``) without a benefit that needs it."""
+    actor.require(Permission.PORTAL_SELF)
+    if actor.person_id is None:
+        raise CertificationInvalid("a kiosk certification needs a cardholder")
+    person_id = actor.person_id
+    actor.require_own(person_id)
+    with db.unit_of_work() as session:
+        if not _certified_entitlements(session, person_id):
+            raise CertificationNotNeeded(str(person_id), person_id=person_id)
+        day = clock.local_date()
+        row = Certification(person_id=person_id, certified_on=day, method="kiosk", created_by=actor.username)
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, "benefit.certify", "person", person_id, None,
+                     {"certified_on": day.isoformat(), "method": "kiosk"})
         return row.id
 
 

@@ -85,3 +85,9 @@ class AmountMonthRun(ValidationFailed):
     code = "BENEFIT_AMOUNT_MONTH_RUN"
     message_zh = "该月待遇已发放，不能追溯调整金额；请走重发/更正流程"
     message_en = "That month has been run: its amount cannot change; correct it through re-issue / correction"
+
+
+class CertificationNotNeeded(Conflict):
+    code = "BENEFIT_CERTIFICATION_NOT_NEEDED"
+    message_zh = "您目前没有需要资格认证的养老或工伤待遇"
+    message_en = "You receive no pension or work-injury benefit that needs a certification"

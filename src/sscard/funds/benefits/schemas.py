@@ -145,3 +145,14 @@ class PaymentOut(BaseModel):
     account_no_masked: str | None = None
     reason_code: str | None = None
     what_to_do: str | None = None
+
+
+class CertificationStanding(BaseModel):
+    """资格认证 of one person: whether a benefit needs it, when it was last done and when the next is due."""
+
+    model_config = ConfigDict(frozen=True)
+
+    needed: bool
+    kinds: list[str]
+    last_certified_on: dt.date | None
+    due_on: dt.date | None

@@ -151,3 +151,9 @@ class EmployerFileDuplicate(Conflict):
     code = "EMPLOYER_FILE_DUPLICATE"
     message_zh = "该单位该月已导入过不同内容的缴费文件"
     message_en = "A different file was already imported for this employer and month"
+
+
+class CarriedMonthsInvalid(ValidationFailed):
+    code = "CONTRIB_CARRIED_INVALID"
+    message_zh = "转移的缴费月份与本地记录不符"
+    message_en = "The months carried do not match the record here"

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from sscard import clock
 from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
-from sscard.funds import parse_period
+from sscard.funds import parse_period, period_index
+from sscard.funds.contributions import carried
 from sscard.funds.contributions.models import (
     ContribAssessment,
+    ContribEnrolment,
+    ContribInsured,
     EmployerFile,
     EmployerLine,
     WithholdingBatch,
     WithholdingLine,
 )
-from sscard.funds.contributions.schemas import BatchOut, ContributionRecord, FailureOut
-from sscard.funds.contributions.terms import ADVICE, AssessmentStatus
+from sscard.funds.contributions.schemas import BatchOut, ContributionRecord, FailureOut, InsuranceStanding
+from sscard.funds.contributions.terms import ADVICE, AssessmentStatus, InsuredStatus
 
 
 def _require_reader(actor: Actor, person_id: int) -> None:
@@ -40,7 +44,8 @@ def contribution_history(db: Database, actor: Actor, person_id: int) -> list[Con
                 period=a.period, scheme=a.scheme, insurance_type=a.insurance_type, source="withholding",
                 base_fen=a.base_fen, amount_fen=a.amount_fen, personal_fen=a.personal_fen, status=a.status,
                 paid_at=a.paid_at, attempts=a.attempts, last_reason=a.last_reason,
-                advice_zh=advice[0] if advice else None, advice_en=advice[1] if advice else None))
+                advice_zh=advice[0] if advice else None, advice_en=advice[1] if advice else None,
+                employer_fen=0, employee_fen=a.amount_fen))
         for line, file in session.execute(select(EmployerLine, EmployerFile).join(
                 EmployerFile, EmployerFile.id == EmployerLine.file_id).where(EmployerLine.person_id == person_id)):
             personal = line.employee_fen if line.insurance_type != "unemployment" else 0
@@ -48,11 +53,62 @@ def contribution_history(db: Database, actor: Actor, person_id: int) -> list[Con
                 period=file.period, scheme=f"employee_{line.insurance_type}", insurance_type=line.insurance_type,
                 source="employer", base_fen=line.base_fen, amount_fen=line.employer_fen + line.employee_fen,
                 personal_fen=personal, status=AssessmentStatus.PAID.value, paid_at=file.imported_at, attempts=1,
-                last_reason=None, advice_zh=None, advice_en=None))
+                last_reason=None, advice_zh=None, advice_en=None, employer_fen=line.employer_fen,
+                employee_fen=line.employee_fen))
+        for row in carried.carried_in(session, person_id):  # months carried in from another city (docs/transfer.md)
+            records.append(ContributionRecord(
+                period=row.period, scheme=f"transfer_{row.insurance_type}", insurance_type=row.insurance_type,
+                source="transfer", base_fen=row.base_fen, amount_fen=row.amount_fen, personal_fen=row.personal_fen,
+                status=AssessmentStatus.PAID.value, paid_at=row.created_at, attempts=1, last_reason=None,
+                advice_zh=None, advice_en=None, from_city=row.city))
         records.sort(key=lambda r: (r.period, r.insurance_type, r.scheme), reverse=True)
         audit.record_read(session, actor, "contrib.history", "person", person_id, "contribution history of a person",
                           records=len(records))
         return records
+
+
+# The insurance types a standing is given for, in the order 参保证明 lists them.
+STANDING_TYPES = ("pension", "medical", "unemployment", "work_injury", "maternity")
+EMPLOYER_CURRENT_MONTHS = 3  # an employer's file within this many months: still paying through the employer
+
+
+def insurance_standing(db: Database, actor: Actor, person_id: int) -> list[InsuranceStanding]:
+    """参保状态 per insurance type and 缴费年限 (distinct months paid), from the enrolments, the collected assessments
+    and the employers' files. A cardholder sees only their own."""
+    _require_reader(actor, person_id)
+    now = period_index(clock.local_date().strftime("%Y-%m"))
+    with db.unit_of_work() as session:
+        paid: dict[str, set[str]] = {t: set() for t in STANDING_TYPES}
+        employer_last: dict[str, str] = {}
+        for a in session.execute(select(ContribAssessment).where(
+                ContribAssessment.person_id == person_id,
+                ContribAssessment.status == AssessmentStatus.PAID.value)).scalars():
+            paid.setdefault(a.insurance_type, set()).add(a.period)
+        for itype, period in session.execute(select(EmployerLine.insurance_type, EmployerFile.period).join(
+                EmployerFile, EmployerFile.id == EmployerLine.file_id).where(EmployerLine.person_id == person_id)):
+            paid.setdefault(itype, set()).add(period)
+            employer_last[itype] = max(period, employer_last.get(itype, period))
+        open_types = {e.insurance_type for e in session.execute(select(ContribEnrolment).where(
+            ContribEnrolment.person_id == person_id, ContribEnrolment.end_period.is_(None))).scalars()}
+        insured = session.get(ContribInsured, person_id)
+        suspended = insured is not None and insured.status == InsuredStatus.SUSPENDED.value
+        out = []
+        for itype in (*STANDING_TYPES, *sorted(set(paid) - set(STANDING_TYPES))):
+            months = sorted(paid[itype])
+            by_employer = itype in employer_last and now - period_index(employer_last[itype]) < EMPLOYER_CURRENT_MONTHS
+            if by_employer:
+                status, payer = "paying", "employer"
+            elif itype in open_types:
+                status, payer = ("suspended" if suspended else "paying"), "self"
+            else:
+                status, payer = ("stopped" if months else "none"), None
+            out.append(InsuranceStanding(insurance_type=itype, status=status,
+                                         first_period=months[0] if months else None,
+                                         last_paid_period=months[-1] if months else None, months_paid=len(months),
+                                         payer=payer))
+        audit.record_read(session, actor, "contrib.standing", "person", person_id,
+                          "insurance standing of a person", records=len(out))
+        return out
 
 
 def batches(db: Database, actor: Actor, period: str) -> list[BatchOut]:

@@ -215,3 +215,32 @@ class EmployerLine(Base):
     base_fen: Mapped[int] = mapped_column(BigInteger)
     employer_fen: Mapped[int] = mapped_column(BigInteger)
     employee_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class ContribCarried(Base):
+    """缴费记录转移: months of a person's record carried in from another city (``direction`` in) or carried out
+    to one (out), by the transfer of the insurance relationship (``sscard.transfer``, docs/transfer.md). A month
+    carried out no longer counts here; a month carried in counts as paid. Written only through
+    ``sscard.funds.contributions.carried``; rows are never changed."""
+
+    __tablename__ = "contrib_carried"
+    __table_args__ = (
+        UniqueConstraint("case_ref", "direction", "insurance_type", "period",
+                         name="uq_contrib_carried_case_direction_type_period"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction_known"),
+        CheckConstraint("amount_fen >= 0 AND personal_fen >= 0 AND base_fen >= 0", name="amounts_sane"),
+        Index("ix_contrib_carried_person_type", "person_id", "insurance_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"))
+    insurance_type: Mapped[str] = mapped_column(String(15))
+    period: Mapped[str] = mapped_column(String(7))
+    direction: Mapped[str] = mapped_column(String(3))
+    base_fen: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    personal_fen: Mapped[int] = mapped_column(BigInteger)
+    city: Mapped[str] = mapped_column(String(6))  # the other city (where it came from / went to)
+    case_ref: Mapped[str] = mapped_column(String(40))  # the transfer's voucher number
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(50))

@@ -92,7 +92,7 @@ class ContributionRecord(_Out):
     period: str
     scheme: str
     insurance_type: str
-    source: str  # withholding | employer
+    source: str  # withholding | employer | transfer (carried in from another city)
     base_fen: int | None
     amount_fen: int
     personal_fen: int
@@ -102,6 +102,21 @@ class ContributionRecord(_Out):
     last_reason: str | None
     advice_zh: str | None
     advice_en: str | None
+    from_city: str | None = None  # source transfer: the city the month was carried in from
+    employer_fen: int = 0  # 单位缴纳 (0 for what the person pays through withholding)
+    employee_fen: int = 0  # 个人缴纳
+
+
+class InsuranceStanding(_Out):
+    """参保状态 of one insurance type (portal, 参保证明): whether it is being paid, since when, and 缴费年限 as the
+    number of distinct months paid (withholding collected or the employer's file)."""
+
+    insurance_type: str  # pension | medical | unemployment | work_injury | maternity
+    status: str  # paying (参保缴费) | suspended (暂停缴费) | stopped (停止缴费) | none (未参保)
+    first_period: str | None
+    last_paid_period: str | None
+    months_paid: int
+    payer: str | None  # employer (单位参保) | self (个人参保) | None
 
 
 class EmployerImportResult(_Out):

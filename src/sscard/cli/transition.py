@@ -1,0 +1,92 @@
+"""``sscard transition …``: the move from the old medical cards — import the old system's LMC1 file, the
+reconciliation report (CSV / PDF), the exceptions queue and its resolution, the transition window."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sscard.cli.common import OperatorOpt, db_and_actor, domain_errors, err, print_json
+
+transition_app = typer.Typer(help="The move from the old medical cards (docs/transition.md)", no_args_is_help=True)
+
+
+@transition_app.command("import")
+@domain_errors
+def import_file(path: Annotated[Path, typer.Argument(help="the LMC1 file (UTF-8 or GB18030)", exists=True,
+                                                     dir_okay=False)],
+                source: Annotated[str | None, typer.Option(help="the old system it must come from (its key "
+                                                                "must have made the MAC; default the header's)")]
+                = None,
+                operator: OperatorOpt = "system") -> None:
+    """Check, match and carry a whole legacy card file (nothing of it on any refusal)."""
+    from sscard.transition import service
+
+    db, actor = db_and_actor(operator)
+    started = time.perf_counter()
+
+    def progress(step: str) -> None:
+        err.print(f"[dim]{time.perf_counter() - started:8.2f} s  {step}[/dim]", highlight=False)
+
+    result = service.import_file(db, actor, path.read_bytes(), source=source, progress=progress)
+    print_json(result.model_dump(mode="json"))
+
+
+@transition_app.command("report")
+@domain_errors
+def report(file_id: Annotated[str, typer.Argument(help="the file id of an imported file")],
+           csv: Annotated[Path | None, typer.Option("--csv", help="write the CSV here")] = None,
+           pdf: Annotated[Path | None, typer.Option("--pdf", help="write the PDF here")] = None,
+           language: Annotated[str, typer.Option(help="zh_CN or en (PDF)")] = "zh_CN",
+           operator: OperatorOpt = "system") -> None:
+    """The reconciliation: old total = carried (ledger journal) + queued, to the fen; exit 1 if it does not."""
+    from sscard.transition import report as files
+    from sscard.transition import service
+
+    db, actor = db_and_actor(operator)
+    found = service.report(db, actor, service.find_import(db, actor, file_id))
+    if csv is not None:
+        csv.write_bytes(files.report_csv(found))
+    if pdf is not None:
+        pdf.write_bytes(files.report_pdf(found, language))
+    print_json(found.model_dump(mode="json"))
+    if not found.reconciled:
+        raise typer.Exit(1)
+
+
+@transition_app.command("exceptions")
+@domain_errors
+def exceptions(file_id: Annotated[str | None, typer.Option(help="only this file's")] = None,
+               limit: int = 100, operator: OperatorOpt = "system") -> None:
+    """The exceptions queue (masked)."""
+    from sscard.transition import service
+
+    db, actor = db_and_actor(operator)
+    import_id = service.find_import(db, actor, file_id) if file_id else None
+    print_json([e.model_dump(mode="json") for e in service.exceptions(db, actor, import_id, limit)])
+
+
+@transition_app.command("resolve")
+@domain_errors
+def resolve(file_id: str, line_no: int,
+            id_number: Annotated[str, typer.Option(help="the holder's ID number, checked against documents")],
+            operator: OperatorOpt = "system") -> None:
+    """Match a queued old card (by its file and line) to a person and carry its balance."""
+    from sscard.transition import service
+
+    db, actor = db_and_actor(operator)
+    print_json(service.resolve(db, actor, service.find_import(db, actor, file_id), line_no, id_number)
+               .model_dump(mode="json"))
+
+
+@transition_app.command("window")
+@domain_errors
+def window(operator: OperatorOpt = "system") -> None:
+    """The transition window in effect today (policy transition.legacy_window_from / _until)."""
+    from sscard.transition import service
+
+    db, actor = db_and_actor(operator)
+    print_json(service.window(db, actor).model_dump(mode="json"))

@@ -1,0 +1,145 @@
+"""The cash part of a settlement paid with the card's PBOC debit application (docs/debit.md).
+
+After 2207 the institution's terminal runs a purchase for ``cash_fen`` on the same card and the card's issuing
+bank authorises it (``sscard.banks.cardauth``); the terminal then records the approval here
+(``record_card_payment``): the centre checks that the settlement is this institution's, still settled, that
+the amount is its cash part, and that the purchase cryptogram comes from the settlement's card (the card's AC
+key, as for the proof of presence) — then stores one ``medical_card_payments`` row, idempotent by ``key``.
+Nothing in the settlement changes and no ledger transfer is made: the cash part is the patient's money paid to
+the institution through the bank, outside the funds (the 3201 totals are unchanged; ``card_reconciliation``
+compares the centre's records with the bank's statement to the fen).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from sscard import clock
+from sscard.access import Actor, Permission
+from sscard.audit import service as audit
+from sscard.banks.schemas import PurchaseLine
+from sscard.chip.builders import purchase_cdol1
+from sscard.db import Database
+from sscard.medical import presence
+from sscard.medical.errors import (
+    CardPaymentAmountMismatch,
+    CardPaymentConflict,
+    CardPaymentCryptogramInvalid,
+    CardPaymentExists,
+    CardPaymentNotFound,
+    CardPaymentSettlementReversed,
+    InstitutionNotFound,
+    SettlementNotFound,
+)
+from sscard.medical.institutions import InstitutionPrincipal
+from sscard.medical.models import CardPayment, Institution, Settlement
+from sscard.medical.schemas import CardPaymentIn, CardPaymentOut, CardReconOut
+
+
+def mask_pan(pan: str) -> str:
+    return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+def _out(row: CardPayment, replayed: bool = False) -> CardPaymentOut:
+    return CardPaymentOut(setl_id=row.setl_id, key=row.key, bank_code=row.bank_code, bank_ref=row.bank_ref,
+                          auth_code=row.auth_code, amount_fen=row.amount_fen, pan_masked=row.pan_masked, atc=row.atc,
+                          txn_date=row.txn_date, paid_on=row.paid_on, replayed=replayed)
+
+
+def record_card_payment(db: Database, principal: InstitutionPrincipal, setl_id: str, req: CardPaymentIn,
+                        verifier: presence.Verifier) -> CardPaymentOut:
+    """Record that ``setl_id``'s cash part was paid by card (one transaction, audited); a retry with the same
+    ``key`` returns the first record."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    try:
+        return _record(db, principal, setl_id, req, verifier)
+    except IntegrityError:  # a concurrent retry committed first
+        with db.unit_of_work() as s:
+            row = s.execute(select(CardPayment).where(CardPayment.key == req.key)).scalar_one_or_none()
+            if row is None:
+                raise CardPaymentExists(setl_id, setl_id=setl_id) from None
+            return _replay(row, setl_id, req)
+
+
+def _replay(row: CardPayment, setl_id: str, req: CardPaymentIn) -> CardPaymentOut:
+    if (row.setl_id, row.amount_fen, row.bank_ref) != (setl_id, req.amount_fen, req.bank_ref):
+        raise CardPaymentConflict(req.key)
+    return _out(row, replayed=True)
+
+
+def _record(db: Database, principal: InstitutionPrincipal, setl_id: str, req: CardPaymentIn,
+            verifier: presence.Verifier) -> CardPaymentOut:
+    with db.unit_of_work() as s:
+        seen = s.execute(select(CardPayment).where(CardPayment.key == req.key)).scalar_one_or_none()
+        if seen is not None:
+            return _replay(seen, setl_id, req)
+        settlement = s.execute(select(Settlement).where(Settlement.setl_id == setl_id).with_for_update()
+                               ).scalar_one_or_none()
+        if settlement is None or settlement.institution_id != principal.id:
+            raise SettlementNotFound(setl_id, setl_id=setl_id)
+        if settlement.status != "settled":
+            raise CardPaymentSettlementReversed(setl_id, setl_id=setl_id)
+        if s.execute(select(CardPayment.id).where(CardPayment.setl_id == setl_id)).first() is not None:
+            raise CardPaymentExists(setl_id, setl_id=setl_id)
+        if req.amount_fen != settlement.cash_fen:
+            raise CardPaymentAmountMismatch(f"{req.amount_fen} ≠ {settlement.cash_fen}", setl_id=setl_id)
+        cdol1 = purchase_cdol1(req.amount_fen, f"{req.txn_date:%y%m%d}", bytes.fromhex(req.un),
+                               bytes.fromhex(req.tvr))
+        if settlement.card_no is None or not verifier.purchase_matches(
+                settlement.card_no, req.algorithm, req.key_version, req.atc, bytes.fromhex(req.aip),
+                bytes.fromhex(req.cvr), bytes.fromhex(req.arqc), cdol1):
+            raise CardPaymentCryptogramInvalid(setl_id, setl_id=setl_id)
+        row = CardPayment(key=req.key, setl_id=setl_id, institution_id=principal.id, bank_code=req.bank_code,
+                          bank_ref=req.bank_ref, pan_masked=mask_pan(req.pan), atc=req.atc, amount_fen=req.amount_fen,
+                          auth_code=req.auth_code, txn_date=req.txn_date, paid_on=clock.local_date())
+        s.add(row)
+        s.flush()
+        audit.record(s, principal.actor, "medical.card_payment", "medical_settlement", setl_id,
+                     after={"amount_fen": req.amount_fen, "bank_code": req.bank_code, "bank_ref": req.bank_ref,
+                            "atc": req.atc})
+        return _out(row)
+
+
+def card_payment(db: Database, principal: InstitutionPrincipal, setl_id: str) -> CardPaymentOut:
+    """The card payment recorded for ``setl_id`` (CARD_PAYMENT_NOT_FOUND when none)."""
+    principal.actor.require(Permission.MEDICAL_SETTLE)
+    with db.unit_of_work() as s:
+        row = s.execute(select(CardPayment).where(CardPayment.setl_id == setl_id,
+                                                  CardPayment.institution_id == principal.id)).scalar_one_or_none()
+        if row is None:
+            raise CardPaymentNotFound(setl_id, setl_id=setl_id)
+        return _out(row)
+
+
+def card_reconciliation(db: Database, actor: Actor, institution: str, bank_code: str, day: dt.date,
+                        statement: list[PurchaseLine]) -> CardReconOut:
+    """Compare the centre's card payments of ``institution`` through ``bank_code`` dated ``day`` with the bank's
+    ``statement`` (``HttpGateway.card_purchases``): by reference, to the fen. Audited (a read of the bank's
+    answers about holders' cards)."""
+    actor.require(Permission.MEDICAL_RECONCILE)
+    with db.unit_of_work() as s:
+        inst = s.execute(select(Institution).where(Institution.code == institution)).scalar_one_or_none()
+        if inst is None:
+            raise InstitutionNotFound(institution, institution=institution)
+        rows = s.execute(select(CardPayment.bank_ref, CardPayment.amount_fen).where(
+            CardPayment.institution_id == inst.id, CardPayment.bank_code == bank_code,
+            CardPayment.txn_date == day)).all()
+        cash = s.execute(select(func.coalesce(func.sum(Settlement.cash_fen), 0)).join(
+            CardPayment, CardPayment.setl_id == Settlement.setl_id).where(
+            CardPayment.institution_id == inst.id, CardPayment.bank_code == bank_code, CardPayment.txn_date == day,
+            Settlement.status == "settled")).scalar_one()
+        centre = {ref: amount for ref, amount in rows}
+        bank = {line.ref: line.amount for line in statement}
+        differs = sorted(ref for ref in centre.keys() & bank.keys() if centre[ref] != bank[ref])
+        out = CardReconOut(
+            institution=institution, bank_code=bank_code, day=day, settlements_cash_fen=int(cash),
+            card_paid_fen=sum(centre.values()), card_paid_count=len(centre), bank_fen=sum(bank.values()),
+            bank_count=len(bank), only_in_bank=sorted(bank.keys() - centre.keys()),
+            only_in_centre=sorted(centre.keys() - bank.keys()), amount_differs=differs,
+            balanced=centre == bank and int(cash) == sum(centre.values()))
+        audit.record_read(s, actor, "medical.card_reconciliation", "medical_institution", institution,
+                          purpose="reconciliation", count=len(centre))
+        return out

@@ -1,0 +1,368 @@
+"""The move from the old medical cards (处理好现有医保卡和社会保障卡过渡衔接工作): import the old system's card
+register with its personal medical account balances, match each old card to a person, carry each balance into
+the person's new personal medical account, report that the old total equals the new total to the fen, and tell
+the hospitals who an old card number belongs to during the transition window (docs/transition.md).
+
+One import is one transaction: the file is checked whole first (``legacy_file``), then matched, recorded,
+carried (one balanced ledger transfer per card with a balance, ``legacy:<source>:<card>`` from
+``chart.LegacyTransition(source)`` to ``chart.PersonalMedical(person)``, posted in bulk) and audited — or,
+on any refusal, nothing of it is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from sscard import clock
+from sscard.access import Actor, Permission
+from sscard.audit import service as audit
+from sscard.bulksql import copy_text, fetch_all, no_gc
+from sscard.db import Database
+from sscard.kms.partners import PartnerKeys
+from sscard.ledger import bulk, chart
+from sscard.ledger import service as ledger
+from sscard.ledger.bulk import BulkTransfer
+from sscard.policy import service as policy
+from sscard.registry import idnumber
+from sscard.registry import service as registry
+from sscard.registry.errors import PersonDeceased
+from sscard.registry.schemas import LivingStatus
+from sscard.transition import legacy_file
+from sscard.transition.errors import (
+    LegacyCardAlreadyImported,
+    LegacyCardConflict,
+    LegacyCardNotFound,
+    LegacyCardNotUsable,
+    LegacyCardUnmatched,
+    LegacyCardWindowClosed,
+    LegacyExceptionNotFound,
+    LegacyFileDuplicate,
+    LegacyImportNotFound,
+)
+from sscard.transition.models import LegacyCard, LegacyImport
+from sscard.transition.schemas import ExceptionOut, ImportOut, ReportOut, ResolvedOut, WindowOut
+
+TRANSFER_CODE = "transition.legacy_balance"  # the ledger reason of every carried balance
+WINDOW_FROM = "transition.legacy_window_from"
+WINDOW_UNTIL = "transition.legacy_window_until"
+CARRIED, EXCEPTION = "carried", "exception"
+NO_PERSON, ID_INVALID, DECEASED = "NO_PERSON", "ID_INVALID", "PERSON_DECEASED"
+_POST_CHUNK = 1_000_000  # transfers per post_many call: bounds the memory of one call, same transaction
+_CHECK_CHUNK = 50_000
+_COLUMNS = ("legacy_card_no", "import_id", "line_no", "id_number", "name", "balance_fen", "legacy_status",
+            "person_id", "state", "reason")
+
+Progress = Callable[[str], None]
+
+
+def transfer_id(source: str, legacy_card_no: str) -> str:
+    """The idempotency key of a card's carried balance: a balance moves once, whatever is retried."""
+    return f"legacy:{source}:{legacy_card_no}"
+
+
+def mask_card(number: str) -> str:
+    """An old card number as shown in pages and reports: its first two and last two characters."""
+    if len(number) <= 4:
+        return "*" * len(number)
+    return number[:2] + "*" * (len(number) - 4) + number[-2:]
+
+
+# ---------------------------------------------------------------------------------------------------- import
+
+
+def import_file(db: Database, actor: Actor, data: bytes, source: str | None = None,
+                keys: PartnerKeys | None = None, progress: Progress | None = None) -> ImportOut:
+    """Check, match, record and carry a whole LMC1 file in one transaction (see the module's note).
+
+    ``source``: the old system the file is expected from (its key must have made the MAC; default the one
+    the header names). Refusals: every ``LegacyFileRejected`` code, LEGACY_FILE_DUPLICATE (the file id or
+    content was imported already), LEGACY_CARD_ALREADY_IMPORTED / LEGACY_CARD_CONFLICT (an old card of an
+    earlier file, with the same or another ID number)."""
+    actor.require(Permission.TRANSITION_IMPORT)
+    say = progress or (lambda _step: None)
+    parsed = legacy_file.parse_file(data, keys, source)
+    say("parsed")
+    h = parsed.header
+    with db.unit_of_work() as session:
+        _refuse_duplicate(session, h.file_id, parsed.checksum)
+        _refuse_known_cards(session, parsed)
+        say("checked against earlier files")
+        matched = registry.persons_by_id_numbers_in(session, actor, parsed.id_numbers)
+        say("matched")
+        with no_gc():
+            person_ids, states, reasons = _classify(parsed.id_numbers, matched)
+        carried = [i for i, s in enumerate(states) if s == CARRIED]
+        carried_fen = sum(parsed.balances[i] for i in carried)
+        imp = LegacyImport(source=h.source, file_id=h.file_id, checksum=parsed.checksum,
+                           as_of=dt.date(int(h.as_of[:4]), int(h.as_of[4:6]), int(h.as_of[6:])),
+                           encoding=h.encoding, line_count=len(parsed), total_fen=h.total,
+                           carried_count=len(carried), carried_fen=carried_fen,
+                           exception_count=len(parsed) - len(carried), exception_fen=h.total - carried_fen,
+                           imported_by=actor.username[:64], imported_at=clock.now())
+        session.add(imp)
+        session.flush()
+        _insert_cards(session, imp.id, parsed, person_ids, states, reasons)
+        say("cards recorded")
+        account = chart.LegacyTransition(h.source)
+        chart.open_account(session, account)
+        posted, opened = _carry(session, h.source, h.file_id, account.code, parsed, person_ids, carried)
+        say("balances carried (accounts opened with them)")
+        zero = {person_ids[i] for i in carried if parsed.balances[i] == 0}
+        opened += chart.open_personal_medical_many(session, sorted(p for p in zero if p is not None))
+        say("accounts of zero balances opened")
+        audit.record_read(session, actor, "person.match", "legacy_import", imp.id, "legacy medical card migration",
+                          count=len(parsed), matched=len(carried))
+        record = audit.record(session, actor, "transition.import", "legacy_import", imp.id, None,
+                              {"source": h.source, "file_id": h.file_id, "checksum": parsed.checksum,
+                               "lines": len(parsed), "total_fen": h.total, "carried": len(carried),
+                               "carried_fen": carried_fen, "exceptions": len(parsed) - len(carried),
+                               "exception_fen": h.total - carried_fen, "transfers": posted})
+        session.flush()
+        return ImportOut(import_id=imp.id, source=h.source, file_id=h.file_id, as_of=imp.as_of,
+                         encoding=h.encoding, line_count=imp.line_count, total_fen=imp.total_fen,
+                         carried_count=imp.carried_count, carried_fen=imp.carried_fen,
+                         exception_count=imp.exception_count, exception_fen=imp.exception_fen,
+                         accounts_opened=opened, transfers_posted=posted, audit_seq=record.seq)
+
+
+def _refuse_duplicate(session: Session, file_id: str, checksum: str) -> None:
+    found = session.execute(select(LegacyImport.file_id).where(
+        (LegacyImport.file_id == file_id) | (LegacyImport.checksum == checksum))).first()
+    if found is not None:
+        raise LegacyFileDuplicate(f"file {found[0]} was imported already", file_id=found[0])
+
+
+def _refuse_known_cards(session: Session, parsed: legacy_file.LegacyFile) -> None:
+    """No old card is taken twice: one already recorded by an earlier file refuses this one (skipped while
+    the register is empty, as it is for the first, big file)."""
+    if session.execute(select(LegacyCard.legacy_card_no).limit(1)).first() is None:
+        return
+    index = {card: i for i, card in enumerate(parsed.cards)}
+    cards = list(index)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for start in range(0, len(cards), _CHECK_CHUNK if postgres else 500):
+        chunk = cards[start:start + (_CHECK_CHUNK if postgres else 500)]
+        if postgres:
+            rows = fetch_all(session, "SELECT legacy_card_no, id_number FROM transition_cards "
+                                      "WHERE legacy_card_no = ANY(?)", (chunk,))
+        else:
+            rows = fetch_all(session, "SELECT legacy_card_no, id_number FROM transition_cards "
+                                      f"WHERE legacy_card_no IN ({', '.join('?' * len(chunk))})", chunk)
+        for card, number in sorted(rows):
+            i = index[card]
+            if number != parsed.id_numbers[i]:
+                raise LegacyCardConflict(f"line {i + 1}: the legacy card was recorded for another person "
+                                         f"({idnumber.mask(number)}) by an earlier file")
+            raise LegacyCardAlreadyImported(f"line {i + 1}: the legacy card was migrated by an earlier file")
+
+
+def _classify(numbers: Sequence[str], matched: dict[str, tuple[int, str]]
+              ) -> tuple[list[int | None], list[str], list[str | None]]:
+    alive = LivingStatus.ALIVE.value
+    person_ids: list[int | None] = []
+    states: list[str] = []
+    reasons: list[str | None] = []
+    for number in numbers:
+        found = matched.get(number)
+        if found is not None and found[1] == alive:
+            person_ids.append(found[0])
+            states.append(CARRIED)
+            reasons.append(None)
+            continue
+        person_ids.append(found[0] if found is not None else None)
+        states.append(EXCEPTION)
+        if found is not None:
+            reasons.append(DECEASED)
+        else:
+            reasons.append(NO_PERSON if idnumber.check_digit(number[:17]) == number[17] else ID_INVALID)
+    return person_ids, states, reasons
+
+
+def _insert_cards(session: Session, import_id: int, parsed: legacy_file.LegacyFile, person_ids: list[int | None],
+                  states: list[str], reasons: list[str | None]) -> None:
+    """COPY text lines (PostgreSQL; an executemany on SQLite): names hold no tab or control character (the
+    parser refused those), and an empty person or reason is NULL."""
+    with no_gc():
+        lines = [f"{card}\t{import_id}\t{no}\t{number}\t{name}\t{balance}\t{status}\t{'' if pid is None else pid}"
+                 f"\t{state}\t{reason or ''}\n"
+                 for no, (card, number, name, balance, status, pid, state, reason) in enumerate(zip(
+                     parsed.cards, parsed.id_numbers, parsed.names, parsed.balances, parsed.statuses, person_ids,
+                     states, reasons, strict=True), start=1)]
+        copy_text(session, "transition_cards", _COLUMNS, lines, empty_is_null=True)
+
+
+def _carry(session: Session, source: str, file_id: str, account: str, parsed: legacy_file.LegacyFile,
+           person_ids: list[int | None], carried: list[int]) -> tuple[int, int]:
+    """One posted transfer per carried card with a balance, in chunks of ``_POST_CHUNK`` (same transaction)."""
+    with_balance = [i for i in carried if parsed.balances[i] > 0]
+    codes = chart.personal_medical_codes([person_ids[i] for i in with_balance])  # type: ignore[misc]
+    posted = opened = 0
+    for start in range(0, len(with_balance), _POST_CHUNK):
+        part = with_balance[start:start + _POST_CHUNK]
+        with no_gc():
+            transfers = [BulkTransfer(transfer_id(source, parsed.cards[i]), account, codes[start + k],
+                                      parsed.balances[i], TRANSFER_CODE, file_id) for k, i in enumerate(part)]
+        done = chart.credit_personal_medical_openings(session, transfers)
+        posted, opened = posted + done.posted, opened + done.opened
+    return posted, opened
+
+
+# ---------------------------------------------------------------------------------------------------- reports
+
+
+def imports(db: Database, actor: Actor, limit: int = 100) -> list[LegacyImport]:
+    """The imports, newest first (totals only: no personal data)."""
+    actor.require(Permission.TRANSITION_READ)
+    with db.unit_of_work() as session:
+        rows = list(session.execute(select(LegacyImport).order_by(LegacyImport.id.desc())
+                                    .limit(max(1, min(limit, 1000)))).scalars())
+        session.expunge_all()
+        return rows
+
+
+def find_import(db: Database, actor: Actor, file_id: str) -> int:
+    """The import id of a file id (LEGACY_IMPORT_NOT_FOUND if it was never imported)."""
+    actor.require(Permission.TRANSITION_READ)
+    with db.unit_of_work() as session:
+        found = session.execute(select(LegacyImport.id).where(LegacyImport.file_id == file_id)).scalar_one_or_none()
+    if found is None:
+        raise LegacyImportNotFound(file_id[:40], file_id=file_id[:40])
+    return int(found)
+
+
+def report(db: Database, actor: Actor, import_id: int) -> ReportOut:
+    """The reconciliation of one import: old totals = carried (as the ledger's journal has them) + queued."""
+    actor.require(Permission.TRANSITION_READ)
+    with db.unit_of_work() as session:
+        imp = session.get(LegacyImport, import_id)
+        if imp is None:
+            raise LegacyImportNotFound(str(import_id), import_id=import_id)
+        split = session.execute(select(LegacyCard.state, LegacyCard.reason, func.count(),
+                                       func.coalesce(func.sum(LegacyCard.balance_fen), 0))
+                                .where(LegacyCard.import_id == import_id)
+                                .group_by(LegacyCard.state, LegacyCard.reason)).all()
+        account = chart.LegacyTransition(imp.source).code
+        journal_count, journal_fen = ledger.posted_from(session, account, TRANSFER_CODE, imp.file_id)
+        taken_over = ledger.balance(session, account).debits_posted  # opened by every import of the source
+        audit.record_read(session, actor, "transition.report", "legacy_import", import_id,
+                          "legacy migration reconciliation")
+        carried = [(int(c), int(f)) for state, _, c, f in split if state == CARRIED]
+        queued = [(reason or "", int(c), int(f)) for state, reason, c, f in split if state == EXCEPTION]
+        carried_count, carried_fen = sum(c for c, _ in carried), sum(f for _, f in carried)
+        queued_count, queued_fen = sum(c for _, c, _ in queued), sum(f for *_, f in queued)
+        old_count, old_fen = imp.line_count, imp.total_fen
+        difference = old_fen - journal_fen - queued_fen
+        reconciled = (difference == 0 and carried_fen == journal_fen and old_count == carried_count + queued_count
+                      and imp.carried_fen == carried_fen and imp.exception_fen == queued_fen)
+        return ReportOut(import_id=imp.id, source=imp.source, file_id=imp.file_id, as_of=imp.as_of,
+                         imported_at=imp.imported_at, imported_by=imp.imported_by, old_count=old_count,
+                         old_fen=old_fen, carried_count=carried_count, carried_fen=carried_fen,
+                         journal_transfers=journal_count, journal_fen=journal_fen, queued_count=queued_count,
+                         queued_fen=queued_fen, difference_fen=difference, transition_account=account,
+                         transition_account_debit_fen=taken_over,
+                         by_reason={r: (c, f) for r, c, f in queued}, reconciled=reconciled,
+                         generated_at=clock.now())
+
+
+def exceptions(db: Database, actor: Actor, import_id: int | None = None, limit: int = 100) -> list[ExceptionOut]:
+    """The exceptions queue (masked), oldest line first."""
+    actor.require(Permission.TRANSITION_READ)
+    with db.unit_of_work() as session:
+        query = (select(LegacyCard, LegacyImport.file_id).join(LegacyImport, LegacyImport.id == LegacyCard.import_id)
+                 .where(LegacyCard.state == EXCEPTION))
+        if import_id is not None:
+            query = query.where(LegacyCard.import_id == import_id)
+        rows = session.execute(query.order_by(LegacyCard.import_id, LegacyCard.line_no)
+                               .limit(max(1, min(limit, 1000)))).all()
+        audit.record_read(session, actor, "transition.exceptions.read", "legacy_import",
+                          import_id if import_id is not None else "all", "legacy migration exceptions queue",
+                          count=len(rows))
+        return [ExceptionOut(legacy_card_no_masked=mask_card(c.legacy_card_no),
+                             id_number_masked=idnumber.mask(c.id_number), name_masked=registry.mask_name(c.name),
+                             balance_fen=c.balance_fen, reason=c.reason or "", file_id=file_id, line_no=c.line_no)
+                for c, file_id in rows]
+
+
+def resolve(db: Database, actor: Actor, import_id: int, line_no: int, id_number: str) -> ResolvedOut:
+    """A supervisor who checked the holder's documents names the person of a queued old card (by the line it
+    came on): the card is matched and its balance carried now, in one transaction, counted in the import's
+    split (the report stays reconciled)."""
+    actor.require(Permission.TRANSITION_RESOLVE)
+    with db.unit_of_work() as session:
+        card = session.execute(select(LegacyCard).where(LegacyCard.import_id == import_id,
+                                                        LegacyCard.line_no == line_no)
+                               .with_for_update()).scalar_one_or_none()
+        if card is None or card.state != EXCEPTION:
+            raise LegacyExceptionNotFound(f"{import_id}:{line_no}", import_id=import_id, line_no=line_no)
+        person = registry.find_by_id_number(session, id_number)
+        if person.living_status != LivingStatus.ALIVE.value:
+            raise PersonDeceased(idnumber.mask(person.id_number))
+        imp = session.get_one(LegacyImport, import_id, with_for_update=True)
+        account = chart.LegacyTransition(imp.source)
+        chart.open_account(session, account)
+        chart.open_missing(session, [chart.PersonalMedical(person.id)])
+        moved = None
+        if card.balance_fen > 0:
+            moved = transfer_id(imp.source, card.legacy_card_no)
+            bulk.post_many(session, [BulkTransfer(moved, account.code, chart.PersonalMedical(person.id).code,
+                                                  card.balance_fen, TRANSFER_CODE, imp.file_id)])
+        before = {"state": card.state, "reason": card.reason}
+        card.state, card.reason, card.person_id = CARRIED, None, person.id
+        imp.carried_count += 1
+        imp.carried_fen += card.balance_fen
+        imp.exception_count -= 1
+        imp.exception_fen -= card.balance_fen
+        record = audit.record(session, actor, "transition.resolve", "legacy_card", f"{import_id}:{line_no}",
+                              before, {"state": CARRIED, "person_id": person.id, "balance_fen": card.balance_fen,
+                                       "transfer": moved})
+        session.flush()
+        return ResolvedOut(legacy_card_no_masked=mask_card(card.legacy_card_no), person_id=person.id,
+                           balance_fen=card.balance_fen, transfer_id=moved, audit_seq=record.seq)
+
+
+# ---------------------------------------------------------------------------------------------------- the window
+
+
+def _day(value: int) -> dt.date:
+    return dt.date(value // 10000, value // 100 % 100, value % 100)
+
+
+def window_in(session: Session, day: dt.date | None = None) -> WindowOut:
+    """The transition window in effect on ``day`` (default: the bureau's today)."""
+    day = day or clock.local_date()
+    opens = _day(policy.get_int(session, WINDOW_FROM, day))
+    closes = _day(policy.get_int(session, WINDOW_UNTIL, day))
+    return WindowOut(opens=opens, closes=closes, open_today=opens <= day <= closes)
+
+
+def window(db: Database, actor: Actor) -> WindowOut:
+    actor.require(Permission.TRANSITION_READ)
+    with db.unit_of_work() as session:
+        return window_in(session)
+
+
+
+
+def legacy_holder_in(session: Session, legacy_card_no: str) -> int:
+    """The person an old card number belongs to, for a hospital's message during the transition window (the
+    caller maps the person to their current card and applies that card's rules). Refused: after (or before)
+    the window LEGACY_CARD_WINDOW_CLOSED, whatever the number; then LEGACY_CARD_NOT_FOUND,
+    LEGACY_CARD_UNMATCHED (in the exceptions queue), LEGACY_CARD_NOT_USABLE (lost or cancelled in the old
+    system)."""
+    if not window_in(session).open_today:
+        raise LegacyCardWindowClosed()
+    number = legacy_card_no.strip().upper()
+    row = session.execute(select(LegacyCard.person_id, LegacyCard.state, LegacyCard.legacy_status)
+                          .where(LegacyCard.legacy_card_no == number)).one_or_none()
+    if row is None:
+        raise LegacyCardNotFound()
+    person_id, state, status = row
+    if state != CARRIED or person_id is None:
+        raise LegacyCardUnmatched()
+    if status != "1":
+        raise LegacyCardNotUsable(status=legacy_file.STATUSES.get(status, status))
+    return int(person_id)
