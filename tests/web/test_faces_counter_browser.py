@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sscard.access import SYSTEM_ACTOR
@@ -19,21 +18,13 @@ from sscard.registry.schemas import PersonIn
 from support.city import City
 from support.factories import next_id_number
 from web.helpers import person_path, person_with_card, screenshot
+from web.portal_checks import axe_violations
 
 OpenPage = Callable[..., Any]
-AXE = (Path(__file__).resolve().parents[1] / "support" / "axe" / "axe.min.js").read_text(encoding="utf-8")
-
-
 def assert_accessible(page: Any, name: str) -> None:
-    """axe-core's WCAG 2 A/AA rules on the page as shown: no violation of impact serious or critical. The
-    script is evaluated through the DevTools protocol, so the page's CSP (no inline scripts) stays on."""
-    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.evaluate(AXE)
-    violations = page.evaluate("""async () => {
-        const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21aa']}});
-        return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-            .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 5).join(', '));
-    }""")
+    """axe-core's WCAG 2 A/AA rules on the page as shown (tests/web/portal_checks.py, one helper for every face):
+    no violation of impact serious or critical; the page is kept as a screenshot either way."""
+    violations = axe_violations(page)
     screenshot(page, f"faces-{name}")
     assert violations == [], f"{name}: {violations}"
 
