@@ -285,18 +285,26 @@ def execute(session: Session, stmt: Executable, params: Mapping[str, Any]) -> Se
 Write = tuple[Executable, Mapping[str, Any]]  # a statement without RETURNING and its parameters
 
 
-def write_all(session: Session, writes: Sequence[Write]) -> None:
+def write_all(session: Session, writes: Sequence[Write], commit: bool = False) -> None:
     """Run ``writes`` (INSERT/UPDATE/DELETE, no rows returned) in one statement on PostgreSQL: all but the last
     become writable CTEs of the last (``WITH w0 AS (…), w1 AS (…) <last>``), so they cost one round trip
     instead of one each; a CTE that modifies data runs to completion whether or not it is read. Their order of
     execution within the statement is not defined, so they must not depend on each other's effects and
     should lock no row that is contended (insert new rows, or update rows the transaction holds already).
-    Parameter names must differ between the writes. On SQLite they run one by one."""
+    Parameter names must differ between the writes. On SQLite they run one by one.
+
+    ``commit``: the transaction's last step. On PostgreSQL the statement and COMMIT are sent together in
+    psycopg's pipeline mode (one round trip, not two), so a row lock the transaction holds is released without
+    waiting for this thread to wake up between them; the session's own commit afterwards finds nothing to do.
+    Pending ORM changes are flushed first, so they commit with the rest. On SQLite the session commits as
+    usual when the unit of work ends."""
     conn = session.connection()
-    if conn.dialect.name != "postgresql" or len(writes) == 1:
+    if conn.dialect.name != "postgresql" or (len(writes) == 1 and not commit):
         for stmt, params in writes:
             execute(session, stmt, params)
         return
+    if commit:
+        session.flush()
     parts: list[str] = []
     merged: dict[str, Any] = {}
     for n, (stmt, params) in enumerate(writes):
@@ -305,9 +313,16 @@ def write_all(session: Session, writes: Sequence[Write]) -> None:
             raise ValueError(f"bulksql.write_all: write {n} returns rows or reuses a parameter name")
         merged.update(values)
         parts.append(sql)
-    sql = "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
-    with driver_connection(session).cursor() as cursor:
+    sql = parts[-1] if len(parts) == 1 else \
+        "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
+    raw = driver_connection(session)
+    if not commit:
+        with raw.cursor() as cursor:
+            cursor.execute(sql, merged)
+        return
+    with raw.pipeline(), raw.cursor() as cursor:
         cursor.execute(sql, merged)
+        raw.commit()
 
 
 def _bound(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:

@@ -8,6 +8,7 @@ import itertools
 import uuid
 from typing import Any, cast
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -78,4 +79,41 @@ def test_record_with_rolls_back_with_the_callers_transaction(city: City) -> None
         raise RuntimeError("the use case fails after its audit record")
     assert _head(city) == before and _outlets(city, [code]) == []
     assert _since(city, before[0]) == []
+    assert audit.verify(city.db, city.supervisor).ok
+
+
+def test_record_with_commit_sends_the_last_write_with_commit_and_keeps_pending_orm_rows(city: City) -> None:
+    """``commit=True``: the record, the caller's row and an ORM row still pending in the session all commit
+    together (PostgreSQL: in one pipelined round trip with COMMIT); the session's own commit then has nothing
+    left to do and the chain goes on from the new head."""
+    seq0, _ = _head(city)
+    codes = [f"C{uuid.uuid4().hex[:10]}" for _ in range(2)]
+    with city.db.unit_of_work() as s:
+        s.add(Outlet(code=codes[0], name="pending", region_code="441802", kind="hrss"))
+        audit.record_with(s, city.admin, audit.Entry("test.with", "card", "c-1"), [_outlet(codes[1])],
+                          commit=True)
+    with city.db.unit_of_work() as s:
+        audit.record_with(s, city.admin, audit.Entry("test.with", "card", "c-2"), commit=True)
+    rows = _since(city, seq0)
+    assert [r.entity_id for r in rows] == ["c-1", "c-2"]
+    assert _head(city) == (rows[-1].seq, rows[-1].hash)
+    assert _outlets(city, codes) == sorted(codes)
+    assert audit.verify(city.db, city.supervisor).ok
+
+
+def test_record_with_commit_that_fails_writes_nothing(city: City) -> None:
+    """A caller's row refused by the database (a duplicate key) with ``commit=True``: the error reaches the
+    caller, and neither the record, nor the row, nor the head moved."""
+    code = f"D{uuid.uuid4().hex[:10]}"
+    with city.db.unit_of_work() as s:
+        audit.record_with(s, city.admin, audit.Entry("test.with", "card", "d-1"), [_outlet(code)], commit=True)
+    before = _head(city)
+    with pytest.raises((sa.exc.IntegrityError, psycopg.IntegrityError)) as failed, \
+            city.db.unit_of_work() as s:
+        audit.record_with(s, city.admin, audit.Entry("test.with", "card", "d-2"), [_outlet(code)], commit=True)
+    assert "unique" in str(failed.value).lower() or "duplicate" in str(failed.value).lower()
+    assert _head(city) == before and _since(city, before[0]) == []
+    with city.db.unit_of_work() as s:  # the connection went back to the pool usable
+        audit.record_with(s, city.admin, audit.Entry("test.with", "card", "d-3"), commit=True)
+    assert [r.entity_id for r in _since(city, before[0])] == ["d-3"]
     assert audit.verify(city.db, city.supervisor).ok

@@ -118,15 +118,19 @@ _HEAD_SAVE = (update(_HEADS).where(_HEADS.c.id == bindparam("a_head"))
               .values(last_seq=bindparam("a_last_seq"), last_hash=bindparam("a_last_hash")))
 
 
-def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[Write] = ()) -> None:
+def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[Write] = (),
+                commit: bool = False) -> None:
     """``record`` of ``entry`` together with the caller's own ``writes`` (INSERTs of new rows, parameter names
     distinct and not starting with ``a_``: see ``bulksql.write_all``), for a use case that runs hundreds of
     times a second.
 
     The chain head is locked by one prebuilt statement; the caller's rows, the record and the new head then go
     in one more (two round trips, not four, with the head held). Call it last in the transaction: the head
-    stays locked until COMMIT and serialises every writer of the chain. Falls back to ``record`` (then the
-    writes one by one) when the chain has no head yet or this transaction holds the head through the ORM."""
+    stays locked until COMMIT and serialises every writer of the chain. ``commit=True`` (nothing may follow in
+    the transaction) sends that statement and COMMIT in one round trip (``bulksql.write_all``): the head is then
+    held for one client round trip, not two, which is what bounds the chain's writers per second. Falls back
+    to ``record`` (then the writes one by one) when the chain has no head yet or this transaction holds the head
+    through the ORM; the session then commits when its unit of work ends, as without ``commit``."""
     if identity_key(AuditHead, 1) in session.identity_map:
         session.flush()
         record(session, actor, entry.action, entry.entity_type, entry.entity_id, entry.before, entry.after)
@@ -145,7 +149,8 @@ def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[W
     row = _chained(last_hash, last_seq + 1, utcnow(), actor, entry.action, entry.entity_type, str(entry.entity_id),
                    entry.before, entry.after)
     write_all(session, [*writes, (_RECORD_INSERT, {f"a_{k}": v for k, v in row.items()}),
-                        (_HEAD_SAVE, {"a_head": 1, "a_last_seq": row["seq"], "a_last_hash": row["hash"]})])
+                        (_HEAD_SAVE, {"a_head": 1, "a_last_seq": row["seq"], "a_last_hash": row["hash"]})],
+              commit=commit)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ def publish_encounter(db: Database, principal: InstitutionPrincipal, raw: bytes)
             audit.record_with(session, principal.actor, audit.Entry(
                 "health.encounter.publish", "health_encounter", resource_id, None,
                 {"patient": pseudonym, "type": entry.encounter_type, "date": entry.encounter_date.isoformat()}),
-                [(_ENCOUNTER_INSERT, row)])
+                [(_ENCOUNTER_INSERT, row)], commit=True)
         except _UNIQUE_VIOLATION:
             raise EntryConflict(identifier=entry.source_value) from None
         return Published(text, True)
@@ -205,14 +205,15 @@ def _granted_in(session: Session, principal: InstitutionPrincipal, grant_id: str
 
 def _log_read(session: Session, principal: InstitutionPrincipal, operator: str, grant: _Grant, patient_id: int,
               pseudonym: str, resource_type: str, count: int) -> None:
-    """The read, in the holder's log and in the audit chain (one statement with the chain head locked)."""
+    """The read, in the holder's log and in the audit chain (one statement with the chain head locked, sent with
+    COMMIT: the transaction's last step)."""
     audit.record_with(session, principal.actor, audit.Entry(
         "health.index.read", "health_patient", pseudonym, None,
         audit.read_details(grant.purpose, institution=principal.code, operator=operator, grant=grant.grant_id,
                            method=grant.method, resource=resource_type, count=count)),
         [(_READ_INSERT, {"patient_id": patient_id, "grant_id": grant.id, "institution_code": principal.code,
                          "operator": operator, "purpose": grant.purpose, "resource_type": resource_type,
-                         "entries": count})])
+                         "entries": count})], commit=True)
 
 
 def _visible(code: str, hidden: list[icd.SensitiveCategory]) -> bool:
