@@ -93,14 +93,19 @@ def change_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: 
     actor.require(Permission.CARD_PIN)
     check_new_pin(new_pin)
     with db.unit_of_work() as session:
-        card = find_card(session, card_no)
-        check = check_pin(session, actor, card, old_pin)
-        if check.ok:
-            edge_target(card, "change_pin")
-            before = card.snapshot()
-            card.pin_hmac = pin_digest(card.card_no, new_pin)
-            audit_change(session, actor, "card.change_pin", card, before)
-        return check
+        return _change(session, actor, find_card(session, card_no), old_pin, new_pin)
+
+
+def _change(session: Session, actor: Actor, card: Card, old_pin: str, new_pin: str) -> PinCheck:
+    """The change itself, once the caller may make it: the old PIN checked (a wrong one counts), then the new
+    one stored and audited."""
+    check = check_pin(session, actor, card, old_pin)
+    if check.ok:
+        edge_target(card, "change_pin")
+        before = card.snapshot()
+        card.pin_hmac = pin_digest(card.card_no, new_pin)
+        audit_change(session, actor, "card.change_pin", card, before)
+    return check
 
 
 def change_own_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_pin: str) -> PinCheck:
@@ -110,10 +115,4 @@ def change_own_pin(db: Database, actor: Actor, card_no: str, old_pin: str, new_p
     with db.unit_of_work() as session:
         card = find_card(session, card_no)
         actor.require_own(card.person_id)
-        check = check_pin(session, actor, card, old_pin)
-        if check.ok:
-            edge_target(card, "change_pin")
-            before = card.snapshot()
-            card.pin_hmac = pin_digest(card.card_no, new_pin)
-            audit_change(session, actor, "card.change_pin", card, before)
-        return check
+        return _change(session, actor, card, old_pin, new_pin)
