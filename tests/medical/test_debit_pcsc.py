@@ -24,17 +24,9 @@ from sscard.kms import KeyManager
 from sscard.registry.regions import CITY_CODE
 from support.city import City
 from support.loopback import serve
-from terminal.test_pcsc import INNER, READER, _missing, _stop_leftover_pcscd
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _require_pcsc_stack() -> None:
-    missing = _missing()
-    if missing:
-        message = f"PC/SC stack incomplete ({', '.join(missing)}); run: bash .ci/install-pcsc.sh"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+# the PC/SC stack's check is the terminal tests' own autouse fixture, imported to apply here too
+from terminal.test_pcsc import INNER, READER, _require_pcsc_stack, _stop_leftover_pcscd  # noqa: F401
 
 
 def _start(image: Path, nsdir: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
