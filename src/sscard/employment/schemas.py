@@ -29,7 +29,7 @@ class CloseIn(BaseModel):
 class BenefitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    months: int | None = Field(default=None, ge=1, le=24, description="领取期限; default and maximum: policy "
+    months: int | None = Field(default=None, ge=1, le=600, description="领取期限; default and maximum: policy "
                                                                        "employment.ui.max_months")
 
 
