@@ -42,6 +42,10 @@ def test_the_counter_registers_and_closes_with_masked_identifiers(city: City) ->
     found = counter.post("/counter/employment/search", {"id_number": id_number})
     assert f'id="registration-{reg_id.group(1)}"' in found.text
     assert web_client(city).http.get("/counter/employment", follow_redirects=False).status_code in (303, 401)
+    counter.http.get("/lang/en")
+    english = counter.post("/counter/employment/search", {"id_number": id_number}).text
+    assert "Unemployment registration" in english and "Re-employed" in english
+    assert re.findall(r"[\u4e00-\u9fff]", _visible_text(english).replace("中文", "")) == []
 
 
 def test_the_kiosk_registers_the_holder_of_the_card_in_the_reader(city: City, tmp_path: Path) -> None:
