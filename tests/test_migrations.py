@@ -66,6 +66,8 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
                        ["360", "3"])],
     "0012_transfer": [("SELECT value FROM policy_parameters WHERE name LIKE 'transfer.%' ORDER BY name",
                        ["250", "1200"])],
+    "0013_jobs": [("SELECT value FROM policy_parameters WHERE name LIKE 'employment.%' ORDER BY name",
+                   ["200000", "1000000", "24", "180000"])],
 }
 
 

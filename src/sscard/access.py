@@ -76,6 +76,10 @@ class Permission(enum.StrEnum):
     TREASURY_ADMIN = "treasury.admin"  # register the funds' bank accounts
     TRANSFER_HANDLE = "transfer.handle"  # issue a 参保缴费凭证, file a transfer-in application, read transfers
     TRANSFER_PAY = "transfer.pay"  # confirm a transfer out and pay its funds to the other city
+    EMPLOYMENT_REGISTER = "employment.register"  # open and close 求职登记 / 失业登记 for a person
+    EMPLOYMENT_READ = "employment.read"  # a person's employment registrations and subsidies
+    EMPLOYMENT_SUBSIDY = "employment.subsidy"  # propose an employment-support subsidy (the maker)
+    EMPLOYMENT_APPROVE = "employment.approve"  # approve or reject a subsidy another operator proposed (the checker)
 
 
 _COUNTER = {
@@ -92,6 +96,9 @@ _COUNTER = {
     Permission.FUNDS_CERTIFY,
     Permission.ECARD_VERIFY,
     Permission.TRANSFER_HANDLE,
+    Permission.EMPLOYMENT_REGISTER,
+    Permission.EMPLOYMENT_READ,
+    Permission.EMPLOYMENT_SUBSIDY,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -110,6 +117,7 @@ _SUPERVISOR = _COUNTER | {
     Permission.TREASURY_READ,
     Permission.TREASURY_APPROVE,
     Permission.TRANSFER_PAY,
+    Permission.EMPLOYMENT_APPROVE,
 }
 # The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
 _ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}

@@ -7,6 +7,8 @@ from sscard.cards.models import Application, Card, CardNumber
 from sscard.db import Base
 from sscard.demo.models import InstanceMark
 from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
+from sscard.employment.models import Registration as EmploymentRegistration
+from sscard.employment.models import Subsidy as EmploymentSubsidy
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
                                    Certification,
@@ -108,6 +110,8 @@ __all__ = [
                                    "EcardFamilyMember",
                                    "EmployerFile",
                                    "EmployerLine",
+                                   "EmploymentRegistration",
+                                   "EmploymentSubsidy",
                                    "Entitlement",
                                    "EntitlementAmount",
                                    "FeeCharge",

@@ -111,6 +111,14 @@ KNOWN: dict[str, ParameterSpec] = {
                       "share of each month's contribution base the pooled fund transfers, bp", 0, 10_000),
         ParameterSpec("transfer.pension.interest_bp", "个人账户记账年利率（万分比）/ yearly interest credited to "
                       "the personal pension account, bp", 0, 2_000),
+        ParameterSpec("employment.ui.monthly_fen", "失业保险金月发放标准（分）/ unemployment benefit a month, fen",
+                      10_000, 10_000_000),
+        ParameterSpec("employment.ui.max_months", "失业保险金最长领取月数 / longest unemployment benefit, months",
+                      1, 24),
+        ParameterSpec("employment.subsidy.startup_fen", "一次性创业补贴（分）/ one-off start-up subsidy, fen",
+                      1, 100_000_000),
+        ParameterSpec("employment.subsidy.flexible_social_fen", "灵活就业社会保险补贴（一次性，分）/ one-off "
+                      "social insurance subsidy for the flexibly employed, fen", 1, 10_000_000),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

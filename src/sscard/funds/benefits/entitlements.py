@@ -31,6 +31,7 @@ from sscard.funds.benefits.models import (
     ONE_OFF_KINDS,
     BenefitKind,
     Certification,
+    DisbursementLine,
     Entitlement,
     EntitlementAmount,
     Hold,
@@ -45,6 +46,13 @@ CERTIFICATION_METHODS = ("award", "counter", "kiosk", "card", "video", "home_vis
 
 def grant_entitlement(db: Database, actor: Actor, data: EntitlementIn) -> EntitlementOut:
     actor.require(Permission.FUNDS_CORRECT)
+    with db.unit_of_work() as session:
+        return grant_in(session, actor, data)
+
+
+def grant_in(session: Session, actor: Actor, data: EntitlementIn) -> EntitlementOut:
+    """核定 inside the caller's transaction, for another package's use case that decides the award itself (an
+    unemployment registration, an approved employment subsidy): that use case has authorised ``actor``."""
     start = parse_period(data.start_period)
     kind = BenefitKind(data.kind)
     fund = data.fund or DEFAULT_FUND[kind]
@@ -56,23 +64,22 @@ def grant_entitlement(db: Database, actor: Actor, data: EntitlementIn) -> Entitl
         raise EntitlementInvalid("unemployment benefit runs for a duration: give months")
     months = 1 if kind in ONE_OFF_KINDS else data.months
     end = add_months(start, months - 1) if months is not None else None
-    with db.unit_of_work() as session:
-        if session.get(Person, data.person_id) is None:
-            raise BenefitPersonNotFound(str(data.person_id), person_id=data.person_id)
-        ent = Entitlement(person_id=data.person_id, kind=kind.value, fund=fund, start_period=start,
-                          end_period=end, status="active", reference=data.reference, created_by=actor.username)
-        session.add(ent)
-        session.flush()
-        session.add(EntitlementAmount(entitlement_id=ent.id, from_period=start, amount=data.amount,
-                                      note="核定", created_by=actor.username))
-        if kind in CERTIFIED_KINDS:  # the award itself saw the person: the first certification
-            session.add(Certification(person_id=data.person_id, certified_on=clock.local_date(), method="award",
-                                      created_by=actor.username))
-        _owe_past_months(session, ent)
-        out = EntitlementOut.model_validate(ent)
-        audit.record(session, actor, "benefit.grant", "entitlement", ent.id, None,
-                     {**out.model_dump(), "amount": data.amount})
-        return out
+    if session.get(Person, data.person_id) is None:
+        raise BenefitPersonNotFound(str(data.person_id), person_id=data.person_id)
+    ent = Entitlement(person_id=data.person_id, kind=kind.value, fund=fund, start_period=start,
+                      end_period=end, status="active", reference=data.reference, created_by=actor.username)
+    session.add(ent)
+    session.flush()
+    session.add(EntitlementAmount(entitlement_id=ent.id, from_period=start, amount=data.amount,
+                                  note="核定", created_by=actor.username))
+    if kind in CERTIFIED_KINDS:  # the award itself saw the person: the first certification
+        session.add(Certification(person_id=data.person_id, certified_on=clock.local_date(), method="award",
+                                  created_by=actor.username))
+    _owe_past_months(session, ent)
+    out = EntitlementOut.model_validate(ent)
+    audit.record(session, actor, "benefit.grant", "entitlement", ent.id, None,
+                 {**out.model_dump(), "amount": data.amount})
+    return out
 
 
 def _owe_past_months(session: Session, ent: Entitlement) -> None:
@@ -136,6 +143,29 @@ def end_entitlement(db: Database, actor: Actor, entitlement_id: int, last_period
         audit.record(session, actor, "benefit.end", "entitlement", entitlement_id, before,
                      {"end_period": last, "status": "ended"})
         return out
+
+
+def stop_after_in(session: Session, actor: Actor, entitlement_id: int, last_period: str) -> EntitlementOut:
+    """No month after ``last_period`` is owed, inside the caller's transaction (the use case that stops it — an
+    unemployment registration closed — has authorised ``actor``). An end already earlier stays; a month after
+    ``last_period`` already paid out is refused (``BENEFIT_ENTITLEMENT_INVALID``): it is recovered through a
+    correction, never silently kept."""
+    last = parse_period(last_period)
+    ent = _get(session, entitlement_id)
+    if ent.end_period is not None and ent.end_period <= last:
+        last = ent.end_period
+    last = max(last, add_months(ent.start_period, -1))
+    paid_after = session.execute(select(DisbursementLine.period_due).where(
+        DisbursementLine.entitlement_id == entitlement_id, DisbursementLine.period_due > last).limit(1)).first()
+    if paid_after is not None:
+        raise EntitlementInvalid(f"{paid_after[0]} is after {last} and already in a disbursement batch",
+                                 entitlement_id=entitlement_id)
+    before = {"end_period": ent.end_period, "status": ent.status}
+    ent.end_period, ent.status = last, "ended"
+    out = EntitlementOut.model_validate(ent)
+    audit.record(session, actor, "benefit.end", "entitlement", entitlement_id, before,
+                 {"end_period": last, "status": "ended"})
+    return out
 
 
 def certify(db: Database, actor: Actor, person_id: int, on: dt.date | None = None, method: str = "counter") -> int:

@@ -95,56 +95,71 @@ def enrol(db: Database, actor: Actor, id_number: str, scheme: ContribScheme | st
     """参保登记 for withholding: the person joins ``scheme`` from ``start_period`` with a base (as a share of the
     average wage, in basis points: 6000 = 60 %) or a level. The category follows from the scheme."""
     actor.require(Permission.FUNDS_CORRECT)
-    chosen, period = _scheme(scheme), parse_period(start_period)
     with db.unit_of_work() as session:
         person = registry.find_by_id_number(session, id_number)
-        _check_choice(session, chosen, period, base_ratio_bp, level)
-        category = _category_of(chosen)
-        insured = session.get(ContribInsured, person.id)
-        if insured is None:
-            insured = ContribInsured(person_id=person.id, category=category.value, status=InsuredStatus.ACTIVE.value,
-                                     arrears_months=0)
-            session.add(insured)
-        elif insured.category != category.value:
-            raise CategoryMismatch(f"registered as {insured.category}, {chosen.value} is for {category.value}")
-        current = _current(session, person.id, chosen)
-        if current is not None and (current.end_period is None or current.end_period >= period):
-            raise AlreadyEnrolled(f"{chosen.value} since {current.start_period}", scheme=chosen.value)
-        row = ContribEnrolment(person_id=person.id, scheme=chosen.value, insurance_type=SCHEME_TYPE[chosen].value,
-                               base_ratio_bp=base_ratio_bp, level=level, start_period=period, created_by=actor.username)
-        session.add(row)
-        session.flush()
-        _open_accounts(session, person.id, chosen)
-        out = EnrolmentOut.model_validate(row)
-        audit.record(session, actor, "contrib.enrol", "person", person.id, None, out.model_dump())
-        return out
+        return enrol_in(session, actor, person, scheme, start_period, base_ratio_bp=base_ratio_bp, level=level)
+
+
+def enrol_in(session: Session, actor: Actor, person: Person, scheme: ContribScheme | str, start_period: str, *,
+             base_ratio_bp: int | None = None, level: int | None = None) -> EnrolmentOut:
+    """:func:`enrol` inside the caller's transaction, for another package's use case that has authorised
+    ``actor`` for this person (a flexible worker's own online 参保登记, sscard.employment)."""
+    chosen, period = _scheme(scheme), parse_period(start_period)
+    _check_choice(session, chosen, period, base_ratio_bp, level)
+    category = _category_of(chosen)
+    insured = session.get(ContribInsured, person.id)
+    if insured is None:
+        insured = ContribInsured(person_id=person.id, category=category.value, status=InsuredStatus.ACTIVE.value,
+                                 arrears_months=0)
+        session.add(insured)
+    elif insured.category != category.value:
+        raise CategoryMismatch(f"registered as {insured.category}, {chosen.value} is for {category.value}")
+    current = _current(session, person.id, chosen)
+    if current is not None and (current.end_period is None or current.end_period >= period):
+        raise AlreadyEnrolled(f"{chosen.value} since {current.start_period}", scheme=chosen.value)
+    row = ContribEnrolment(person_id=person.id, scheme=chosen.value, insurance_type=SCHEME_TYPE[chosen].value,
+                           base_ratio_bp=base_ratio_bp, level=level, start_period=period, created_by=actor.username)
+    session.add(row)
+    session.flush()
+    _open_accounts(session, person.id, chosen)
+    out = EnrolmentOut.model_validate(row)
+    audit.record(session, actor, "contrib.enrol", "person", person.id, None, out.model_dump())
+    return out
 
 
 def change_choice(db: Database, actor: Actor, id_number: str, scheme: ContribScheme | str, from_period: str, *,
                   base_ratio_bp: int | None = None, level: int | None = None) -> EnrolmentOut:
     """A new base or level from ``from_period`` on (periods already assessed keep theirs)."""
     actor.require(Permission.FUNDS_CORRECT)
-    chosen, period = _scheme(scheme), parse_period(from_period)
     with db.unit_of_work() as session:
         person = registry.find_by_id_number(session, id_number)
-        current = _current(session, person.id, chosen)
-        if current is None or (current.end_period is not None and current.end_period < period):
-            raise InsuredNotFound(f"not enrolled in {chosen.value} in {period}", scheme=chosen.value)
-        _check_choice(session, chosen, period, base_ratio_bp, level)
-        before = EnrolmentOut.model_validate(current).model_dump()
-        if current.start_period >= period:  # not yet in force: correct it in place
-            current.base_ratio_bp, current.level = base_ratio_bp, level
-            row = current
-        else:
-            current.end_period = add_months(period, -1)
-            row = ContribEnrolment(person_id=person.id, scheme=chosen.value, insurance_type=current.insurance_type,
-                                   base_ratio_bp=base_ratio_bp, level=level, start_period=period,
-                                   created_by=actor.username)
-            session.add(row)
-        session.flush()
-        out = EnrolmentOut.model_validate(row)
-        audit.record(session, actor, "contrib.change_choice", "person", person.id, before, out.model_dump())
-        return out
+        return change_choice_in(session, actor, person, scheme, from_period, base_ratio_bp=base_ratio_bp,
+                                level=level)
+
+
+def change_choice_in(session: Session, actor: Actor, person: Person, scheme: ContribScheme | str, from_period: str,
+                     *, base_ratio_bp: int | None = None, level: int | None = None) -> EnrolmentOut:
+    """:func:`change_choice` inside the caller's transaction (a flexible worker's own 缴费申报, sscard.employment,
+    which has authorised ``actor``)."""
+    chosen, period = _scheme(scheme), parse_period(from_period)
+    current = _current(session, person.id, chosen)
+    if current is None or (current.end_period is not None and current.end_period < period):
+        raise InsuredNotFound(f"not enrolled in {chosen.value} in {period}", scheme=chosen.value)
+    _check_choice(session, chosen, period, base_ratio_bp, level)
+    before = EnrolmentOut.model_validate(current).model_dump()
+    if current.start_period >= period:  # not yet in force: correct it in place
+        current.base_ratio_bp, current.level = base_ratio_bp, level
+        row = current
+    else:
+        current.end_period = add_months(period, -1)
+        row = ContribEnrolment(person_id=person.id, scheme=chosen.value, insurance_type=current.insurance_type,
+                               base_ratio_bp=base_ratio_bp, level=level, start_period=period,
+                               created_by=actor.username)
+        session.add(row)
+    session.flush()
+    out = EnrolmentOut.model_validate(row)
+    audit.record(session, actor, "contrib.change_choice", "person", person.id, before, out.model_dump())
+    return out
 
 
 def end_enrolment(db: Database, actor: Actor, id_number: str, scheme: ContribScheme | str,
@@ -163,6 +178,17 @@ def end_enrolment(db: Database, actor: Actor, id_number: str, scheme: ContribSch
         out = EnrolmentOut.model_validate(current)
         audit.record(session, actor, "contrib.end", "person", person.id, before, out.model_dump())
         return out
+
+
+def schemes_in_force(session: Session, person_id: int, period: str) -> list[ContribScheme]:
+    """The schemes a person is enrolled in for ``period`` (their enrolment starts on or before it, or later but
+    not yet in force, and has not ended before it), in scheme order."""
+    found = []
+    for scheme in ContribScheme:
+        current = _current(session, person_id, scheme)
+        if current is not None and (current.end_period is None or current.end_period >= period):
+            found.append(scheme)
+    return found
 
 
 def enrolments(db: Database, actor: Actor, person_id: int) -> list[EnrolmentOut]:

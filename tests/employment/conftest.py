@@ -1,0 +1,31 @@
+"""A migrated template city per backend for the employment tests, whose policy history also holds a later
+unemployment benefit amount (from 2026-07-01, loaded before any person exists); each test that runs months gets
+a database of its own cloned from it (month runs see the whole database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sscard.access import SYSTEM_ACTOR
+from sscard.policy import service as policy
+from support.city import Backend, City, build_city, clone_city
+
+LATER_MONTHLY_FEN = 200_000  # employment.ui.monthly_fen from 2026-07-01 (the migration seeds 180 000 from 2013)
+LATER_FROM = dt.date(2026, 7, 1)
+
+
+@pytest.fixture(scope="session")
+def employment_template(backend: Backend) -> tuple[str, City]:
+    db = backend.new_database()
+    city = build_city(db)
+    policy.load_initial(db, SYSTEM_ACTOR, [policy.InitialValue("employment.ui.monthly_fen", LATER_MONTHLY_FEN,
+                                                                LATER_FROM, "test: a later amount")])
+    db.dispose()
+    return db.url, city
+
+
+@pytest.fixture
+def jobs_city(backend: Backend, employment_template: tuple[str, City]) -> City:
+    return clone_city(backend, employment_template)
