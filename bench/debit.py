@@ -166,7 +166,8 @@ def main() -> None:
         try:
             make = settlement_maker(key, settlements)
             asyncio.run(closed_loop(port, make, 2, 500))
-            settled = measured_own(proc, db, str(url.database), lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)))
+            settled = measured_own(proc, db, str(url.database),
+                                   lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)))
         finally:
             stop_server(proc)
         proc, port = start_server("debit:bank_app", {"BENCH_BANK_DB": url_string(url),
@@ -174,7 +175,8 @@ def main() -> None:
         try:
             make = purchase_maker(purchases)
             asyncio.run(closed_loop(port, make, 2, 500))
-            bought = measured_own(proc, db, str(url.database), lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)))
+            bought = measured_own(proc, db, str(url.database),
+                                  lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)))
         finally:
             stop_server(proc)
         with db.unit_of_work() as s:
@@ -201,7 +203,8 @@ def main() -> None:
                      f"{CONNECTIONS} connections; ARQC checked, account debited, ARPC answered)",
              "figure": f"**{bought['per_second']:,}/s**, p50 {bought['p50_ms']} ms, p99 {bought['p99_ms']} ms "
                        f"(server CPU {bought['server_cpu_ms_per_request']} ms, PostgreSQL "
-                       f"{bought['postgres_own_db_cpu_ms_per_request']} ms per purchase; load {bought['load_average_1m']})",
+                       f"{bought['postgres_own_db_cpu_ms_per_request']} ms per purchase; "
+                       f"load {bought['load_average_1m']})",
              "ceiling": f"settlements (2207) in the same run: {settled['per_second']:,}/s; target ≥ 300/s"},
         ],
     }

@@ -42,14 +42,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sscard.banks.errors import CardAuthConflict, CardKeysUnavailable, SimAccountNotFound
+from sscard import clock
+from sscard.banks.errors import CardAuthConflict, CardKeysUnavailable, CardRefundConflict, SimAccountNotFound
 from sscard.banks.files import Kind
-from sscard.banks.models import SimAccount, SimCardAuth, SimCardLink
-from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine
+from sscard.banks.models import SimAccount, SimCardAuth, SimCardLink, SimCardRefund
+from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine, RefundIn, RefundOut
 from sscard.banks.simulated import BUREAU_ACCOUNT, judge_line
 from sscard.chip import secure
 from sscard.chip.builders import purchase_cdol1
@@ -133,13 +134,56 @@ class CardIssuer:
             return found.balance if found else 0
 
     def purchases(self, bank_code: str, merchant: str, day: dt.date) -> list[PurchaseLine]:
-        """The bank's statement of approved purchases for ``merchant`` on ``day`` (the terminal's date, 9A)."""
+        """The bank's statement of approved purchases for ``merchant`` on ``day`` (the terminal's date, 9A), each
+        with what was refunded of it (whenever the refund was made)."""
         with self.db.unit_of_work() as s:
-            rows = s.execute(select(SimCardAuth).where(
+            rows = s.execute(select(SimCardAuth, SimCardRefund.amount, SimCardRefund.ref).outerjoin(
+                SimCardRefund, (SimCardRefund.bank_code == SimCardAuth.bank_code)
+                & (SimCardRefund.original_ref == SimCardAuth.ref)).where(
                 SimCardAuth.bank_code == bank_code, SimCardAuth.merchant == merchant, SimCardAuth.txn_date == day,
-                SimCardAuth.approved.is_(True)).order_by(SimCardAuth.ref)).scalars().all()
+                SimCardAuth.approved.is_(True)).order_by(SimCardAuth.ref)).all()
             return [PurchaseLine(ref=r.ref, amount=r.amount, atc=r.atc, auth_code=r.auth_code,
-                                 terminal_no=r.terminal_no) for r in rows]
+                                 terminal_no=r.terminal_no, refunded=refunded or 0, refund_ref=refund_ref)
+                    for r, refunded, refund_ref in rows]
+
+    # ----------------------------------------------------------------------------------------- refunds
+
+    def refund(self, bank_code: str, req: RefundIn) -> RefundOut:
+        """Refund the whole of an approved purchase (one bank transaction): the holder's account +amount, the
+        merchant's −amount. A retry with the same ``ref`` replays the first answer; the same ``ref`` for another
+        purchase or amount is ``BANK_CARD_REFUND_CONFLICT``; a second refund of one purchase under another ref is
+        ALREADY_REFUNDED (nothing moves). Refusals are not stored: they move nothing."""
+        try:
+            return self._refund(bank_code, req)
+        except IntegrityError:  # a concurrent refund of the same purchase (or the same ref) committed first
+            with self.db.unit_of_work() as s:
+                seen = s.get(SimCardRefund, (bank_code, req.ref))
+                if seen is not None:
+                    return _refund_replay(seen, req)
+            return _refund_refused(req, "ALREADY_REFUNDED")
+
+    def _refund(self, bank_code: str, req: RefundIn) -> RefundOut:
+        with self.db.unit_of_work() as s:
+            seen = s.get(SimCardRefund, (bank_code, req.ref))
+            if seen is not None:
+                return _refund_replay(seen, req)
+            auth = s.get(SimCardAuth, (bank_code, req.original_ref))
+            if auth is None or not auth.approved or auth.merchant != req.merchant:
+                return _refund_refused(req, "PURCHASE_UNKNOWN")
+            if auth.amount != req.amount:
+                return _refund_refused(req, "AMOUNT_MISMATCH")
+            if s.execute(select(SimCardRefund.ref).where(SimCardRefund.bank_code == bank_code,
+                                                         SimCardRefund.original_ref == req.original_ref)).first():
+                return _refund_refused(req, "ALREADY_REFUNDED")
+            today = clock.local_date()
+            s.add(SimCardRefund(bank_code=bank_code, ref=req.ref, original_ref=req.original_ref,
+                                account_no=auth.account_no, merchant=req.merchant, amount=req.amount,
+                                refunded_on=today))
+            s.flush()  # the unique (bank, original_ref) first: a concurrent refund of this purchase moves nothing
+            s.execute(_CREDIT, {"x": req.amount, "b": bank_code, "a": auth.account_no})
+            s.execute(_CREDIT, {"x": -req.amount, "b": bank_code, "a": merchant_account(req.merchant)})
+            return RefundOut(ref=req.ref, original_ref=req.original_ref, ok=True, reason=None, amount=req.amount,
+                             refunded_on=today)
 
     # ----------------------------------------------------------------------------------------- authorisation
 
@@ -200,7 +244,7 @@ class CardIssuer:
             arpc = secure.pboc_arpc(req.algorithm, session_key, arqc, arc.encode("ascii")).hex().upper()
             approved = reason is None
             auth_code = f"{secrets.randbelow(10**6):06d}" if approved else ""
-            s.execute(_AUTHS.insert().values(
+            s.execute(insert(SimCardAuth).values(
                 bank_code=bank_code, ref=req.ref, pan=req.pan, atc=req.atc, account_no=account_no,
                 merchant=req.merchant, terminal_no=req.terminal_no, amount=req.amount, txn_date=req.day,
                 approved=approved, reason=reason, arc=arc, arpc=arpc, auth_code=auth_code))
@@ -210,7 +254,6 @@ class CardIssuer:
                            auth_code=auth_code or None, amount=req.amount, atc=req.atc)
 
 
-_AUTHS = SimCardAuth.__table__
 _SEEN = text("SELECT ref, pan, amount, merchant, approved, reason, arc, arpc, auth_code, atc "
              "FROM simbank_card_auths WHERE bank_code = :b AND ref = :r")
 # One round trip: the card's link and an earlier answer under the same reference (both by primary key).
@@ -257,6 +300,18 @@ def _replay(seen: Any, req: PurchaseIn) -> AuthOut:
         raise CardAuthConflict(f"reference {req.ref} was used for another purchase", ref=req.ref)
     return AuthOut(ref=seen.ref, approved=seen.approved, reason=seen.reason, arc=seen.arc, arpc=seen.arpc,
                    auth_code=seen.auth_code or None, amount=seen.amount, atc=seen.atc, replayed=True)
+
+
+def _refund_replay(seen: SimCardRefund, req: RefundIn) -> RefundOut:
+    if (seen.original_ref, seen.amount, seen.merchant) != (req.original_ref, req.amount, req.merchant):
+        raise CardRefundConflict(f"reference {req.ref} was used for another refund", ref=req.ref)
+    return RefundOut(ref=seen.ref, original_ref=seen.original_ref, ok=True, reason=None, amount=seen.amount,
+                     refunded_on=seen.refunded_on, replayed=True)
+
+
+def _refund_refused(req: RefundIn, reason: str) -> RefundOut:
+    return RefundOut(ref=req.ref, original_ref=req.original_ref, ok=False, reason=reason, amount=req.amount,
+                     refunded_on=None)
 
 
 def _declined(req: PurchaseIn, reason: str) -> AuthOut:

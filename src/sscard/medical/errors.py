@@ -317,3 +317,15 @@ class CardPaymentNotFound(NotFound):
     code = "CARD_PAYMENT_NOT_FOUND"
     message_zh = "该笔结算没有刷卡支付记录"
     message_en = "No card payment is recorded for this settlement"
+
+
+class CardRefundNotFound(NotFound):
+    code = "CARD_REFUND_NOT_FOUND"
+    message_zh = "该笔结算没有待退或已退的刷卡款"
+    message_en = "No card refund is due or recorded for this settlement"
+
+
+class CardRefundMismatch(ValidationFailed):
+    code = "CARD_REFUND_MISMATCH"
+    message_zh = "退款的参考号、银行或金额与该笔结算应退的刷卡款不一致"
+    message_en = "The refund's reference, bank or amount is not the one due for this settlement"
