@@ -6,6 +6,9 @@ once however often it is asked — and reports it; the card reconciliation agree
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from medical.debit_world import BANK, Desk, bank_process, bill, make_desk
+from medical.debit_world import BANK, SSCARD, Desk, bank_process, bill, make_desk
 from sscard import clock
 from sscard.api.app import create_app
 from sscard.banks.cardauth import merchant_account
@@ -163,3 +166,34 @@ def test_the_bank_refuses_a_refund_it_cannot_match_and_moves_nothing(
         wrong = c.post(path, json={**body, "amount_fen": cash - 1}, headers=headers)
         assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "CARD_REFUND_MISMATCH"
         assert c.get(path, headers=headers).json()["status"] == "due"  # the wrong report changed nothing
+
+
+def test_sscard_medical_counter_refund_and_card_recon(city: City, client: TestClient, refund_keystore: Path,
+                                                      refund_bank: str, refund_centre: str,
+                                                      gateway: HttpGateway) -> None:
+    desk, answer = _paid(city, client, refund_keystore, refund_bank, refund_centre, gateway)
+    setl_id, cash = answer["setl_id"], answer["split"]["cash_fen"]
+    env = {**os.environ, "SSCARD_DATABASE_URL": city.db.url}
+    recon = [SSCARD, "medical", "card-recon", desk.hospital.code, "--bank", refund_bank, "--bank-code", BANK]
+    refund = [SSCARD, "medical", "counter-refund", setl_id, "--server", refund_centre, "--key", desk.hospital.key,
+              "--bank", refund_bank, "--bank-code", BANK]
+
+    def run(args: list[str]) -> tuple[int, dict[str, Any]]:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, env=env)
+        assert done.returncode in (0, 1), done.stderr
+        return done.returncode, json.loads(done.stdout)
+
+    code, paid = run(recon)
+    assert code == 0 and paid["balanced"] and paid["card_paid_fen"] == paid["settlements_cash_fen"] == cash
+    assert run(refund)[1]["status"] == "nothing_to_refund"
+    with httpx.Client(base_url=refund_centre, timeout=10) as c:
+        assert c.post("/api/v1/medical/reversals", headers={"X-Institution-Key": desk.hospital.key},
+                      json={"msg_id": f"REV{setl_id}", "setl_id": setl_id}).status_code == 200
+    code, pending = run(recon)
+    assert code == 1 and pending["refunds_due"] == [purchase_ref(setl_id)] and not pending["balanced"]
+    code, done = run(refund)
+    assert code == 0 and done["status"] == "refunded" and done["amount_fen"] == cash
+    assert run(refund)[1]["status"] == "already_refunded"
+    code, after = run(recon)
+    assert code == 0 and after["balanced"] and after["card_refunded_fen"] == after["bank_refunded_fen"] == cash
+    assert SimulatedBank(city.db).balance(BANK, desk.account_no) == 50_000
