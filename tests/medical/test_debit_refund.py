@@ -197,3 +197,31 @@ def test_sscard_medical_counter_refund_and_card_recon(city: City, client: TestCl
     code, after = run(recon)
     assert code == 0 and after["balanced"] and after["card_refunded_fen"] == after["bank_refunded_fen"] == cash
     assert SimulatedBank(city.db).balance(BANK, desk.account_no) == 50_000
+
+
+def test_a_payment_recorded_after_the_reversal_is_refunded_the_same_way(
+        city: City, client: TestClient, refund_keystore: Path, refund_bank: str, refund_centre: str,
+        gateway: HttpGateway) -> None:
+    """The reversal overtakes the bank's answer: the centre records the payment with its refund due at once."""
+    desk = make_desk(city, client, refund_keystore)
+    linked = httpx.post(f"{refund_bank}/banks/{BANK}/cards", json={"pan": desk.pan, "account_no": desk.account_no,
+                                                                 "region_code": CITY_CODE})
+    assert linked.status_code == 201, linked.text
+    headers = {"X-Institution-Key": desk.hospital.key}
+    with httpx.Client(base_url=refund_centre, timeout=10) as c:
+        answer = counter.settle_card(c, desk.hospital.key, desk.holder.card_no or "", bill(), prove=desk.prove).answer
+        setl_id, cash = answer["setl_id"], answer["split"]["cash_fen"]
+        reversed_ = c.post("/api/v1/medical/reversals", headers=headers,
+                           json={"msg_id": f"REV{setl_id}", "setl_id": setl_id}).json()
+        assert reversed_["card_refund"] is None  # nothing was paid by card yet
+        paid = pay_cash_part(desk.reader(), gateway, c, desk.hospital.key, answer, pin="123456")
+        assert paid.status == "paid" and paid.record is not None
+        assert paid.record["card_refund"]["status"] == "due" and paid.record["card_refund"]["amount_fen"] == cash
+        assert SimulatedBank(city.db).balance(BANK, desk.account_no) == 50_000 - cash
+        assert not _recon(city, desk, gateway).balanced
+        assert refund_cash_part(gateway, c, desk.hospital.key, setl_id).status == "refunded"
+        shown = c.get(f"/api/v1/medical/settlements/{setl_id}/card-payment", headers=headers).json()
+        assert shown["card_refund"]["status"] == "refunded"
+    assert SimulatedBank(city.db).balance(BANK, desk.account_no) == 50_000
+    recon = _recon(city, desk, gateway)
+    assert recon.balanced and recon.card_paid_fen == recon.card_refunded_fen == cash

@@ -2,8 +2,8 @@
 
 After 2207 the institution's terminal runs a purchase for ``cash_fen`` on the same card and the card's issuing
 bank authorises it (``sscard.banks.cardauth``); the terminal then records the approval here
-(``record_card_payment``): the centre checks that the settlement is this institution's, still settled, that
-the amount is its cash part, and that the purchase cryptogram comes from the settlement's card (the card's AC
+(``record_card_payment``): the centre checks that the settlement is this institution's, that the amount is its
+cash part, and that the purchase cryptogram comes from the settlement's card (the card's AC
 key, as for the proof of presence) — then stores one ``medical_card_payments`` row, idempotent by ``key``.
 Nothing in the settlement changes and no ledger transfer is made: the cash part is the patient's money paid to
 the institution through the bank, outside the funds (the 3201 totals are unchanged; ``card_reconciliation``
@@ -13,7 +13,9 @@ When such a settlement is reversed (2208, or 2601 of its message), the reversal 
 that the card payment is to be refunded (``refund_due``: one ``medical_card_refunds`` row, ``due``, under the
 reference ``RF`` + setl_id, for the card payment's amount) and says so in its answer (``card_refund``); the
 terminal asks the issuing bank for the refund under that reference (``sscard.terminal.debit.refund_cash_part``)
-and reports it (``record_card_refund``: ``refunded``). Until then the card reconciliation lists it in
+and reports it (``record_card_refund``: ``refunded``). A card payment reported after its settlement was reversed
+(the reversal overtook the bank's answer) is recorded with its refund due at once (``card_refund`` in the
+answer), so the purchase is refunded the same way. Until then the card reconciliation lists it in
 ``refunds_due`` and is not balanced.
 """
 
@@ -38,7 +40,6 @@ from sscard.medical.errors import (
     CardPaymentCryptogramInvalid,
     CardPaymentExists,
     CardPaymentNotFound,
-    CardPaymentSettlementReversed,
     CardRefundMismatch,
     CardRefundNotFound,
     InstitutionNotFound,
@@ -53,10 +54,10 @@ def mask_pan(pan: str) -> str:
     return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
 
 
-def _out(row: CardPayment, replayed: bool = False) -> CardPaymentOut:
+def _out(row: CardPayment, replayed: bool = False, refund: CardRefundOut | None = None) -> CardPaymentOut:
     return CardPaymentOut(setl_id=row.setl_id, key=row.key, bank_code=row.bank_code, bank_ref=row.bank_ref,
                           auth_code=row.auth_code, amount_fen=row.amount_fen, pan_masked=row.pan_masked, atc=row.atc,
-                          txn_date=row.txn_date, paid_on=row.paid_on, replayed=replayed)
+                          txn_date=row.txn_date, paid_on=row.paid_on, card_refund=refund, replayed=replayed)
 
 
 def record_card_payment(db: Database, principal: InstitutionPrincipal, setl_id: str, req: CardPaymentIn,
@@ -71,13 +72,14 @@ def record_card_payment(db: Database, principal: InstitutionPrincipal, setl_id: 
             row = s.execute(select(CardPayment).where(CardPayment.key == req.key)).scalar_one_or_none()
             if row is None:
                 raise CardPaymentExists(setl_id, setl_id=setl_id) from None
-            return _replay(row, setl_id, req)
+            return _replay(s, principal, row, setl_id, req)
 
 
-def _replay(row: CardPayment, setl_id: str, req: CardPaymentIn) -> CardPaymentOut:
+def _replay(s: Session, principal: InstitutionPrincipal, row: CardPayment, setl_id: str,
+            req: CardPaymentIn) -> CardPaymentOut:
     if (row.setl_id, row.amount_fen, row.bank_ref) != (setl_id, req.amount_fen, req.bank_ref):
         raise CardPaymentConflict(req.key)
-    return _out(row, replayed=True)
+    return _out(row, replayed=True, refund=refund_of(s, setl_id, principal.code))
 
 
 def _record(db: Database, principal: InstitutionPrincipal, setl_id: str, req: CardPaymentIn,
@@ -85,13 +87,11 @@ def _record(db: Database, principal: InstitutionPrincipal, setl_id: str, req: Ca
     with db.unit_of_work() as s:
         seen = s.execute(select(CardPayment).where(CardPayment.key == req.key)).scalar_one_or_none()
         if seen is not None:
-            return _replay(seen, setl_id, req)
+            return _replay(s, principal, seen, setl_id, req)
         settlement = s.execute(select(Settlement).where(Settlement.setl_id == setl_id).with_for_update()
                                ).scalar_one_or_none()
         if settlement is None or settlement.institution_id != principal.id:
             raise SettlementNotFound(setl_id, setl_id=setl_id)
-        if settlement.status != "settled":
-            raise CardPaymentSettlementReversed(setl_id, setl_id=setl_id)
         if s.execute(select(CardPayment.id).where(CardPayment.setl_id == setl_id)).first() is not None:
             raise CardPaymentExists(setl_id, setl_id=setl_id)
         if req.amount_fen != settlement.cash_fen:
@@ -110,7 +110,10 @@ def _record(db: Database, principal: InstitutionPrincipal, setl_id: str, req: Ca
         audit.record(s, principal.actor, "medical.card_payment", "medical_settlement", setl_id,
                      after={"amount_fen": req.amount_fen, "bank_code": req.bank_code, "bank_ref": req.bank_ref,
                             "atc": req.atc})
-        return _out(row)
+        refund = None
+        if settlement.status != "settled":  # reversed while the bank was answering: the money goes back
+            refund = refund_due(s, setl_id, settlement.reversal_msg_id or "", principal.code)
+        return _out(row, refund=refund)
 
 
 def card_payment(db: Database, principal: InstitutionPrincipal, setl_id: str) -> CardPaymentOut:
@@ -121,7 +124,7 @@ def card_payment(db: Database, principal: InstitutionPrincipal, setl_id: str) ->
                                                   CardPayment.institution_id == principal.id)).scalar_one_or_none()
         if row is None:
             raise CardPaymentNotFound(setl_id, setl_id=setl_id)
-        return _out(row)
+        return _out(row, refund=refund_of(s, setl_id, principal.code))
 
 
 def card_reconciliation(db: Database, actor: Actor, institution: str, bank_code: str, day: dt.date,

@@ -301,12 +301,6 @@ class CardPaymentConflict(Conflict):
     message_en = "This idempotency key was used for another card payment"
 
 
-class CardPaymentSettlementReversed(Conflict):
-    code = "CARD_PAYMENT_SETTLEMENT_REVERSED"
-    message_zh = "该笔结算已撤销，不能登记刷卡支付"
-    message_en = "The settlement was reversed; no card payment can be recorded for it"
-
-
 class CardPaymentCryptogramInvalid(ValidationFailed):
     code = "CARD_PAYMENT_CRYPTOGRAM_INVALID"
     message_zh = "刷卡支付的卡片密文与该笔结算的卡或金额不符"

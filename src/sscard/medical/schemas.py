@@ -225,6 +225,7 @@ class CardPaymentOut(BaseModel):
     atc: int
     txn_date: dt.date
     paid_on: dt.date
+    card_refund: CardRefundOut | None = None  # the settlement was reversed: this payment is to be refunded
     replayed: bool = False
 
 
