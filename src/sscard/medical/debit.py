@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -85,14 +85,18 @@ def _replay(s: Session, principal: InstitutionPrincipal, row: CardPayment, setl_
 def _record(db: Database, principal: InstitutionPrincipal, setl_id: str, req: CardPaymentIn,
             verifier: presence.Verifier) -> CardPaymentOut:
     with db.unit_of_work() as s:
-        seen = s.execute(select(CardPayment).where(CardPayment.key == req.key)).scalar_one_or_none()
-        if seen is not None:
-            return _replay(s, principal, seen, setl_id, req)
+        # one read for both: this key's record (a retry) and any record of this settlement (unique: a concurrent
+        # one committed after this read fails the INSERT, and ``record_card_payment`` answers as below)
+        known = s.execute(select(CardPayment).where(
+            or_(CardPayment.key == req.key, CardPayment.setl_id == setl_id))).scalars().all()
+        for seen in known:
+            if seen.key == req.key:
+                return _replay(s, principal, seen, setl_id, req)
         settlement = s.execute(select(Settlement).where(Settlement.setl_id == setl_id).with_for_update()
                                ).scalar_one_or_none()
         if settlement is None or settlement.institution_id != principal.id:
             raise SettlementNotFound(setl_id, setl_id=setl_id)
-        if s.execute(select(CardPayment.id).where(CardPayment.setl_id == setl_id)).first() is not None:
+        if known:
             raise CardPaymentExists(setl_id, setl_id=setl_id)
         if req.amount_fen != settlement.cash_fen:
             raise CardPaymentAmountMismatch(f"{req.amount_fen} ≠ {settlement.cash_fen}", setl_id=setl_id)
