@@ -40,15 +40,17 @@ import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sscard.banks.errors import CardAuthConflict, CardKeysUnavailable, SimAccountNotFound
+from sscard import clock
+from sscard.banks.errors import CardAuthConflict, CardKeysUnavailable, CardRefundConflict, SimAccountNotFound
 from sscard.banks.files import Kind
-from sscard.banks.models import SimAccount, SimCardAuth, SimCardLink
-from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine
+from sscard.banks.models import SimAccount, SimCardAuth, SimCardLink, SimCardRefund
+from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine, RefundIn, RefundOut
 from sscard.banks.simulated import BUREAU_ACCOUNT, judge_line
 from sscard.chip import secure
 from sscard.chip.builders import purchase_cdol1
@@ -132,13 +134,56 @@ class CardIssuer:
             return found.balance if found else 0
 
     def purchases(self, bank_code: str, merchant: str, day: dt.date) -> list[PurchaseLine]:
-        """The bank's statement of approved purchases for ``merchant`` on ``day`` (the terminal's date, 9A)."""
+        """The bank's statement of approved purchases for ``merchant`` on ``day`` (the terminal's date, 9A), each
+        with what was refunded of it (whenever the refund was made)."""
         with self.db.unit_of_work() as s:
-            rows = s.execute(select(SimCardAuth).where(
+            rows = s.execute(select(SimCardAuth, SimCardRefund.amount, SimCardRefund.ref).outerjoin(
+                SimCardRefund, (SimCardRefund.bank_code == SimCardAuth.bank_code)
+                & (SimCardRefund.original_ref == SimCardAuth.ref)).where(
                 SimCardAuth.bank_code == bank_code, SimCardAuth.merchant == merchant, SimCardAuth.txn_date == day,
-                SimCardAuth.approved.is_(True)).order_by(SimCardAuth.ref)).scalars().all()
+                SimCardAuth.approved.is_(True)).order_by(SimCardAuth.ref)).all()
             return [PurchaseLine(ref=r.ref, amount=r.amount, atc=r.atc, auth_code=r.auth_code,
-                                 terminal_no=r.terminal_no) for r in rows]
+                                 terminal_no=r.terminal_no, refunded=refunded or 0, refund_ref=refund_ref)
+                    for r, refunded, refund_ref in rows]
+
+    # ----------------------------------------------------------------------------------------- refunds
+
+    def refund(self, bank_code: str, req: RefundIn) -> RefundOut:
+        """Refund the whole of an approved purchase (one bank transaction): the holder's account +amount, the
+        merchant's −amount. A retry with the same ``ref`` replays the first answer; the same ``ref`` for another
+        purchase or amount is ``BANK_CARD_REFUND_CONFLICT``; a second refund of one purchase under another ref is
+        ALREADY_REFUNDED (nothing moves). Refusals are not stored: they move nothing."""
+        try:
+            return self._refund(bank_code, req)
+        except IntegrityError:  # a concurrent refund of the same purchase (or the same ref) committed first
+            with self.db.unit_of_work() as s:
+                seen = s.get(SimCardRefund, (bank_code, req.ref))
+                if seen is not None:
+                    return _refund_replay(seen, req)
+            return _refund_refused(req, "ALREADY_REFUNDED")
+
+    def _refund(self, bank_code: str, req: RefundIn) -> RefundOut:
+        with self.db.unit_of_work() as s:
+            seen = s.get(SimCardRefund, (bank_code, req.ref))
+            if seen is not None:
+                return _refund_replay(seen, req)
+            auth = s.get(SimCardAuth, (bank_code, req.original_ref))
+            if auth is None or not auth.approved or auth.merchant != req.merchant:
+                return _refund_refused(req, "PURCHASE_UNKNOWN")
+            if auth.amount != req.amount:
+                return _refund_refused(req, "AMOUNT_MISMATCH")
+            if s.execute(select(SimCardRefund.ref).where(SimCardRefund.bank_code == bank_code,
+                                                         SimCardRefund.original_ref == req.original_ref)).first():
+                return _refund_refused(req, "ALREADY_REFUNDED")
+            today = clock.local_date()
+            s.add(SimCardRefund(bank_code=bank_code, ref=req.ref, original_ref=req.original_ref,
+                                account_no=auth.account_no, merchant=req.merchant, amount=req.amount,
+                                refunded_on=today))
+            s.flush()  # the unique (bank, original_ref) first: a concurrent refund of this purchase moves nothing
+            s.execute(_CREDIT, {"x": req.amount, "b": bank_code, "a": auth.account_no})
+            s.execute(_CREDIT, {"x": -req.amount, "b": bank_code, "a": merchant_account(req.merchant)})
+            return RefundOut(ref=req.ref, original_ref=req.original_ref, ok=True, reason=None, amount=req.amount,
+                             refunded_on=today)
 
     # ----------------------------------------------------------------------------------------- authorisation
 
@@ -163,22 +208,27 @@ class CardIssuer:
         """Answer one purchase (one bank transaction); see the module's table for the order of the checks."""
         try:
             return self._authorise(bank_code, req)
-        except IntegrityError:  # a concurrent request with the same ref or the same ATC committed first
+        except IntegrityError:  # this card's ATC was answered before, or a retry with the same ref committed first
             with self.db.unit_of_work() as s:
-                seen = s.get(SimCardAuth, (bank_code, req.ref))
+                seen = s.execute(_SEEN, {"b": bank_code, "r": req.ref}).first()
                 if seen is not None:
                     return _replay(seen, req)
             return _declined(req, AuthReason.ARQC_REPLAYED.value)
 
     def _authorise(self, bank_code: str, req: PurchaseIn) -> AuthOut:
+        """Four statements for an approval (docs/debit.md, "Throughput"): the card's link and any earlier answer
+        under ``ref`` in one read; the holder's debit as one conditional UPDATE (the account's state, financial
+        function and balance are its WHERE: no read-then-write, no row held while Python judges); the answer's
+        INSERT, whose unique (bank, PAN, ATC) refuses a replayed ARQC (the transaction rolls back whole:
+        ``authorise`` answers ARQC_REPLAYED); and the merchant's credit last, so the merchant's row — the one row
+        every purchase at this institution shares — is locked only from that UPDATE to the commit."""
         with self.db.unit_of_work() as s:
-            seen = s.get(SimCardAuth, (bank_code, req.ref))
-            if seen is not None:
-                return _replay(seen, req)
-            link = s.get(SimCardLink, (bank_code, req.pan))
-            if link is None or link.pan_sequence != req.pan_sequence:
+            found = s.execute(_LOOKUP, {"b": bank_code, "p": req.pan, "r": req.ref}).one()
+            if found.ref is not None:
+                return _replay(found, req)
+            if found.account_no is None or found.pan_sequence != req.pan_sequence:
                 return _declined(req, AuthReason.CARD_UNKNOWN.value)
-            udk = self._card_key(link.region_code, req.pan, req.pan_sequence, req.algorithm, req.key_version)
+            udk = self._card_key(found.region_code, req.pan, req.pan_sequence, req.algorithm, req.key_version)
             session_key = secure.pboc_session_key(req.algorithm, udk, req.atc)
             aip, cvr, arqc = bytes.fromhex(req.aip), bytes.fromhex(req.cvr), bytes.fromhex(req.arqc)
             cdol1 = purchase_cdol1(req.amount, req.txn_date, bytes.fromhex(req.un), bytes.fromhex(req.tvr))
@@ -186,52 +236,82 @@ class CardIssuer:
                                                           arqc_input(cdol1, aip, req.atc, cvr))
             if not hmac.compare_digest(expected, arqc):
                 return _declined(req, AuthReason.ARQC_INVALID.value)
-            spent = s.execute(select(SimCardAuth.ref).where(
-                SimCardAuth.bank_code == bank_code, SimCardAuth.pan == req.pan, SimCardAuth.atc == req.atc)).first()
-            if spent is not None:
-                return _declined(req, AuthReason.ARQC_REPLAYED.value)
-            account = s.execute(select(SimAccount).where(
-                SimAccount.bank_code == bank_code, SimAccount.account_no == link.account_no).with_for_update()
-            ).scalar_one_or_none()
+            account_no = found.account_no
             reason = pin_reason(cvr)
             if reason is None:
-                facts = None if account is None else (account.holder_name, account.state,
-                                                      account.financial_activated, account.balance)
-                reason = judge_line(facts, facts[0] if facts else "", req.amount, Kind.DEBIT)
+                reason = _debit_holder(s, bank_code, account_no, req.amount)
             arc = ARC[reason]
             arpc = secure.pboc_arpc(req.algorithm, session_key, arqc, arc.encode("ascii")).hex().upper()
             approved = reason is None
+            auth_code = f"{secrets.randbelow(10**6):06d}" if approved else ""
+            s.execute(insert(SimCardAuth).values(
+                bank_code=bank_code, ref=req.ref, pan=req.pan, atc=req.atc, account_no=account_no,
+                merchant=req.merchant, terminal_no=req.terminal_no, amount=req.amount, txn_date=req.day,
+                approved=approved, reason=reason, arc=arc, arpc=arpc, auth_code=auth_code))
             if approved:
-                assert account is not None
-                account.balance -= req.amount
                 _credit_merchant(s, bank_code, req.merchant, req.amount)
-            row = SimCardAuth(bank_code=bank_code, ref=req.ref, pan=req.pan, atc=req.atc, account_no=link.account_no,
-                              merchant=req.merchant, terminal_no=req.terminal_no, amount=req.amount,
-                              txn_date=req.day, approved=approved, reason=reason, arc=arc, arpc=arpc,
-                              auth_code=f"{secrets.randbelow(10**6):06d}" if approved else "")
-            s.add(row)
-            s.flush()
-            return _out(row, replayed=False)
+            return AuthOut(ref=req.ref, approved=approved, reason=reason, arc=arc, arpc=arpc,
+                           auth_code=auth_code or None, amount=req.amount, atc=req.atc)
+
+
+_SEEN = text("SELECT ref, pan, amount, merchant, approved, reason, arc, arpc, auth_code, atc "
+             "FROM simbank_card_auths WHERE bank_code = :b AND ref = :r")
+# One round trip: the card's link and an earlier answer under the same reference (both by primary key).
+_LOOKUP = text("SELECT l.pan_sequence, l.region_code, l.account_no, a.ref, a.pan, a.amount, a.merchant, a.approved, "
+               "a.reason, a.arc, a.arpc, a.auth_code, a.atc FROM (SELECT 1 AS one) AS x "
+               "LEFT JOIN simbank_card_links l ON l.bank_code = :b AND l.pan = :p "
+               "LEFT JOIN simbank_card_auths a ON a.bank_code = :b AND a.ref = :r")
+_DEBIT = text("UPDATE simbank_accounts SET balance = balance - :x WHERE bank_code = :b AND account_no = :a "
+              "AND state = 'normal' AND financial_activated AND balance >= :x")
+
+
+def _debit_holder(s: Session, bank_code: str, account_no: str, amount: int) -> str | None:
+    """Debit the holder's account, or the reason it cannot be (``simulated.judge_line``'s order)."""
+    if s.execute(_DEBIT, {"x": amount, "b": bank_code, "a": account_no}).rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    account = s.execute(select(SimAccount).where(
+        SimAccount.bank_code == bank_code, SimAccount.account_no == account_no).with_for_update()
+    ).scalar_one_or_none()
+    facts = None if account is None else (account.holder_name, account.state, account.financial_activated,
+                                          account.balance)
+    reason = judge_line(facts, facts[0] if facts else "", amount, Kind.DEBIT)
+    if reason is None:  # put right between the UPDATE and the lock (a deposit, say): debit under the lock
+        assert account is not None
+        account.balance -= amount
+    return reason
+
+
+_CREDIT = text("UPDATE simbank_accounts SET balance = balance + :x WHERE bank_code = :b AND account_no = :a")
 
 
 def _credit_merchant(s: Session, bank_code: str, merchant: str, amount: int) -> None:
     account_no = merchant_account(merchant)
+    params = {"x": amount, "b": bank_code, "a": account_no}
+    if s.execute(_CREDIT, params).rowcount == 1:  # type: ignore[attr-defined]
+        return
     s.execute(text("INSERT INTO simbank_accounts (bank_code, account_no, holder_name, id_number, state, "
                    "financial_activated, balance) VALUES (:b, :a, :n, '', 'normal', true, 0) "
                    "ON CONFLICT (bank_code, account_no) DO NOTHING"), {"b": bank_code, "a": account_no, "n": merchant})
-    s.execute(text("UPDATE simbank_accounts SET balance = balance + :x WHERE bank_code = :b AND account_no = :a"),
-              {"x": amount, "b": bank_code, "a": account_no})
+    s.execute(_CREDIT, params)
 
 
-def _out(row: SimCardAuth, replayed: bool) -> AuthOut:
-    return AuthOut(ref=row.ref, approved=row.approved, reason=row.reason, arc=row.arc, arpc=row.arpc,
-                   auth_code=row.auth_code or None, amount=row.amount, atc=row.atc, replayed=replayed)
-
-
-def _replay(seen: SimCardAuth, req: PurchaseIn) -> AuthOut:
+def _replay(seen: Any, req: PurchaseIn) -> AuthOut:
     if (seen.pan, seen.amount, seen.merchant) != (req.pan, req.amount, req.merchant):
         raise CardAuthConflict(f"reference {req.ref} was used for another purchase", ref=req.ref)
-    return _out(seen, replayed=True)
+    return AuthOut(ref=seen.ref, approved=seen.approved, reason=seen.reason, arc=seen.arc, arpc=seen.arpc,
+                   auth_code=seen.auth_code or None, amount=seen.amount, atc=seen.atc, replayed=True)
+
+
+def _refund_replay(seen: SimCardRefund, req: RefundIn) -> RefundOut:
+    if (seen.original_ref, seen.amount, seen.merchant) != (req.original_ref, req.amount, req.merchant):
+        raise CardRefundConflict(f"reference {req.ref} was used for another refund", ref=req.ref)
+    return RefundOut(ref=seen.ref, original_ref=seen.original_ref, ok=True, reason=None, amount=seen.amount,
+                     refunded_on=seen.refunded_on, replayed=True)
+
+
+def _refund_refused(req: RefundIn, reason: str) -> RefundOut:
+    return RefundOut(ref=req.ref, original_ref=req.original_ref, ok=False, reason=reason, amount=req.amount,
+                     refunded_on=None)
 
 
 def _declined(req: PurchaseIn, reason: str) -> AuthOut:

@@ -154,3 +154,9 @@ class CardKeysUnavailable(DomainError):
     http_status = 503
     message_zh = "发卡行密钥暂不可用，无法校验卡片密文"
     message_en = "The issuer's card keys are unavailable; the cryptogram cannot be checked"
+
+
+class CardRefundConflict(Conflict):
+    code = "BANK_CARD_REFUND_CONFLICT"
+    message_zh = "该退款参考号已用于另一笔退款"
+    message_en = "This reference was already used for another card refund"

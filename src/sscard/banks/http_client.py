@@ -14,7 +14,7 @@ import httpx
 from sscard.banks import errors as bank_errors
 from sscard.banks.files import Reason
 from sscard.banks.protocol import AccountState, AccountStatus, CallResult
-from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine
+from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine, RefundIn, RefundOut
 from sscard.errors import DomainError
 
 _BY_CODE: dict[str, type[DomainError]] = {
@@ -64,6 +64,12 @@ class HttpGateway:
         answer = self._request("POST", f"/banks/{self.bank_code}/card-authorisations",
                                content=req.model_dump_json(), headers={"Content-Type": "application/json"})
         return AuthOut.model_validate_json(answer.content)
+
+    def refund_purchase(self, req: RefundIn) -> RefundOut:
+        """The card's issuing bank refunds the whole of an approved purchase (``CardIssuer.refund``)."""
+        answer = self._request("POST", f"/banks/{self.bank_code}/card-refunds",
+                               content=req.model_dump_json(), headers={"Content-Type": "application/json"})
+        return RefundOut.model_validate_json(answer.content)
 
     def card_purchases(self, merchant: str, day: dt.date) -> list[PurchaseLine]:
         """The bank's statement of approved card purchases of ``merchant`` on ``day``."""

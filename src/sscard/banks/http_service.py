@@ -36,7 +36,7 @@ from sscard.banks.cardauth import CardIssuer, keystore_keys
 from sscard.banks.errors import CardAuthInvalid
 from sscard.banks.files import Kind
 from sscard.banks.gateway import AccountState
-from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine
+from sscard.banks.schemas import AuthOut, PurchaseIn, PurchaseLine, RefundIn, RefundOut
 from sscard.banks.simulated import SimulatedBank, receive_transfer
 from sscard.db import Database
 from sscard.errors import DomainError
@@ -155,9 +155,14 @@ def create_bank_app(db: Database, issuer: CardIssuer | None = None) -> FastAPI:
         result = receive_transfer(db, bank_code, body.amount, body.ref)
         return {"ok": result.ok, "ref": result.ref, "replayed": result.replayed}
 
-    @app.post("/banks/{bank_code}/card-authorisations")
-    def card_authorisation(bank_code: str, body: PurchaseIn) -> AuthOut:
-        return card_host.authorise(bank_code, body)
+    @app.post("/banks/{bank_code}/card-authorisations", response_model=AuthOut)
+    def card_authorisation(bank_code: str, body: PurchaseIn) -> Response:
+        # serialised once here (FastAPI would validate the model again against response_model on the hot path)
+        return Response(card_host.authorise(bank_code, body).model_dump_json(), media_type="application/json")
+
+    @app.post("/banks/{bank_code}/card-refunds")
+    def card_refund(bank_code: str, body: RefundIn) -> RefundOut:
+        return card_host.refund(bank_code, body)
 
     @app.get("/banks/{bank_code}/card-purchases")
     def card_purchases(bank_code: str, merchant: str, date: dt.date) -> list[PurchaseLine]:

@@ -124,3 +124,21 @@ class SimCardAuth(Base):
     arpc: Mapped[str] = mapped_column(String(16))
     auth_code: Mapped[str] = mapped_column(String(6))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SimCardRefund(Base):
+    """A refund of an approved card purchase (退货, the settlement it paid was reversed): the holder's account
+    credited, the merchant's debited, once per ``ref`` (a retry replays it) and once per purchase (a second ref
+    for the same purchase is refused)."""
+
+    __tablename__ = "simbank_card_refunds"
+    __table_args__ = (UniqueConstraint("bank_code", "original_ref", name="uq_simbank_card_refunds_original"),)
+
+    bank_code: Mapped[str] = mapped_column(String(10), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    original_ref: Mapped[str] = mapped_column(String(64))  # the purchase's ref (simbank_card_auths.ref)
+    account_no: Mapped[str] = mapped_column(String(32))
+    merchant: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    refunded_on: Mapped[dt.date] = mapped_column()
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

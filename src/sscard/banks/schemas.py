@@ -77,6 +77,32 @@ class AuthOut(BaseModel):
     replayed: bool = False
 
 
+class RefundIn(BaseModel):
+    """A refund of an approved card purchase (退货): the whole amount of the purchase ``original_ref`` back to the
+    card's account, from the merchant's. ``ref`` is the message id: a retry gets the first answer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:._-]+$")
+    original_ref: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:._-]+$")
+    amount: int = Field(gt=0, lt=10**12)  # fen: the purchase's amount
+    merchant: str = Field(min_length=1, max_length=20, pattern=r"^[0-9A-Za-z_-]+$")
+
+
+class RefundOut(BaseModel):
+    """The issuer's answer to a refund: done (``refunded_on``: the bank's day), or the reason it is not."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    original_ref: str
+    ok: bool
+    reason: str | None  # PURCHASE_UNKNOWN | AMOUNT_MISMATCH | ALREADY_REFUNDED
+    amount: int
+    refunded_on: dt.date | None
+    replayed: bool = False
+
+
 class PurchaseLine(BaseModel):
     """One approved purchase on the bank's statement for a merchant and day (what reconciliation compares)."""
 
@@ -85,3 +111,5 @@ class PurchaseLine(BaseModel):
     atc: int
     auth_code: str
     terminal_no: str
+    refunded: int = 0  # fen refunded of this purchase (its settlement was reversed), 0 if none
+    refund_ref: str | None = None

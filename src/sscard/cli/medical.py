@@ -188,3 +188,54 @@ def counter_settle(
                 issuer.close()
             out["cash_payment"] = paid.as_dict()
     _echo(out)
+
+
+@medical_app.command("counter-refund")
+@_errors
+def counter_refund(
+    setl_id: Annotated[str, typer.Argument(help="the reversed settlement (2208 / 2601) whose cash part was paid by "
+                                                "card")],
+    server: Annotated[str, typer.Option(help="the settlement centre, e.g. http://127.0.0.1:8000")],
+    key: Annotated[str, typer.Option(envvar="SSCARD_INSTITUTION_KEY", help="the institution's API key")],
+    bank: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_URL", help="the card's issuing bank (its service)")],
+    bank_code: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_CODE", help="that bank's code")] = "ICBC",
+) -> None:
+    """退款: after a reversal, have the issuing bank refund the settlement's card payment under the reference the
+    centre gave, then report it to the centre (docs/debit.md). Safe to repeat: refunded once. Prints the outcome:
+    refunded, already_refunded, nothing_to_refund (not paid by card, or not reversed) or refused (the bank's
+    reason)."""
+    issuer = HttpGateway(bank_code, bank, timeout=10.0)
+    try:
+        with httpx.Client(base_url=server, timeout=10.0) as client:
+            done = debit.refund_cash_part(issuer, client, key, setl_id)
+    finally:
+        issuer.close()
+    _echo({"setl_id": setl_id, **done.as_dict()})
+
+
+@medical_app.command("card-recon")
+@_errors
+def card_recon(
+    institution: Annotated[str, typer.Argument(help="the institution's code (its merchant at the bank)")],
+    bank: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_URL", help="the card's issuing bank (its service)")],
+    bank_code: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_CODE", help="that bank's code")] = "ICBC",
+    day: Annotated[str | None, typer.Option(help="the purchases' date (YYYY-MM-DD; default today)")] = None,
+    operator: OperatorOpt = "system",
+) -> None:
+    """The card payments of INSTITUTION through the bank on DAY against the bank's statement, by reference and to
+    the fen, refunds included (docs/debit.md, "Reconciliation"); exits 1 when not balanced."""
+    from sscard import clock
+    from sscard.medical import debit as card_payments
+
+    when = dt.date.fromisoformat(day) if day else clock.local_date()
+    issuer = HttpGateway(bank_code, bank, timeout=10.0)
+    try:
+        statement = issuer.card_purchases(institution, when)
+    finally:
+        issuer.close()
+    db = _db()
+    out = card_payments.card_reconciliation(db, auth.actor_for_username(db, operator), institution, bank_code, when,
+                                            statement)
+    _echo(out.model_dump(mode="json"))
+    if not out.balanced:
+        raise typer.Exit(1)

@@ -301,12 +301,6 @@ class CardPaymentConflict(Conflict):
     message_en = "This idempotency key was used for another card payment"
 
 
-class CardPaymentSettlementReversed(Conflict):
-    code = "CARD_PAYMENT_SETTLEMENT_REVERSED"
-    message_zh = "该笔结算已撤销，不能登记刷卡支付"
-    message_en = "The settlement was reversed; no card payment can be recorded for it"
-
-
 class CardPaymentCryptogramInvalid(ValidationFailed):
     code = "CARD_PAYMENT_CRYPTOGRAM_INVALID"
     message_zh = "刷卡支付的卡片密文与该笔结算的卡或金额不符"
@@ -317,3 +311,15 @@ class CardPaymentNotFound(NotFound):
     code = "CARD_PAYMENT_NOT_FOUND"
     message_zh = "该笔结算没有刷卡支付记录"
     message_en = "No card payment is recorded for this settlement"
+
+
+class CardRefundNotFound(NotFound):
+    code = "CARD_REFUND_NOT_FOUND"
+    message_zh = "该笔结算没有待退或已退的刷卡款"
+    message_en = "No card refund is due or recorded for this settlement"
+
+
+class CardRefundMismatch(ValidationFailed):
+    code = "CARD_REFUND_MISMATCH"
+    message_zh = "退款的参考号、银行或金额与该笔结算应退的刷卡款不一致"
+    message_en = "The refund's reference, bank or amount is not the one due for this settlement"

@@ -281,3 +281,23 @@ class CardPayment(Base):
     txn_date: Mapped[dt.date] = mapped_column(Date)  # the terminal's transaction date (9A), as the bank has it
     paid_on: Mapped[dt.date] = mapped_column(Date)  # the clearing day (local)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CardRefund(Base):
+    """退款: a settlement whose cash part was paid by card was reversed (2208 / 2601), so the card purchase is
+    refunded — recorded ``due`` in the reversal's transaction (its amount is the card payment's, to the fen),
+    ``refunded`` once the terminal reports the issuing bank's refund under ``ref`` (docs/debit.md)."""
+
+    __tablename__ = "medical_card_refunds"
+    __table_args__ = (CheckConstraint("amount_fen > 0", name="amount_positive"),
+                      CheckConstraint("status IN ('due', 'refunded')", name="status_known"))
+
+    id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
+    card_payment_id: Mapped[int] = mapped_column(ForeignKey("medical_card_payments.id"), unique=True)
+    setl_id: Mapped[str] = mapped_column(ForeignKey("medical_settlements.setl_id"), unique=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)  # the refund's message id at the bank
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(8), default="due")
+    reversal_msg_id: Mapped[str] = mapped_column(String(64))
+    refunded_on: Mapped[dt.date | None] = mapped_column(Date)  # the bank's refund day, when reported
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

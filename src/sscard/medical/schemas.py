@@ -131,6 +131,23 @@ class SettlementOut(BaseModel):
     replayed: bool = False
 
 
+class CardRefundOut(BaseModel):
+    """退款: the card payment of a reversed settlement, to be refunded by the issuing bank under ``ref`` (the
+    bank's ``RefundIn``: ``original_ref`` = the purchase's ``bank_ref``, ``merchant`` = ``institution``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    setl_id: str
+    ref: str
+    bank_code: str
+    original_ref: str
+    institution: str
+    amount_fen: int
+    status: Literal["due", "refunded"]
+    refunded_on: dt.date | None = None
+    replayed: bool = False
+
+
 class ReversalOut(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -142,6 +159,7 @@ class ReversalOut(BaseModel):
     fund_returned_fen: int
     account_returned_fen: int
     accumulators_after: AccumulatorsOut
+    card_refund: CardRefundOut | None = None  # the cash part was paid by card: the bank must refund it
     replayed: bool = False
 
 
@@ -207,7 +225,20 @@ class CardPaymentOut(BaseModel):
     atc: int
     txn_date: dt.date
     paid_on: dt.date
+    card_refund: CardRefundOut | None = None  # the settlement was reversed: this payment is to be refunded
     replayed: bool = False
+
+
+class CardRefundIn(BaseModel):
+    """The terminal reports the issuing bank's refund (``RefundOut`` with ``ok``) of a settlement's card
+    payment. Idempotent: the same report again returns the record."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ref: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z:._-]+$")
+    bank_code: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z_-]+$")
+    amount_fen: int = Field(gt=0, lt=10**12)
+    refunded_on: dt.date
 
 
 class CardReconOut(BaseModel):
@@ -227,4 +258,7 @@ class CardReconOut(BaseModel):
     only_in_bank: list[str]
     only_in_centre: list[str]
     amount_differs: list[str]
+    card_refunded_fen: int = 0  # Σ refunds the centre recorded as made, of these card payments
+    bank_refunded_fen: int = 0  # Σ refunds on the bank's statement, of these purchases
+    refunds_due: list[str] = Field(default_factory=list)  # bank refs whose settlement was reversed, not refunded
     balanced: bool

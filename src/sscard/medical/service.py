@@ -39,7 +39,7 @@ from sscard.db import Database
 from sscard.ledger import chart
 from sscard.ledger import service as ledger
 from sscard.ledger.schemas import TransferIn
-from sscard.medical import config, journal, presence
+from sscard.medical import config, debit, journal, presence
 from sscard.medical.engine import settle as split_bill
 from sscard.medical.engine_schemas import Bill, PersonContext, Split
 from sscard.medical.errors import (
@@ -62,6 +62,7 @@ from sscard.medical.models import Accumulator, Insured, Settlement
 from sscard.medical.schemas import (
     AccumulatorsOut,
     BillIn,
+    CardRefundOut,
     EligibilityIn,
     EligibilityOut,
     PositionOut,
@@ -369,7 +370,7 @@ def _reverse_in(session: Session, principal: InstitutionPrincipal, setl_id: str,
     principal.require_service(row.visit_type)
     if row.status == "reversed":
         acc = _accumulators(session, row.person_id, row.year, lock=False)
-        return _reversal_out(row, msg_id, acc)
+        return _reversal_out(row, msg_id, acc, debit.refund_of(session, setl_id, principal.code))
     if row.year != clock.local_date().year:
         raise ReversalCrossYear(f"{setl_id} belongs to {row.year}", setl_id=setl_id, year=row.year)
     acc = _accumulators(session, row.person_id, row.year, lock=True)
@@ -394,14 +395,16 @@ def _reverse_in(session: Session, principal: InstitutionPrincipal, setl_id: str,
                                code="medical.reversal", reference=setl_id))
     if legs:
         ledger.transfers(session, legs)
-    return _reversal_out(row, msg_id, acc)
+    return _reversal_out(row, msg_id, acc, debit.refund_due(session, setl_id, msg_id, principal.code))
 
 
-def _reversal_out(row: Settlement, msg_id: str, acc: Accumulator) -> ReversalOut:
+def _reversal_out(row: Settlement, msg_id: str, acc: Accumulator,
+                  card_refund: CardRefundOut | None = None) -> ReversalOut:
     assert row.reversal_msg_id is not None and row.reversed_at is not None
     return ReversalOut(msg_id=msg_id, setl_id=row.setl_id, status="reversed", reversal_msg_id=row.reversal_msg_id,
                        reversed_at=row.reversed_at, fund_returned_fen=row.fund_paid_fen,
-                       account_returned_fen=row.account_paid_fen, accumulators_after=_acc_out(acc))
+                       account_returned_fen=row.account_paid_fen, accumulators_after=_acc_out(acc),
+                       card_refund=card_refund)
 
 
 def void_message(db: Database, principal: InstitutionPrincipal, req: VoidIn) -> VoidOut:

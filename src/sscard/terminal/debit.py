@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -21,9 +22,9 @@ import httpx
 
 from sscard import clock
 from sscard.banks.errors import BankUnavailable
-from sscard.banks.schemas import AuthOut, PurchaseIn
+from sscard.banks.schemas import AuthOut, PurchaseIn, RefundIn, RefundOut
 from sscard.medical.errors import CentreRefused, CentreUnreachable
-from sscard.medical.schemas import CardPaymentIn
+from sscard.medical.schemas import CardPaymentIn, CardRefundIn
 from sscard.terminal.purchase import issuer_authenticate, purchase
 from sscard.terminal.station import ImageCardReader, NoCard, PcscCardReader
 from sscard.terminal.terminal import TerminalError
@@ -35,6 +36,63 @@ class IssuingBank(Protocol):
     bank_code: str
 
     def authorise_purchase(self, req: PurchaseIn) -> AuthOut: ...
+
+
+class RefundingBank(Protocol):
+    bank_code: str
+
+    def refund_purchase(self, req: RefundIn) -> RefundOut: ...
+
+
+@dataclass(frozen=True)
+class CashRefunded:
+    status: Literal["refunded", "nothing_to_refund", "already_refunded", "refused"]
+    amount_fen: int
+    reason: str | None = None  # the bank's reason when refused
+    ref: str | None = None
+    record: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "amount_fen": self.amount_fen, "reason": self.reason, "ref": self.ref,
+                "record": self.record}
+
+
+def refund_cash_part(bank: RefundingBank, centre: httpx.Client, api_key: str, setl_id: str, *,
+                     attempts: int = 3, backoff_seconds: float = 0.5) -> CashRefunded:
+    """After a reversal (2208 / 2601) of ``setl_id``: refund its card payment at the issuing bank under the
+    reference the centre gave (``card_refund.ref``), then report it to the centre. Every step may be repeated:
+    the bank answers a repeated reference with its first answer and the centre's record is idempotent. No card
+    is needed (the bank refunds the purchase by its reference)."""
+    headers = {"X-Institution-Key": api_key}
+    path = f"/api/v1/medical/settlements/{setl_id}/card-refund"
+    due = _centre(centre, "GET", path, headers, attempts, backoff_seconds, missing_ok=True)
+    if due is None:
+        return CashRefunded("nothing_to_refund", 0)
+    amount = int(due["amount_fen"])
+    if due["status"] == "refunded":
+        return CashRefunded("already_refunded", amount, ref=due["ref"], record=due)
+    if due["bank_code"] != bank.bank_code:
+        raise ValueError(f"the card payment was made through {due['bank_code']}, not {bank.bank_code}")
+    req = RefundIn(ref=due["ref"], original_ref=due["original_ref"], amount=amount, merchant=due["institution"])
+    answer = _with_retries(lambda: bank.refund_purchase(req), attempts, backoff_seconds)
+    if not answer.ok:
+        return CashRefunded("refused", amount, reason=answer.reason, ref=answer.ref)
+    assert answer.refunded_on is not None
+    record = _centre(centre, "POST", path, headers, attempts, backoff_seconds,
+                     json=CardRefundIn(ref=answer.ref, bank_code=bank.bank_code, amount_fen=amount,
+                                       refunded_on=answer.refunded_on).model_dump(mode="json"))
+    return CashRefunded("refunded", amount, ref=answer.ref, record=record)
+
+
+def _with_retries(call: Callable[[], RefundOut], attempts: int, backoff: float) -> RefundOut:
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            return call()
+        except BankUnavailable:
+            if attempt >= attempts:
+                raise
+            time.sleep(backoff * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -125,7 +183,7 @@ def _centre(client: httpx.Client, method: str, path: str, headers: dict[str, str
             body: dict[str, Any] = response.json()
             return body
         code = _code(response)
-        if missing_ok and code == "CARD_PAYMENT_NOT_FOUND":
+        if missing_ok and code in ("CARD_PAYMENT_NOT_FOUND", "CARD_REFUND_NOT_FOUND"):
             return None
         raise CentreRefused(f"{code}: HTTP {response.status_code}", status=response.status_code, centre_code=code)
     raise AssertionError("unreachable")  # pragma: no cover
