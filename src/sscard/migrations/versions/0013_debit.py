@@ -1,7 +1,7 @@
 """debit
 
 Revision ID: 0013_debit
-Revises: 0012_faces_portal
+Revises: 0013_jobs
 Create Date: 2026-12-03
 
 Refunds of card purchases whose settlement was reversed (docs/debit.md): the simulated issuing bank's refunds
@@ -17,7 +17,7 @@ from alembic import op
 import sscard.db
 
 revision: str = '0013_debit'
-down_revision: str | None = '0012_faces_portal'
+down_revision: str | None = '0013_jobs'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
