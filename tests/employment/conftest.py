@@ -4,16 +4,12 @@ a database of its own cloned from it (month runs see the whole database)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from employment_policy import LATER_FROM, LATER_MONTHLY_FEN
 
 from sscard.access import SYSTEM_ACTOR
 from sscard.policy import service as policy
 from support.city import Backend, City, build_city, clone_city
-
-LATER_MONTHLY_FEN = 200_000  # employment.ui.monthly_fen from 2026-07-01 (the migration seeds 180 000 from 2013)
-LATER_FROM = dt.date(2026, 7, 1)
 
 
 @pytest.fixture(scope="session")

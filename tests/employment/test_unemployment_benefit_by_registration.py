@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 import time_machine
+from employment_policy import LATER_MONTHLY_FEN
 from sqlalchemy import select
 
-from conftest import LATER_MONTHLY_FEN
 from funds.benefits.benefit_world import Holder, assert_books_agree, card_holders, paid_lines, paid_months
 from sscard.banks.simulated import SimulatedBank
 from sscard.employment import service
