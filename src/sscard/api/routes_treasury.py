@@ -30,8 +30,8 @@ from sscard.treasury.schemas import (
     PositionOut,
     QueueItemOut,
     ReconciliationOut,
-    Rematched,
     RejectIn,
+    Rematched,
     StatementOut,
 )
 from sscard.treasury.statements import MAX_BYTES

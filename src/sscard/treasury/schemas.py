@@ -165,7 +165,8 @@ class MoneyIn(BaseModel):
 
 
 class FlowIn(BaseModel):
-    kind: Literal["sweep", "plan"] = Field(description="sweep: 收入户 → 财政专户; plan: 财政专户 → 支出户 on a 用款计划")
+    kind: Literal["sweep", "plan"] = Field(
+        description="sweep: 收入户 → 财政专户; plan: 财政专户 → 支出户 on a 用款计划")
     from_code: str = Code
     to_code: str = Code
     amount: int = Fen
