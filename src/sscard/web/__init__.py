@@ -24,6 +24,7 @@ from sscard.web import (
     routes_session,
     routes_transfer,
     routes_transition,
+    routes_treasury,
     security,
 )
 from sscard.web.i18n import HERE
@@ -36,7 +37,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router,
                    routes_portal.router, routes_ecard.router, routes_kiosk.router, routes_operator.router,
-                   routes_transition.router, routes_transfer.router,
+                   routes_transition.router, routes_transfer.router, routes_treasury.router,
                    routes_docs.router):
         app.include_router(router)
     pages.install_handlers(app)
