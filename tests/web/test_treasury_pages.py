@@ -7,6 +7,7 @@ default, English on request; refused to a counter clerk."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 
@@ -31,7 +32,8 @@ def _accountant(city: City) -> WebClient:
     return WebClient(http, csrf_of(r.text))
 
 
-def test_the_treasury_pages_for_the_accountant_and_the_supervisor(clients, sqlite_city: City) -> None:  # type: ignore[no-untyped-def]
+def test_the_treasury_pages_for_the_accountant_and_the_supervisor(clients: Callable[..., WebClient],
+                                                                  sqlite_city: City) -> None:
     city = sqlite_city
     for code, kind, no in (("WEB-MED-COL", "collection", "7700001"), ("WEB-MED-SPC", "special", "7700003")):
         service.open_account(city.db, city.admin, code, "medical", "BOC", kind, no, f"医保{kind}")
@@ -66,7 +68,8 @@ def test_the_treasury_pages_for_the_accountant_and_the_supervisor(clients, sqlit
     assert booked.status_code == 200 and f"对账明细已处理: #{charge.line_id}" in booked.text
     unexplained = accountant.post(f"/treasury/queue/{credit.line_id}", {"action": "explain"})
     assert unexplained.status_code == 422 and "请填写" in unexplained.text
-    explained = accountant.post(f"/treasury/queue/{credit.line_id}", {"action": "explain", "note": "银行误入账，次日冲回"})
+    explained = accountant.post(f"/treasury/queue/{credit.line_id}",
+                                {"action": "explain", "note": "银行误入账，次日冲回"})
     assert explained.status_code == 200 and service.queue(city.db, maker, "WEB-MED-COL") == []
 
     bad = accountant.post("/treasury/instructions", {"kind": "sweep", "from_code": "WEB-MED-COL",

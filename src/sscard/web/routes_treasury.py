@@ -60,7 +60,8 @@ def _page(request: Request, actor: Actor, errors: FormErrors | None = None, fail
                     key=lambda x: (x[1], x[0]), reverse=True)
     return render(request, "treasury.html", {
         "positions": service.positions(db, actor), "accounts": accounts, "statements": statements,
-        "pending": service.list_instructions(db, actor, "proposed"), "recent": service.list_instructions(db, actor, None, 20),
+        "pending": service.list_instructions(db, actor, "proposed"),
+        "recent": service.list_instructions(db, actor, None, 20),
         "queue": service.queue(db, actor, None, 200), "checks": service.balance_checks(db, actor, limit=30),
         "months": months, "yuan": files.yuan, "mask": files.mask, "KIND": KIND, "FLOW": FLOW, "FUND": FUND,
         "CHECK": CHECK, "request_key": uuid.uuid4().hex, "errors": errors or FormErrors(language_of(request)),
