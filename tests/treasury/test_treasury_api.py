@@ -121,6 +121,9 @@ def test_the_treasury_api_from_accounts_to_the_report(fresh_city: City) -> None:
         assert sheet.status_code == 200 and sheet.content.startswith("\ufeffBank reconciliation".encode())
         r = client.get(f"{API}/accounts/PEN-ICBC-COL/reconciliation/2025-12", headers=supervisor)
         assert (r.status_code, r.json()["error"]["code"]) == (404, "TREASURY_REPORT_EMPTY")
+        for month in ("0000-01", "9999-12"):  # found by the OpenAPI fuzzing: no date arithmetic out of range
+            r = client.get(f"{API}/accounts/PEN-ICBC-COL/reconciliation/{month}/pdf", headers=supervisor)
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "TREASURY_REPORT_EMPTY")
         r = client.get(f"{API}/accounts/NOPE/reconciliation/2026-01", headers=supervisor)
         assert (r.status_code, r.json()["error"]["code"]) == (404, "TREASURY_NOT_FOUND")
 
