@@ -52,6 +52,15 @@ def test_the_treasury_from_the_command_line(fresh_city: City, tmp_path: Path) ->
         ("PEN-ICBC-COL", "csv", 5, 4, 1)
     again = _cli(city, "import-statement", str(EXAMPLE / "statement-camt053.xml"), "--bank", "ICBC")
     assert again.returncode == 2 and "TREASURY_STATEMENT_DUPLICATE" in again.stderr
+    signed = (EXAMPLE / "statement-camt053.xml").read_bytes()
+    cut = signed.rindex(b"SSMAC|")
+    (tmp_path / "camt.xml").write_bytes(signed[:cut])
+    (tmp_path / "camt.mac").write_bytes(signed[cut:])
+    unsigned = _cli(city, "import-statement", str(tmp_path / "camt.xml"), "--bank", "ICBC")
+    assert unsigned.returncode == 2 and "TREASURY_STATEMENT_MAC" in unsigned.stderr
+    detached = _cli(city, "import-statement", str(tmp_path / "camt.xml"), "--mac", str(tmp_path / "camt.mac"),
+                    "--bank", "ICBC")  # the MAC holds: refused only as the statement already imported
+    assert detached.returncode == 2 and "TREASURY_STATEMENT_DUPLICATE" in detached.stderr
 
     [item] = json.loads(_cli(city, "queue", "--json").stdout)
     assert (item["direction"], item["amount"], item["bank_ref"]) == ("D", 2_000, "ICBC260131000900")
