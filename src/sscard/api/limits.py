@@ -30,7 +30,8 @@ LOGIN_PATHS = ("/api/v1/auth/", "/login", "/portal/login", "/kiosk/login", "/kio
 LOGIN_BYTES = 64 * 1024
 SETTLEMENT_PREFIX = "/api/v1/medical/"
 UPLOAD_PATHS = ("/api/v1/production/imports/", "/api/v1/production/bank-returns", "/api/v1/production/maker-returns",
-                "/api/v1/funds/contributions/employer-files", "/api/v1/medical/admin/catalogue/import")
+                "/api/v1/funds/contributions/employer-files", "/api/v1/medical/admin/catalogue/import",
+                "/api/v1/treasury/statements", "/treasury/statements")
 VERIFY_ABOVE_BYTES = 64 * 1024
 BEARER_STASH = "sscard_bearer"  # scope key: (token, actor) verified here, reused by deps.current_actor
 

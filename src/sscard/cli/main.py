@@ -34,6 +34,7 @@ from sscard.cli.production import production_app, stats_app
 from sscard.cli.settle import settle_trial
 from sscard.cli.transfer import transfer_app
 from sscard.cli.transition import transition_app
+from sscard.cli.treasury import treasury_app
 from sscard.config import InsecureSettings, Mode, Settings, get_settings, require_safe, secret_problems
 from sscard.db import Database
 from sscard.registry import service as registry
@@ -61,6 +62,7 @@ app.add_typer(kms_app, name="kms")
 app.add_typer(dr_app, name="dr")
 app.add_typer(transition_app, name="transition")
 app.add_typer(transfer_app, name="transfer")
+app.add_typer(treasury_app, name="treasury")
 
 
 # Commands that hold no secret and open no key: they run whatever the mode (doctor reports the unsafe settings).

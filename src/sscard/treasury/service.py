@@ -1009,8 +1009,8 @@ def reconciliation(db: Database, actor: Actor, account_code: str, month: str) ->
     """The month's 余额调节表: the bank's balance and the ledger's at the last statement day of the month, and
     the items on one side only that make them agree."""
     actor.require(Permission.TREASURY_READ)
-    if not isinstance(month, str) or not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", month):
-        raise TreasuryReportEmpty("the month is YYYY-MM")
+    if not isinstance(month, str) or not re.fullmatch(r"(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])", month):
+        raise TreasuryReportEmpty("the month is YYYY-MM, 1900-2999")
     first = dt.date(int(month[:4]), int(month[5:]), 1)
     last = _add_months(first, 1) - dt.timedelta(days=1)
     with db.unit_of_work() as session:

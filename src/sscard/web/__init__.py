@@ -25,6 +25,7 @@ from sscard.web import (
     routes_session,
     routes_transfer,
     routes_transition,
+    routes_treasury,
     security,
 )
 from sscard.web.i18n import HERE
@@ -38,6 +39,7 @@ def install(app: FastAPI) -> None:
     for router in (routes_session.router, routes_counter.router, actions.router, routes_dashboard.router,
                    routes_portal.router, routes_ecard.router, routes_kiosk.router, routes_operator.router,
                    routes_transition.router, routes_transfer.router, routes_employment.router,
+                   routes_treasury.router,
                    routes_docs.router):
         app.include_router(router)
     pages.install_handlers(app)
