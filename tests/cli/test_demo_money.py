@@ -113,3 +113,46 @@ def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers
             assert (person.sex == "1") is NAME_IS_MALE[person.name], person.name
     assert summary.money is not None and len(summary.money.hospital_api_key) >= 20
     assert summary.money.hospital_api_key in describe(summary)
+
+
+QUICK_START_BILL = Path(__file__).parents[2] / "docs" / "examples" / "settlement" / "bill-2207.json"
+
+
+def test_the_quick_start_bill_settles_as_shipped_and_is_reversed(demo: tuple[Database, DemoSummary, Path]) -> None:
+    """docs/settlement.md, quick start: the example file posted byte for byte with the key the demo prints gets
+    the documented answer, and its settlement is reversed (the bureau's clock on the example's date, noon)."""
+    import datetime as dt
+    import json
+
+    import time_machine
+
+    db, summary, _files = demo
+    assert summary.money is not None
+    assert summary.money.quick_start_id in describe(summary) and "X-Institution-Key" in describe(summary)
+    body = QUICK_START_BILL.read_bytes()
+    sent = json.loads(body)
+    assert set(sent) == {"msg_id", "id_number", "use_account", "bill"}
+    assert sent["id_number"] == summary.money.quick_start_id
+    on = dt.date.fromisoformat(sent["bill"]["date"])
+    headers = {"X-Institution-Key": summary.money.hospital_api_key, "Content-Type": "application/json"}
+    http = TestClient(create_app(db), raise_server_exceptions=False)
+    with time_machine.travel(dt.datetime(on.year, on.month, on.day, 4, tzinfo=dt.UTC), tick=False):
+        r = http.post("/api/v1/medical/settlements", content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        answer = r.json()
+        split = answer["split"]
+        # The answer the quick start documents.
+        assert (answer["identified_by"], answer["card_no"], answer["settled_on"], answer["replayed"]) == (
+            "id_number", None, sent["bill"]["date"], False)
+        assert (split["total_fen"], split["fund_paid_fen"], split["account_paid_fen"], split["cash_fen"]) == (
+            9000, 4950, 4050, 0)
+        assert answer["account_balance_after_fen"] == 95_950
+        again = http.post("/api/v1/medical/settlements", content=body, headers=headers)
+        assert again.status_code == 200 and again.json()["replayed"] is True
+        assert again.json()["setl_id"] == answer["setl_id"]
+        back = http.post("/api/v1/medical/reversals", headers=headers,
+                         json={"msg_id": "QS-2208-0001", "setl_id": answer["setl_id"]})
+        assert back.status_code == 200, back.text
+        assert back.json()["status"] == "reversed"
+        shown = http.get(f"/api/v1/medical/settlements/{answer['setl_id']}", headers=headers)
+        assert shown.status_code == 200 and shown.json()["status"] == "reversed"

@@ -123,7 +123,8 @@ def describe(summary: DemoSummary) -> str:
                   f"  demo cardholder {demo.name}: card {demo.card_no}, ID number {demo.id_number}, "
                   f"query password {DEMO_QUERY_PASSWORD}",
                   f"  hospital {HOSPITAL[1]} ({HOSPITAL[0]}): API key {m.hospital_api_key} "
-                  "(header X-Api-Key; docs/settlement.md, quick start)"]
+                  f"(header X-Institution-Key); quick-start patient ID number {m.quick_start_id} "
+                  "(docs/settlement.md, quick start)"]
     return "\n".join(lines)
 
 

@@ -51,6 +51,12 @@ OUTPATIENT = (("EX-D-A001", 2000), ("EX-S-A001", 5000), ("EX-D-B001", 10000))
 OLD_WAY_BODY = "44180219550721999"  # order 999: no other demo number uses it
 OLD_WAY_ID = OLD_WAY_BODY + check_digit(OLD_WAY_BODY)
 PHARMACY_ITEMS = (("EX-D-A001", 2000), ("EX-D-B001", 10000))
+# The hospital quick start's patient (docs/settlement.md, docs/examples/settlement/bill-2207.json): insured, with
+# no card made yet, so the hospital settles by ID number without the chip's proof of card presence.
+QUICK_START_BODY = "44180219850815999"  # order 999 (male, like the name): no generated number uses it
+QUICK_START_ID = QUICK_START_BODY + check_digit(QUICK_START_BODY)
+QUICK_START_NAME = "黄志强"
+QUICK_START_ACCOUNT_FEN = 100_000
 
 
 @dataclass
@@ -63,6 +69,7 @@ class MoneySummary:
     months: list[str] = field(default_factory=list)
     benefit_failures: int = 0
     hospital_api_key: str = ""  # printed by the demo: the key a hospital's system sends (docs/settlement.md)
+    quick_start_id: str = QUICK_START_ID  # the quick start's patient, settled by ID number
 
 
 def _periods(today: dt.date) -> tuple[str, str]:
@@ -119,6 +126,11 @@ def seed_medical(db: Database, holders: list[IssuedHolder], rng: random.Random, 
     for code, name, kind, level, services in (HOSPITAL, PHARMACY):
         keys[kind] = institutions.create_institution(db, SYSTEM_ACTOR, code, name, kind, level, services).api_key
     summary.hospital_api_key = keys["hospital"]
+    patient = registry.register(db, SYSTEM_ACTOR, PersonIn(id_number=QUICK_START_ID, name=QUICK_START_NAME,
+                                                           region_code="441802"))
+    medical.enrol(db, SYSTEM_ACTOR, QUICK_START_ID, "employee", "in_service")
+    medical.credit_personal_account(db, SYSTEM_ACTOR, QUICK_START_ID, QUICK_START_ACCOUNT_FEN,
+                                    f"demo-allocation-{patient.id}")
     for h in holders:
         medical.enrol(db, SYSTEM_ACTOR, h.id_number, "employee", "retired" if _age(h, today) >= 60 else "in_service")
         medical.credit_personal_account(db, SYSTEM_ACTOR, h.id_number, 50_000 + rng.randrange(0, 200_000, 100),
