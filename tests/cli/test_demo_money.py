@@ -156,3 +156,14 @@ def test_the_quick_start_bill_settles_as_shipped_and_is_reversed(demo: tuple[Dat
         assert back.json()["status"] == "reversed"
         shown = http.get(f"/api/v1/medical/settlements/{answer['setl_id']}", headers=headers)
         assert shown.status_code == 200 and shown.json()["status"] == "reversed"
+
+
+def test_the_demo_cardholder_has_months_of_contributions_paid_by_his_employer(
+        demo: tuple[Database, DemoSummary, Path]) -> None:
+    db, summary, _files = demo
+    assert summary.money is not None and summary.money.holder_contribution_months >= 1
+    holder = portal.login(db, DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD).actor
+    rows = reads.contributions(db, holder).rows
+    assert len({r.period for r in rows}) >= 1
+    assert {"pension", "medical"} <= {r.what for r in rows if r.status == "paid"}
+    assert {r.period for r in rows} == {"2018-01", "2018-02"}

@@ -28,7 +28,9 @@ from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, IssuedHolder, k
 from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits.models import BenefitKind
 from sscard.funds.benefits.schemas import EntitlementIn
+from sscard.funds.contributions import employer, employer_file
 from sscard.funds.contributions import service as contributions
+from sscard.funds.contributions.assessment import bp_of, load_rates
 from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.month import run_month
 from sscard.kms import KeyManager
@@ -69,6 +71,7 @@ class MoneySummary:
     months: list[str] = field(default_factory=list)
     benefit_failures: int = 0
     hospital_api_key: str = ""  # printed by the demo: the key a hospital's system sends (docs/settlement.md)
+    holder_contribution_months: int = 0  # months the demo cardholder's employer paid (his 缴费记录)
     quick_start_id: str = QUICK_START_ID  # the quick start's patient, settled by ID number
 
 
@@ -197,6 +200,29 @@ def seed_funds(db: Database, holders: list[IssuedHolder], rng: random.Random, su
     summary.months = [previous, current]
 
 
+# The demo cardholder's last employer, which paid his contributions until he retired (his 缴费记录 in the portal).
+DEMO_EMPLOYER = ("91441802MA4W0DEM0Q", "清远市示例机械厂")
+DEMO_HOLDER_LAST_PERIODS = ("2018-01", "2018-02")
+DEMO_HOLDER_BASE_FEN = 459_800
+
+
+def seed_holder_contributions(db: Database, holder: IssuedHolder) -> int:
+    """The months the demo cardholder's employer paid before his retirement (an employer file per month, through
+    the contributions package: amounts at the rates in effect then, the money through the employer's bank)."""
+    for period in DEMO_HOLDER_LAST_PERIODS:
+        with db.unit_of_work() as session:
+            rates = load_rates(session, period)
+        lines = [employer_file.EmployerLine(n + 1, holder.id_number, holder.name, insurance, DEMO_HOLDER_BASE_FEN,
+                                            bp_of(DEMO_HOLDER_BASE_FEN, rates.employer_bp[insurance]),
+                                            bp_of(DEMO_HOLDER_BASE_FEN, rates.employee_bp[insurance]))
+                 for n, insurance in enumerate(("pension", "medical", "unemployment"))]
+        header = employer_file.EmployerHeader(DEMO_EMPLOYER[0], DEMO_EMPLOYER[1], "ICBC", period, len(lines),
+                                              sum(ln.employer_fen + ln.employee_fen for ln in lines),
+                                              f"{period.replace('-', '')}25093000")
+        employer.import_employer_file(db, SYSTEM_ACTOR, employer_file.write(header, lines))
+    return len(DEMO_HOLDER_LAST_PERIODS)
+
+
 def seed_money(db: Database, issued: IssuedCards, seed_value: int = 2013) -> MoneySummary:
     """Medical, contributions and benefits for the issued holders; the demo cardholder's query password."""
     rng = random.Random(seed_value + 2)
@@ -204,5 +230,6 @@ def seed_money(db: Database, issued: IssuedCards, seed_value: int = 2013) -> Mon
     portal.set_query_password(db, SYSTEM_ACTOR, issued.demo.card_no, DEMO_QUERY_PASSWORD)
     seed_medical(db, issued.holders, rng, summary, issued.kiosk_image.parent)
     seed_funds(db, issued.holders, rng, summary)
+    summary.holder_contribution_months = seed_holder_contributions(db, issued.demo)
     summary.benefit_failures = len(reissue.failures(db, SYSTEM_ACTOR))
     return summary
