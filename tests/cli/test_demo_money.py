@@ -99,6 +99,7 @@ def test_the_kiosk_reads_the_demo_card_and_logs_its_holder_in(demo: tuple[Databa
 def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers(
         demo: tuple[Database, DemoSummary, Path]) -> None:
     from sscard.access import SYSTEM_ACTOR
+    from sscard.demo import names
     from sscard.demo.city import NAME_IS_MALE
     from sscard.production import service as production
     from sscard.registry import service as registry
@@ -108,9 +109,16 @@ def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers
     assert {"NAME_MISMATCH", "NOT_IN_REGISTER", "PHOTO_SIZE"} <= set(queue)
     mismatch = queue["NAME_MISMATCH"]
     assert mismatch.collected_value == "周墙" and mismatch.exception.register_value == "周强"
-    for person in registry.search(db, SYSTEM_ACTOR, limit=500):
-        if person.name in NAME_IS_MALE:
-            assert (person.sex == "1") is NAME_IS_MALE[person.name], person.name
+    everyone = registry.search(db, SYSTEM_ACTOR, limit=500)
+    assert len(everyone) >= 40
+    assert not set(names.MALE_GIVEN) & set(names.FEMALE_GIVEN)
+    for person in everyone:  # the sex digit (17th, odd = male), the sex field and the name agree for everyone
+        male = int(person.id_number[16]) % 2 == 1
+        assert (person.sex == "1") is male, person.name
+        if person.name in NAME_IS_MALE:  # the rare-character and long minority names carry their sex
+            assert NAME_IS_MALE[person.name] is male, person.name
+        else:
+            assert names.given_name(person.name) in (names.MALE_GIVEN if male else names.FEMALE_GIVEN), person.name
     assert summary.money is not None and len(summary.money.hospital_api_key) >= 20
     assert summary.money.hospital_api_key in describe(summary)
 

@@ -19,13 +19,12 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from faker import Faker
-
 from sscard.access import SYSTEM_ACTOR
 from sscard.banks.simulated import SimulatedBank
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.db import Database
+from sscard.demo.names import generate
 from sscard.kms import KeyManager
 from sscard.production import batches
 from sscard.production import service as production
@@ -91,14 +90,14 @@ def _jpeg_header(width: int, height: int) -> bytes:
     return b"\xff\xd8\xff\xc0\x00\x11\x08" + struct.pack(">HH", height, width) + b"\x03" + b"\x01\x11\x00" * 3
 
 
-def _crowd(count: int, rng: random.Random, fake: Faker) -> list[tuple[str, str, str]]:
+def _crowd(count: int, rng: random.Random, names: random.Random) -> list[tuple[str, str, str]]:
     """(ID number, name, division) for the demo cardholder and ``count - 1`` others; many of pension age."""
     out = [(DEMO_HOLDER_ID, DEMO_HOLDER_NAME, "441802")]
     for n in range(1, count):
         division = DIVISIONS[n % len(DIVISIONS)].code
         male = rng.random() < 0.5
         birth = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
-        name = fake.name_male() if male else fake.name_female()
+        name = generate(names, male)
         out.append((_number(division, birth, male, n), name, division))
     return out
 
@@ -146,9 +145,7 @@ def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: 
 def issue_cards(db: Database, count: int, files: Path, seed_value: int = 2013) -> IssuedCards:
     """``count`` persons (the demo cardholder first) through production to activated cards with bank accounts."""
     rng = random.Random(seed_value + 1)
-    fake = Faker("zh_CN")
-    fake.seed_instance(seed_value + 1)
-    crowd = _crowd(max(count, 2), rng, fake)
+    crowd = _crowd(max(count, 2), rng, random.Random(seed_value + 8))
     _import(db, crowd, files / "photos", rng)
     keys = key_manager(files / "keystore.json")
     bank = AccountOpeningBank(failure_rate=BANK_FAILURE_RATE, seed=seed_value + 2)
