@@ -68,9 +68,6 @@ app.add_typer(transfer_app, name="transfer")
 NO_SECRETS = frozenset({"doctor", "settle-trial", "dr"})
 
 
-_print = print_json
-
-
 def _settings_or_exit() -> Settings:
     try:
         return get_settings()
@@ -167,7 +164,7 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
         if serve_after:
             loader = threading.Thread(target=load_city, args=(db, persons), daemon=True, name="demo-city")
         else:
-            console.print(describe(seed_city(db, persons, show_progress=True)), markup=False)
+            console.print(describe(seed_city(db, persons, show_progress=True)), markup=False, soft_wrap=True)
     else:
         console.print("demo data already present; keeping it (make clean to start over)")
         users = [(o.username, o.role) for o in auth.list_operators(db, SYSTEM_ACTOR)]
@@ -228,7 +225,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print the findi
     findings += secret_problems(settings, strict=True)
     findings += _database_findings(settings)
     if as_json:
-        _print({"mode": settings.mode.value, "unsafe": findings})
+        print_json({"mode": settings.mode.value, "unsafe": findings})
     elif findings:
         err.print(f"[red]{len(findings)} unsafe[/red] (SSCARD_MODE={settings.mode.value}):", highlight=False)
         for finding in findings:
@@ -285,7 +282,7 @@ def jobs_run(operator: OperatorOpt = "system",
     """Run every due job (temporary losses lapse, …)."""
     db = _db()
     at = dt.datetime.fromisoformat(now) if now else None
-    _print(jobs.run_due(db, _actor(db, operator), at))
+    print_json(jobs.run_due(db, _actor(db, operator), at))
 
 
 @audit_app.command("verify")
@@ -494,7 +491,7 @@ def operator_add(username: str, role: str, outlet: str | None = None,
     db = _db()
     op = auth.create_operator(db, _actor(db, operator), username, display_name or username, Role(role),
                               password, outlet)
-    _print({"username": op.username, "role": op.role})
+    print_json({"username": op.username, "role": op.role})
 
 
 def main() -> None:  # pragma: no cover
