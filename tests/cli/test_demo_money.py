@@ -175,3 +175,27 @@ def test_the_demo_cardholder_has_months_of_contributions_paid_by_his_employer(
     assert len({r.period for r in rows}) >= 1
     assert {"pension", "medical"} <= {r.what for r in rows if r.status == "paid"}
     assert {r.period for r in rows} == {"2018-01", "2018-02"}
+
+
+def test_the_counter_shows_the_demo_cardholders_collected_photo(demo: tuple[Database, DemoSummary, Path],
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from sscard.config import get_settings
+    from sscard.web import security
+
+    db, _summary, files = demo
+    monkeypatch.setattr(get_settings(), "photo_dir", files / "photos")  # where this demo wrote its photos
+    http = TestClient(create_app(db), raise_server_exceptions=False)
+    r = http.post("/login", data={"csrf_token": _csrf(http.get("/login").text), "username": "counter01",
+                                  "password": DEMO_PASSWORD})
+    assert r.status_code == 200, r.text
+    page = http.get("/counter/person?ref=" + security.person_ref(DEMO_HOLDER_ID))
+    assert page.status_code == 200
+    found = re.search(r'<img class="person-photo" src="([^"]+)" alt="([^"]+)"', page.text)
+    assert found, "no photo on the person page"
+    assert found.group(2) == "林建国的相片"
+    photo = http.get(found.group(1).replace("&amp;", "&"))
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/png"
+    assert photo.content.startswith(b"\x89PNG") and photo.headers["cache-control"] == "no-store"
+    assert http.get("/counter/person/photo?ref=forged").status_code == 404
+    http.cookies.clear()  # logged out: no photo
+    assert http.get(found.group(1).replace("&amp;", "&"), follow_redirects=False).status_code in (303, 401, 403)
