@@ -13,6 +13,7 @@ from rich import box
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from sscard.access import Actor
 from sscard.auth import service as auth
@@ -84,7 +85,7 @@ def _renderable(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], title: st
             if _is_rows(value):
                 nested.append(_renderable(value, str(key)))
             else:
-                table.add_row(str(key), _cell(value))
+                table.add_row(Text(str(key)), Text(_cell(value)))
         return Group(table, *nested)
     rows = list(data)
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
@@ -95,7 +96,7 @@ def _renderable(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], title: st
         widest = max((cell_len(r[i]) for r in cells), default=0)
         table.add_column(str(column), overflow="fold", min_width=min(widest, 20))
     for row_cells in cells:
-        table.add_row(*row_cells)
+        table.add_row(*(Text(c) for c in row_cells))  # Text: a value is never read as Rich markup
     if not rows:
         return f"{title}: none" if title else "none"
     return table
