@@ -162,6 +162,8 @@ def test_the_quick_start_bill_settles_as_shipped_and_is_reversed(demo: tuple[Dat
                          json={"msg_id": "QS-2208-0001", "setl_id": answer["setl_id"]})
         assert back.status_code == 200, back.text
         assert back.json()["status"] == "reversed"
+        assert (back.json()["fund_returned_fen"], back.json()["account_returned_fen"]) == (4950, 4050)
+        assert back.json()["accumulators_after"]["settlements"] == 0
         shown = http.get(f"/api/v1/medical/settlements/{answer['setl_id']}", headers=headers)
         assert shown.status_code == 200 and shown.json()["status"] == "reversed"
 
