@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     web_secret_hex: str = ""
     # Local time zone of the bureau: business dates (fee tables, policy dates) are local dates.
     timezone: str = "Asia/Shanghai"
+    photo_dir: Path = Path("var/photos")  # the collected photos (the collection import's photo directory)
     log_json: bool = True
     # Threads per server process that run settlements (2207). Few: they share one interpreter lock and the pool
     # and payable rows; bench/settlement.py on 2 cores: 2 threads 542-554/s, 3 553/s, 4 521/s (A/B medians),

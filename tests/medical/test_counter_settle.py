@@ -141,7 +141,7 @@ def test_sscard_medical_counter_settle(city: City, desk: Counter, centre: str, t
     bill.write_text(json.dumps(_bill()), encoding="utf-8")
     run: Callable[..., subprocess.CompletedProcess[str]] = lambda *extra: subprocess.run(  # noqa: E731
         [SSCARD, "medical", "counter-settle", str(bill), "--server", centre, "--key", desk.hospital.key,
-         "--card-image", str(desk.image), "--keystore", str(desk.keystore), *extra],
+         "--card-image", str(desk.image), "--keystore", str(desk.keystore), "--json", *extra],
         capture_output=True, text=True, timeout=120, check=False, env={**os.environ})
     trial = run("--trial")
     assert trial.returncode == 0, trial.stderr

@@ -213,7 +213,8 @@ def test_sscard_medical_counter_settle_does_both_steps(city: City, client: TestC
     path.write_text(json.dumps(bill()), encoding="utf-8")
     done = subprocess.run(
         [SSCARD, "medical", "counter-settle", str(path), "--server", centre, "--key", desk.hospital.key,
-         "--card-image", str(desk.image), "--keystore", str(keystore), "--bank", bank_url, "--bank-code", BANK],
+         "--card-image", str(desk.image), "--keystore", str(keystore), "--bank", bank_url, "--bank-code", BANK,
+         "--json"],
         capture_output=True, text=True, timeout=120, check=False, env={**os.environ, "SSCARD_DEBIT_PIN": "123456"})
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)

@@ -77,7 +77,8 @@ def test_a_settlement_whose_cash_part_is_paid_through_pcsc(city: City, client: T
             def run(pin: str) -> subprocess.CompletedProcess[str]:
                 return subprocess.run(
                     [SSCARD, "medical", "counter-settle", str(path), "--server", centre, "--key", desk.hospital.key,
-                     "--pcsc-reader", READER, "--keystore", str(keystore), "--bank", bank_url, "--bank-code", BANK],
+                     "--pcsc-reader", READER, "--keystore", str(keystore), "--bank", bank_url, "--bank-code", BANK,
+                     "--json"],
                     capture_output=True, text=True, timeout=120, check=False, env={**env, "SSCARD_DEBIT_PIN": pin})
             wrong = run("999999")  # a wrong PIN on the pad: settled, the cash part refused by the bank
             assert wrong.returncode == 0, wrong.stderr

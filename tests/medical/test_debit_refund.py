@@ -174,9 +174,10 @@ def test_sscard_medical_counter_refund_and_card_recon(city: City, client: TestCl
     desk, answer = _paid(city, client, refund_keystore, refund_bank, refund_centre, gateway)
     setl_id, cash = answer["setl_id"], answer["split"]["cash_fen"]
     env = {**os.environ, "SSCARD_DATABASE_URL": city.db.url}
-    recon = [SSCARD, "medical", "card-recon", desk.hospital.code, "--bank", refund_bank, "--bank-code", BANK]
+    recon = [SSCARD, "medical", "card-recon", desk.hospital.code, "--bank", refund_bank, "--bank-code", BANK,
+             "--json"]
     refund = [SSCARD, "medical", "counter-refund", setl_id, "--server", refund_centre, "--key", desk.hospital.key,
-              "--bank", refund_bank, "--bank-code", BANK]
+              "--bank", refund_bank, "--bank-code", BANK, "--json"]
 
     def run(args: list[str]) -> tuple[int, dict[str, Any]]:
         done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, env=env)

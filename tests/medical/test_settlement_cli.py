@@ -1,5 +1,6 @@
-"""``settle-trial`` as a real process: the sample bill prints the expected split as JSON; bad files exit 2 with a
-stable code and no traceback. The command runs in a tiny Typer app until the lead registers it in main.py."""
+"""``settle-trial`` as a real process: the sample bill prints the expected split as JSON (``--json``; a summary
+in yuan without it); bad files exit 2 with a stable code and no traceback. The command runs in a tiny Typer app
+until the lead registers it in main.py."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_sample_bill_prints_the_worked_example_split() -> None:
-    done = run(EXAMPLES / "bill-worked-example.json")
+    done = run(EXAMPLES / "bill-worked-example.json", "--json")
     assert done.returncode == 0, done.stderr
     split = json.loads(done.stdout)
     assert {k: split[k] for k in ("total_fen", "fund_paid_fen", "self_pay_fen", "own_expense_fen",
@@ -37,6 +38,15 @@ def test_sample_bill_prints_the_worked_example_split() -> None:
                                      "in_scope_fen": 1_650_000, "account_spent_fen": 200_000, "admissions": 1}
 
 
+
+def test_without_json_the_split_is_a_summary_in_yuan_for_a_person() -> None:
+    done = run(EXAMPLES / "bill-worked-example.json")
+    assert done.returncode == 0, done.stderr
+    assert not done.stdout.lstrip().startswith("{")
+    for shown in ("total (yuan)", "20,000.00", "fund_paid (yuan)", "11,920.00", "cash (yuan)", "6,080.00",
+                  "EX-M-C001"):
+        assert shown in done.stdout, shown
+
 def test_explicit_policy_and_json_catalogue_files_are_used(tmp_path: Path) -> None:
     policy = json.loads((EXAMPLES.parents[1] / "src/sscard/medical/data/policy-example.json").read_text("utf-8"))
     policy["policies"][0]["rules"][0]["ratio_bp"] = 9000  # the employee 3rd-level in-patient row
@@ -46,7 +56,7 @@ def test_explicit_policy_and_json_catalogue_files_are_used(tmp_path: Path) -> No
         ("EX-M-C001", "丙"))]
     (tmp_path / "catalogue.json").write_text(json.dumps({"items": items}, ensure_ascii=False), "utf-8")
     done = run(EXAMPLES / "bill-worked-example.json", "--policy", tmp_path / "policy.json",
-               "--catalogue", tmp_path / "catalogue.json")
+               "--catalogue", tmp_path / "catalogue.json", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["fund_paid_fen"] == 1_490_000 * 9 // 10
 

@@ -57,3 +57,28 @@ def test_the_api_looks_persons_up_by_id_number_in_the_body_and_addresses_them_by
     assert reads == 4
     spec = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/persons/{id_number}" not in spec and "/api/v1/persons/lookup" in spec
+
+
+def test_the_whole_id_number_is_read_only_with_person_write_and_each_read_is_audited(
+        city: City, new_id: Callable[..., str]) -> None:
+    import pytest
+    from sqlalchemy import select
+
+    from sscard.access import Actor, PermissionDenied, Role
+
+    number = new_id()
+    person = registry.register(city.db, city.counter, PersonIn(id_number=number, name="全号人", region_code="441802"))
+    accountant = Actor(operator_id=None, username="t-accountant", role=Role.ACCOUNTANT)
+    with pytest.raises(PermissionDenied):
+        registry.get_with_full_id(city.db, accountant, number, "sscard person show --full-id")
+
+    def reads() -> list[AuditRecord]:
+        with city.db.unit_of_work() as s:
+            return list(s.execute(select(AuditRecord).where(
+                AuditRecord.action == "person.read_full_id", AuditRecord.entity_id == str(person.id))).scalars())
+
+    assert reads() == []
+    shown = registry.get_with_full_id(city.db, city.counter, number, "sscard person show --full-id")
+    assert shown.id_number == number
+    [read] = reads()
+    assert read.operator == city.counter.username and "sscard person show --full-id" in str(read.after)

@@ -18,7 +18,7 @@ from sscard.auth import service as auth
 from sscard.cards import service as cards
 from sscard.stats import service as stats
 from sscard.web import security
-from sscard.web.i18n import LOCALE_DIR, TEMPLATE_DIR
+from sscard.web.i18n import LANG_COOKIE, LOCALE_DIR, TEMPLATE_DIR
 from sscard.web.receipt_pdf import PdfFontMissing, font_path
 from sscard.web.routes_session import safe_next
 from support.city import PASSWORD, City
@@ -284,3 +284,21 @@ def test_the_dashboard_csv_holds_the_figures_of_the_statistics(clients: Clients,
     assert by_status["正常"] == overview.by_app_status.get("1", 0)
     persons = sum(int(row["value"]) for row in rows if row["table"] == "division" and row["column"] == "人数")
     assert persons == overview.persons
+
+
+# ------------------------------------------------------------------------------------------------ not found
+
+
+def test_a_browsers_unknown_address_is_a_page_in_its_language_and_the_api_keeps_json(clients: Clients) -> None:
+    c = clients()
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    page = c.http.get("/counter/no-such-page", headers=html)
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "页面不存在" in page.text and '"error"' not in page.text and 'href="/"' in page.text
+    c.http.cookies.set(LANG_COOKIE, "en")  # the language the browser chose on the pages
+    english = c.http.get("/no-such-page", headers=html)
+    assert english.status_code == 404 and "Page not found" in english.text
+    api = c.http.get("/api/v1/no-such-route", headers=html)  # under /api: JSON even for a browser
+    assert api.status_code == 404 and api.json()["error"]["code"] == "NOT_FOUND"
+    script = c.http.get("/no-such-page", headers={"Accept": "application/json"})
+    assert script.status_code == 404 and script.json()["error"]["code"] == "NOT_FOUND"

@@ -1,14 +1,19 @@
-"""What every sscard sub-command shares: the database from settings, the acting operator, domain errors → exit 2."""
+"""What every sscard sub-command shares: the database from settings, the acting operator, domain errors → exit 2,
+and one way to print a result (a readable table, or JSON with ``--json``)."""
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
 
 from sscard.access import Actor
 from sscard.auth import service as auth
@@ -20,6 +25,7 @@ console = Console()
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON instead of a table")]
 OperatorOpt = Annotated[str, typer.Option("--operator", envvar="SSCARD_OPERATOR",
                                           help="act as this operator (default: the system actor)")]
 
@@ -41,6 +47,59 @@ def db_and_actor(username: str) -> tuple[Database, Actor]:
 def print_json(data: Any) -> None:
     """``--json`` output: UTF-8 as it is (names stay readable), dates and decimals as strings."""
     console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def output(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], as_json: bool, title: str | None = None) -> None:
+    """A command's result: with ``--json`` the data as JSON (for machines); else a table for a person to read —
+    a mapping as field / value rows (each list of mappings in it as a table of its own, titled by its key), a
+    list of mappings as one row each. What is shown is the caller's to mask: both forms print the same data."""
+    if as_json:
+        print_json(data)
+        return
+    console.print(_renderable(data, title), highlight=False)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k} {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def _is_rows(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(v, Mapping) for v in value)
+
+
+def _renderable(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], title: str | None) -> RenderableType:
+    if isinstance(data, Mapping):
+        table = Table(title=title, show_header=False, title_justify="left")
+        table.add_column("field", style="bold")
+        table.add_column("value", overflow="fold")
+        nested: list[RenderableType] = []
+        for key, value in data.items():
+            if _is_rows(value):
+                nested.append(_renderable(value, str(key)))
+            else:
+                table.add_row(Text(str(key)), Text(_cell(value)))
+        return Group(table, *nested)
+    rows = list(data)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    for i, column in enumerate(columns):
+        # A column as wide as its longest value (up to 20): numbers and codes are never broken across lines.
+        widest = max((cell_len(r[i]) for r in cells), default=0)
+        table.add_column(str(column), overflow="fold", min_width=min(widest, 20))
+    for row_cells in cells:
+        table.add_row(*(Text(c) for c in row_cells))  # Text: a value is never read as Rich markup
+    if not rows:
+        return f"{title}: none" if title else "none"
+    return table
 
 
 def domain_errors(fn: F) -> F:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -19,10 +18,10 @@ from sscard.auth import service as auth
 from sscard.cards import service as cards
 from sscard.cards.issuance import Applied
 from sscard.cards.schemas import CardOut
-from sscard.cards.states import CancelReason, ExchangeReason, ProductionStatus
+from sscard.cards.states import AppStatus, CancelReason, ExchangeReason, ProductionStatus
 from sscard.cli.banks import bank_app
 from sscard.cli.card import card_app
-from sscard.cli.common import OperatorOpt, console, domain_errors, err
+from sscard.cli.common import JsonOpt, OperatorOpt, console, domain_errors, err, output, print_json
 from sscard.cli.common import actor_for as _actor
 from sscard.cli.common import open_db as _db
 from sscard.cli.dr import dr_app
@@ -37,8 +36,10 @@ from sscard.cli.transition import transition_app
 from sscard.cli.treasury import treasury_app
 from sscard.config import InsecureSettings, Mode, Settings, get_settings, require_safe, secret_problems
 from sscard.db import Database
+from sscard.portal.reads import mask_phone
+from sscard.registry import idnumber
 from sscard.registry import service as registry
-from sscard.registry.schemas import PersonIn, PersonOut
+from sscard.registry.schemas import LivingStatus, PersonIn, PersonOut
 
 app = typer.Typer(help="sscard — 社会保障卡管理系统 command line", no_args_is_help=True)
 jobs_app = typer.Typer(help="Scheduled jobs", no_args_is_help=True)
@@ -67,10 +68,6 @@ app.add_typer(treasury_app, name="treasury")
 
 # Commands that hold no secret and open no key: they run whatever the mode (doctor reports the unsafe settings).
 NO_SECRETS = frozenset({"doctor", "settle-trial", "dr"})
-
-
-def _print(data: Any) -> None:
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 def _settings_or_exit() -> Settings:
@@ -169,7 +166,7 @@ def demo(persons: int = 400, serve_after: Annotated[bool, typer.Option("--serve"
         if serve_after:
             loader = threading.Thread(target=load_city, args=(db, persons), daemon=True, name="demo-city")
         else:
-            console.print(describe(seed_city(db, persons, show_progress=True)), markup=False)
+            console.print(describe(seed_city(db, persons, show_progress=True)), markup=False, soft_wrap=True)
     else:
         console.print("demo data already present; keeping it (make clean to start over)")
         users = [(o.username, o.role) for o in auth.list_operators(db, SYSTEM_ACTOR)]
@@ -230,7 +227,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="print the findi
     findings += secret_problems(settings, strict=True)
     findings += _database_findings(settings)
     if as_json:
-        _print({"mode": settings.mode.value, "unsafe": findings})
+        print_json({"mode": settings.mode.value, "unsafe": findings})
     elif findings:
         err.print(f"[red]{len(findings)} unsafe[/red] (SSCARD_MODE={settings.mode.value}):", highlight=False)
         for finding in findings:
@@ -287,7 +284,7 @@ def jobs_run(operator: OperatorOpt = "system",
     """Run every due job (temporary losses lapse, …)."""
     db = _db()
     at = dt.datetime.fromisoformat(now) if now else None
-    _print(jobs.run_due(db, _actor(db, operator), at))
+    print_json(jobs.run_due(db, _actor(db, operator), at))
 
 
 @audit_app.command("verify")
@@ -324,36 +321,91 @@ def audit_anchor(operator: OperatorOpt = "system") -> None:
     console.print(f"anchored record {written.seq} ({written.head[:16]}…) in {written.file}", highlight=False)
 
 
+def _person_view(person: Any, as_json: bool, full_id: bool = False) -> dict[str, Any]:
+    """A person as the CLI prints it: ID number (and an old one) and phone masked unless the whole number was
+    asked for (``registry.get_with_full_id``, audited); for a person the codes with their names."""
+    data = PersonOut.model_validate(person).model_dump(mode="json")
+    if not as_json:
+        data["sex"] = {"1": "1 male", "2": "2 female"}.get(data["sex"], data["sex"])
+        data["living_status"] = _status_text(LivingStatus, data["living_status"])
+    if not full_id:
+        data["id_number"] = idnumber.mask(person.id_number)
+        data["legacy_id_number"] = idnumber.mask(person.legacy_id_number) if person.legacy_id_number else None
+        data["phone"] = mask_phone(person.phone)
+    return data
+
+
+def _card_view(card: Any, as_json: bool, brief: bool = False) -> dict[str, Any]:
+    """A card as the CLI prints it: for machines the stable codes; for a person each status with its name (and,
+    ``brief``, in a person's list of cards, only what tells the cards apart)."""
+    data = CardOut.model_validate(card).model_dump(mode="json")
+    if brief and not as_json:
+        data = {k: data[k] for k in ("card_no", "production_status", "app_status", "bank_code", "issued_at",
+                                     "expires_on")}
+    if not as_json:
+        data["production_status"] = _status_text(ProductionStatus, data["production_status"])
+        data["app_status"] = _status_text(AppStatus, data["app_status"])
+    return data
+
+
+def _status_text(kind: type[ProductionStatus] | type[AppStatus] | type[LivingStatus], code: str | None) -> str | None:
+    if code is None:
+        return None
+    try:
+        return f"{code} {kind(code).name.lower().replace('_', ' ')}"
+    except ValueError:
+        return code
+
+
 @person_app.command("add")
 @domain_errors
 def person_add(id_number: str, name: str, region: str, phone: str | None = None,
-               operator: OperatorOpt = "system") -> None:
-    """Register a person."""
+               operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
+    """Register a person (printed with the ID number masked)."""
     db = _db()
     person = registry.register(db, _actor(db, operator),
                                PersonIn(id_number=id_number, name=name, region_code=region, phone=phone))
-    _print(PersonOut.model_validate(person).model_dump(mode="json"))
+    output(_person_view(person, as_json), as_json, "person registered")
 
 
 @person_app.command("show")
 @domain_errors
-def person_show(id_number: str, operator: OperatorOpt = "system") -> None:
-    """Show a person and their cards."""
+def person_show(id_number: str, operator: OperatorOpt = "system", as_json: JsonOpt = False,
+                full_id: Annotated[bool, typer.Option(
+                    "--full-id", help="print the whole ID number and phone (needs person.write; audited as "
+                                      "person.read_full_id)")] = False) -> None:
+    """Show a person and their cards; the ID number and phone are masked unless --full-id."""
     db = _db()
     actor = _actor(db, operator)
-    person = PersonOut.model_validate(registry.get(db, actor, id_number)).model_dump(mode="json")
-    person["cards"] = [CardOut.model_validate(c).model_dump(mode="json")
-                       for c in cards.cards_of_person(db, actor, id_number)]
-    _print(person)
+    person = (registry.get_with_full_id(db, actor, id_number, "sscard person show --full-id") if full_id
+              else registry.get(db, actor, id_number))
+    data = _person_view(person, as_json, full_id)
+    data["cards"] = [_card_view(c, as_json, brief=True) for c in cards.cards_of_person(db, actor, id_number)]
+    output(data, as_json, f"person {data['name']}")
 
 
-def _card_out(card: Any) -> None:
-    _print(CardOut.model_validate(card).model_dump(mode="json"))
+@person_app.command("search")
+@domain_errors
+def person_search(name: Annotated[str | None, typer.Argument(help="part of the name")] = None,
+                  region: Annotated[str | None, typer.Option(help="division code, e.g. 441802")] = None,
+                  limit: int = 50, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
+    """Find persons by part of the name and/or division (ID numbers masked)."""
+    db = _db()
+    found = registry.search(db, _actor(db, operator), name=name, region_code=region, limit=limit)
+    rows = [{k: v for k, v in _person_view(p, as_json).items() if k in _SEARCH_COLUMNS} for p in found]
+    output(rows, as_json, f"{len(rows)} persons")
 
 
-def _applied_out(applied: Applied) -> None:
-    _print({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
-            "fee_fen": applied.fee.amount_fen})
+_SEARCH_COLUMNS = ("id_number", "name", "sex", "birth_date", "region_code", "living_status")
+
+
+def _card_out(card: Any, as_json: bool = False) -> None:
+    output(_card_view(card, as_json), as_json, f"card {card.card_no}")
+
+
+def _applied_out(applied: Applied, as_json: bool = False) -> None:
+    output({"card_no": applied.card.card_no, "receipt_no": applied.fee.receipt_no,
+            "fee_fen": applied.fee.amount_fen}, as_json, "application accepted")
 
 
 def _card_command(name: str, use_case: Callable[[Database, Actor, str], Any], help_text: str) -> None:
@@ -361,9 +413,9 @@ def _card_command(name: str, use_case: Callable[[Database, Actor, str], Any], he
 
     @cardlife_app.command(name, help=help_text)
     @domain_errors
-    def command(card_no: str, operator: OperatorOpt = "system") -> None:
+    def command(card_no: str, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
         db = _db()
-        _card_out(use_case(db, _actor(db, operator), card_no))
+        _card_out(use_case(db, _actor(db, operator), card_no), as_json)
 
 
 for _name, _use_case, _help in (
@@ -379,52 +431,54 @@ for _name, _use_case, _help in (
 
 @cardlife_app.command("apply")
 @domain_errors
-def cards_apply(id_number: str, operator: OperatorOpt = "system") -> None:
+def cards_apply(id_number: str, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """New application (新申领)."""
     db = _db()
-    _applied_out(cards.apply_new(db, _actor(db, operator), id_number))
+    _applied_out(cards.apply_new(db, _actor(db, operator), id_number), as_json)
 
 
 @cardlife_app.command("produce")
 @domain_errors
 def cards_produce(card_no: str, to_status: ProductionStatus, outlet: str | None = None,
-                  operator: OperatorOpt = "system") -> None:
+                  operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """Advance the production status (00→10→20→30→60; failures 22/32)."""
     db = _db()
-    _card_out(cards.advance_production(db, _actor(db, operator), card_no, to_status, outlet))
+    _card_out(cards.advance_production(db, _actor(db, operator), card_no, to_status, outlet), as_json)
 
 
 @cardlife_app.command("activate")
 @domain_errors
 def cards_activate(card_no: str, pin: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-                   operator: OperatorOpt = "system") -> None:
+                   operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """激活: set the medical PIN (never 123456)."""
     db = _db()
-    _card_out(cards.activate(db, _actor(db, operator), card_no, pin))
+    _card_out(cards.activate(db, _actor(db, operator), card_no, pin), as_json)
 
 
 @cardlife_app.command("replace")
 @domain_errors
-def cards_replace(card_no: str, operator: OperatorOpt = "system") -> None:
+def cards_replace(card_no: str, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """补卡 (needs a formal loss); prints the new card number and the fee receipt."""
     db = _db()
-    _applied_out(cards.apply_replacement(db, _actor(db, operator), card_no))
+    _applied_out(cards.apply_replacement(db, _actor(db, operator), card_no), as_json)
 
 
 @cardlife_app.command("exchange")
 @domain_errors
-def cards_exchange(card_no: str, reason: ExchangeReason, operator: OperatorOpt = "system") -> None:
+def cards_exchange(card_no: str, reason: ExchangeReason, operator: OperatorOpt = "system",
+                   as_json: JsonOpt = False) -> None:
     """换卡 with a reason; prints the new card number and the fee receipt."""
     db = _db()
-    _applied_out(cards.apply_exchange(db, _actor(db, operator), card_no, reason))
+    _applied_out(cards.apply_exchange(db, _actor(db, operator), card_no, reason), as_json)
 
 
 @cardlife_app.command("cancel")
 @domain_errors
-def cards_cancel(card_no: str, reason: CancelReason, operator: OperatorOpt = "system") -> None:
+def cards_cancel(card_no: str, reason: CancelReason, operator: OperatorOpt = "system",
+                 as_json: JsonOpt = False) -> None:
     """注销: death, emigration or transfer out."""
     db = _db()
-    _card_out(cards.cancel(db, _actor(db, operator), card_no, reason))
+    _card_out(cards.cancel(db, _actor(db, operator), card_no, reason), as_json)
 
 
 @app.command("operator-add")
@@ -439,7 +493,7 @@ def operator_add(username: str, role: str, outlet: str | None = None,
     db = _db()
     op = auth.create_operator(db, _actor(db, operator), username, display_name or username, Role(role),
                               password, outlet)
-    _print({"username": op.username, "role": op.role})
+    print_json({"username": op.username, "role": op.role})
 
 
 def main() -> None:  # pragma: no cover

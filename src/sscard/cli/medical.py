@@ -8,17 +8,19 @@ import datetime as dt
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import typer
 
 from sscard.auth import service as auth
 from sscard.banks.http_client import HttpGateway
-from sscard.cli.common import OperatorOpt, domain_errors, open_db
+from sscard.cli.common import JsonOpt, OperatorOpt, domain_errors, open_db, output
+from sscard.cli.settle import settlement_summary
 from sscard.kms import KeyManager
 from sscard.medical import config, counter, institutions, loading, reconciliation, service
 from sscard.medical.errors import BillInvalid, CardUnreadable, CatalogueInvalid, PolicyInvalid
+from sscard.registry import idnumber
 from sscard.registry.regions import CITY_CODE
 from sscard.terminal import debit, station
 
@@ -28,84 +30,88 @@ _errors = domain_errors
 _db = open_db
 
 
-def _echo(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
 @medical_app.command("institution-create")
 @_errors
 def institution_create(code: str, name: str, kind: Annotated[str, typer.Option(help="hospital | pharmacy")],
                        services: Annotated[str, typer.Option(help="comma-separated: outpatient,inpatient,"
                                                                   "pharmacy,reconcile")],
                        level: Annotated[str | None, typer.Option(help="community | 1 | 2 | 3")] = None,
-                       operator: OperatorOpt = "system") -> None:
+                       operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """Register a designated hospital or pharmacy; prints its API key (shown once)."""
     db = _db()
     issued = institutions.create_institution(db, auth.actor_for_username(db, operator), code, name, kind, level,
                                              [s.strip() for s in services.split(",") if s.strip()])
-    _echo({"institution": issued.institution, "api_key": issued.api_key})
+    output({"institution": issued.institution, "api_key": issued.api_key}, as_json, "institution registered")
 
 
 @medical_app.command("terminal-add")
 @_errors
-def terminal_add(code: str, terminal_no: str, description: str = "", operator: OperatorOpt = "system") -> None:
+def terminal_add(code: str, terminal_no: str, description: str = "", operator: OperatorOpt = "system",
+                 as_json: JsonOpt = False) -> None:
     db = _db()
     institutions.add_terminal(db, auth.actor_for_username(db, operator), code, terminal_no, description)
-    _echo({"institution": code, "terminal_no": terminal_no})
+    output({"institution": code, "terminal_no": terminal_no}, as_json, "terminal added")
 
 
 @medical_app.command("enrol")
 @_errors
-def enrol(id_number: str, scheme: str, person_type: str, operator: OperatorOpt = "system") -> None:
+def enrol(id_number: str, scheme: str, person_type: str, operator: OperatorOpt = "system",
+          as_json: JsonOpt = False) -> None:
     """参保登记: SCHEME employee|resident, PERSON_TYPE in_service|retired|resident."""
     db = _db()
     service.enrol(db, auth.actor_for_username(db, operator), id_number, scheme, person_type)
-    _echo({"id_number": id_number, "scheme": scheme, "person_type": person_type})
+    output({"id_number": idnumber.mask(id_number), "scheme": scheme, "person_type": person_type}, as_json,
+           "enrolled")
 
 
 @medical_app.command("account-credit")
 @_errors
-def account_credit(id_number: str, amount_fen: int, transfer_id: str, operator: OperatorOpt = "system") -> None:
+def account_credit(id_number: str, amount_fen: int, transfer_id: str, operator: OperatorOpt = "system",
+                   as_json: JsonOpt = False) -> None:
     """个人账户划入 (idempotent by TRANSFER_ID); prints the new balance in fen."""
     db = _db()
-    _echo({"balance_fen": service.credit_personal_account(db, auth.actor_for_username(db, operator), id_number,
-                                                          amount_fen, transfer_id)})
+    balance = service.credit_personal_account(db, auth.actor_for_username(db, operator), id_number, amount_fen,
+                                              transfer_id)
+    output({"balance_fen": balance}, as_json, "personal account credited")
 
 
 @medical_app.command("catalogue-import")
 @_errors
-def catalogue_import(path: Path, operator: OperatorOpt = "system") -> None:
+def catalogue_import(path: Path, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """Import a catalogue CSV (the settle-trial format), all rows or none."""
     db = _db()
     text = loading.read_input(path, CatalogueInvalid, loading.MAX_CATALOGUE_BYTES)  # bounded: /dev/zero → exit 2
-    _echo(config.import_catalogue_csv(db, auth.actor_for_username(db, operator), text, path.name))
+    output(config.import_catalogue_csv(db, auth.actor_for_username(db, operator), text, path.name), as_json,
+           "catalogue imported")
 
 
 @medical_app.command("policy-import")
 @_errors
-def policy_import(path: Path, operator: OperatorOpt = "system") -> None:
+def policy_import(path: Path, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """Store every policy of a policy file (sscard-policy/1), each audited."""
     db = _db()
     text = loading.read_input(path, PolicyInvalid, loading.MAX_POLICY_BYTES)
-    _echo({"stored": config.import_policy_file(db, auth.actor_for_username(db, operator), text, path.name)})
+    output({"stored": config.import_policy_file(db, auth.actor_for_username(db, operator), text, path.name)},
+           as_json, "policies imported")
 
 
 @medical_app.command("differences")
 @_errors
-def differences(run_id: int, operator: OperatorOpt = "system") -> None:
+def differences(run_id: int, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """List the differences of a reconciliation run."""
     db = _db()
-    _echo([d.model_dump(mode="json") for d in reconciliation.differences(db, auth.actor_for_username(db, operator),
-                                                                          run_id)])
+    found = reconciliation.differences(db, auth.actor_for_username(db, operator), run_id)
+    output([d.model_dump(mode="json") for d in found], as_json, f"differences of run {run_id}")
 
 
 @medical_app.command("resolve")
 @_errors
-def resolve(difference_id: int, status: int, note: str, operator: OperatorOpt = "system") -> None:
+def resolve(difference_id: int, status: int, note: str, operator: OperatorOpt = "system",
+            as_json: JsonOpt = False) -> None:
     """Move a difference to STATUS 1 (已核对) or 2 (已平账) with a NOTE."""
     db = _db()
-    _echo(reconciliation.resolve(db, auth.actor_for_username(db, operator), difference_id, status, note)
-          .model_dump(mode="json"))
+    output(reconciliation.resolve(db, auth.actor_for_username(db, operator), difference_id, status, note)
+           .model_dump(mode="json"), as_json, f"difference {difference_id}")
 
 
 @medical_app.command("recon-result")
@@ -144,6 +150,7 @@ def counter_settle(
                                             help="the debit PIN from the PIN pad")] = None,
     pcsc_reader: Annotated[str | None, typer.Option(help="a PC/SC reader (pcscd) instead of a card image, "
                                                          "e.g. 'Virtual PCD 00 00'")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """At a hospital or pharmacy counter: read the card through the terminal (PSAM), then pre-settle or settle
     BILL for it at the centre; a lost answer is re-sent with the same message id (paid once). With ``--bank``
@@ -187,7 +194,10 @@ def counter_settle(
             finally:
                 issuer.close()
             out["cash_payment"] = paid.as_dict()
-    _echo(out)
+    if as_json:
+        output(out, as_json)
+        return
+    output(settlement_summary(out), as_json, "pre-settlement (2206)" if trial else "settlement (2207)")
 
 
 @medical_app.command("counter-refund")
@@ -199,6 +209,7 @@ def counter_refund(
     key: Annotated[str, typer.Option(envvar="SSCARD_INSTITUTION_KEY", help="the institution's API key")],
     bank: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_URL", help="the card's issuing bank (its service)")],
     bank_code: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_CODE", help="that bank's code")] = "ICBC",
+    as_json: JsonOpt = False,
 ) -> None:
     """退款: after a reversal, have the issuing bank refund the settlement's card payment under the reference the
     centre gave, then report it to the centre (docs/debit.md). Safe to repeat: refunded once. Prints the outcome:
@@ -210,7 +221,7 @@ def counter_refund(
             done = debit.refund_cash_part(issuer, client, key, setl_id)
     finally:
         issuer.close()
-    _echo({"setl_id": setl_id, **done.as_dict()})
+    output({"setl_id": setl_id, **done.as_dict()}, as_json, "card refund")
 
 
 @medical_app.command("card-recon")
@@ -221,6 +232,7 @@ def card_recon(
     bank_code: Annotated[str, typer.Option(envvar="SSCARD_CARD_BANK_CODE", help="that bank's code")] = "ICBC",
     day: Annotated[str | None, typer.Option(help="the purchases' date (YYYY-MM-DD; default today)")] = None,
     operator: OperatorOpt = "system",
+    as_json: JsonOpt = False,
 ) -> None:
     """The card payments of INSTITUTION through the bank on DAY against the bank's statement, by reference and to
     the fen, refunds included (docs/debit.md, "Reconciliation"); exits 1 when not balanced."""
@@ -236,6 +248,6 @@ def card_recon(
     db = _db()
     out = card_payments.card_reconciliation(db, auth.actor_for_username(db, operator), institution, bank_code, when,
                                             statement)
-    _echo(out.model_dump(mode="json"))
+    output(out.model_dump(mode="json"), as_json, "card payments against the bank's statement")
     if not out.balanced:
         raise typer.Exit(1)

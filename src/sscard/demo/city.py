@@ -1,7 +1,7 @@
 """Seeding the demo city through the services (so every demo record is valid and audited).
 
-Names come from Faker zh_CN plus a few real rare-character and long minority names; ID numbers are generated
-with valid check digits for each division (and some legacy regions such as 清新县 441827).
+Names are built for each person's sex (``demo.names``), plus a few real rare-character and long minority names;
+ID numbers are generated with valid check digits for each division (and some legacy regions such as 清新县 441827).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from faker import Faker
 from rich.progress import Progress
 
 from sscard.access import SYSTEM_ACTOR, Actor, Role
@@ -25,6 +24,7 @@ from sscard.demo.errors import NotADemoDatabase
 from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, issue_cards
 from sscard.demo.models import is_demo
 from sscard.demo.money import HOSPITAL, MoneySummary, seed_money
+from sscard.demo.names import generate
 from sscard.registry import service as registry
 from sscard.registry.idnumber import check_digit
 from sscard.registry.regions import DIVISIONS
@@ -123,7 +123,8 @@ def describe(summary: DemoSummary) -> str:
                   f"  demo cardholder {demo.name}: card {demo.card_no}, ID number {demo.id_number}, "
                   f"query password {DEMO_QUERY_PASSWORD}",
                   f"  hospital {HOSPITAL[1]} ({HOSPITAL[0]}): API key {m.hospital_api_key} "
-                  "(header X-Api-Key; docs/settlement.md, quick start)"]
+                  f"(header X-Institution-Key); quick-start patient ID number {m.quick_start_id} "
+                  "(docs/settlement.md, quick start)"]
     return "\n".join(lines)
 
 
@@ -146,8 +147,7 @@ def seed_population(db: Database, persons: int, seed_value: int = 2013, show_pro
                     summary: DemoSummary | None = None) -> DemoSummary:
     """Persons over the 8 divisions with cards spread over every production and application state."""
     rng = random.Random(seed_value)
-    fake = Faker("zh_CN")
-    fake.seed_instance(seed_value)
+    names = random.Random(seed_value + 7)  # its own sequence: the rest of the city stays as it was
     summary = summary or DemoSummary()
     actor = SYSTEM_ACTOR
     states = ["collected", "in_batch", "bank_failed", "bank_opened", "maker_failed", "card_made", "at_outlet",
@@ -164,7 +164,7 @@ def seed_population(db: Database, persons: int, seed_value: int = 2013, show_pro
             id_region = "441827" if division.code == "441803" and rng.random() < 0.3 else division.code
             name = (RARE_NAMES[n // 16 % len(RARE_NAMES)] if n % 16 == 3 else
                     LONG_NAMES[n // 16 % len(LONG_NAMES)] if n % 16 == 7 else
-                    fake.name_male() if male else fake.name_female())
+                    generate(names, male))
             male = NAME_IS_MALE.get(name, male)
             id_no = _id_number(rng, id_region, birth, male, n)
             phone = "1" + str(rng.choice([3, 5, 7, 8, 9])) + f"{rng.randrange(10**9):09d}"

@@ -12,20 +12,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import random
 import shutil
 import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-from faker import Faker
 
 from sscard.access import SYSTEM_ACTOR
 from sscard.banks.simulated import SimulatedBank
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.db import Database
+from sscard.demo.names import generate
 from sscard.kms import KeyManager
 from sscard.production import batches
 from sscard.production import service as production
@@ -86,19 +87,38 @@ def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:
     return buf.getvalue().encode("utf-8")
 
 
-def _jpeg_header(width: int, height: int) -> bytes:
-    """The start of a baseline JPEG (SOI + SOF0 with the size): all the photo check reads."""
-    return b"\xff\xd8\xff\xc0\x00\x11\x08" + struct.pack(">HH", height, width) + b"\x03" + b"\x01\x11\x00" * 3
+@functools.cache
+def _photo(width: int, height: int) -> bytes:
+    """A placeholder ID photo as a real PNG of that size (the counter shows it; the photo check reads its size):
+    a grey head and shoulders on the light blue of a 社保卡 photo."""
+    cx, head_y, head_r, shoulder_y = width / 2, height * 0.38, width * 0.22, height * 0.72
+    sky, grey = b"\xd6\xe8\xf5", b"\x80\x86\x8c"
+    rows = []
+    for y in range(height):
+        half = 0.0  # half the width of the figure on this row: the head (an ellipse), then the shoulders
+        if (dy := (y - head_y) ** 2 * 0.8) < head_r * head_r:
+            half = (head_r * head_r - dy) ** 0.5
+        if y > shoulder_y:
+            half = max(half, width * 0.42 + (y - shoulder_y) * 0.3)
+        left, right = max(int(cx - half), 0), min(int(cx + half), width)
+        rows.append(b"\x00" + sky * left + grey * (right - left) + sky * (width - right))  # filter type 0
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"".join(rows), 9))
+            + chunk(b"IEND", b""))
 
 
-def _crowd(count: int, rng: random.Random, fake: Faker) -> list[tuple[str, str, str]]:
+def _crowd(count: int, rng: random.Random, names: random.Random) -> list[tuple[str, str, str]]:
     """(ID number, name, division) for the demo cardholder and ``count - 1`` others; many of pension age."""
     out = [(DEMO_HOLDER_ID, DEMO_HOLDER_NAME, "441802")]
     for n in range(1, count):
         division = DIVISIONS[n % len(DIVISIONS)].code
         male = rng.random() < 0.5
         birth = dt.date(1945, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 55))
-        name = fake.name_male() if male else fake.name_female()
+        name = generate(names, male)
         out.append((_number(division, birth, male, n), name, division))
     return out
 
@@ -119,8 +139,8 @@ def _queue_examples(register: list[dict[str, str]], collected: list[dict[str, st
             register.append(row)
         collected.append({**{k: row[k] for k in ("id_number", "sex", "birth_date", "region_code")}, "name": name,
                           "ethnicity": "01", "phone": f"1390000000{n}", "source": "outlet", "employer_uscc": "",
-                          "photo_ref": f"{id_no}.jpg"})
-        (photos / f"{id_no}.jpg").write_bytes(_jpeg_header(width, height))
+                          "photo_ref": f"{id_no}.png"})
+        (photos / f"{id_no}.png").write_bytes(_photo(width, height))
 
 
 def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: random.Random) -> None:
@@ -134,8 +154,8 @@ def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: 
         phone = "13" + f"{rng.randrange(10**9):09d}"
         collected.append({"id_number": id_no, "name": name, "sex": row["sex"], "birth_date": row["birth_date"],
                           "ethnicity": "01", "region_code": division, "phone": phone, "source": "outlet",
-                          "employer_uscc": "", "photo_ref": f"{id_no}.jpg"})
-        (photos / f"{id_no}.jpg").write_bytes(_jpeg_header(358, 441))
+                          "employer_uscc": "", "photo_ref": f"{id_no}.png"})
+        (photos / f"{id_no}.png").write_bytes(_photo(358, 441))
     _queue_examples(register, collected, photos)
     production.import_population(db, SYSTEM_ACTOR, _csv(POPULATION_COLUMNS, register), "demo-gongan.csv")
     imported = production.import_collection(db, SYSTEM_ACTOR, _csv(COLLECTION_COLUMNS, collected),
@@ -146,9 +166,7 @@ def _import(db: Database, crowd: list[tuple[str, str, str]], photos: Path, rng: 
 def issue_cards(db: Database, count: int, files: Path, seed_value: int = 2013) -> IssuedCards:
     """``count`` persons (the demo cardholder first) through production to activated cards with bank accounts."""
     rng = random.Random(seed_value + 1)
-    fake = Faker("zh_CN")
-    fake.seed_instance(seed_value + 1)
-    crowd = _crowd(max(count, 2), rng, fake)
+    crowd = _crowd(max(count, 2), rng, random.Random(seed_value + 8))
     _import(db, crowd, files / "photos", rng)
     keys = key_manager(files / "keystore.json")
     bank = AccountOpeningBank(failure_rate=BANK_FAILURE_RATE, seed=seed_value + 2)

@@ -28,7 +28,9 @@ from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, IssuedHolder, k
 from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits.models import BenefitKind
 from sscard.funds.benefits.schemas import EntitlementIn
+from sscard.funds.contributions import employer, employer_file
 from sscard.funds.contributions import service as contributions
+from sscard.funds.contributions.assessment import bp_of, load_rates
 from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.month import run_month
 from sscard.kms import KeyManager
@@ -51,6 +53,12 @@ OUTPATIENT = (("EX-D-A001", 2000), ("EX-S-A001", 5000), ("EX-D-B001", 10000))
 OLD_WAY_BODY = "44180219550721999"  # order 999: no other demo number uses it
 OLD_WAY_ID = OLD_WAY_BODY + check_digit(OLD_WAY_BODY)
 PHARMACY_ITEMS = (("EX-D-A001", 2000), ("EX-D-B001", 10000))
+# The hospital quick start's patient (docs/settlement.md, docs/examples/settlement/bill-2207.json): insured, with
+# no card made yet, so the hospital settles by ID number without the chip's proof of card presence.
+QUICK_START_BODY = "44180219850815999"  # order 999 (male, like the name): no generated number uses it
+QUICK_START_ID = QUICK_START_BODY + check_digit(QUICK_START_BODY)
+QUICK_START_NAME = "黄志强"
+QUICK_START_ACCOUNT_FEN = 100_000
 
 
 @dataclass
@@ -63,6 +71,8 @@ class MoneySummary:
     months: list[str] = field(default_factory=list)
     benefit_failures: int = 0
     hospital_api_key: str = ""  # printed by the demo: the key a hospital's system sends (docs/settlement.md)
+    holder_contribution_months: int = 0  # months the demo cardholder's employer paid (his 缴费记录)
+    quick_start_id: str = QUICK_START_ID  # the quick start's patient, settled by ID number
 
 
 def _periods(today: dt.date) -> tuple[str, str]:
@@ -119,6 +129,11 @@ def seed_medical(db: Database, holders: list[IssuedHolder], rng: random.Random, 
     for code, name, kind, level, services in (HOSPITAL, PHARMACY):
         keys[kind] = institutions.create_institution(db, SYSTEM_ACTOR, code, name, kind, level, services).api_key
     summary.hospital_api_key = keys["hospital"]
+    patient = registry.register(db, SYSTEM_ACTOR, PersonIn(id_number=QUICK_START_ID, name=QUICK_START_NAME,
+                                                           region_code="441802"))
+    medical.enrol(db, SYSTEM_ACTOR, QUICK_START_ID, "employee", "in_service")
+    medical.credit_personal_account(db, SYSTEM_ACTOR, QUICK_START_ID, QUICK_START_ACCOUNT_FEN,
+                                    f"demo-allocation-{patient.id}")
     for h in holders:
         medical.enrol(db, SYSTEM_ACTOR, h.id_number, "employee", "retired" if _age(h, today) >= 60 else "in_service")
         medical.credit_personal_account(db, SYSTEM_ACTOR, h.id_number, 50_000 + rng.randrange(0, 200_000, 100),
@@ -185,6 +200,29 @@ def seed_funds(db: Database, holders: list[IssuedHolder], rng: random.Random, su
     summary.months = [previous, current]
 
 
+# The demo cardholder's last employer, which paid his contributions until he retired (his 缴费记录 in the portal).
+DEMO_EMPLOYER = ("91441802MA4W0DEM0Q", "清远市示例机械厂")
+DEMO_HOLDER_LAST_PERIODS = ("2018-01", "2018-02")
+DEMO_HOLDER_BASE_FEN = 459_800
+
+
+def seed_holder_contributions(db: Database, holder: IssuedHolder) -> int:
+    """The months the demo cardholder's employer paid before his retirement (an employer file per month, through
+    the contributions package: amounts at the rates in effect then, the money through the employer's bank)."""
+    for period in DEMO_HOLDER_LAST_PERIODS:
+        with db.unit_of_work() as session:
+            rates = load_rates(session, period)
+        lines = [employer_file.EmployerLine(n + 1, holder.id_number, holder.name, insurance, DEMO_HOLDER_BASE_FEN,
+                                            bp_of(DEMO_HOLDER_BASE_FEN, rates.employer_bp[insurance]),
+                                            bp_of(DEMO_HOLDER_BASE_FEN, rates.employee_bp[insurance]))
+                 for n, insurance in enumerate(("pension", "medical", "unemployment"))]
+        header = employer_file.EmployerHeader(DEMO_EMPLOYER[0], DEMO_EMPLOYER[1], "ICBC", period, len(lines),
+                                              sum(ln.employer_fen + ln.employee_fen for ln in lines),
+                                              f"{period.replace('-', '')}25093000")
+        employer.import_employer_file(db, SYSTEM_ACTOR, employer_file.write(header, lines))
+    return len(DEMO_HOLDER_LAST_PERIODS)
+
+
 def seed_money(db: Database, issued: IssuedCards, seed_value: int = 2013) -> MoneySummary:
     """Medical, contributions and benefits for the issued holders; the demo cardholder's query password."""
     rng = random.Random(seed_value + 2)
@@ -192,5 +230,6 @@ def seed_money(db: Database, issued: IssuedCards, seed_value: int = 2013) -> Mon
     portal.set_query_password(db, SYSTEM_ACTOR, issued.demo.card_no, DEMO_QUERY_PASSWORD)
     seed_medical(db, issued.holders, rng, summary, issued.kiosk_image.parent)
     seed_funds(db, issued.holders, rng, summary)
+    summary.holder_contribution_months = seed_holder_contributions(db, issued.demo)
     summary.benefit_failures = len(reissue.failures(db, SYSTEM_ACTOR))
     return summary

@@ -398,6 +398,37 @@ def import_errors(db: Database, actor: Actor, import_id: int) -> list[RowErrorOu
         return [RowErrorOut(row_no=r.row_no, code=r.code, reason=r.reason) for r in rows]
 
 
+PHOTO_MAX_BYTES = 2 * 1024 * 1024
+
+
+def photo_image(db: Database, actor: Actor, id_number: str, root: Path) -> tuple[bytes, str] | None:
+    """The newest collected photo of the person as (bytes, media type), read from ``root`` (the directory the
+    collection's photo references are relative to); None when none was collected, or its file is missing, outside
+    ``root``, too large or not a JPEG or PNG. Audited as a read of the person's data."""
+    actor.require(Permission.PERSON_READ)
+    with db.unit_of_work() as session:
+        ref = session.execute(
+            select(CollectedRecord.photo_ref)
+            .where(CollectedRecord.id_number == id_number, CollectedRecord.photo_ref.is_not(None))
+            .order_by(CollectedRecord.id.desc()).limit(1)).scalar()
+        audit.record(session, actor, "production.photo_image_read", "person", idnumber.mask(id_number))
+    if not ref:
+        return None
+    base = root.resolve()
+    path = (base / ref).resolve()
+    try:
+        if not path.is_relative_to(base) or not path.is_file() or path.stat().st_size > PHOTO_MAX_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data, "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return data, "image/jpeg"
+    return None
+
+
 def photo_of(db: Database, actor: Actor, id_number: str) -> tuple[int, int] | None:
     """The size (width, height) of the newest collected photo of the person, or None when none was collected."""
     actor.require(Permission.PERSON_READ)

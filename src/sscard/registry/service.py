@@ -170,6 +170,17 @@ def get(db: Database, actor: Actor, id_number: str) -> Person:
         return person
 
 
+def get_with_full_id(db: Database, actor: Actor, id_number: str, purpose: str) -> Person:
+    """The person for a caller who asked to see the whole ID number (``sscard person show --full-id``): only an
+    actor who may change the record (as the counter's person page), audited as ``person.read_full_id`` with the
+    purpose given; every other view masks it."""
+    actor.require(Permission.PERSON_WRITE)
+    with db.unit_of_work() as session:
+        person = find_by_id_number(session, id_number)
+        audit.record_read(session, actor, "person.read_full_id", "person", person.id, purpose)
+        return person
+
+
 def update(db: Database, actor: Actor, id_number: str, change: PersonUpdate) -> Person:
     actor.require(Permission.PERSON_WRITE)
     with db.unit_of_work() as session:

@@ -14,14 +14,16 @@ from sscard.access import Permission
 from sscard.cards import counter as card_counter
 from sscard.cards import receipts
 from sscard.cards import service as cards
+from sscard.config import get_settings
 from sscard.ecard import payload as ecard_payload
 from sscard.ecard import service as ecard
 from sscard.errors import DomainError
+from sscard.production import service as production
 from sscard.registry import ethnicity, idnumber
 from sscard.registry import service as registry
 from sscard.registry.schemas import PersonIn
 from sscard.terminal.station import KioskReader, NoCard
-from sscard.web import labels
+from sscard.web import labels, security
 from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
@@ -152,6 +154,20 @@ def register(request: Request, actor: WebActor, form: Form) -> Response:
 def person(request: Request, actor: WebActor, ref: Annotated[str, Query(max_length=400)] = "") -> Response:
     require(actor, Permission.PERSON_READ)
     return person_page(request, actor, ref)
+
+
+@router.get("/counter/person/photo")
+def person_photo(request: Request, actor: WebActor, ref: Annotated[str, Query(max_length=400)] = "") -> Response:
+    """The person's collected photo (the person page shows it), never cached by the browser."""
+    require(actor, Permission.PERSON_READ)
+    id_number = security.open_person_ref(ref)
+    found = None if id_number is None else production.photo_image(db_of(request), actor, id_number,
+                                                                    get_settings().photo_dir)
+    if found is None:
+        language = language_of(request)
+        return error_page(request, 404, N_("Not found"), gettext(language, N_("No photo collected yet")))
+    data, media_type = found
+    return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/counter/receipt/{application_id}", response_class=HTMLResponse)
