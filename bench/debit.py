@@ -108,33 +108,6 @@ def purchase_maker(bodies: list[bytes]) -> Any:
     return make
 
 
-def _backend_cpu(db: Database, name: str) -> dict[int, int]:
-    """CPU ticks (user + system) used so far by each PostgreSQL backend connected to database ``name``."""
-    with db.engine.connect() as conn:
-        pids = [int(r[0]) for r in conn.exec_driver_sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))]
-    out = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[pid] = int(fields[11]) + int(fields[12])
-    return out
-
-
-def measured_own(proc: Any, db: Database, name: str, run: Any) -> dict[str, Any]:
-    """``settlement.measured`` plus the CPU of this run's own database backends per request (a backend that
-    appears during the run counts in full; one that exits during the run is lost — the pools keep theirs)."""
-    before = _backend_cpu(db, name)
-    result = measured(proc, run)
-    after = _backend_cpu(db, name)
-    ticks = sum(t - before.get(pid, 0) for pid, t in after.items())
-    count = result["count"] or 1
-    own = round(1000 * ticks / os.sysconf("SC_CLK_TCK") / count, 2)
-    return {**result, "postgres_own_db_cpu_ms_per_request": own}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10)
@@ -166,8 +139,8 @@ def main() -> None:
         try:
             make = settlement_maker(key, settlements)
             asyncio.run(closed_loop(port, make, 2, 500))
-            settled = measured_own(proc, db, str(url.database),
-                                   lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)))
+            settled = measured(proc, lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)),
+                               (db, str(url.database)))
         finally:
             stop_server(proc)
         proc, port = start_server("debit:bank_app", {"BENCH_BANK_DB": url_string(url),
@@ -175,8 +148,8 @@ def main() -> None:
         try:
             make = purchase_maker(purchases)
             asyncio.run(closed_loop(port, make, 2, 500))
-            bought = measured_own(proc, db, str(url.database),
-                                  lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)))
+            bought = measured(proc, lambda: asyncio.run(closed_loop(port, make, args.seconds, budget - 500)),
+                               (db, str(url.database)))
         finally:
             stop_server(proc)
         with db.unit_of_work() as s:

@@ -186,7 +186,7 @@ def main() -> None:
             writer = write_maker(key, bodies)
             asyncio.run(closed_loop(port, writer, 2, 500))  # warm-up: caches, connection pools
             writes = repeated(proc, lambda: asyncio.run(closed_loop(port, writer, seconds, args.max_requests)),
-                              args.repeat)
+                              args.repeat, (db, str(url.database)))
             hospital = institutions.authenticate_cached(db, key)
             grants = []
             for card_no, _ in holders:
@@ -199,7 +199,7 @@ def main() -> None:
             reader = read_maker(key, grants)
             asyncio.run(closed_loop(port, reader, 2, 500))
             reads = repeated(proc, lambda: asyncio.run(closed_loop(port, reader, seconds, args.max_requests)),
-                             args.repeat)
+                             args.repeat, (db, str(url.database)))
         finally:
             stop_server(proc)
 
@@ -210,8 +210,8 @@ def main() -> None:
 
     def figure(m: dict[str, Any]) -> str:
         return (f"**{m['per_second']:,}/s** (runs: {spread(m)}), p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms "
-                f"(CPU per request: server {m['server_cpu_ms_per_request']} ms, PostgreSQL "
-                f"{m['postgres_cpu_ms_per_request']} ms; load {m['load_average_1m']})")
+                f"(CPU per request: server {m['server_cpu_ms_per_request']} ms, PostgreSQL (the bench database's "
+                f"backends) {m['postgres_own_db_cpu_ms_per_request']} ms; load {m['load_average_1m']})")
 
     ceiling = (f"one locked row held across COMMIT, as the audit chain's head is (pgbench, 8 clients): {serial} tps "
                f"(load {round(serial_load, 2)}); bare FastAPI endpoint, one TPC-B-like transaction: "

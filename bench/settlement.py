@@ -336,10 +336,34 @@ def _postgres_cpu_seconds() -> float:
     return _cpu_seconds(_pgrep("-x", "postgres"))
 
 
-def measured(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+def backend_cpu(db: Database, name: str) -> dict[int, int]:
+    """CPU ticks (user + system) used so far by each PostgreSQL backend connected to database ``name``."""
+    with db.engine.connect() as conn:
+        pids = [int(r[0]) for r in conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))]
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = int(fields[11]) + int(fields[12])
+    return out
+
+
+OwnDb = tuple[Database, str]  # the benchmark's own database (an engine to ask, its name)
+
+
+def measured(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]],
+             own_db: OwnDb | None = None) -> dict[str, Any]:
     """``run`` with the 1-minute load average before it and the CPU milliseconds per request spent by the server,
-    by PostgreSQL and by the loader (this process), so the three shares of the two cores can be told apart."""
+    by PostgreSQL and by the loader (this process), so the three shares of the two cores can be told apart.
+    ``postgres_cpu_ms_per_request`` is every postgres process on the machine (other work included, and a backend
+    that exits during the run takes its CPU with it: it can even come out negative); with ``own_db``,
+    ``postgres_own_db_cpu_ms_per_request`` is only the backends connected to the benchmark's database (the
+    server's pools keep theirs for the whole run; one that appears during the run counts in full)."""
     load, cpu, pg, own = os.getloadavg()[0], _server_cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
+    ticks = backend_cpu(*own_db) if own_db else {}
     result = run()
     after, pg_after, own_after = _server_cpu_seconds(proc.pid), _postgres_cpu_seconds(), os.times()
     count = result["count"]
@@ -347,19 +371,25 @@ def measured(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]]) -
     def per(seconds: float | None) -> float | None:
         return None if seconds is None or not count else round(1000 * seconds / count, 2)
 
+    extra: dict[str, Any] = {}
+    if own_db:
+        used = sum(t - ticks.get(pid, 0) for pid, t in backend_cpu(*own_db).items())
+        extra["postgres_own_db_cpu_ms_per_request"] = per(used / os.sysconf("SC_CLK_TCK"))
     return {**result, "server_cpu_ms_per_request": per(after - cpu),
-            "postgres_cpu_ms_per_request": per(pg_after - pg),
+            "postgres_cpu_ms_per_request": per(pg_after - pg), **extra,
             "loader_cpu_ms_per_request": per(own_after.user + own_after.system - own.user - own.system),
             "load_average_1m": round(load, 2)}
 
 
-def repeated(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]], times: int) -> dict[str, Any]:
+def repeated(proc: subprocess.Popen[bytes], run: Callable[[], dict[str, Any]], times: int,
+             own_db: OwnDb | None = None) -> dict[str, Any]:
     """``measured`` ``times`` times: the run with the median rate, and every run's rate and CPU figures (a
     single run on this shared 2-core machine varied by about ±8 %)."""
-    runs = [measured(proc, run) for _ in range(max(1, times))]
+    runs = [measured(proc, run, own_db) for _ in range(max(1, times))]
     median = sorted(runs, key=lambda r: r["per_second"])[len(runs) // 2]
-    keys = ("per_second", "p99_ms", "server_cpu_ms_per_request", "postgres_cpu_ms_per_request", "load_average_1m")
-    return {**median, "runs": [{k: r[k] for k in keys} for r in runs]}
+    keys = ("per_second", "p99_ms", "server_cpu_ms_per_request", "postgres_cpu_ms_per_request",
+            "postgres_own_db_cpu_ms_per_request", "load_average_1m")
+    return {**median, "runs": [{k: r[k] for k in keys if k in r} for r in runs]}
 
 
 def main() -> None:
