@@ -121,3 +121,16 @@ def test_the_treasury_pages_for_the_accountant_and_the_supervisor(clients: Calla
     counter = clients("t-counter")
     assert counter.http.get("/treasury").status_code == 403
     assert 'href="/treasury"' not in counter.http.get("/counter").text and 'href="/treasury"' in overview.text
+
+
+def test_a_fund_accountant_lands_on_the_treasury_after_logging_in(sqlite_city: City) -> None:
+    """Without a page to go back to, the log-in takes a fund accountant to the treasury (the counter would refuse
+    them), and a counter clerk still to the counter."""
+    auth.create_operator(sqlite_city.db, SYSTEM_ACTOR, "t-acct-home", "基金会计", Role.ACCOUNTANT, PASSWORD)
+    http = TestClient(create_app(sqlite_city.db), raise_server_exceptions=False)
+    for username, home in (("t-acct-home", "/treasury"), ("t-counter", "/counter")):
+        http.cookies.clear()
+        r = http.post("/login", data={"csrf_token": csrf_of(http.get("/login").text), "username": username,
+                                      "password": PASSWORD})
+        assert r.status_code == 200 and r.url.path == home, (username, r.url)
+        assert r.url.path == http.get("/login").url.path  # logged in already: /login sends them home again

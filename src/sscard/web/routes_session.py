@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.responses import Response
 
 from sscard import __version__
+from sscard.access import Role
 from sscard.auth import service as auth
 from sscard.auth.errors import AuthenticationFailed, TotpInvalid, TotpRequired
 from sscard.db import Database
@@ -29,6 +30,14 @@ def safe_next(target: str | None, default: str = "/counter") -> str:
     return target
 
 
+# Where an operator lands after logging in without a page to go back to: the first page their role may use.
+HOME_OF = {Role.ACCOUNTANT: "/treasury"}
+
+
+def home_of(role: Role) -> str:
+    return HOME_OF.get(role, "/counter")
+
+
 def landing(request: Request, db: Database, demo_info: dict[str, object] | None) -> HTMLResponse:
     info = demo_info or {}
     return render(request, "index.html", {
@@ -39,8 +48,8 @@ def landing(request: Request, db: Database, demo_info: dict[str, object] | None)
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: Annotated[str | None, Query(max_length=300)] = None) -> Response:
-    if optional_actor(request) is not None:
-        return RedirectResponse(safe_next(next), status_code=303)
+    if (actor := optional_actor(request)) is not None:
+        return RedirectResponse(safe_next(next, home_of(actor.role)), status_code=303)
     return render(request, "login.html", {"values": {"next": safe_next(next)},
                                           "errors": FormErrors(language_of(request))})
 
@@ -65,7 +74,7 @@ def login(request: Request, form: Form) -> Response:
                 "Wrong user name or password, or the account is locked for a while after too many wrong "
                 "tries. Try again later, or ask a supervisor to unlock it.")))
         else:
-            response = RedirectResponse(safe_next(form.get("next")), status_code=303)
+            response = RedirectResponse(safe_next(form.get("next"), home_of(issued.actor.role)), status_code=303)
             security.set_session(response, request, issued.token, issued.expires_at.timestamp())
             return response
     values = {"username": form.get("username", ""), "next": safe_next(form.get("next"))}
