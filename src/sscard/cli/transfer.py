@@ -11,16 +11,13 @@ import typer
 from rich.table import Table
 
 from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.money import yuan
 from sscard.transfer import service, voucher_pdf
 from sscard.transfer.schemas import CaseOut
 
 transfer_app = typer.Typer(help="Transfer of the insurance relationship between cities (社会保险关系转移接续)",
                            no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-
-
-def _yuan(fen: int | None) -> str:
-    return "-" if fen is None else f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def _show(cases: list[CaseOut], as_json: bool) -> None:
@@ -31,7 +28,7 @@ def _show(cases: list[CaseOut], as_json: bool) -> None:
                   "other side ¥", "reason")
     for c in cases:
         table.add_row(c.voucher_no, c.direction, c.partner_city, c.status, str(c.pension_months),
-                      str(c.medical_months), _yuan(c.total_fen), _yuan(c.counterpart_fen), c.last_reason or "")
+                      str(c.medical_months), yuan(c.total_fen), yuan(c.counterpart_fen), c.last_reason or "")
     console.print(table)
 
 
@@ -103,10 +100,10 @@ def reconcile(operator: OperatorOpt = "system", as_json: JsonOpt = False) -> Non
     else:
         table = Table("voucher", "direction", "city", "status", "voucher ¥", "ledger ¥", "other side ¥", "agrees")
         for r in report.rows:
-            table.add_row(r.voucher_no, r.direction, r.partner_city, r.status, _yuan(r.voucher_fen),
-                          _yuan(r.ledger_fen), _yuan(r.counterpart_fen), "yes" if r.agrees else "NO")
+            table.add_row(r.voucher_no, r.direction, r.partner_city, r.status, yuan(r.voucher_fen),
+                          yuan(r.ledger_fen), yuan(r.counterpart_fen), "yes" if r.agrees else "NO")
         console.print(table)
-        console.print(f"sent {_yuan(report.sent_fen)} (confirmed {_yuan(report.sent_confirmed_fen)}), received "
-                      f"{_yuan(report.received_fen)} (announced {_yuan(report.received_announced_fen)})")
+        console.print(f"sent {yuan(report.sent_fen)} (confirmed {yuan(report.sent_confirmed_fen)}), received "
+                      f"{yuan(report.received_fen)} (announced {yuan(report.received_announced_fen)})")
     if not report.agrees:
         raise typer.Exit(1)

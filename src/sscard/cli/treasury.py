@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.money import yuan
 from sscard.treasury import report as files
 from sscard.treasury import service
 from sscard.treasury.schemas import (
@@ -26,8 +27,6 @@ from sscard.treasury.schemas import (
 
 treasury_app = typer.Typer(help="The funds' bank accounts, statements and reconciliation (基金财务对账)",
                            no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-yuan = files.yuan
 
 
 def _checks_table(checks: list[BalanceCheckOut]) -> Table:

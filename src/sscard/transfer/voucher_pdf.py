@@ -4,34 +4,14 @@ city checks the copy the holder presents against the signed JSON voucher (the do
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
 
+from sscard.money import yuan
+from sscard.pdffont import PdfFontMissing, font_path  # noqa: F401  (re-exported for callers)
 from sscard.registry import idnumber
 from sscard.transfer import messages
-
-FONT_ENV = "SSCARD_WEB_PDF_FONT"  # the same font setting as the counter's receipts (docs/web.md)
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                   "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-
-
-class PdfFontMissing(Exception):
-    """No font with Chinese glyphs: the JSON voucher is still issued."""
-
-
-def _font() -> Path:
-    configured = os.environ.get(FONT_ENV)
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise PdfFontMissing(f"set {FONT_ENV} or install fonts-wqy-microhei")
-
-
-def _yuan(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
 def voucher_pdf(raw: bytes) -> bytes:
@@ -44,7 +24,7 @@ def voucher_pdf(raw: bytes) -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"参保缴费凭证 {body['voucher_no']}")
     pdf.add_page()
-    pdf.add_font("cjk", fname=str(_font()))
+    pdf.add_font("cjk", fname=str(font_path()))
     pdf.set_font("cjk", size=16)
     pdf.cell(text="基本养老保险、基本医疗保险参保缴费凭证", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font_size(10)
@@ -57,12 +37,12 @@ def voucher_pdf(raw: bytes) -> bytes:
         ("转出地", env["from_city"]), ("转入地", env["to_city"]), ("开具日期", body["issued_on"]),
         ("姓名", person["name"]), ("公民身份号码", idnumber.mask(person["id_number"])),
         ("养老保险缴费月数", f"{pension['months']}（{first} 至 {last}）"),
-        ("个人账户储存额", _yuan(pension["personal_fen"])),
-        ("当年个人账户利息", f"{_yuan(pension['interest_fen'])}（年利率 {pension['interest_bp'] / 100:.2f}%）"),
-        ("统筹基金转移额", f"{_yuan(pension['pool_fen'])}（缴费基数的 {pension['pool_share_bp'] / 100:.2f}%）"),
+        ("个人账户储存额", "¥" + yuan(pension["personal_fen"])),
+        ("当年个人账户利息", f"¥{yuan(pension['interest_fen'])}（年利率 {pension['interest_bp'] / 100:.2f}%）"),
+        ("统筹基金转移额", f"¥{yuan(pension['pool_fen'])}（缴费基数的 {pension['pool_share_bp'] / 100:.2f}%）"),
         ("医疗保险缴费月数", str(medical["months"])),
-        ("个人医疗账户余额", _yuan(medical["personal_fen"])),
-        ("转移资金合计", _yuan(body["total_fen"])),
+        ("个人医疗账户余额", "¥" + yuan(medical["personal_fen"])),
+        ("转移资金合计", "¥" + yuan(body["total_fen"])),
         ("电子凭证摘要 SHA-256", digest[:32]),
         ("", digest[32:]),
     ]

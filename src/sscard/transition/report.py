@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from pathlib import Path
 
 from fpdf import FPDF
 
 from sscard import clock
+from sscard.money import yuan
+from sscard.pdffont import PdfFontMissing, font_path  # noqa: F401  (re-exported)
 from sscard.transition.schemas import ReportOut
-
-FONT_ENV = "SSCARD_WEB_PDF_FONT"
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                   "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 # (Chinese, English) of every label the report prints.
 _LABELS: dict[str, tuple[str, str]] = {
@@ -44,22 +40,6 @@ _LABELS: dict[str, tuple[str, str]] = {
 }
 
 
-class PdfFontMissing(Exception):
-    """No font with Chinese glyphs was found; the CSV still works."""
-
-
-def _font_path() -> Path:
-    configured = os.environ.get(FONT_ENV)
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise PdfFontMissing(f"set {FONT_ENV} or install fonts-wqy-microhei")
-
-
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
 
 
 def _t(key: str, language: str) -> str:
@@ -110,7 +90,7 @@ def report_pdf(r: ReportOut, language: str = "zh_CN") -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"{_t('title', language)} {r.file_id}")
     pdf.add_page()
-    pdf.add_font("cjk", fname=str(_font_path()))
+    pdf.add_font("cjk", fname=str(font_path()))
     pdf.set_font("cjk", size=14)
     pdf.cell(text=_t("title", language), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-from pathlib import Path
 
 from fpdf import FPDF
 
+from sscard.money import yuan
+from sscard.pdffont import PdfFontMissing, font_path  # noqa: F401  (re-exported)
 from sscard.treasury.service import Reconciliation, ReconItem
-
-FONT_ENV = "SSCARD_WEB_PDF_FONT"
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                   "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 TEXT = {
     "zh_CN": {"title": "银行存款余额调节表", "account": "账户", "bank": "开户银行", "account_no": "银行账号",
@@ -40,21 +36,6 @@ TEXT = {
 }
 
 
-class PdfFontMissing(Exception):
-    """No font with Chinese glyphs: the CSV report still works."""
-
-
-def font_path() -> Path:
-    configured = os.environ.get(FONT_ENV)
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise PdfFontMissing(f"set {FONT_ENV} or install fonts-wqy-microhei")
-
-
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def mask(account_no: str) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from fpdf import FPDF
 
 from sscard import clock
+from sscard.money import yuan
+from sscard.pdffont import font_path
 from sscard.portal.schemas import Certificate
 from sscard.web import portal_labels as pl
-from sscard.web.i18n import N_, gettext, yuan
-from sscard.web.receipt_pdf import font_path
+from sscard.web.i18n import N_, gettext
 
 
 def _period(value: str | None) -> str:

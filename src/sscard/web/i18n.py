@@ -17,6 +17,7 @@ from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from sscard import clock
+from sscard.money import yuan
 
 HERE = Path(__file__).parent
 LOCALE_DIR = HERE / "locale"
@@ -58,14 +59,6 @@ def environment(language: str) -> Environment:
     env.globals["html_lang"] = HTML_LANG[language]
     env.globals["language"] = language
     return env
-
-
-def yuan(fen: int | None) -> str:
-    """Integer fen as yuan with two decimals (money is never a float)."""
-    if fen is None:
-        return "-"
-    sign = "-" if fen < 0 else ""
-    return f"{sign}{abs(fen) // 100:,}.{abs(fen) % 100:02d}"
 
 
 def gettext(language: str, message: str, **params: Any) -> str:

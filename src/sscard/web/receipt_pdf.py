@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from fpdf import FPDF
 
 from sscard.cards.receipts import Receipt
+from sscard.pdffont import FONT_ENV, PdfFontMissing, font_path  # noqa: F401  (re-exported for the routes)
 from sscard.web import labels
 from sscard.web.i18n import N_, gettext, local_time, yuan_in_words
-
-FONT_ENV = "SSCARD_WEB_PDF_FONT"
-FONT_CANDIDATES = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-                   "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-
-
-class PdfFontMissing(Exception):
-    """No font with Chinese glyphs was found; the HTML print view still works."""
-
-
-def font_path() -> Path:
-    configured = os.environ.get(FONT_ENV)
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if Path(candidate).is_file():
-            return Path(candidate)
-    raise PdfFontMissing(f"set {FONT_ENV} or install fonts-wqy-microhei")
 
 
 def receipt_pdf(receipt: Receipt, language: str) -> bytes:

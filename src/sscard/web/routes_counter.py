@@ -18,6 +18,7 @@ from sscard.config import get_settings
 from sscard.ecard import payload as ecard_payload
 from sscard.ecard import service as ecard
 from sscard.errors import DomainError
+from sscard.pdffont import PdfFontMissing
 from sscard.production import service as production
 from sscard.registry import ethnicity, idnumber
 from sscard.registry import service as registry
@@ -28,7 +29,7 @@ from sscard.web.forms import FormErrors
 from sscard.web.i18n import N_, gettext, language_of
 from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 from sscard.web.person import person_page, person_url
-from sscard.web.receipt_pdf import PdfFontMissing, receipt_pdf
+from sscard.web.receipt_pdf import receipt_pdf
 
 router = APIRouter(include_in_schema=False)
 _ID_LIKE = re.compile(r"^[0-9]{15}$|^[0-9]{17}[0-9Xx]$")

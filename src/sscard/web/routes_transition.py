@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from sscard.access import Actor, Permission
 from sscard.errors import DomainError
+from sscard.money import yuan
 from sscard.transition import report as report_files
 from sscard.transition import service as transition
 from sscard.web.forms import GENERAL, FormErrors
@@ -19,10 +20,6 @@ from sscard.web.i18n import language_of
 from sscard.web.pages import Form, WebActor, db_of, render, require
 
 router = APIRouter(include_in_schema=False)
-
-
-def yuan(fen: int) -> str:
-    return report_files.yuan(fen)
 
 
 def _page(request: Request, actor: Actor, errors: FormErrors | None = None, failed: str = "",

@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from sscard.access import Actor, Permission
 from sscard.errors import DomainError
+from sscard.money import yuan
 from sscard.treasury import report as files
 from sscard.treasury import service
 from sscard.treasury.statements import MAX_BYTES
@@ -63,7 +64,7 @@ def _page(request: Request, actor: Actor, errors: FormErrors | None = None, fail
         "pending": service.list_instructions(db, actor, "proposed"),
         "recent": service.list_instructions(db, actor, None, 20),
         "queue": service.queue(db, actor, None, 200), "checks": service.balance_checks(db, actor, limit=30),
-        "months": months, "yuan": files.yuan, "mask": files.mask, "KIND": KIND, "FLOW": FLOW, "FUND": FUND,
+        "months": months, "yuan": yuan, "mask": files.mask, "KIND": KIND, "FLOW": FLOW, "FUND": FUND,
         "CHECK": CHECK, "request_key": uuid.uuid4().hex, "errors": errors or FormErrors(language_of(request)),
         "failed": failed, "done": request.query_params.get("done", "")}, status=status)
 
@@ -137,7 +138,7 @@ def confirm(request: Request, actor: WebActor, instruction_id: int) -> Response:
         errors = FormErrors(language_of(request))
         errors.add(GENERAL, gettext(errors.language, N_("That instruction is not awaiting approval.")))
         return _page(request, actor, errors, status=404)
-    return render(request, "treasury_confirm.html", {"i": found, "yuan": files.yuan, "FLOW": FLOW,
+    return render(request, "treasury_confirm.html", {"i": found, "yuan": yuan, "FLOW": FLOW,
                                                      "own": found.proposed_by == actor.username})
 
 
