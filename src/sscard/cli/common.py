@@ -61,6 +61,17 @@ def output(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], as_json: bool,
     console.print(_renderable(data, title), highlight=False)
 
 
+def show(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], as_json: bool, title: str | None = None,
+         money: Sequence[str] = ()) -> None:
+    """:func:`output` of :func:`readable` data: ``--json`` prints ``data`` unchanged, the table masks and shows yuan."""
+    if as_json:
+        output(data, True, title)
+    elif isinstance(data, Mapping):
+        output(readable(data, money), False, title)
+    else:
+        output([readable(row, money) for row in data], False, title)
+
+
 def readable(data: Mapping[str, Any], money: Sequence[str] = ()) -> dict[str, Any]:
     """A result as a person reads it in the table (``--json`` keeps ``data`` as it is): identifiers masked
     (account, ID, card numbers …, as the audit log masks them), and integer fen — every ``…_fen`` field and the
