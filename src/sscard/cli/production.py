@@ -198,4 +198,8 @@ def stats_progress(as_json: JsonOpt = False, operator: OperatorOpt = "system") -
     from sscard.production import progress
 
     db, actor = db_and_actor(operator)
-    show(progress.progress(db, actor).model_dump(mode="json"), as_json, "card issuance progress")
+    data = progress.progress(db, actor).model_dump(mode="json")
+    if not as_json:  # each breakdown as a table of its own: one row per division, bank or month
+        for key, label in (("by_division", "division"), ("by_bank", "bank"), ("by_month", "month")):
+            data[key] = [{label: k, **v} for k, v in data[key].items()]
+    show(data, as_json, "card issuance progress")
