@@ -10,17 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, console, db_and_actor, domain_errors, print_json
 from sscard.transfer import service, voucher_pdf
 from sscard.transfer.schemas import CaseOut
+from sscard.web.i18n import yuan as _yuan
 
 transfer_app = typer.Typer(help="Transfer of the insurance relationship between cities (社会保险关系转移接续)",
                            no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
-
-
-def _yuan(fen: int | None) -> str:
-    return "-" if fen is None else f"{fen // 100:,}.{fen % 100:02d}"
 
 
 def _show(cases: list[CaseOut], as_json: bool) -> None:
