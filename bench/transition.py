@@ -129,11 +129,11 @@ def main() -> None:
         size_mb = len(data) / 1e6
         del parsed, data
         load_before = os.getloadavg()[0]
-        seconds, peak_mb, out, loads = run_cli(url_string(url), "transition", "import", str(path))
+        seconds, peak_mb, out, loads = run_cli(url_string(url), "transition", "import", str(path), "--json")
         imported = json.loads(out[out.index("{"):])
         report_seconds, _, report_out, _ = run_cli(url_string(url), "transition", "report", "QYMED-BENCH-1",
                                                    "--csv", str(Path(tmp) / "r.csv"), "--pdf",
-                                                   str(Path(tmp) / "r.pdf"))
+                                                   str(Path(tmp) / "r.pdf"), "--json")
         report = json.loads(report_out[report_out.index("{"):])
         copy_seconds = copy_ceiling(db, n)
         db.dispose()

@@ -28,12 +28,13 @@ def run(tmp_path: Path) -> Run:
 
 def test_bank_commands_open_change_and_show_accounts(run: Run) -> None:
     assert run("bank", "open", "ICBC", "5001", "黄敏", "--balance", "300").returncode == 0
-    assert json.loads(run("bank", "deposit", "ICBC", "5001", "200").stdout) == {"balance": 500}
+    assert json.loads(run("bank", "deposit", "ICBC", "5001", "200", "--json").stdout) == {"balance": 500}
     assert run("bank", "state", "ICBC", "5001", "frozen").returncode == 0
-    shown = json.loads(run("bank", "status", "ICBC", "5001").stdout)
+    shown = json.loads(run("bank", "status", "ICBC", "5001", "--json").stdout)
     assert (shown["state"], shown["balance"], shown["holder_name"]) == ("frozen", 500, "黄敏")
-    assert json.loads(run("bank", "totals", "ICBC").stdout) == {"bank_code": "ICBC", "holders": 500, "bureau": 0}
-    assert json.loads(run("bank", "sync-cards").stdout) == {"opened": 0}
+    assert json.loads(run("bank", "totals", "ICBC", "--json").stdout) == {"bank_code": "ICBC", "holders": 500,
+                                                                          "bureau": 0}
+    assert json.loads(run("bank", "sync-cards", "--json").stdout) == {"opened": 0}
     again = run("bank", "open", "ICBC", "5001", "黄敏")
     assert again.returncode == 2 and "SIMBANK_ACCOUNT_EXISTS" in again.stderr
     bad = run("bank", "state", "ICBC", "5001", "melted")

@@ -51,7 +51,7 @@ def test_domain_errors_exit_2_with_the_code(run: Callable[..., subprocess.Comple
 
 
 def test_jobs_run_reports_counts(run: Callable[..., subprocess.CompletedProcess[str]]) -> None:
-    done = run("jobs", "run")
+    done = run("jobs", "run", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"temporary_losses_lapsed": 0, "unactivated_cards_sealed": 0}
 
@@ -65,10 +65,10 @@ def test_an_operator_is_disabled_and_enabled_again(run: Callable[..., subprocess
     password = "Lantern-Harbour-Quince-47\n"
     added = run("operator-add", "clerk9", "counter", input_text=password * 2)
     assert added.returncode == 0, added.stderr
-    disabled = run("operator", "disable", "clerk9")
+    disabled = run("operator", "disable", "clerk9", "--json")
     assert disabled.returncode == 0, disabled.stderr
     assert json.loads(disabled.stdout) == {"username": "clerk9", "active": False}
-    enabled = run("operator", "enable", "clerk9")
+    enabled = run("operator", "enable", "clerk9", "--json")
     assert json.loads(enabled.stdout) == {"username": "clerk9", "active": True}
     missing = run("operator", "disable", "nobody")
     assert missing.returncode == 2 and "OPERATOR_NOT_FOUND" in missing.stderr

@@ -37,7 +37,7 @@ def test_the_key_ceremony_on_the_command_line(run: Run, tmp_path: Path) -> None:
     ring = SigningKeys(bytes.fromhex(KEK_HEX), tmp_path / "ecard-keys.json")
     with pytest.raises(SigningKeyUnavailable):
         ring.sign(b"x")  # a real KEK: nothing signs before the key is created
-    made = run("kms", "ecard-key", "create")
+    made = run("kms", "ecard-key", "create", "--json")
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["version"] == 1
     again = run("kms", "ecard-key", "create")
@@ -46,7 +46,7 @@ def test_the_key_ceremony_on_the_command_line(run: Run, tmp_path: Path) -> None:
     ring.refresh()
     version, signature = ring.sign(b"signed before the rotation")
     assert run("kms", "ecard-key", "rotate", "--overlap-hours", "1").returncode == 0
-    listed = json.loads(run("kms", "ecard-key", "list").stdout)
+    listed = json.loads(run("kms", "ecard-key", "list", "--json").stdout)
     assert [(k["version"], k["status"]) for k in listed] == [(1, "retired"), (2, "active")]
     assert all(k["public_key"].startswith("04") and len(k["public_key"]) == 130 for k in listed)
     ring.refresh()

@@ -35,7 +35,7 @@ def run(tmp_path: Path) -> Run:
 
 
 def test_create_export_rotate_and_list_partner_keys(run: Run, tmp_path: Path) -> None:
-    made = run("kms", "partner-key", "create", "--partner", "bank:ICBC")
+    made = run("kms", "partner-key", "create", "--partner", "bank:ICBC", "--json")
     assert made.returncode == 0, made.stderr
     assert json.loads(made.stdout)["version"] == 1
     out = tmp_path / "icbc-v1.json"
@@ -61,7 +61,7 @@ def test_create_export_rotate_and_list_partner_keys(run: Run, tmp_path: Path) ->
 
     rotated = run("kms", "partner-key", "rotate", "--partner", "bank:ICBC", "--overlap-days", "3")
     assert rotated.returncode == 0, rotated.stderr
-    listed = json.loads(run("kms", "partner-key", "list", "--partner", "bank:ICBC").stdout)
+    listed = json.loads(run("kms", "partner-key", "list", "--partner", "bank:ICBC", "--json").stdout)
     assert [(k["version"], k["status"]) for k in listed] == [(1, "retired"), (2, "active")]
     assert listed[0]["verify_until"] is not None
     assert bf.parse_batch(data, PartnerKeys(bytes.fromhex(KEK_HEX), tmp_path / "partner-keys.json")).lines == lines

@@ -86,23 +86,24 @@ def test_the_cli_imports_compares_batches_and_exchanges_files(cli: Callable[...,
     write_photos(crowd, tmp_path / "photos")
     (tmp_path / "p.csv").write_bytes(population_csv(crowd))
     (tmp_path / "c.csv").write_bytes(collection_csv(crowd))
-    assert json.loads(cli("production", "import-population", str(tmp_path / "p.csv")).stdout)["rows_ok"] == 3
-    done = cli("production", "import-collection", str(tmp_path / "c.csv"), "--photos", str(tmp_path / "photos"))
+    assert json.loads(cli("production", "import-population", str(tmp_path / "p.csv"), "--json").stdout)["rows_ok"] == 3
+    done = cli("production", "import-collection", str(tmp_path / "c.csv"), "--photos", str(tmp_path / "photos"),
+               "--json")
     assert json.loads(done.stdout)["rows_ok"] == 3, done.stderr
-    assert json.loads(cli("production", "compare").stdout)["approved"] == 3
-    batches = json.loads(cli("production", "batch").stdout)
+    assert json.loads(cli("production", "compare", "--json").stdout)["approved"] == 3
+    batches = json.loads(cli("production", "batch", "--json").stdout)
     assert [(b["bank_code"], b["record_count"]) for b in batches] == [("QYRCB", 3)]  # most quota left
     batch_no = batches[0]["batch_no"]
     assert cli("production", "bank-file", batch_no, str(tmp_path / "kh.txt")).returncode == 0
     assert cli("production", "simulate-bank", str(tmp_path / "kh.txt"), str(tmp_path / "kr.txt")).returncode == 0
-    assert json.loads(cli("production", "bank-return", str(tmp_path / "kr.txt")).stdout)["bank_ok"] == 3
+    assert json.loads(cli("production", "bank-return", str(tmp_path / "kr.txt"), "--json").stdout)["bank_ok"] == 3
     assert cli("production", "maker-file", batch_no, str(tmp_path / "zk.txt")).returncode == 0
     assert cli("production", "simulate-maker", str(tmp_path / "zk.txt"), str(tmp_path / "zr.txt"),
                "--images", str(tmp_path / "cards"), "--failure-rate", "0").returncode == 0
-    assert json.loads(cli("production", "maker-return", str(tmp_path / "zr.txt")).stdout)["maker_ok"] == 3
-    again = cli("production", "bank-return", str(tmp_path / "kr.txt"))
+    assert json.loads(cli("production", "maker-return", str(tmp_path / "zr.txt"), "--json").stdout)["maker_ok"] == 3
+    again = cli("production", "bank-return", str(tmp_path / "kr.txt"), "--json")
     assert again.returncode == 2 and "BATCH_STAGE_INVALID" in again.stderr
     broken = cli("production", "import-collection", str(tmp_path / "kh.txt"))
     assert broken.returncode == 2 and "PRODUCTION_FILE_REJECTED" in broken.stderr
-    assert json.loads(cli("stats", "progress").stdout)["issued"] == 0
+    assert json.loads(cli("stats", "progress", "--json").stdout)["issued"] == 0
     assert len(list((tmp_path / "cards").glob("*.json"))) == 3

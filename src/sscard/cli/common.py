@@ -16,10 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from sscard.access import Actor
+from sscard.audit.masking import masked
 from sscard.auth import service as auth
 from sscard.config import get_settings
 from sscard.db import Database
 from sscard.errors import DomainError
+from sscard.money import yuan
 
 console = Console()
 err = Console(stderr=True)
@@ -57,6 +59,33 @@ def output(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], as_json: bool,
         print_json(data)
         return
     console.print(_renderable(data, title), highlight=False)
+
+
+def show(data: Mapping[str, Any] | Sequence[Mapping[str, Any]], as_json: bool, title: str | None = None,
+         money: Sequence[str] = ()) -> None:
+    """:func:`output` of :func:`readable` data: ``--json`` prints ``data`` unchanged, the table masks and shows yuan."""
+    if as_json:
+        output(data, True, title)
+    elif isinstance(data, Mapping):
+        output(readable(data, money), False, title)
+    else:
+        output([readable(row, money) for row in data], False, title)
+
+
+def readable(data: Mapping[str, Any], money: Sequence[str] = ()) -> dict[str, Any]:
+    """A result as a person reads it in the table (``--json`` keeps ``data`` as it is): identifiers masked
+    (account, ID, card numbers …, as the audit log masks them), and integer fen — every ``…_fen`` field and the
+    keys named in ``money`` — as yuan with two decimals under the name with `` ¥`` (``amount_fen`` → ``amount ¥``).
+    A list of mappings in it is made readable row by row."""
+    out: dict[str, Any] = {}
+    for key, value in (masked(data) or {}).items():
+        if _is_rows(value) and value:
+            out[key] = [readable(v, money) for v in value]
+        elif (key.endswith("_fen") or key in money) and (value is None or isinstance(value, int)):
+            out[f"{key.removesuffix('_fen')} ¥"] = yuan(value)
+        else:
+            out[key] = value
+    return out
 
 
 def _cell(value: Any) -> str:

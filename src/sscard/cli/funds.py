@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, console, db_and_actor, domain_errors, output, print_json, readable
 from sscard.funds.benefits import entitlements, reissue
 from sscard.funds.benefits import service as benefits
 from sscard.funds.benefits.models import BenefitKind
@@ -26,10 +26,10 @@ from sscard.funds.contributions import service as contrib
 from sscard.funds.contributions.employer import import_employer_file
 from sscard.funds.contributions.terms import ContribScheme
 from sscard.funds.month import run_month
+from sscard.money import yuan
 
 funds_app = typer.Typer(help="Contributions in, benefits out: month runs, batches, failures, re-issues",
                         no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
 @contextmanager
@@ -48,8 +48,7 @@ def _bars() -> Iterator[Any]:
         yield report
 
 
-def _fen(amount: int) -> str:
-    return f"{amount / 100:,.2f}"
+_fen = yuan  # integer fen as yuan, two decimals
 
 
 def _batch_table(rows: list[BatchOut]) -> Table:
@@ -123,11 +122,12 @@ def correct(reissue_id: int, note: Annotated[str, typer.Option(help="what was co
             bank: Annotated[str | None, typer.Option(help="new payment account: bank code")] = None,
             account: Annotated[str | None, typer.Option(help="new payment account: number")] = None,
             holder: Annotated[str | None, typer.Option(help="new payment account: holder name")] = None,
-            operator: OperatorOpt = "system") -> None:
+            as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Record the correction of a failed payment (optionally a new payment account); `reissue` pays it."""
     db, actor = db_and_actor(operator)
     data = CorrectionIn(note=note, bank_code=bank, account_no=account, holder_name=holder)
-    print_json(reissue.correct_failure(db, actor, reissue_id, data).model_dump(mode="json"))
+    done = reissue.correct_failure(db, actor, reissue_id, data).model_dump(mode="json")
+    output(done if as_json else readable(done, ("amount",)), as_json, f"failure {reissue_id} corrected")
 
 
 @funds_app.command("reissue")
@@ -149,33 +149,37 @@ def reissue_cmd(period: Annotated[str | None, typer.Option(help="label of the re
 @domain_errors
 def grant(person_id: int, kind: BenefitKind, amount_fen: int, start: str,
           months: Annotated[int | None, typer.Option()] = None, fund: Annotated[str | None, typer.Option()] = None,
-          reference: Annotated[str | None, typer.Option()] = None, operator: OperatorOpt = "system") -> None:
+          reference: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False,
+          operator: OperatorOpt = "system") -> None:
     """Grant an entitlement (核定待遇): amount in fen per month (or once), first month due YYYY-MM."""
     db, actor = db_and_actor(operator)
     data = EntitlementIn(person_id=person_id, kind=kind, amount=amount_fen, start_period=start, months=months,
                          fund=fund, reference=reference)
-    print_json(entitlements.grant_entitlement(db, actor, data).model_dump(mode="json"))
+    granted = entitlements.grant_entitlement(db, actor, data).model_dump(mode="json")
+    output(granted if as_json else readable(granted, ("amount",)), as_json, "entitlement granted")
 
 
 @funds_app.command("certify")
 @domain_errors
 def certify(person_id: int, on: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
-            method: str = "counter", operator: OperatorOpt = "system") -> None:
+            method: str = "counter", as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Record a survival certification (资格认证); stopped months are back-paid in the next run."""
     db, actor = db_and_actor(operator)
     try:
         day = dt.date.fromisoformat(on) if on else None
     except ValueError:
         raise typer.BadParameter(f"{on!r} is not a date YYYY-MM-DD", param_hint="--on") from None
-    print_json({"certification_id": entitlements.certify(db, actor, person_id, day, method)})
+    output({"certification_id": entitlements.certify(db, actor, person_id, day, method)}, as_json,
+           "certification recorded")
 
 
 @funds_app.command("payments")
 @domain_errors
-def payments(person_id: int, lang: str = "zh", operator: OperatorOpt = "system") -> None:
+def payments(person_id: int, lang: str = "zh", as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """What a person was paid, month by month (failed ones with the reason and what to do)."""
     db, actor = db_and_actor(operator)
-    print_json([p.model_dump(mode="json") for p in reissue.payments_for_person(db, actor, person_id, lang)])
+    rows = [p.model_dump(mode="json") for p in reissue.payments_for_person(db, actor, person_id, lang)]
+    output(rows if as_json else [readable(r, ("amount",)) for r in rows], as_json, f"payments to person {person_id}")
 
 
 # ------------------------------------------------------------------------------------------- contributions
@@ -191,11 +195,11 @@ def contrib_enrol(id_number: str, scheme: ContribScheme, start: str,
                   ratio_bp: Annotated[int | None, typer.Option(help="base as a share of the average wage, "
                                                                       "6000 = 60 %")] = None,
                   level: Annotated[int | None, typer.Option(help="residents' level (档次)")] = None,
-                  operator: OperatorOpt = "system") -> None:
+                  as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """参保登记: enrol a person in a scheme from START (YYYY-MM) with a base ratio or a level."""
     db, actor = db_and_actor(operator)
-    print_json(contrib.enrol(db, actor, id_number, scheme, start, base_ratio_bp=ratio_bp, level=level)
-          .model_dump(mode="json"))
+    enrolled = contrib.enrol(db, actor, id_number, scheme, start, base_ratio_bp=ratio_bp, level=level)
+    output(enrolled.model_dump(mode="json"), as_json, "enrolled")
 
 
 @contrib_app.command("authorise")
@@ -206,31 +210,34 @@ def contrib_authorise(id_number: str, signed_on: Annotated[str, typer.Option(hel
                       bank: Annotated[str | None, typer.Option(help="default: the card's bank account")] = None,
                       account: Annotated[str | None, typer.Option()] = None,
                       holder: Annotated[str | None, typer.Option()] = None,
-                      operator: OperatorOpt = "system") -> None:
+                      as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """代扣协议: record a signed withholding authorisation (replaces the active one)."""
     db, actor = db_and_actor(operator)
     out = contrib.sign_authorisation(db, actor, id_number, signed_on=_date(signed_on, "--signed-on"),
                                      signature_ref=signature_ref,
                                      valid_until=_date(valid_until, "--valid-until") if valid_until else None,
                                      bank_code=bank, account_no=account, holder_name=holder)
-    print_json(out.model_dump(mode="json"))
+    signed = out.model_dump(mode="json")
+    output(signed if as_json else readable(signed), as_json, "withholding authorisation recorded")
 
 
 @contrib_app.command("employer-import")
 @domain_errors
 def contrib_employer_import(path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-                            operator: OperatorOpt = "system") -> None:
+                            as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """单位缴费文件: import an employer's file whole, or refuse it whole with the reason."""
     db, actor = db_and_actor(operator)
-    print_json(import_employer_file(db, actor, path.read_bytes()).model_dump(mode="json"))
+    imported = import_employer_file(db, actor, path.read_bytes()).model_dump(mode="json")
+    output(imported if as_json else readable(imported), as_json, "employer file imported")
 
 
 @contrib_app.command("pay-arrears")
 @domain_errors
-def contrib_pay_arrears(id_number: str, operator: OperatorOpt = "system") -> None:
+def contrib_pay_arrears(id_number: str, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """补缴: debit every unpaid month now from the authorised account."""
     db, actor = db_and_actor(operator)
-    print_json(arrears.pay_arrears(db, actor, id_number).model_dump(mode="json"))
+    paid = arrears.pay_arrears(db, actor, id_number).model_dump(mode="json")
+    output(paid if as_json else readable(paid), as_json, "arrears paid")
 
 
 @contrib_app.command("batches")

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from sscard.cli.common import OperatorOpt, db_and_actor, domain_errors, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, db_and_actor, domain_errors, output
 from sscard.kms import partners, signing
 
 kms_app = typer.Typer(help="Key management: partner file keys", no_args_is_help=True)
@@ -38,45 +38,48 @@ def _ring(keystore: Path | None) -> partners.PartnerKeys:
 
 @partner_app.command("create")
 @domain_errors
-def create(partner: PartnerOpt, keystore: KeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+def create(partner: PartnerOpt, keystore: KeystoreOpt = None, as_json: JsonOpt = False,
+           operator: OperatorOpt = "system") -> None:
     """Make version 1 of a partner's key (then export it to the partner)."""
     db, actor = db_and_actor(operator)
-    print_json(partners.create_key(db, actor, _ring(keystore), partner).public())
+    output(partners.create_key(db, actor, _ring(keystore), partner).public(), as_json, "partner key created")
 
 
 @partner_app.command("rotate")
 @domain_errors
-def rotate(partner: PartnerOpt, keystore: KeystoreOpt = None, operator: OperatorOpt = "system",
+def rotate(partner: PartnerOpt, keystore: KeystoreOpt = None, as_json: JsonOpt = False,
+           operator: OperatorOpt = "system",
            overlap_days: Annotated[int, typer.Option(min=0, max=366, help="days the previous version still "
                                                      "verifies files")] = 30) -> None:
     """Make a new version that signs from now on; the previous one verifies for --overlap-days more."""
     db, actor = db_and_actor(operator)
-    print_json(partners.rotate_key(db, actor, _ring(keystore), partner, dt.timedelta(days=overlap_days)).public())
+    rotated = partners.rotate_key(db, actor, _ring(keystore), partner, dt.timedelta(days=overlap_days))
+    output(rotated.public(), as_json, "partner key rotated")
 
 
 @partner_app.command("revoke")
 @domain_errors
 def revoke(partner: PartnerOpt, version: Annotated[int, typer.Option(min=1)], keystore: KeystoreOpt = None,
-           operator: OperatorOpt = "system") -> None:
+           as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """A compromised version: no file under it verifies any more."""
     db, actor = db_and_actor(operator)
-    print_json(partners.revoke_key(db, actor, _ring(keystore), partner, version).public())
+    output(partners.revoke_key(db, actor, _ring(keystore), partner, version).public(), as_json, "partner key revoked")
 
 
 @partner_app.command("list")
 @domain_errors
 def list_keys(partner: Annotated[str | None, typer.Option("--partner")] = None, keystore: KeystoreOpt = None,
-              operator: OperatorOpt = "system") -> None:
+              as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Versions and states (never the keys)."""
     db, actor = db_and_actor(operator)
-    print_json(partners.describe(partners.list_keys(db, actor, _ring(keystore), partner)))
+    output(partners.describe(partners.list_keys(db, actor, _ring(keystore), partner)), as_json, "partner keys")
 
 
 @partner_app.command("export")
 @domain_errors
 def export(partner: PartnerOpt, out: Annotated[Path, typer.Option("--out", help="file to write (must not exist)")],
            version: Annotated[int | None, typer.Option(min=1, help="default: the signing version")] = None,
-           keystore: KeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+           keystore: KeystoreOpt = None, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Write a version's key to a new file (mode 0600) to hand to the partner out of band; audited."""
     db, actor = db_and_actor(operator)
     if out.exists():
@@ -88,13 +91,13 @@ def export(partner: PartnerOpt, out: Annotated[Path, typer.Option("--out", help=
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(body, fh, indent=1)
         fh.write("\n")
-    print_json({**entry.public(), "written": str(out)})
+    output({**entry.public(), "written": str(out)}, as_json, "partner key exported")
 
 
 @partner_app.command("import")
 @domain_errors
 def import_(source: Annotated[Path, typer.Argument(help="a file written by `export` on the other side")],
-            keystore: KeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+            keystore: KeystoreOpt = None, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Store a key the partner exported (a key both sides hold, such as a city pair's message key,
     docs/transfer.md) under its version; audited."""
     db, actor = db_and_actor(operator)
@@ -103,39 +106,43 @@ def import_(source: Annotated[Path, typer.Argument(help="a file written by `expo
         partner, version, key = str(body["partner"]), int(body["version"]), bytes.fromhex(body["key_hex"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise partners.PartnerKeyInvalid(f"{source}: not an exported key file") from exc
-    print_json(partners.import_key(db, actor, _ring(keystore), partner, version, key).public())
+    imported = partners.import_key(db, actor, _ring(keystore), partner, version, key)
+    output(imported.public(), as_json, "partner key imported")
 
 
 @ecard_app.command("create")
 @domain_errors
-def ecard_create(keystore: EcardKeystoreOpt = None, operator: OperatorOpt = "system") -> None:
+def ecard_create(keystore: EcardKeystoreOpt = None, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Make version 1 of the e-card signing key."""
     db, actor = db_and_actor(operator)
-    print_json(signing.create_key(db, actor, signing.SigningKeys.from_settings(keystore)).public())
+    made = signing.create_key(db, actor, signing.SigningKeys.from_settings(keystore))
+    output(made.public(), as_json, "e-card signing key created")
 
 
 @ecard_app.command("rotate")
 @domain_errors
-def ecard_rotate(keystore: EcardKeystoreOpt = None, operator: OperatorOpt = "system",
+def ecard_rotate(keystore: EcardKeystoreOpt = None, as_json: JsonOpt = False, operator: OperatorOpt = "system",
                  overlap_hours: Annotated[int, typer.Option(min=0, max=24 * 30, help="hours the previous version "
                                                             "still verifies")] = 24) -> None:
     """A new version signs from now on; the previous one verifies for --overlap-hours more."""
     db, actor = db_and_actor(operator)
     ring = signing.SigningKeys.from_settings(keystore)
-    print_json(signing.rotate_key(db, actor, ring, dt.timedelta(hours=overlap_hours)).public())
+    output(signing.rotate_key(db, actor, ring, dt.timedelta(hours=overlap_hours)).public(), as_json,
+           "e-card signing key rotated")
 
 
 @ecard_app.command("revoke")
 @domain_errors
 def ecard_revoke(version: Annotated[int, typer.Option(min=1)], keystore: EcardKeystoreOpt = None,
-                 operator: OperatorOpt = "system") -> None:
+                 as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """A compromised version: no code under it verifies any more."""
     db, actor = db_and_actor(operator)
-    print_json(signing.revoke_key(db, actor, signing.SigningKeys.from_settings(keystore), version).public())
+    revoked = signing.revoke_key(db, actor, signing.SigningKeys.from_settings(keystore), version)
+    output(revoked.public(), as_json, "e-card signing key revoked")
 
 
 @ecard_app.command("list")
 @domain_errors
-def ecard_list(keystore: EcardKeystoreOpt = None) -> None:
+def ecard_list(keystore: EcardKeystoreOpt = None, as_json: JsonOpt = False) -> None:
     """Versions, states and public keys (what the well-known URL publishes, and the retired and revoked ones)."""
-    print_json([e.public() for e in signing.SigningKeys.from_settings(keystore).entries()])
+    output([e.public() for e in signing.SigningKeys.from_settings(keystore).entries()], as_json, "e-card signing keys")

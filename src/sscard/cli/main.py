@@ -280,11 +280,12 @@ def _database_findings(settings: Settings) -> list[str]:
 @jobs_app.command("run")
 @domain_errors
 def jobs_run(operator: OperatorOpt = "system",
-             now: Annotated[str | None, typer.Option(help="ISO instant to run as of")] = None) -> None:
+             now: Annotated[str | None, typer.Option(help="ISO instant to run as of")] = None,
+             as_json: JsonOpt = False) -> None:
     """Run every due job (temporary losses lapse, …)."""
     db = _db()
     at = dt.datetime.fromisoformat(now) if now else None
-    print_json(jobs.run_due(db, _actor(db, operator), at))
+    output(jobs.run_due(db, _actor(db, operator), at), as_json, "jobs run (count per job)")
 
 
 @audit_app.command("verify")
@@ -484,7 +485,7 @@ def cards_cancel(card_no: str, reason: CancelReason, operator: OperatorOpt = "sy
 @app.command("operator-add")
 @domain_errors
 def operator_add(username: str, role: str, outlet: str | None = None,
-                 display_name: str | None = None, operator: OperatorOpt = "system") -> None:
+                 display_name: str | None = None, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
     """Create an operator; the password is read from SSCARD_NEW_PASSWORD or prompted."""
     from sscard.access import Role
 
@@ -493,7 +494,7 @@ def operator_add(username: str, role: str, outlet: str | None = None,
     db = _db()
     op = auth.create_operator(db, _actor(db, operator), username, display_name or username, Role(role),
                               password, outlet)
-    print_json({"username": op.username, "role": op.role})
+    output({"username": op.username, "role": op.role}, as_json, "operator added")
 
 
 def main() -> None:  # pragma: no cover

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sscard.auth import service as auth
-from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, console, db_and_actor, domain_errors, output
 
 operator_app = typer.Typer(help="Operators: login locks, password and second-factor resets, disable and enable",
                            no_args_is_help=True)
@@ -56,29 +56,31 @@ def reset_totp(username: str, operator: OperatorOpt = "system") -> None:
 
 @operator_app.command("locks")
 @domain_errors
-def locks(operator: OperatorOpt = "system") -> None:
+def locks(as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Operator accounts and client addresses with failed logins or a lock."""
     db, actor = db_and_actor(operator)
-    print_json([{"kind": v.kind, "name": v.name, "locked_until": v.locked_until, "failures": v.failures,
-                 "lock_count": v.lock_count} for v in auth.list_locks(db, actor)])
+    rows = [{"kind": v.kind, "name": v.name, "locked_until": v.locked_until, "failures": v.failures,
+             "lock_count": v.lock_count} for v in auth.list_locks(db, actor)]
+    output(rows, as_json, "failed logins and locks")
 
 
 
-def _set_active(username: str, active: bool, operator: str) -> None:
+def _set_active(username: str, active: bool, operator: str, as_json: bool) -> None:
     db, actor = db_and_actor(operator)
     op = auth.set_operator_active(db, actor, username, active)
-    print_json({"username": op.username, "active": op.active})
+    output({"username": op.username, "active": op.active}, as_json,
+           f"operator {op.username} {'enabled' if op.active else 'disabled'}")
 
 
 @operator_app.command("disable")
 @domain_errors
-def disable(username: str, operator: OperatorOpt = "system") -> None:
+def disable(username: str, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Disable an operator account: it can no longer log in, and every session it has ends at once."""
-    _set_active(username, False, operator)
+    _set_active(username, False, operator, as_json)
 
 
 @operator_app.command("enable")
 @domain_errors
-def enable(username: str, operator: OperatorOpt = "system") -> None:
+def enable(username: str, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Enable a disabled operator account again (it logs in with its password as before)."""
-    _set_active(username, True, operator)
+    _set_active(username, True, operator, as_json)

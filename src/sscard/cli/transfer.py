@@ -10,14 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sscard.cli.common import OperatorOpt, console, db_and_actor, domain_errors, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, console, db_and_actor, domain_errors, print_json
 from sscard.money import yuan
 from sscard.transfer import service, voucher_pdf
 from sscard.transfer.schemas import CaseOut
 
 transfer_app = typer.Typer(help="Transfer of the insurance relationship between cities (社会保险关系转移接续)",
                            no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 
 
 def _show(cases: list[CaseOut], as_json: bool) -> None:

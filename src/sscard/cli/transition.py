@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from sscard.cli.common import OperatorOpt, db_and_actor, domain_errors, err, print_json
+from sscard.cli.common import JsonOpt, OperatorOpt, db_and_actor, domain_errors, err, show
 
 transition_app = typer.Typer(help="The move from the old medical cards (docs/transition.md)", no_args_is_help=True)
 
@@ -21,7 +21,7 @@ def import_file(path: Annotated[Path, typer.Argument(help="the LMC1 file (UTF-8 
                 source: Annotated[str | None, typer.Option(help="the old system it must come from (its key "
                                                                 "must have made the MAC; default the header's)")]
                 = None,
-                operator: OperatorOpt = "system") -> None:
+                as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Check, match and carry a whole legacy card file (nothing of it on any refusal)."""
     from sscard.transition import service
 
@@ -32,7 +32,7 @@ def import_file(path: Annotated[Path, typer.Argument(help="the LMC1 file (UTF-8 
         err.print(f"[dim]{time.perf_counter() - started:8.2f} s  {step}[/dim]", highlight=False)
 
     result = service.import_file(db, actor, path.read_bytes(), source=source, progress=progress)
-    print_json(result.model_dump(mode="json"))
+    show(result.model_dump(mode="json"), as_json, "legacy file imported")
 
 
 @transition_app.command("report")
@@ -41,7 +41,7 @@ def report(file_id: Annotated[str, typer.Argument(help="the file id of an import
            csv: Annotated[Path | None, typer.Option("--csv", help="write the CSV here")] = None,
            pdf: Annotated[Path | None, typer.Option("--pdf", help="write the PDF here")] = None,
            language: Annotated[str, typer.Option(help="zh_CN or en (PDF)")] = "zh_CN",
-           operator: OperatorOpt = "system") -> None:
+           as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """The reconciliation: old total = carried (ledger journal) + queued, to the fen; exit 1 if it does not."""
     from sscard.transition import report as files
     from sscard.transition import service
@@ -52,7 +52,7 @@ def report(file_id: Annotated[str, typer.Argument(help="the file id of an import
         csv.write_bytes(files.report_csv(found))
     if pdf is not None:
         pdf.write_bytes(files.report_pdf(found, language))
-    print_json(found.model_dump(mode="json"))
+    show(found.model_dump(mode="json"), as_json, f"reconciliation of {file_id}")
     if not found.reconciled:
         raise typer.Exit(1)
 
@@ -60,33 +60,34 @@ def report(file_id: Annotated[str, typer.Argument(help="the file id of an import
 @transition_app.command("exceptions")
 @domain_errors
 def exceptions(file_id: Annotated[str | None, typer.Option(help="only this file's")] = None,
-               limit: int = 100, operator: OperatorOpt = "system") -> None:
+               limit: int = 100, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """The exceptions queue (masked)."""
     from sscard.transition import service
 
     db, actor = db_and_actor(operator)
     import_id = service.find_import(db, actor, file_id) if file_id else None
-    print_json([e.model_dump(mode="json") for e in service.exceptions(db, actor, import_id, limit)])
+    queued = service.exceptions(db, actor, import_id, limit)
+    show([e.model_dump(mode="json") for e in queued], as_json, f"{len(queued)} legacy cards queued")
 
 
 @transition_app.command("resolve")
 @domain_errors
 def resolve(file_id: str, line_no: int,
             id_number: Annotated[str, typer.Option(help="the holder's ID number, checked against documents")],
-            operator: OperatorOpt = "system") -> None:
+            as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """Match a queued old card (by its file and line) to a person and carry its balance."""
     from sscard.transition import service
 
     db, actor = db_and_actor(operator)
-    print_json(service.resolve(db, actor, service.find_import(db, actor, file_id), line_no, id_number)
-               .model_dump(mode="json"))
+    done = service.resolve(db, actor, service.find_import(db, actor, file_id), line_no, id_number)
+    show(done.model_dump(mode="json"), as_json, "legacy card resolved")
 
 
 @transition_app.command("window")
 @domain_errors
-def window(operator: OperatorOpt = "system") -> None:
+def window(as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
     """The transition window in effect today (policy transition.legacy_window_from / _until)."""
     from sscard.transition import service
 
     db, actor = db_and_actor(operator)
-    print_json(service.window(db, actor).model_dump(mode="json"))
+    show(service.window(db, actor).model_dump(mode="json"), as_json, "transition window")

@@ -36,7 +36,7 @@ def test_the_contrib_commands_enrol_authorise_inspect_and_pay_arrears(month_city
     city, bank = month_city, SimulatedBank(month_city.db)
     person_id, number = new_person(city, "命令行")
     for scheme in ("flex_pension", "employee_medical", "unemployment"):
-        enrolled = _ok(city, "enrol", number, scheme, "2014-01", "--ratio-bp", "10000")
+        enrolled = _ok(city, "enrol", number, scheme, "2014-01", "--ratio-bp", "10000", "--json")
         assert (enrolled["person_id"], enrolled["scheme"], enrolled["base_ratio_bp"]) == (person_id, scheme, 10_000)
     refused = _cli(city, "enrol", number, "flex_pension", "2014-01", "--ratio-bp", "100")
     assert refused.returncode == 2 and "CONTRIB_BASE_INVALID" in refused.stderr  # 1 %: below the 60 % floor
@@ -44,7 +44,7 @@ def test_the_contrib_commands_enrol_authorise_inspect_and_pay_arrears(month_city
     bad_date = _cli(city, "authorise", number, "--signed-on", "20-12-2013", "--signature-ref", "F")
     assert bad_date.returncode == 2 and "--signed-on" in bad_date.stderr
     signed = _ok(city, "authorise", number, "--signed-on", "2013-12-20", "--signature-ref", "FORM-77",
-                 "--bank", "ICBC", "--account", "6222000000000077", "--holder", "命令行")
+                 "--bank", "ICBC", "--account", "6222000000000077", "--holder", "命令行", "--json")
     assert (signed["status"], signed["bank_code"]) == ("active", "ICBC")
 
     run_withholding_month(city.db, city.admin, "2014-01")  # an empty account: the month is refused
@@ -58,7 +58,7 @@ def test_the_contrib_commands_enrol_authorise_inspect_and_pay_arrears(month_city
     assert listed.returncode == 0 and "INSUFFICIENT_BALANCE" in listed.stdout
 
     bank.deposit("ICBC", "6222000000000077", MONTH)
-    paid = _ok(city, "pay-arrears", number)
+    paid = _ok(city, "pay-arrears", number, "--json")
     assert (paid["paid_count"], paid["paid_fen"], paid["still_owed_count"], paid["status"]) == (3, MONTH, 0, "active")
     nothing = _cli(city, "pay-arrears", number)
     assert nothing.returncode == 2 and "CONTRIB_NO_ARREARS" in nothing.stderr
@@ -77,8 +77,8 @@ def test_employer_import_from_the_command_line(month_city: City, tmp_path: Path)
     cut = _cli(city, "employer-import", str(path))
     assert cut.returncode == 2 and "EMPLOYER_FILE_" in cut.stderr
     path.write_bytes(data)
-    first = _ok(city, "employer-import", str(path))
+    first = _ok(city, "employer-import", str(path), "--json")
     assert (first["lines"], first["replayed"]) == (3, False)
-    assert _ok(city, "employer-import", str(path))["replayed"] is True
+    assert _ok(city, "employer-import", str(path), "--json")["replayed"] is True
     refused = _cli(city, "employer-import", str(path), "--operator", "t-super")
     assert refused.returncode == 2 and "PERMISSION_DENIED" in refused.stderr
