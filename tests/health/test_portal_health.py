@@ -31,8 +31,10 @@ def test_the_holder_sees_who_looked_revokes_and_opts_in(city: City, hospital_a: 
     page = http.get("/portal/health")
     assert page.status_code == 200
     assert f'data-grant="{grant_id}" data-state="active"' in page.text
-    assert re.search(rf'<tr class="read" data-grant="{grant_id}"><td[^>]*>[^<]+</td><td[^>]*>{hospital_b.code}</td>'
-                     r"<td[^>]*>dr.wang-01</td>", page.text)
+    # the institution by its name (never its code), the time in Beijing time, what was read in words
+    assert re.search(rf'<tr class="read" data-grant="{grant_id}"><td[^>]*>[^<]+</td><td[^>]*>测试{hospital_b.code}</td>'
+                     r"<td[^>]*>dr.wang-01</td><td[^>]*>[^<]+</td><td[^>]*>就诊记录</td>", page.text)
+    assert f">{hospital_b.code}<" not in page.text and ">Encounter<" not in page.text
     assert 'data-category="hiv" data-shown="no"' in page.text
     assert "艾滋病病毒感染" in page.text and "HIV disease" not in page.text  # the Chinese page names it in Chinese
 

@@ -38,6 +38,7 @@ from sscard.health.records import categories_on, holder_of, opted_in, patient_fo
 from sscard.health.service import check_operator, grant_window, require_hospital
 from sscard.medical.errors import CardPresenceRequired
 from sscard.medical.institutions import InstitutionPrincipal, check_key
+from sscard.medical.models import Institution
 from sscard.medical.presence import Proof, Verifier
 from sscard.policy import service as policy
 from sscard.policy.errors import PolicyBackdated
@@ -185,6 +186,11 @@ class HolderOverview:
     grants: list[GrantView]
     reads: list[ReadView]
     categories: list[CategoryView]
+    institution_names: dict[str, str]  # code → name of every institution the grants and reads name
+
+    def institution(self, code: str) -> str:
+        """What the holder is shown for an institution: its name (the code only if it is not registered)."""
+        return self.institution_names.get(code, code)
 
 
 def _patient_of(session: Session, person_id: int) -> HealthPatient | None:
@@ -212,9 +218,12 @@ def holder_overview(db: Database, actor: Actor, person_id: int, limit: int = 100
         chosen = opted_in(session, person_id)
         categories = [CategoryView(c.name, c.label_zh, c.label_en, c.name in chosen)
                       for c in categories_on(session, clock.local_date())]
+        codes = {g.institution_code for g in grants} | {r.institution_code for r in reads}
+        names = dict(session.execute(select(Institution.code, Institution.name)
+                                     .where(Institution.code.in_(codes))).tuples().all()) if codes else {}
         audit.record_read(session, actor, "health.portal.read", "person", person_id, purpose="portal.health",
                           grants=len(grants), reads=len(reads))
-        return HolderOverview(grants, reads, categories)
+        return HolderOverview(grants, reads, categories, names)
 
 
 def revoke(db: Database, actor: Actor, person_id: int, grant_id: str) -> GrantView:
