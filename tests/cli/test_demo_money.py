@@ -101,6 +101,7 @@ def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers
     from sscard.access import SYSTEM_ACTOR
     from sscard.demo import names
     from sscard.demo.city import NAME_IS_MALE
+    from sscard.demo.offices import LEGACY_HOLDERS
     from sscard.production import service as production
     from sscard.registry import service as registry
 
@@ -115,6 +116,8 @@ def test_the_demo_fills_the_exceptions_queue_and_names_agree_with_the_id_numbers
     for person in everyone:  # the sex digit (17th, odd = male), the sex field and the name agree for everyone
         male = int(person.id_number[16]) % 2 == 1
         assert (person.sex == "1") is male, person.name
+        if (person.id_number, person.name) in LEGACY_HOLDERS:  # the names the legacy card file carries
+            continue
         if person.name in NAME_IS_MALE:  # the rare-character and long minority names carry their sex
             assert NAME_IS_MALE[person.name] is male, person.name
         else:

@@ -25,8 +25,9 @@ from sscard.demo.issued import DEMO_QUERY_PASSWORD, IssuedCards, issue_cards
 from sscard.demo.models import is_demo
 from sscard.demo.money import HOSPITAL, MoneySummary, seed_money
 from sscard.demo.names import generate
+from sscard.demo.offices import ACCOUNTANT, OfficesSummary, seed_offices
 from sscard.registry import service as registry
-from sscard.registry.idnumber import check_digit
+from sscard.registry.idnumber import check_digit, mask
 from sscard.registry.regions import DIVISIONS
 from sscard.registry.schemas import PersonIn
 
@@ -46,6 +47,7 @@ class DemoSummary:
     operators: list[tuple[str, str]] = field(default_factory=list)
     issued: IssuedCards | None = None
     money: MoneySummary | None = None
+    offices: OfficesSummary | None = None
     seconds: float = 0.0
 
 
@@ -68,8 +70,9 @@ def _outlets_and_operators(db: Database) -> list[tuple[str, str]]:
                              code)
         users.append((username, f"counter @ {code}"))
     auth.create_operator(db, SYSTEM_ACTOR, "supervisor", "业务主管", Role.SUPERVISOR, DEMO_PASSWORD, "QY01")
+    auth.create_operator(db, SYSTEM_ACTOR, ACCOUNTANT, "基金会计", Role.ACCOUNTANT, DEMO_PASSWORD, "QY01")
     auth.create_operator(db, SYSTEM_ACTOR, "admin", "系统管理员", Role.ADMIN, DEMO_PASSWORD, None)
-    users += [("supervisor", "supervisor @ QY01"), ("admin", "admin")]
+    users += [("supervisor", "supervisor @ QY01"), (ACCOUNTANT, "accountant @ QY01"), ("admin", "admin")]
     return users
 
 
@@ -105,6 +108,7 @@ def seed_city(db: Database, persons: int, seed_value: int = 2013, show_progress:
     summary.issued = issue_cards(db, share, files, seed_value)
     summary.money = seed_money(db, summary.issued, seed_value)
     seed_population(db, persons - share, seed_value, show_progress, summary)
+    summary.offices = seed_offices(db, summary.issued, summary.money.hospital_api_key)
     summary.persons = persons
     summary.seconds = time.perf_counter() - started
     return summary
@@ -125,6 +129,17 @@ def describe(summary: DemoSummary) -> str:
                   f"  hospital {HOSPITAL[1]} ({HOSPITAL[0]}): API key {m.hospital_api_key} "
                   f"(header X-Institution-Key); quick-start patient ID number {m.quick_start_id} "
                   "(docs/settlement.md, quick start)"]
+    if summary.offices:
+        o = summary.offices
+        lines += [f"  treasury: {o.treasury_accounts} fund accounts, {o.collections} collections, today's statement "
+                  f"imported ({o.statement_queued} line in the queue), sweep {o.sweep_id} awaiting approval "
+                  f"(proposed by {ACCOUNTANT}; a supervisor approves)",
+                  f"  employment: unemployment registration of {mask(o.unemployed_id_number)}, job seeker "
+                  f"{mask(o.job_seeker_id_number)}",
+                  f"  legacy cards: {o.legacy_carried} carried, {o.legacy_exceptions} in the exceptions queue "
+                  "(/transition)",
+                  f"  health index: {o.health_encounters} encounters of {demo.name} published by {HOSPITAL[1]}, "
+                  "which holds a grant (his card and PIN) and read them (/portal/health)"]
     return "\n".join(lines)
 
 

@@ -40,6 +40,7 @@ from sscard.registry.schemas import LivingStatus
 DEMO_HOLDER_NAME = "林建国"
 DEMO_HOLDER_BIRTH = dt.date(1958, 3, 12)
 DEMO_QUERY_PASSWORD = "258036"
+DEMO_HOLDER_PIN = "408213"  # the demo card's PIN (a hospital's terminal asks it for a health-index grant)
 KIOSK_IMAGE = "demo-kiosk.json"
 BANK_FAILURE_RATE = 0.1
 MAKER_FAILURE_RATE = 0.08
@@ -195,7 +196,7 @@ def issue_cards(db: Database, count: int, files: Path, seed_value: int = 2013) -
         card = next(c for c in cards.cards_of_person(db, SYSTEM_ACTOR, id_no)
                     if c.production_status == ProductionStatus.AT_OUTLET.value)
         cards.pick_up(db, cards.at_outlet_of(db, SYSTEM_ACTOR, card.card_no), card.card_no)
-        cards.activate(db, SYSTEM_ACTOR, card.card_no, f"{rng.randrange(200_000, 999_999)}" if i else "408213")
+        cards.activate(db, SYSTEM_ACTOR, card.card_no, f"{rng.randrange(200_000, 999_999)}" if i else DEMO_HOLDER_PIN)
         holders.append(IssuedHolder(person.id, id_no, name, card.card_no, str(card.bank_code)))
     SimulatedBank(db).sync_from_cards()  # the bank opens the accounts it returned (financial function on)
     demo = holders[0]
