@@ -27,7 +27,7 @@ from sscard.demo.money import HOSPITAL, MoneySummary, seed_money
 from sscard.demo.names import generate
 from sscard.demo.offices import ACCOUNTANT, OfficesSummary, seed_offices
 from sscard.registry import service as registry
-from sscard.registry.idnumber import check_digit, mask
+from sscard.registry.idnumber import check_digit
 from sscard.registry.regions import DIVISIONS
 from sscard.registry.schemas import PersonIn
 
@@ -134,8 +134,8 @@ def describe(summary: DemoSummary) -> str:
         lines += [f"  treasury: {o.treasury_accounts} fund accounts, {o.collections} collections, today's statement "
                   f"imported ({o.statement_queued} line in the queue), sweep {o.sweep_id} awaiting approval "
                   f"(proposed by {ACCOUNTANT}; a supervisor approves)",
-                  f"  employment: unemployment registration of {mask(o.unemployed_id_number)}, job seeker "
-                  f"{mask(o.job_seeker_id_number)}",
+                  f"  employment (/counter/employment, search by ID number): unemployment registration with its "
+                  f"benefit of {o.unemployed_id_number}, job seeker {o.job_seeker_id_number}",
                   f"  legacy cards: {o.legacy_carried} carried, {o.legacy_exceptions} in the exceptions queue "
                   "(/transition)",
                   f"  health index: {o.health_encounters} encounters of {demo.name} published by {HOSPITAL[1]}, "
