@@ -23,18 +23,10 @@ from support.drload import (
     check_against_database,
     check_disbursement,
     load_pensioners,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("dr-cluster")]
-
-
-def wait_for(ok: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if ok():  # type: ignore[operator]
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"{what} within {timeout} s")
 
 
 def assert_nothing_lost(ha: HA, load: Load) -> dict[str, object]:
@@ -125,9 +117,21 @@ def test_a_frozen_primary_acknowledges_nothing_after_the_takeover_and_rejoins(ha
     # answer its startup within connect_timeout). Requests already waiting on a connection to the frozen node
     # stay waiting: on loopback its kernel still acknowledges every packet, so neither keepalives nor
     # tcp_user_timeout can tell it from a slow server (across a network they can; docs/dr.md).
+    # Patroni names the new leader a moment before its promotion has ended (until then it answers "session is
+    # read-only", which target_session_attrs=read-write passes over), so the fresh client may try a few times.
     fresh = sa.create_engine(ha.cluster.url("postgres"), isolation_level="AUTOCOMMIT")
-    with fresh.connect() as conn:
-        assert conn.exec_driver_sql("SELECT inet_server_port()").scalar_one() == new.pg_port
+    reached: list[int] = []
+
+    def connects() -> bool:
+        try:
+            with fresh.connect() as conn:
+                reached.append(conn.exec_driver_sql("SELECT inet_server_port()").scalar_one())
+        except sa.exc.OperationalError:
+            return False
+        return True
+
+    wait_for(connects, 30, "a fresh client reaching the new primary")
+    assert reached == [new.pg_port]
     fresh.dispose()
 
     # Resume the old primary and write to it directly, as a client still holding its address would: it must not

@@ -17,7 +17,7 @@ from sscard.api.app import create_app
 from sscard.db import Database
 from sscard.dr.metrics import ReplicationCollector
 from support.city import IN_CI, PG_URL, _driver_url, _pg_admin
-from support.drload import HA
+from support.drload import HA, wait_for
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "dr.md"
 
@@ -32,7 +32,17 @@ def dr_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float
 @pytest.mark.xdist_group("dr-cluster")
 def test_the_cluster_primary_reports_each_standby_lag_and_the_archive_age(ha: HA) -> None:
     ha.cluster.wait_healthy(120)
-    found = dr_samples(httpx.get(f"{ha.base_url}/metrics", timeout=10).text)
+    # Patroni calls a replica "running" before its WAL receiver has connected: the primary lists it (and the
+    # metrics with it) a moment later
+    samples: list[dict[tuple[str, tuple[tuple[str, str], ...]], float]] = []
+
+    def both_standbys_stream() -> bool:
+        samples.append(dr_samples(httpx.get(f"{ha.base_url}/metrics", timeout=10).text))
+        return sorted(dict(k[1])["sync_state"] for k in samples[-1]
+                      if k[0] == "sscard_dr_replication_lag_bytes") == ["async", "sync"]
+
+    wait_for(both_standbys_stream, 60, "both standbys in the primary's replication metrics")
+    found = samples[-1]
     assert found[("sscard_dr_metrics_up", ())] == 1
     lags = {dict(k[1])["sync_state"]: v for k, v in found.items() if k[0] == "sscard_dr_replication_lag_bytes"}
     assert sorted(lags) == ["async", "sync"] and all(v >= 0 for v in lags.values()), found

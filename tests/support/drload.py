@@ -193,6 +193,16 @@ class Load:
             self.attempts.append(Attempt(started, status, code, time.monotonic() - started))
 
 
+def wait_for(ok: object, timeout: float, what: str) -> None:
+    """Until ``ok()`` is true, polled every 0.2 s; an AssertionError naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ok():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
 def check_against_database(load: Load, url: str, institution: str) -> dict[str, Any]:
     """What the database holds for the client's acknowledged messages: each present once, with its effect."""
     engine = sa.create_engine(url)
