@@ -219,8 +219,8 @@ def holder_overview(db: Database, actor: Actor, person_id: int, limit: int = 100
         categories = [CategoryView(c.name, c.label_zh, c.label_en, c.name in chosen)
                       for c in categories_on(session, clock.local_date())]
         codes = {g.institution_code for g in grants} | {r.institution_code for r in reads}
-        names = dict(session.execute(select(Institution.code, Institution.name)
-                                     .where(Institution.code.in_(codes))).tuples().all()) if codes else {}
+        names = {code: name for code, name in session.execute(
+            select(Institution.code, Institution.name).where(Institution.code.in_(codes)))} if codes else {}
         audit.record_read(session, actor, "health.portal.read", "person", person_id, purpose="portal.health",
                           grants=len(grants), reads=len(reads))
         return HolderOverview(grants, reads, categories, names)
