@@ -175,5 +175,13 @@ class Actor:
             raise PermissionDenied("a cardholder may act only on their own data",
                                    permission=Permission.PORTAL_SELF.value)
 
+    def require_own_or(self, staff: Permission, person_id: int) -> None:
+        """A person's data: a cardholder their own only (``PORTAL_SELF``), staff with ``staff``."""
+        if self.role is Role.CARDHOLDER:
+            self.require(Permission.PORTAL_SELF)
+            self.require_own(person_id)
+        else:
+            self.require(staff)
+
 
 SYSTEM_ACTOR = Actor(operator_id=None, username="system", role=Role.SYSTEM)

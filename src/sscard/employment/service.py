@@ -195,11 +195,7 @@ def open_unemployment_benefit(db: Database, actor: Actor, registration_id: int,
 
 def registrations_of(db: Database, actor: Actor, person_id: int) -> list[RegistrationOut]:
     """A person's registrations, newest first (staff; a cardholder only their own). An audited read."""
-    if actor.role is Role.CARDHOLDER:
-        actor.require(Permission.PORTAL_SELF)
-        actor.require_own(person_id)
-    else:
-        actor.require(Permission.EMPLOYMENT_READ)
+    actor.require_own_or(Permission.EMPLOYMENT_READ, person_id)
     with db.unit_of_work() as session:
         person = registry.find_by_person_id(session, person_id)
         rows = session.execute(select(Registration).where(Registration.person_id == person_id)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sscard import clock
-from sscard.access import Actor, Permission, Role
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.db import Database
 from sscard.employment.errors import (
@@ -112,11 +112,7 @@ def decide_subsidy(db: Database, actor: Actor, subsidy_id: int, op: SubsidyOp,
 
 
 def subsidies_of(db: Database, actor: Actor, person_id: int) -> list[SubsidyOut]:
-    if actor.role is Role.CARDHOLDER:
-        actor.require(Permission.PORTAL_SELF)
-        actor.require_own(person_id)
-    else:
-        actor.require(Permission.EMPLOYMENT_READ)
+    actor.require_own_or(Permission.EMPLOYMENT_READ, person_id)
     with db.unit_of_work() as session:
         rows = session.execute(select(Subsidy).where(Subsidy.person_id == person_id).order_by(Subsidy.id)).scalars()
         out = [SubsidyOut.model_validate(r) for r in rows]

@@ -12,7 +12,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from sscard import clock
-from sscard.access import Actor, Permission, Role
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.db import Database
 from sscard.funds import FUNDS, add_months, parse_period, period_index
@@ -194,11 +194,7 @@ def _certified_entitlements(session: Session, person_id: int) -> list[str]:
 def certification_standing(db: Database, actor: Actor, person_id: int) -> CertificationStanding:
     """资格认证 as the person sees it: whether a benefit of theirs needs it, the last certification and the day the
     next one is due (policy ``benefits.certification_months`` after the last). A cardholder sees only their own."""
-    if actor.role is Role.CARDHOLDER:
-        actor.require(Permission.PORTAL_SELF)
-        actor.require_own(person_id)
-    else:
-        actor.require(Permission.FUNDS_READ)
+    actor.require_own_or(Permission.FUNDS_READ, person_id)
     with db.unit_of_work() as session:
         kinds = _certified_entitlements(session, person_id)
         last = session.execute(select(func.max(Certification.certified_on))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from sscard import clock
-from sscard.access import Actor, Permission, Role
+from sscard.access import Actor, Permission
 from sscard.audit import service as audit
 from sscard.db import Database
 from sscard.funds import parse_period, period_index
@@ -25,11 +25,7 @@ from sscard.funds.contributions.terms import ADVICE, AssessmentStatus, InsuredSt
 
 
 def _require_reader(actor: Actor, person_id: int) -> None:
-    if actor.role is Role.CARDHOLDER:
-        actor.require(Permission.PORTAL_SELF)
-        actor.require_own(person_id)
-    else:
-        actor.require(Permission.FUNDS_READ)
+    actor.require_own_or(Permission.FUNDS_READ, person_id)
 
 
 def contribution_history(db: Database, actor: Actor, person_id: int) -> list[ContributionRecord]:
