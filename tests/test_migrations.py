@@ -68,6 +68,8 @@ SEEDED: dict[str, list[tuple[str, list[Any]]]] = {
                        ["250", "1200"])],
     "0013_jobs": [("SELECT value FROM policy_parameters WHERE name LIKE 'employment.%' ORDER BY name",
                    ["200000", "1000000", "24", "180000"])],
+    "0015_feeds": [("SELECT value FROM policy_parameters WHERE name IN ('benefits.funeral_grant_fen', "
+                    "'benefits.survivor_grant_months') ORDER BY name", ["300000", "6"])],
 }
 
 

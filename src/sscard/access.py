@@ -80,6 +80,9 @@ class Permission(enum.StrEnum):
     EMPLOYMENT_READ = "employment.read"  # a person's employment registrations and subsidies
     EMPLOYMENT_SUBSIDY = "employment.subsidy"  # propose an employment-support subsidy (the maker)
     EMPLOYMENT_APPROVE = "employment.approve"  # approve or reject a subsidy another operator proposed (the checker)
+    EXCHANGE_FEED_IMPORT = "exchange.feed_import"  # import the departments' feed files from the file ferry
+    EXCHANGE_FEED_READ = "exchange.feed_read"  # the feed files imported and refused, the feed cases
+    EXCHANGE_FEED_RESOLVE = "exchange.feed_resolve"  # resolve a feed exception or review case
 
 
 _COUNTER = {
@@ -118,6 +121,8 @@ _SUPERVISOR = _COUNTER | {
     Permission.TREASURY_APPROVE,
     Permission.TRANSFER_PAY,
     Permission.EMPLOYMENT_APPROVE,
+    Permission.EXCHANGE_FEED_READ,
+    Permission.EXCHANGE_FEED_RESOLVE,
 }
 # The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
 _ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}
@@ -135,6 +140,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.TRANSITION_IMPORT,
     Permission.TREASURY_ADMIN,
     Permission.TREASURY_PROPOSE,
+    Permission.EXCHANGE_FEED_IMPORT,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

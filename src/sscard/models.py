@@ -8,6 +8,7 @@ from sscard.db import Base
 from sscard.demo.models import InstanceMark
 from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
 from sscard.employment.models import Registration as EmploymentRegistration
+from sscard.exchange.feeds.models import DeathReport, FeedCase, FeedFileRecord, FeedLine, StudentApplication
 from sscard.employment.models import Subsidy as EmploymentSubsidy
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
@@ -18,6 +19,7 @@ from sscard.funds.benefits.models import (
                                    EntitlementAmount,
                                    Hold,
                                    MonthRun,
+                                   Recovery,
                                    Reissue,
 )
 from sscard.funds.contributions.models import (
@@ -28,6 +30,7 @@ from sscard.funds.contributions.models import (
                                    ContribRun,
                                    EmployerFile,
                                    EmployerLine,
+                                   GovernmentPayer,
                                    WithholdingAuthorisation,
                                    WithholdingBatch,
                                    WithholdingLine,
@@ -69,7 +72,7 @@ from sscard.production.models import (
                                    PopulationRecord,
                                    ProductionBatch,
 )
-from sscard.registry.models import Person
+from sscard.registry.models import Person, PersonIdAlias
 from sscard.transfer.models import TransferCase, TransferMessage
 from sscard.transition.models import LegacyCard, LegacyImport
 from sscard.treasury.models import (
@@ -142,6 +145,14 @@ __all__ = [
                                    "OverdueSeal",
                                    "PaymentAccount",
                                    "Person",
+                                   "PersonIdAlias",
+                                   "DeathReport",
+                                   "FeedCase",
+                                   "FeedFileRecord",
+                                   "FeedLine",
+                                   "StudentApplication",
+                                   "Recovery",
+                                   "GovernmentPayer",
                                    "PolicyParameter",
                                    "PolicyVersion",
                                    "PopulationRecord",

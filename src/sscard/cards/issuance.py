@@ -164,6 +164,45 @@ def apply_bulk(db: Database, actor: Actor, employer_uscc: str, id_numbers: list[
     return BulkResult(accepted=accepted, refused=len(rows) - accepted, rows=rows)
 
 
+def apply_bulk_in(session: Session, actor: Actor, uscc: str, persons: list[Person],
+                  source: Source = Source.EMPLOYER) -> list[Applied | DomainError]:
+    """``apply_bulk`` inside the caller's transaction, for persons already found (a school's student roll from the
+    education bureau's feed: ``source`` SCHOOL, the school's USCC as the applying unit). Each row is decided on
+    its own in a savepoint; the result per row is its application or the refusal."""
+    actor.require(Permission.CARD_APPLY_BULK)
+    unit = _employer(uscc)
+    out: list[Applied | DomainError] = []
+    for person in persons:
+        try:
+            with session.begin_nested():
+                out.append(_create_application(session, actor, person, Business.NEW, "", Source(source), unit,
+                                               None, None))
+        except DomainError as err:
+            out.append(err)
+    audit.record(session, actor, "application.bulk", Source(source).value, unit or "", None,
+                 {"rows": len(out), "accepted": sum(isinstance(r, Applied) for r in out)})
+    return out
+
+
+def apply_data_change_exchange_in(session: Session, actor: Actor, person_id: int,
+                                  idempotency_key: str) -> Applied | None:
+    """换卡 with reason 信息变更 (``data_changed``) for the person's valid card, inside the caller's transaction —
+    opened when the public-security bureau reports a changed name. None when the person holds no issued card
+    (the next card carries the new name anyway); the exchange's own rules and fee apply otherwise."""
+    actor.require(Permission.CARD_APPLY)
+    old = valid_card_of(session, person_id)
+    if old is None:
+        return None
+    reason = ExchangeReason.DATA_CHANGED
+    replay = _replay(session, idempotency_key, person_id, Business.EXCHANGE, reason.value, old.id)
+    if replay:
+        return replay
+    edge_target(old, "apply_exchange")
+    person = session.get_one(Person, person_id)
+    return _create_application(session, actor, person, Business.EXCHANGE, reason.value, Source.PERSONAL, None, old,
+                               idempotency_key)
+
+
 def apply_replacement(db: Database, actor: Actor, card_no: str, idempotency_key: str | None = None) -> Applied:
     """补卡: only for a card under formal loss; a new card number; the fee from the fee table."""
     actor.require(Permission.CARD_APPLY)

@@ -143,41 +143,67 @@ def _restore_after_loss(card: Card) -> None:
 def cancel(db: Database, actor: Actor, card_no: str, reason: CancelReason) -> Card:
     """注销 on death, emigration or transfer out: the card, any card in production and open applications."""
     actor.require(Permission.CARD_CANCEL)
+    with db.unit_of_work() as session:
+        return cancel_in(session, actor, card_no, reason)
+
+
+def cancel_in(session: Session, actor: Actor, card_no: str, reason: CancelReason) -> Card:
+    """``cancel`` inside the caller's transaction (a death reported by the public-security feed cancels the card
+    in the same transaction as the rest of that death, docs/exchange-feeds.md)."""
+    actor.require(Permission.CARD_CANCEL)
     reason = CancelReason(reason)
     if reason not in (CancelReason.DEATH, CancelReason.EMIGRATION, CancelReason.TRANSFER_OUT):
         raise CancelReasonInvalid(reason.value)
-    with db.unit_of_work() as session:
-        card = find_card(session, card_no)
-        if card.app_status is not None:
-            edge_target(card, "cancel")
-        elif card.production_status == ProductionStatus.VOIDED.value:
-            raise CardStateInvalid("the card was already voided", card_no=card.card_no)
-        now = clock.now()
-        person_cards = session.execute(
-            select(Card).where(Card.person_id == card.person_id).with_for_update()
-        ).scalars().all()
-        for each in person_cards:
-            before = each.snapshot()
-            if each.app_status is None and each.production_status != ProductionStatus.VOIDED.value:
-                each.production_status = ProductionStatus.VOIDED.value
-            elif each.app_status is not None and each.app_status != AppStatus.CANCELLED.value:
-                each.app_status = AppStatus.CANCELLED.value
-            else:
-                continue
-            each.cancelled_at, each.cancel_reason = now, reason.value
-            audit_change(session, actor, "card.cancel", each, before)
-            mirror_ecard(session, actor, each)
-        for app in session.execute(
-            select(Application).where(Application.person_id == card.person_id,
-                                      Application.status == ApplicationStatus.OPEN.value)
-        ).scalars():
-            app.status = ApplicationStatus.VOIDED.value
-            audit.record(session, actor, "application.void", "application", app.id, {"status": "open"},
-                         {"status": "voided", "reason": reason.value})
-        if reason is CancelReason.DEATH:
-            registry.record_death_in(session, actor, card.person_id)
-        session.flush()
-        return card
+    card = find_card(session, card_no)
+    if card.app_status is not None:
+        edge_target(card, "cancel")
+    elif card.production_status == ProductionStatus.VOIDED.value:
+        raise CardStateInvalid("the card was already voided", card_no=card.card_no)
+    now = clock.now()
+    person_cards = session.execute(
+        select(Card).where(Card.person_id == card.person_id).with_for_update()
+    ).scalars().all()
+    for each in person_cards:
+        before = each.snapshot()
+        if each.app_status is None and each.production_status != ProductionStatus.VOIDED.value:
+            each.production_status = ProductionStatus.VOIDED.value
+        elif each.app_status is not None and each.app_status != AppStatus.CANCELLED.value:
+            each.app_status = AppStatus.CANCELLED.value
+        else:
+            continue
+        each.cancelled_at, each.cancel_reason = now, reason.value
+        audit_change(session, actor, "card.cancel", each, before)
+        mirror_ecard(session, actor, each)
+    for app in session.execute(
+        select(Application).where(Application.person_id == card.person_id,
+                                  Application.status == ApplicationStatus.OPEN.value)
+    ).scalars():
+        app.status = ApplicationStatus.VOIDED.value
+        audit.record(session, actor, "application.void", "application", app.id, {"status": "open"},
+                     {"status": "voided", "reason": reason.value})
+    if reason is CancelReason.DEATH:
+        registry.record_death_in(session, actor, card.person_id)
+    session.flush()
+    return card
+
+
+def cancel_person_cards_in(session: Session, actor: Actor, person_id: int, reason: CancelReason) -> str | None:
+    """Cancel whatever card the person has (issued, or still in production) through ``cancel_in``, inside the
+    caller's transaction; the card number cancelled, or None when the person holds none (death is still
+    recorded in the registry)."""
+    actor.require(Permission.CARD_CANCEL)
+    live = session.execute(
+        select(Card.card_no).where(Card.person_id == person_id,
+                                   ((Card.app_status.is_not(None)) & (Card.app_status != AppStatus.CANCELLED.value))
+                                   | ((Card.app_status.is_(None))
+                                      & (Card.production_status != ProductionStatus.VOIDED.value)))
+        .order_by(Card.id)).scalars().first()
+    if live is None:
+        if CancelReason(reason) is CancelReason.DEATH:
+            registry.record_death_in(session, actor, person_id)
+        return None
+    cancel_in(session, actor, live, reason)
+    return live
 
 
 def lapse_temporary_losses(db: Database, actor: Actor, now: dt.datetime | None = None,

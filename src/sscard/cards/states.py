@@ -56,6 +56,7 @@ class CancelReason(enum.StrEnum):
 class Source(enum.StrEnum):
     PERSONAL = "personal"  # 01 个人
     EMPLOYER = "employer"  # 02 单位
+    SCHOOL = "school"  # 03 学校 (student rolls from the education bureau: docs/exchange-feeds.md)
 
 
 class ApplicationStatus(enum.StrEnum):

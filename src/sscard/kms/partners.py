@@ -2,7 +2,9 @@
 card maker and an employer (docs/banks.md "File integrity").
 
 A partner is named ``<kind>:<code>`` — ``bank:ICBC``, ``maker:CARDMAKER``, ``employer:<USCC>``, ``legacy:<source>``
-(the old medical-card system handing over its register, docs/transition.md). Each partner has
+(the old medical-card system handing over its register, docs/transition.md), ``dept:<code>`` (a department
+sending feeds through the file ferry: ``dept:PSB``, ``dept:CIVIL``, ``dept:EDU``, docs/exchange-feeds.md). Each
+partner has
 numbered key versions (32 random bytes each), kept only wrapped under the KEK (AES-256-GCM, partner and version
 bound as AAD) in their own JSON keystore (env ``SSCARD_PARTNER_KEYSTORE``, default ``var/partner-keys.json``;
 apart from the master-key keystore, whose rotation retires whole versions). The newest active version signs;
@@ -15,6 +17,11 @@ byte of the file before the MAC itself (header, details and the trailer up to an
 the key ref). :meth:`PartnerKeys.check_file` verifies it on the raw bytes, before anything is decoded or parsed,
 with a constant-time compare, and refuses a file without a MAC, with a MAC under another partner's key, under an
 unknown, revoked or expired version, or with a wrong MAC.
+
+Files that travel encrypted (the department feeds) use a separate SM4 key per partner and version, derived from
+that version's file key so that one ceremony hands over both: ``encryption_key`` = the first 16 bytes of
+HMAC-SM3(file key, ``"sscard feed encryption|" + partner``). The MAC key never encrypts and the encryption key
+never MACs.
 
 Demo mode: while the KEK is the public demo KEK (nothing wrapped under it is secret), a partner with no key in
 the store uses its *demo key* version 1, ``SM3("sscard demo partner key|" + partner)`` — so the demo, the tests
@@ -54,9 +61,10 @@ ALGORITHM = "HMAC-SM3"
 MAC_HEX = 64  # 32 bytes of HMAC-SM3, hex
 DEMO_KEK_HEX = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"  # the public default KEK
 DEMO_KEY_LABEL = b"sscard demo partner key|"
+ENCRYPTION_LABEL = b"sscard feed encryption|"
 DEFAULT_OVERLAP = dt.timedelta(days=30)
-PARTNER_RE = re.compile(r"(bank|maker|employer|legacy|city):[A-Z0-9]{1,18}")
-_REF_RE = re.compile(rb"((?:bank|maker|employer|legacy|city):[A-Z0-9]{1,18}):v([1-9][0-9]{0,5})")
+PARTNER_RE = re.compile(r"(bank|maker|employer|legacy|city|dept):[A-Z0-9]{1,18}")
+_REF_RE = re.compile(rb"((?:bank|maker|employer|legacy|city|dept):[A-Z0-9]{1,18}):v([1-9][0-9]{0,5})")
 _HEX_RE = re.compile(rb"[0-9a-f]{64}")
 _REF_MAX = 40  # bytes: "employer:" + 18 + ":v" + 6 digits, with room
 
@@ -107,7 +115,7 @@ class PartnerKeyEntry:
 def check_partner(partner: str) -> str:
     if not isinstance(partner, str) or not PARTNER_RE.fullmatch(partner):
         raise PartnerKeyInvalid(f"partner {str(partner)[:40]!r} is not bank:<code>, maker:<code>, "
-                                "employer:<USCC>, legacy:<source> or city:<pair> (A-Z, 0-9, at most 18)")
+                                "employer:<USCC>, legacy:<source>, city:<pair> or dept:<code> (A-Z, 0-9, at most 18)")
     return partner
 
 
@@ -295,6 +303,16 @@ class PartnerKeys:
             raise FileMacError(f"key {key_ref(partner, version)} was rotated out (overlap ended "
                                f"{entry.verify_until})")
         return self._unwrap(entry)
+
+    def encryption_key(self, partner: str, version: int | None = None) -> tuple[int, bytes]:
+        """(version, SM4 key) that encrypts files for ``partner`` (default: the signing version) — derived from
+        that version's file key (the module's note). Reading a file asks for the version its MAC names, after
+        the MAC was checked under it."""
+        if version is None:
+            version, key = self.signing(partner)
+        else:
+            key = self.verifying(partner, version)
+        return version, _hmac(key, ENCRYPTION_LABEL + partner.encode("ascii"))[:16]
 
     def seal(self, partner: str, parts: tuple[bytes, ...]) -> bytes:
         """The MAC suffix for a file made of ``parts`` (joined, they end with the trailer's last ``|``):

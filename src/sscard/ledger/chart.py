@@ -18,6 +18,14 @@ code; the ledger itself (``sscard.ledger.service``) opens whatever code it is gi
 | ``TermDeposit(code)`` 定期存款 | ``fundbank:<code>:deposit`` | ``fund_bank`` | yes |
 | ``InterestIncome(fund)`` 利息收入 | ``interest:<fund>:income`` | ``fund_income`` | yes |
 | ``BankCharges(fund)`` 银行手续费 | ``charges:<fund>:expense`` | ``fund_expense`` | yes |
+| ``OverpaymentReceivable(fund)`` 多发待遇应收 | ``receivable:<fund>:overpayment`` | ``fund_receivable`` | yes |
+| ``GovernmentContribution(category)`` 政府代缴 | ``government:<category>:contribution`` | ``government_payer`` | yes |
+
+A benefit paid for a month after the person's death (多发) is a receivable of the fund that paid it: one transfer
+``receivable:<fund>:overpayment`` → ``fund:<fund>`` restores the fund's books and leaves the receivable's debit
+balance as what is to be recovered (``sscard.funds.benefits.recovery``). Residents' contributions the government
+pays for listed persons (低保, 特困, severe disability: ``sscard.funds.contributions.government``) come from
+``government:<category>:contribution``, whose debit balance is what the finance bureau owes the funds.
 
 The ``fundbank:`` accounts mirror the funds' own accounts at the cooperating banks (``sscard.treasury``): each
 is an asset with a debit balance, what the bank should hold on it (its statement's balance); ``<code>`` is the
@@ -230,15 +238,34 @@ class BankCharges(ChartAccount):
     kind: ClassVar[str] = "fund_expense"
 
 
+@dataclass(frozen=True, slots=True)
+class OverpaymentReceivable(ChartAccount):
+    """多发待遇应收: benefits paid for months after a death, to be recovered from the estate or the bank."""
+
+    fund: str
+    FORMAT: ClassVar[str] = "receivable:{}:overpayment"
+    kind: ClassVar[str] = "fund_receivable"
+
+
+@dataclass(frozen=True, slots=True)
+class GovernmentContribution(ChartAccount):
+    """政府代缴: the government pays the residents' contribution of the persons a department lists."""
+
+    category: str
+    FORMAT: ClassVar[str] = "government:{}:contribution"
+    kind: ClassVar[str] = "government_payer"
+
+
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
 
 Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
     InstitutionPayable | LegacyTransition | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | \
-    TermDeposit | InterestIncome | BankCharges
+    TermDeposit | InterestIncome | BankCharges | OverpaymentReceivable | GovernmentContribution
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
                                             Fund, BankClearing, InstitutionPayable, LegacyTransition,
                                             FundCollectionAccount, FundPaymentAccount, FinanceSpecialAccount,
-                                            TermDeposit, InterestIncome, BankCharges)
+                                            TermDeposit, InterestIncome, BankCharges, OverpaymentReceivable,
+                                            GovernmentContribution)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:

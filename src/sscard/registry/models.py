@@ -1,10 +1,10 @@
-"""Table: persons."""
+"""Tables: persons, and the ID numbers a person held before a correction (身份证号变更 / 一人多号)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Integer, String
+from sqlalchemy import Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.audit.models import Recorded
@@ -40,3 +40,16 @@ class Person(Recorded, Base):
             "phone": self.phone,
             "living_status": self.living_status,
         }
+
+
+class PersonIdAlias(Base):
+    """An ID number the person held before the public-security bureau corrected it: the person keeps one record
+    (card, contributions, accounts and benefits hang on ``persons.id``); the old number still finds them."""
+
+    __tablename__ = "person_id_aliases"
+
+    id_number: Mapped[str] = mapped_column(String(18), primary_key=True)  # the old number (one person only)
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), index=True)
+    replaced_by: Mapped[str] = mapped_column(String(18))  # the number that replaced it
+    source: Mapped[str] = mapped_column(String(64))  # who corrected it (e.g. dept:PSB file id)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

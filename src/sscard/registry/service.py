@@ -24,7 +24,7 @@ from sscard.registry.errors import (
     RegionInvalid,
     SexMismatch,
 )
-from sscard.registry.models import Person
+from sscard.registry.models import Person, PersonIdAlias
 from sscard.registry.regions import DIVISION_BY_CODE
 from sscard.registry.schemas import LivingStatus, PersonIn, PersonUpdate
 
@@ -70,9 +70,68 @@ def _region(code: str) -> str:
 def find_by_id_number(session: Session, raw: str) -> Person:
     number = idnumber.parse(raw).value
     person = session.execute(select(Person).where(Person.id_number == number)).scalar_one_or_none()
+    if person is None:  # a number the public-security bureau has since corrected still finds its person
+        alias = session.get(PersonIdAlias, number)
+        person = session.get(Person, alias.person_id) if alias is not None else None
     if person is None:
         raise PersonNotFound(idnumber.mask(number))
     return person
+
+
+def correct_id_number_in(session: Session, actor: Actor, person_id: int, new_raw: str, source: str) -> str:
+    """身份证号变更 / 一人多号 as the public-security bureau reports it, inside the caller's transaction: the person's
+    number becomes ``new_raw`` and the old one is kept as an alias that still finds them; nothing else moves
+    (cards, contributions, accounts and benefits hang on the person id). Refused (``PERSON_EXISTS``) when the
+    new number is another person's (two records to merge: a case for an operator). Returns the old number."""
+    actor.require(Permission.PERSON_WRITE)
+    parsed = idnumber.parse(new_raw)
+    person = session.get(Person, person_id, with_for_update=True)
+    if person is None:
+        raise PersonNotFound(f"person {person_id}")
+    old = person.id_number
+    if parsed.value == old:
+        return old
+    holder = session.execute(select(Person.id).where(Person.id_number == parsed.value)).scalar_one_or_none()
+    alias = session.get(PersonIdAlias, parsed.value)
+    if holder is not None or (alias is not None and alias.person_id != person_id):
+        raise PersonExists(parsed.masked())
+    before = person.snapshot()
+    if alias is not None:  # corrected back to a number the person held before
+        session.delete(alias)
+        session.flush()
+    session.add(PersonIdAlias(id_number=old, person_id=person_id, replaced_by=parsed.value, source=source[:64]))
+    person.id_number = parsed.value
+    person.sex, person.birth_date = parsed.sex, parsed.birth_date
+    person.version += 1
+    session.flush()
+    audit.record(session, actor, "person.id_number_corrected", "person", person.id, before,
+                 {**person.snapshot(), "source": source[:64]})
+    return old
+
+
+def id_number_history(session: Session, person_id: int) -> list[str]:
+    """The numbers a person held before corrections (oldest first): what still finds them."""
+    return list(session.execute(select(PersonIdAlias.id_number).where(PersonIdAlias.person_id == person_id)
+                                .order_by(PersonIdAlias.created_at, PersonIdAlias.id_number)).scalars())
+
+
+def change_name_in(session: Session, actor: Actor, person_id: int, new_name: str, source: str) -> tuple[str, str]:
+    """A name change the public-security bureau reports (姓名变更), inside the caller's transaction; audited.
+    Returns (old, new). The card shows the old name until it is exchanged (the caller opens that)."""
+    actor.require(Permission.PERSON_WRITE)
+    name = normalise_name(new_name)
+    person = session.get(Person, person_id, with_for_update=True)
+    if person is None:
+        raise PersonNotFound(f"person {person_id}")
+    old = person.name
+    if old != name:
+        before = person.snapshot()
+        person.name = name
+        person.version += 1
+        session.flush()
+        audit.record(session, actor, "person.name_changed", "person", person.id, before,
+                     {**person.snapshot(), "source": source[:64]})
+    return old, name
 
 
 _PG_MATCH_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS registry_match_in (id_number VARCHAR(18) NOT NULL) "
@@ -128,7 +187,8 @@ def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
         phone=normalise_phone(data.phone),
         living_status=LivingStatus.ALIVE.value,
     )
-    if session.execute(select(Person.id).where(Person.id_number == parsed.value)).first():
+    if session.execute(select(Person.id).where(Person.id_number == parsed.value)).first() \
+            or session.get(PersonIdAlias, parsed.value) is not None:  # an old number finds its person still
         raise PersonExists(parsed.masked())
     try:
         # Add inside the savepoint: begin_nested() flushes what is pending *before* the savepoint starts.

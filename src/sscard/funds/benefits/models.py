@@ -223,3 +223,23 @@ class Reissue(Base):
     corrected_at: Mapped[dt.datetime | None] = mapped_column()
     reissue_line_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Recovery(Base):
+    """多发追回: a benefit line paid for a month after the person's death, recoverable; the ledger holds it as a
+    receivable of the fund (transfer ``recover:<line id>``). One per paid line (a line is recovered once)."""
+
+    __tablename__ = "benefit_recoveries"
+    __table_args__ = (CheckConstraint("state IN ('open', 'recovered', 'written_off')", name="state_known"),
+                      CheckConstraint("amount > 0", name="amount_positive"))
+
+    line_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("disbursement_lines.id"), primary_key=True)
+    entitlement_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    period_due: Mapped[str] = mapped_column(String(7))
+    fund: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(20))  # DECEASED
+    source: Mapped[str] = mapped_column(String(64))  # what reported the death (a feed file)
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

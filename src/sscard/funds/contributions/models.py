@@ -244,3 +244,21 @@ class ContribCarried(Base):
     case_ref: Mapped[str] = mapped_column(String(40))  # the transfer's voucher number
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(50))
+
+
+class GovernmentPayer(Base):
+    """政府代缴: the government pays this person's residents' contributions from ``from_period`` (to
+    ``to_period``), because a department lists them (civil affairs: 低保, 特困, severe disability)."""
+
+    __tablename__ = "contrib_government_payers"
+    __table_args__ = (
+        CheckConstraint("category IN ('dibao', 'tekun', 'disability')", name="category_known"),
+        CheckConstraint("to_period IS NULL OR to_period >= from_period", name="period_order"),
+    )
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("persons.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(12), primary_key=True)
+    from_period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    to_period: Mapped[str | None] = mapped_column(String(7))
+    source: Mapped[str] = mapped_column(String(64))  # the list that named them (a feed file)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -36,7 +36,7 @@ from sscard.banks import files
 from sscard.banks.gateway import BankGateway, gateway_for
 from sscard.db import Database
 from sscard.funds import first_day, parse_period
-from sscard.funds.contributions import arrears, assessment, postings
+from sscard.funds.contributions import arrears, assessment, government, postings
 from sscard.funds.contributions.errors import PeriodClosed, RunInProgress
 from sscard.funds.contributions.models import (
     ContribAssessment,
@@ -174,6 +174,7 @@ def _build_batches(db: Database, actor: Actor, period: str, report: ProgressFn) 
         run = _lock_run(session, period, RunStatus.BATCHING)
         if run is None:
             return
+        by_government = government.pay_listed_in(session, period)  # 政府代缴: never sent to a bank
         unpaid = session.execute(
             select(ContribAssessment.id, ContribAssessment.person_id, ContribAssessment.amount_fen,
                    ContribAssessment.attempts, Person.id_number)
@@ -216,7 +217,8 @@ def _build_batches(db: Database, actor: Actor, period: str, report: ProgressFn) 
                                                                                     WithholdingAuthorisation)},
                             period, rates.arrears_suspend_months)
         audit.record(session, actor, "contrib.run.batches", "contrib_run", period, None,
-                     {"banks": sorted(by_bank), "lines": done, "not_authorised": len(refused)})
+                     {"banks": sorted(by_bank), "lines": done, "not_authorised": len(refused),
+                      "government_paid": list(by_government)})
 
 
 def _usable_authorisations(session: Session, period: str,

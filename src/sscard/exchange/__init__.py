@@ -1,0 +1,1 @@
+"""Data exchange with other departments (docs/exchange.md, docs/exchange-feeds.md)."""
