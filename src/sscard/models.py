@@ -8,8 +8,8 @@ from sscard.db import Base
 from sscard.demo.models import InstanceMark
 from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
 from sscard.employment.models import Registration as EmploymentRegistration
-from sscard.exchange.feeds.models import DeathReport, FeedCase, FeedFileRecord, FeedLine, StudentApplication
 from sscard.employment.models import Subsidy as EmploymentSubsidy
+from sscard.exchange.feeds.models import DeathReport, FeedCase, FeedFileRecord, FeedLine, StudentApplication
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
                                    Certification,
@@ -106,6 +106,7 @@ __all__ = [
                                    "ContribRun",
                                    "CooperatingBank",
                                    "DataImport",
+                                   "DeathReport",
                                    "DisbursementBatch",
                                    "DisbursementLine",
                                    "Ecard",
@@ -119,6 +120,10 @@ __all__ = [
                                    "EntitlementAmount",
                                    "FeeCharge",
                                    "FeeRate",
+                                   "FeedCase",
+                                   "FeedFileRecord",
+                                   "FeedLine",
+                                   "GovernmentPayer",
                                    "HealthDocument",
                                    "HealthEncounter",
                                    "HealthGrant",
@@ -146,13 +151,6 @@ __all__ = [
                                    "PaymentAccount",
                                    "Person",
                                    "PersonIdAlias",
-                                   "DeathReport",
-                                   "FeedCase",
-                                   "FeedFileRecord",
-                                   "FeedLine",
-                                   "StudentApplication",
-                                   "Recovery",
-                                   "GovernmentPayer",
                                    "PolicyParameter",
                                    "PolicyVersion",
                                    "PopulationRecord",
@@ -161,6 +159,7 @@ __all__ = [
                                    "ProductionBatch",
                                    "ReconDifference",
                                    "ReconRun",
+                                   "Recovery",
                                    "Reissue",
                                    "Settlement",
                                    "SimAccount",
@@ -168,6 +167,7 @@ __all__ = [
                                    "SimCall",
                                    "SimCardAuth",
                                    "SimCardLink",
+                                   "StudentApplication",
                                    "Terminal",
                                    "TransferCase",
                                    "TransferMessage",

@@ -121,8 +121,8 @@ KNOWN: dict[str, ParameterSpec] = {
                       "social insurance subsidy for the flexibly employed, fen", 1, 10_000_000),
         ParameterSpec("benefits.funeral_grant_fen", "丧葬补助金标准（分）/ funeral grant on a death, fen", 0,
                       100_000_000),
-        ParameterSpec("benefits.survivor_grant_months", "遗属抚恤金按月数（以最后月待遇计）/ months of the last monthly "
-                      "benefit a survivor grant is worth", 0, 60),
+        ParameterSpec("benefits.survivor_grant_months", "遗属抚恤金按月数（以最后月待遇计）/ months of the last "
+                      "monthly benefit a survivor grant is worth", 0, 60),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
     )
 }

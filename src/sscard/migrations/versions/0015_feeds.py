@@ -19,7 +19,6 @@ from alembic import op
 
 import sscard.db
 
-
 revision: str = '0015_feeds'
 down_revision: str | None = '0013_debit'
 branch_labels: str | Sequence[str] | None = None
