@@ -9,8 +9,8 @@ from pathlib import Path
 
 import time_machine
 from feeds_world import RING, drop, lines, sealed
-from funds.benefits.benefit_world import grant, paid_months, registered_holder
 
+from funds.benefits.benefit_world import grant, paid_months, registered_holder
 from sscard.cards import service as cards
 from sscard.cards.states import ProductionStatus
 from sscard.exchange.feeds import service as feeds
