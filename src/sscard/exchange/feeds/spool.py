@@ -103,8 +103,8 @@ def run(db: Database, actor: Actor, spool: Spool, keys: PartnerKeys | None = Non
         except FeedRejected as err:
             rejected.append(service.record_rejected(db, actor, spool.partner, data, path.name, err))
             env = formats.peek(data)
-            _answer(spool, ring, env.file_id if env else path.name[:40], env.seq if env else 0, "rejected",
-                    err.code, [])
+            _answer(spool, ring, env.file_id if env else "-", env.seq if env else 0, "rejected", err.code, [],
+                    name=f"{path.name}.rejected.answer")
             _reject(path, spool.rejected, err)
             continue
         crash("after_commit")
@@ -128,11 +128,11 @@ def answer_plain(partner: str, file_id: str, seq: int, status: str, code: str,
 
 
 def _answer(spool: Spool, ring: PartnerKeys, file_id: str, seq: int, status: str, code: str,
-            outcomes: list[tuple[int, str, str]]) -> Path:
+            outcomes: list[tuple[int, str, str]], name: str | None = None) -> Path:
     plain = answer_plain(spool.partner, file_id, seq, status, code, outcomes)
     sealed = formats.seal_bytes(plain, spool.partner, file_id if formats.FILE_ID_RE.fullmatch(file_id) else "-",
                                 max(seq, 1), ring)
-    target = spool.outbox / f"{file_id}.{seq}.{status}.answer"
+    target = spool.outbox / (name or f"{file_id}.{seq}.{status}.answer")
     tmp = spool.outbox / f".{target.name}.tmp"
     tmp.write_bytes(sealed)
     os.replace(tmp, target)
