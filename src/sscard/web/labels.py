@@ -59,7 +59,10 @@ CANCEL_REASON = {CancelReason.DEATH.value: N_("Death"), CancelReason.EMIGRATION.
                  CancelReason.TRANSFER_OUT.value: N_("Transfer out of the city"),
                  CancelReason.REPLACED.value: N_("Replaced"), CancelReason.EXCHANGED.value: N_("Exchanged")}
 CANCEL_CHOICES = (CancelReason.DEATH.value, CancelReason.EMIGRATION.value, CancelReason.TRANSFER_OUT.value)
-SOURCE = {Source.PERSONAL.value: N_("Personal"), Source.EMPLOYER.value: N_("Through the employer")}
+SOURCE = {Source.PERSONAL.value: N_("Personal"), Source.EMPLOYER.value: N_("Through the employer"),
+          Source.SCHOOL.value: N_("Through the school")}
+FEED_STATUS = {"imported": N_("Imported"), "rejected": N_("Refused")}
+FEED_QUEUE = {"exception": N_("Exception"), "review": N_("For review")}
 SEX = {"1": N_("Male"), "2": N_("Female")}
 # Why an old medical card waits in the exceptions queue (sscard.transition.service).
 LEGACY_REASON = {"NO_PERSON": N_("No person with this ID number"),
