@@ -111,6 +111,8 @@ def import_file(db: Database, actor: Actor, data: bytes, partner: str, filename:
             session.flush()
             counts = _apply(session, actor, record, feed, crash)
             record.applied, record.skipped, record.exceptions = counts
+            audit.record_read(session, actor, "person.match", "exchange_feed_file", record.id,
+                              f"department feed {h.kind} from {partner}", count=len(feed.lines))
             audit.record(session, actor, "exchange.feed.import", "exchange_feed_file", record.id, None,
                          {"partner": partner, "kind": h.kind, "file_id": h.file_id, "seq": h.seq, "sha256": sha,
                           "lines": len(feed.lines), "applied": counts[0], "skipped": counts[1],
