@@ -80,6 +80,8 @@ class Permission(enum.StrEnum):
     EMPLOYMENT_READ = "employment.read"  # a person's employment registrations and subsidies
     EMPLOYMENT_SUBSIDY = "employment.subsidy"  # propose an employment-support subsidy (the maker)
     EMPLOYMENT_APPROVE = "employment.approve"  # approve or reject a subsidy another operator proposed (the checker)
+    REMOTE_REGISTER = "remote.register"  # 异地就医备案 for an insured person; read cross-region settlements
+    REMOTE_CLEAR = "remote.clear"  # close half-known cross-region messages, book the monthly clearing
 
 
 _COUNTER = {
@@ -99,6 +101,7 @@ _COUNTER = {
     Permission.EMPLOYMENT_REGISTER,
     Permission.EMPLOYMENT_READ,
     Permission.EMPLOYMENT_SUBSIDY,
+    Permission.REMOTE_REGISTER,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -135,6 +138,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.TRANSITION_IMPORT,
     Permission.TREASURY_ADMIN,
     Permission.TREASURY_PROPOSE,
+    Permission.REMOTE_CLEAR,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

@@ -70,6 +70,7 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person
+from sscard.remote.models import RemoteClearing, RemoteMessage, RemoteRegistration, RemoteSettlement
 from sscard.transfer.models import TransferCase, TransferMessage
 from sscard.transition.models import LegacyCard, LegacyImport
 from sscard.treasury.models import (
@@ -151,6 +152,10 @@ __all__ = [
                                    "ReconDifference",
                                    "ReconRun",
                                    "Reissue",
+                                   "RemoteClearing",
+                                   "RemoteMessage",
+                                   "RemoteRegistration",
+                                   "RemoteSettlement",
                                    "Settlement",
                                    "SimAccount",
                                    "SimBatch",

@@ -18,6 +18,13 @@ code; the ledger itself (``sscard.ledger.service``) opens whatever code it is gi
 | ``TermDeposit(code)`` 定期存款 | ``fundbank:<code>:deposit`` | ``fund_bank`` | yes |
 | ``InterestIncome(fund)`` 利息收入 | ``interest:<fund>:income`` | ``fund_income`` | yes |
 | ``BankCharges(fund)`` 银行手续费 | ``charges:<fund>:expense`` | ``fund_expense`` | yes |
+| ``RegionReceivable(region)`` 应收异地统筹区款 | ``region:<code>:receivable`` | ``region_receivable`` | yes |
+| ``RegionPayable(region)`` 应付异地统筹区款 | ``region:<code>:payable`` | ``region_payable`` | yes |
+
+``region:`` accounts carry cross-region medical settlement (``sscard.remote``, docs/cross-region.md): the treating
+city advances its hospital's payment and is owed it by the insured's home city (receivable, a debit balance);
+the home city's funds pay what it owes the treating city (payable, a credit balance) until the monthly clearing
+(清算) settles both through the banks.
 
 The ``fundbank:`` accounts mirror the funds' own accounts at the cooperating banks (``sscard.treasury``): each
 is an asset with a debit balance, what the bank should hold on it (its statement's balance); ``<code>`` is the
@@ -230,15 +237,35 @@ class BankCharges(ChartAccount):
     kind: ClassVar[str] = "fund_expense"
 
 
+@dataclass(frozen=True, slots=True)
+class RegionReceivable(ChartAccount):
+    """应收异地统筹区款: what another 统筹区 owes this one for its insured treated here (debited when the treating
+    centre pays its hospital, credited by the clearing)."""
+
+    region: str
+    FORMAT: ClassVar[str] = "region:{}:receivable"
+    kind: ClassVar[str] = "region_receivable"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPayable(ChartAccount):
+    """应付异地统筹区款: what this 统筹区's funds owe another for this city's insured treated there."""
+
+    region: str
+    FORMAT: ClassVar[str] = "region:{}:payable"
+    kind: ClassVar[str] = "region_payable"
+
+
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
 
 Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
     InstitutionPayable | LegacyTransition | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | \
-    TermDeposit | InterestIncome | BankCharges
+    TermDeposit | InterestIncome | BankCharges | RegionReceivable | RegionPayable
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
                                             Fund, BankClearing, InstitutionPayable, LegacyTransition,
                                             FundCollectionAccount, FundPaymentAccount, FinanceSpecialAccount,
-                                            TermDeposit, InterestIncome, BankCharges)
+                                            TermDeposit, InterestIncome, BankCharges, RegionReceivable,
+                                            RegionPayable)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:
