@@ -73,6 +73,9 @@ class PositionIn(_Body):
     peer: Region
     receivable_fen: Annotated[int, Field(strict=True, ge=0)]
     payable_fen: Annotated[int, Field(strict=True, ge=0)]
+    peer_bank: Annotated[str, Field(min_length=1, max_length=10)]
+    peer_account_no: Annotated[str, Field(min_length=1, max_length=32)]
+    peer_account_name: Annotated[str, Field(min_length=1, max_length=50)]
 
 
 class ClearingBody(_Body):
