@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from sscard import clock, migrate
 from sscard.access import SYSTEM_ACTOR
@@ -110,6 +110,11 @@ class Centre:
         answer = self.client.post(f"{self.url}/partner/remote/v1/test/faults", json=values)
         assert answer.status_code == 200, answer.text
 
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``sscard …`` against this centre's database and settings, as its operator would run it."""
+        return subprocess.run([SSCARD, *args], env={**os.environ, **self.env}, capture_output=True, text=True,
+                              timeout=120, check=False)
+
     def balance(self, code: str) -> int:
         """The account's net credit balance (0 if it was never opened)."""
         with self.db.unit_of_work() as session:
@@ -129,8 +134,7 @@ class Centre:
 
     def count(self, sql: str, **params: Any) -> int:
         with self.db.engine.connect() as conn:
-            return int(conn.exec_driver_sql(sql, tuple(params.values()) if self.db.dialect == "sqlite" else params
-                                            ).scalar_one())
+            return int(conn.execute(text(sql), params).scalar_one())
 
     def rows(self, table: str, where: str = "") -> list[dict[str, Any]]:
         with self.db.engine.connect() as conn:
