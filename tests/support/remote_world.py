@@ -254,8 +254,9 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
             assert answer.status_code == 201, answer.text
             _medical_config(centre.db)
             code = f"H{centre.region}{uuid.uuid4().hex[:6].upper()}"
-            issued = institutions.create_institution(centre.db, centre.world.admin, code, f"{NAMES[centre.region]}测试医院",
-                                                     "hospital", "3", ["outpatient", "inpatient", "reconcile"])
+            issued = institutions.create_institution(
+                centre.db, centre.world.admin, code, f"{NAMES[centre.region]}测试医院", "hospital", "3",
+                ["outpatient", "inpatient", "reconcile"])
             centre.hospital, centre.hospital_key = code, issued.api_key
             centre.env = {"SSCARD_DATABASE_URL": centre.db.url, "SSCARD_REMOTE_REGION": centre.region,
                           "SSCARD_REMOTE_REGION_NAME": NAMES[centre.region], "SSCARD_REMOTE_HUB_URL": hub_url,
