@@ -302,7 +302,8 @@ class Hub:
                     continue
                 if item is None:
                     item = HubReconItem(month=month, origin=treating, destination=home, msg_id=msg_id,
-                                        hub_fen=hub_fen, treating_fen=t_fen, home_fen=h_fen)
+                                        hub_fen=hub_fen, treating_fen=t_fen, home_fen=h_fen, status="open",
+                                        resolution="")
                     session.add(item)
                     resolved[key] = item
                 if item.status == "accepted":
