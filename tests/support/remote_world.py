@@ -230,13 +230,15 @@ def _medical_config(db: Database) -> None:
                         EXAMPLE_POLICY, EXAMPLE_CATALOGUE)
 
 
-def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str, str] | None = None) -> World:
-    """The three processes (and the bank) up, each centre with its hospital; stop with ``World.stop``."""
+def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str, str] | None = None,
+                hub_db_url: str | None = None) -> World:
+    """The three processes (and the bank) up, each centre with its hospital; stop with ``World.stop``. The hub's
+    database: a SQLite file in ``tmp`` unless ``hub_db_url`` names another (the bench gives PostgreSQL)."""
     qy_url, sg_url, hub_url, bank_url = (f"http://127.0.0.1:{free_port()}" for _ in range(4))
     qy, sg = Centre(QY, build_city(qy_db), qy_url), Centre(SG, build_city(sg_db), sg_url)
     bank_db_url = f"sqlite:///{tmp / 'bank.db'}"
     migrate.upgrade(bank_db_url)
-    hub = Hub(hub_url, {"SSCARD_HUB_DATABASE_URL": f"sqlite:///{tmp / 'hub.db'}",
+    hub = Hub(hub_url, {"SSCARD_HUB_DATABASE_URL": hub_db_url or f"sqlite:///{tmp / 'hub.db'}",
                         "SSCARD_HUB_FORWARD_SECONDS": str(FORWARD_SECONDS),
                         "SSCARD_PARTNER_KEYSTORE": str(tmp / "partner-keys-hub.json"),
                         "SSCARD_HUB_CENTRES": json.dumps({
