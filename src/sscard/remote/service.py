@@ -52,6 +52,7 @@ from sscard.medical.engine_schemas import Bill, Split
 from sscard.medical.errors import BillDateInvalid, BillInvalid
 from sscard.medical.identify import identify
 from sscard.medical.institutions import InstitutionPrincipal, check_key, check_terminal
+from sscard.medical.policy import Policy
 from sscard.medical.schemas import AccumulatorsOut, ReversalOut, ReverseIn, SettleIn, SettlementOut
 from sscard.medical.terms import CatalogueClass, RemoteCare
 from sscard.policy import service as policy
@@ -173,15 +174,20 @@ def _refusal(body: dict[str, Any]) -> DomainError:
 
 
 def _classify(session: Session, bill: Bill) -> list[CatalogueItem]:
-    """The bill's catalogue rows here (就医地目录), with this city's 乙类 rate resolved into each row: what the
-    home city splits with."""
     codes = sorted({line.code for line in bill.lines if not line.out_of_catalogue})
     local_policy, catalogue = medical_config.rules_on(session, bill.date, codes)
+    return classify(local_policy, catalogue, bill)
+
+
+def classify(local_policy: Policy, catalogue: Catalogue, bill: Bill) -> list[CatalogueItem]:
+    """The bill's catalogue rows in the treating city (就医地目录: class, price cap), with this city's 乙类 rate
+    resolved into each row and dated the bill's day: what the home city splits with. A code not in this
+    catalogue is left out (the home engine refuses its line, CATALOGUE_ITEM_UNKNOWN, as a local one would)."""
     items = []
-    for code in codes:
+    for code in sorted({line.code for line in bill.lines if not line.out_of_catalogue}):
         item = catalogue.item(code, bill.date)
         if item is None:
-            continue  # the home engine refuses the line: CATALOGUE_ITEM_UNKNOWN, as a local settlement would
+            continue
         rate = item.yi_self_pay_bp
         if item.catalogue_class is CatalogueClass.YI and rate is None:
             rate = local_policy.yi_self_pay_bp_by_item_type.get(item.item_type, local_policy.yi_self_pay_bp)
