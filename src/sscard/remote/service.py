@@ -886,3 +886,15 @@ def close_pending(db: Database, actor: Actor, older_than: dt.timedelta = dt.time
 
 def require_masked(number: str) -> str:
     return idnumber.mask(number)
+
+
+def person_by_id_number(db: Database, actor: Actor, id_number: str) -> int:
+    """The counter's search: the person id behind an ID number (staff only; the read is audited)."""
+    actor.require(Permission.REMOTE_REGISTER)
+    with db.unit_of_work() as session:
+        try:
+            person = registry.find_by_id_number(session, id_number)
+        except PersonNotFound:
+            raise RegistrationInvalid("no person with this ID number", id_number=idnumber.mask(id_number)) from None
+        audit.record_read(session, actor, "remote.person_lookup", "person", person.id, "remote-care registration")
+        return person.id
