@@ -35,7 +35,7 @@ from sscard.transfer.errors import TransferMessageMalformed
 
 FORMAT = "sscard-remote/1"
 MAX_BYTES = transfer_messages.MAX_BYTES
-REQUESTS = ("identify", "settle", "reverse", "cancel", "registration", "statement", "clearing")
+REQUESTS = ("settle", "reverse", "cancel", "registration", "statement", "clearing")
 KINDS = (*REQUESTS, "answer")
 _MSG_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _KEY_REF_RE = re.compile(r"(city:[0-9]{12}):v([1-9][0-9]{0,5})")
