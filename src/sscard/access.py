@@ -83,6 +83,8 @@ class Permission(enum.StrEnum):
     EXCHANGE_FEED_IMPORT = "exchange.feed_import"  # import the departments' feed files from the file ferry
     EXCHANGE_FEED_READ = "exchange.feed_read"  # the feed files imported and refused, the feed cases
     EXCHANGE_FEED_RESOLVE = "exchange.feed_resolve"  # resolve a feed exception or review case
+    REMOTE_REGISTER = "remote.register"  # 异地就医备案 for an insured person; read cross-region settlements
+    REMOTE_CLEAR = "remote.clear"  # close half-known cross-region messages, book the monthly clearing
 
 
 _COUNTER = {
@@ -102,6 +104,7 @@ _COUNTER = {
     Permission.EMPLOYMENT_REGISTER,
     Permission.EMPLOYMENT_READ,
     Permission.EMPLOYMENT_SUBSIDY,
+    Permission.REMOTE_REGISTER,
 }
 # Supervisors additionally authorise the operations a counter clerk may not do alone.
 _SUPERVISOR = _COUNTER | {
@@ -141,6 +144,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.TREASURY_ADMIN,
     Permission.TREASURY_PROPOSE,
     Permission.EXCHANGE_FEED_IMPORT,
+    Permission.REMOTE_CLEAR,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {

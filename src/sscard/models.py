@@ -73,6 +73,8 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person, PersonIdAlias
+from sscard.registry.models import Person
+from sscard.remote.models import RemoteClearing, RemoteMessage, RemoteRegistration, RemoteSettlement
 from sscard.transfer.models import TransferCase, TransferMessage
 from sscard.transition.models import LegacyCard, LegacyImport
 from sscard.treasury.models import (
@@ -161,6 +163,10 @@ __all__ = [
                                    "ReconRun",
                                    "Recovery",
                                    "Reissue",
+                                   "RemoteClearing",
+                                   "RemoteMessage",
+                                   "RemoteRegistration",
+                                   "RemoteSettlement",
                                    "Settlement",
                                    "SimAccount",
                                    "SimBatch",

@@ -27,6 +27,7 @@ from sscard.api import (
     routes_medical,
     routes_persons,
     routes_production,
+    routes_remote,
     routes_transfer,
     routes_treasury,
 )
@@ -149,11 +150,12 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
                    routes_admin.router, routes_production.router, routes_funds.router,
                    routes_contributions.router, routes_fhir.admin_router, routes_ecard.router, routes_debit.router,
-                   routes_transfer.router, routes_employment.router, routes_treasury.router):
+                   routes_transfer.router, routes_employment.router, routes_treasury.router, routes_remote.router):
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
     app.include_router(routes_fhir.router, prefix="/api/v1", responses=routes_fhir.OPENAPI_OUTCOMES)
     app.include_router(routes_ecard.well_known, responses=errors.OPENAPI_ERRORS)
     app.include_router(routes_transfer.partner)
+    app.include_router(routes_remote.partner)
     fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1")])
     _errors_as_json(app)
 

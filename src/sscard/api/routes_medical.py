@@ -15,12 +15,13 @@ from anyio import CapacityLimiter, to_thread
 from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sscard.api.deps import DB, CurrentActor, get_db
 from sscard.api.fast import FastRoute
+from sscard.api.routes_remote import exchange as remote_exchange
 from sscard.config import get_settings
 from sscard.medical import config, institutions, presence, reconciliation, service
 from sscard.medical.catalogue import CatalogueItem
@@ -40,6 +41,8 @@ from sscard.medical.schemas import (
     VoidOut,
 )
 from sscard.medical.terms import PersonType, Scheme
+from sscard.remote import faults
+from sscard.remote import service as remote
 
 router = APIRouter(prefix="/medical", tags=["medical"])
 _key = APIKeyHeader(name="X-Institution-Key", auto_error=False,
@@ -159,11 +162,21 @@ async def settle(request: Request) -> Response:  # served by ``fast_routes`` (be
     principal = await _cached_institution(request)
     raw = await request.body()
     body = _json_body(request.headers.get("content-type"), raw)
+    if body.insuplc_admdvs is not None and body.insuplc_admdvs != remote_exchange(request).region:
+        return await _settle_remote(request, principal, body)
     by_card = body.card_no is not None or body.ecard_code is not None  # an e-card code stands for the card
     proof = presence.parse(request.headers.get(presence.HEADER), raw) if by_card else None
     _, answer = await to_thread.run_sync(service.settle_json, get_db(request), principal, body, proof,
                                          presence_verifier(request), limiter=_limiter())
     return Response(answer, media_type="application/json")
+
+
+async def _settle_remote(request: Request, principal: InstitutionPrincipal, body: SettleIn) -> Response:
+    """2207 for a card of another 统筹区: through the provincial hub (docs/cross-region.md)."""
+    out = await to_thread.run_sync(remote.settle, get_db(request), principal, body, remote_exchange(request))
+    if faults.enabled() and faults.drop("centre_answer"):
+        return JSONResponse({"error": {"code": "TEST_ANSWER_DROPPED"}}, status_code=503)
+    return Response(out.model_dump_json(), media_type="application/json")
 
 
 def fast_routes(prefix: str) -> list[FastRoute]:
@@ -179,8 +192,11 @@ def get_settlement(setl_id: str, inst: Inst, db: DB) -> dict[str, Any]:
 
 
 @router.post("/reversals", response_model=ReversalOut)
-def reverse(body: ReverseIn, inst: Inst, db: DB) -> ReversalOut:
-    """2208 结算撤销 by settlement id (same settlement year only)."""
+def reverse(body: ReverseIn, inst: Inst, db: DB, request: Request) -> ReversalOut:
+    """2208 结算撤销 by settlement id (same settlement year only); a remote settlement's id (R…) is reversed
+    through the hub with the insured's home city (docs/cross-region.md)."""
+    if body.setl_id.startswith("R"):
+        return remote.reverse(db, inst, body, remote_exchange(request))
     return service.reverse(db, inst, body)
 
 

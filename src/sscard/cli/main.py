@@ -31,6 +31,7 @@ from sscard.cli.kms import kms_app
 from sscard.cli.medical import medical_app
 from sscard.cli.operators import operator_app
 from sscard.cli.production import production_app, stats_app
+from sscard.cli.remote import hub_app, remote_app
 from sscard.cli.settle import settle_trial
 from sscard.cli.transfer import transfer_app
 from sscard.cli.transition import transition_app
@@ -64,6 +65,8 @@ app.add_typer(kms_app, name="kms")
 app.add_typer(dr_app, name="dr")
 app.add_typer(transition_app, name="transition")
 app.add_typer(transfer_app, name="transfer")
+app.add_typer(hub_app, name="hub")
+app.add_typer(remote_app, name="remote")
 app.add_typer(treasury_app, name="treasury")
 app.add_typer(feeds_app, name="exchange-feeds")
 

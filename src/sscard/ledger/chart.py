@@ -26,6 +26,13 @@ A benefit paid for a month after the person's death (多发) is a receivable of 
 balance as what is to be recovered (``sscard.funds.benefits.recovery``). Residents' contributions the government
 pays for listed persons (低保, 特困, severe disability: ``sscard.funds.contributions.government``) come from
 ``government:<category>:contribution``, whose debit balance is what the finance bureau owes the funds.
+| ``RegionReceivable(region)`` 应收异地统筹区款 | ``region:<code>:receivable`` | ``region_receivable`` | yes |
+| ``RegionPayable(region)`` 应付异地统筹区款 | ``region:<code>:payable`` | ``region_payable`` | yes |
+
+``region:`` accounts carry cross-region medical settlement (``sscard.remote``, docs/cross-region.md): the treating
+city advances its hospital's payment and is owed it by the insured's home city (receivable, a debit balance);
+the home city's funds pay what it owes the treating city (payable, a credit balance) until the monthly clearing
+(清算) settles both through the banks.
 
 The ``fundbank:`` accounts mirror the funds' own accounts at the cooperating banks (``sscard.treasury``): each
 is an asset with a debit balance, what the bank should hold on it (its statement's balance); ``<code>`` is the
@@ -254,18 +261,35 @@ class GovernmentContribution(ChartAccount):
     category: str
     FORMAT: ClassVar[str] = "government:{}:contribution"
     kind: ClassVar[str] = "government_payer"
+class RegionReceivable(ChartAccount):
+    """应收异地统筹区款: what another 统筹区 owes this one for its insured treated here (debited when the treating
+    centre pays its hospital, credited by the clearing)."""
+
+    region: str
+    FORMAT: ClassVar[str] = "region:{}:receivable"
+    kind: ClassVar[str] = "region_receivable"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionPayable(ChartAccount):
+    """应付异地统筹区款: what this 统筹区's funds owe another for this city's insured treated there."""
+
+    region: str
+    FORMAT: ClassVar[str] = "region:{}:payable"
+    kind: ClassVar[str] = "region_payable"
 
 
 MEDICAL_REIMBURSEMENT = Fund("medical")  # pays 零星报销: see the module's note
 
 Account = PersonalMedical | PersonalPension | MedicalPool | AccountAllocation | Fund | BankClearing | \
     InstitutionPayable | LegacyTransition | FundCollectionAccount | FundPaymentAccount | FinanceSpecialAccount | \
-    TermDeposit | InterestIncome | BankCharges | OverpaymentReceivable | GovernmentContribution
+    TermDeposit | InterestIncome | BankCharges | OverpaymentReceivable | GovernmentContribution | RegionReceivable \
+    | RegionPayable
 ACCOUNT_TYPES: tuple[type[Account], ...] = (PersonalMedical, PersonalPension, MedicalPool, AccountAllocation,
                                             Fund, BankClearing, InstitutionPayable, LegacyTransition,
                                             FundCollectionAccount, FundPaymentAccount, FinanceSpecialAccount,
                                             TermDeposit, InterestIncome, BankCharges, OverpaymentReceivable,
-                                            GovernmentContribution)
+                                            GovernmentContribution, RegionReceivable, RegionPayable)
 
 
 def _pattern(account: type[Account]) -> re.Pattern[str]:

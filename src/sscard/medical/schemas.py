@@ -64,6 +64,10 @@ class SettleIn(_In):
     ecard_code: EcardCode = None
     legacy_card_no: LegacyCardNo = None
     use_account: bool = Field(default=True, description="the patient lets the personal account pay (个账支付)")
+    insuplc_admdvs: Annotated[str | None, Field(
+        default=None, pattern=r"^[1-9][0-9]{5}$",
+        description="参保地医保区划: the card's issuing 统筹区 as the terminal read it (卡识别码's region code); "
+                    "another city's code settles through the provincial hub (docs/cross-region.md)")] = None
     bill: BillIn
 
 

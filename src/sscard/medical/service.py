@@ -40,6 +40,7 @@ from sscard.ledger import chart
 from sscard.ledger import service as ledger
 from sscard.ledger.schemas import TransferIn
 from sscard.medical import config, debit, journal, presence
+from sscard.medical.catalogue import Catalogue
 from sscard.medical.engine import settle as split_bill
 from sscard.medical.engine_schemas import Bill, PersonContext, Split
 from sscard.medical.errors import (
@@ -507,3 +508,77 @@ def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: st
         return {"setl_id": row.setl_id, "msg_id": row.msg_id, "status": row.status,
                 "reversal_msg_id": row.reversal_msg_id, "settled_on": row.settled_on.isoformat(),
                 "split": json.loads(row.split)}
+
+
+# ---------------------------------------------------------------------------------------------------- cross-region
+
+
+def settle_for_region(session: Session, person_id: int, bill: Bill, catalogue: Catalogue, counter_account: str,
+                      ref: str, use_account: bool = True) -> Split:
+    """The home centre's half of a remote settlement (sscard.remote, docs/cross-region.md), inside the caller's
+    transaction: ``bill`` was classified by the treating city (``catalogue``: its items as it classified them,
+    its price caps); this city's policy in effect on the bill's date splits it with the person's accumulators
+    and personal account; the accumulators are written and the fund's and the account's parts move to
+    ``counter_account`` (what this city owes the treating city) as balanced ledger transfers ``rmed:<ref>:…``."""
+    insured = session.get(Insured, person_id)
+    if insured is None:
+        raise PersonNotInsured()
+    policy, _ = config.rules_on(session, bill.date, ())
+    acc = _accumulators(session, person_id, bill.date.year, lock=True)
+    scheme = Scheme(insured.scheme)
+    balance = available_balance(session, person_id) if scheme is Scheme.EMPLOYEE and use_account else 0
+    person = PersonContext(scheme=scheme, person_type=PersonType(insured.person_type), year=bill.date.year,
+                           fund_paid_ytd_fen=acc.fund_paid_fen, deductible_paid_ytd_fen=acc.deductible_paid_fen,
+                           in_scope_ytd_fen=acc.in_scope_fen, account_balance_fen=balance,
+                           admissions_this_year=acc.admissions)
+    split = split_bill(bill, policy, catalogue, person)
+    delta = split.accumulators
+    acc.fund_paid_fen += delta.fund_paid_fen
+    acc.deductible_paid_fen += delta.deductible_paid_fen
+    acc.in_scope_fen += delta.in_scope_fen
+    acc.account_spent_fen += delta.account_spent_fen
+    acc.admissions += delta.admissions
+    acc.settlements += 1
+    _save_accumulators(session, acc)
+    chart.open_missing(session, [_pool(scheme), chart.parse(counter_account)])
+    legs = []
+    if split.fund_paid_fen:
+        legs.append(TransferIn(id=f"rmed:{ref}:fund", debit_account=_pool(scheme).code,
+                               credit_account=counter_account, amount=split.fund_paid_fen,
+                               code="medical.remote_settlement", reference=ref[:64]))
+    if split.account_paid_fen:
+        legs.append(TransferIn(id=f"rmed:{ref}:acct", debit_account=chart.PersonalMedical(person_id).code,
+                               credit_account=counter_account, amount=split.account_paid_fen,
+                               code="medical.remote_settlement", reference=ref[:64]))
+    if legs:
+        ledger.transfers(session, legs)
+    return split
+
+
+def reverse_for_region(session: Session, person_id: int, split: Split, counter_account: str, ref: str) -> None:
+    """Undo ``settle_for_region`` of ``split`` (same ``ref``): accumulators back, both transfers reversed."""
+    acc = _accumulators(session, person_id, split.date.year, lock=True)
+    delta = split.accumulators
+    acc.fund_paid_fen -= delta.fund_paid_fen
+    acc.deductible_paid_fen -= delta.deductible_paid_fen
+    acc.in_scope_fen -= delta.in_scope_fen
+    acc.account_spent_fen -= delta.account_spent_fen
+    acc.admissions -= delta.admissions
+    acc.settlements -= 1
+    _save_accumulators(session, acc)
+    legs = []
+    if split.fund_paid_fen:
+        legs.append(TransferIn(id=f"rmed:{ref}:fund:rev", debit_account=counter_account,
+                               credit_account=_pool(split.scheme).code, amount=split.fund_paid_fen,
+                               code="medical.remote_reversal", reference=ref[:64]))
+    if split.account_paid_fen:
+        legs.append(TransferIn(id=f"rmed:{ref}:acct:rev", debit_account=counter_account,
+                               credit_account=chart.PersonalMedical(person_id).code, amount=split.account_paid_fen,
+                               code="medical.remote_reversal", reference=ref[:64]))
+    if legs:
+        ledger.transfers(session, legs)
+
+
+def accumulators_of(session: Session, person_id: int, year: int) -> AccumulatorsOut:
+    """The person's accumulators of ``year`` as they stand in the caller's transaction."""
+    return _acc_out(_accumulators(session, person_id, year, lock=False))

@@ -48,6 +48,20 @@ _CONTRIBUTIONS: tuple[tuple[str, str, int, int], ...] = (
      1, 24),
 )
 
+# 异地就医 (``remote.care.*``, read by sscard.remote, docs/cross-region.md): which remote-care rule of the home
+# city's medical policy (its ``remote_reduction_bp`` / ``remote`` keys) a visit under each 备案 kind follows —
+# 1 long_term, 2 referred, 3 unreferred — and ``unregistered`` for a visit without 备案 (0: refused).
+_REMOTE: tuple[tuple[str, str, int, int], ...] = (
+    ("remote.care.retired_relocated", "异地安置退休人员按哪类异地就医待遇 / rule for 异地安置退休 (1 long_term, "
+     "2 referred, 3 unreferred)", 1, 3),
+    ("remote.care.long_term_resident", "异地长期居住人员 / rule for 异地长期居住", 1, 3),
+    ("remote.care.resident_work", "常驻异地工作人员 / rule for 常驻异地工作", 1, 3),
+    ("remote.care.referral", "异地转诊人员 / rule for 异地转诊", 1, 3),
+    ("remote.care.temporary", "临时外出就医人员 / rule for 临时外出就医", 1, 3),
+    ("remote.care.unregistered", "未备案异地就医（0 不予直接结算）/ rule for remote care without 备案 (0 refused)",
+     0, 3),
+)
+
 
 @dataclass(frozen=True)
 class ParameterSpec:
@@ -124,5 +138,6 @@ KNOWN: dict[str, ParameterSpec] = {
         ParameterSpec("benefits.survivor_grant_months", "遗属抚恤金按月数（以最后月待遇计）/ months of the last "
                       "monthly benefit a survivor grant is worth", 0, 60),
         *(ParameterSpec(*spec) for spec in _CONTRIBUTIONS),
+        *(ParameterSpec(*spec) for spec in _REMOTE),
     )
 }

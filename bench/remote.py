@@ -1,0 +1,188 @@
+"""Benchmark: cross-region settlements per second through the provincial hub, beside local settlement in the
+same run (docs/cross-region.md "Performance").
+
+Three processes on loopback as in tests/remote (tests/support/remote_world.py) — 清远 441800 and 韶关 440200
+(both on PostgreSQL here, scratch databases, one ``sscard serve`` worker each) and the hub (``sscard hub serve``,
+its own PostgreSQL scratch database here) — and, in the same run:
+
+  1. local: 2207 at the 清远 hospital for 清远 insured (by ID number: persons without a card, no proof of card
+     presence — the remote path does not check one either, see the docs), closed loop, --clients concurrent;
+  2. remote: 2207 at the 清远 hospital for 韶关 cardholders with 备案 — 清远 classifies, the hub relays, 韶关
+     splits and books, 清远 books — closed loop, --clients concurrent;
+  3. remote at a fixed arrival rate (--rate, default 50/s): p99 from each request's scheduled start.
+
+``remote_share_of_local`` = remote/s ÷ local/s (target ≥ 0.40); ``p99_ms_at_50`` (target ≤ 50).
+
+    python bench/remote.py [--quick] [--seconds 10] [--clients 16] [--rate 50]
+Writes bench/results/remote.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import httpx
+import sqlalchemy as sa
+from common import latency_summary, machine, now_iso, scratch_database, server_url, url_string
+
+from sscard import clock, migrate
+from sscard.db import Database
+from sscard.medical import service as medical
+from sscard.registry import service as registry
+from sscard.registry.schemas import PersonIn
+from support.factories import next_id_number
+from support.remote_world import Centre, World, start_world
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "remote.json"
+LINES = [{"code": "EX-D-A001", "quantity": 3, "unit_price_fen": 2000},
+         {"code": "EX-D-B001", "quantity": 1, "unit_price_fen": 9000}]
+
+
+def _local_people(centre: Centre, count: int) -> list[str]:
+    numbers = []
+    for _ in range(count):
+        number = next_id_number()
+        registry.register(centre.db, centre.world.counter, PersonIn(id_number=number, name="本地测试",
+                                                                    region_code="441802"))
+        medical.enrol(centre.db, centre.world.admin, number, "employee", "in_service")
+        medical.credit_personal_account(centre.db, centre.world.admin, number, 10_000_000, f"b:{uuid.uuid4().hex}")
+        numbers.append(number)
+    return numbers
+
+
+def _bodies(world: World, count: int) -> tuple[list[str], list[str]]:
+    qy, sg = world.qy, world.sg
+    locals_ = _local_people(qy, count)
+    remotes = []
+    for _ in range(count):
+        who = sg.insured(balance_fen=10_000_000)
+        sg.register(who, "long_term_resident", qy.region)
+        remotes.append(who.card_no)
+    return locals_, remotes
+
+
+def _body(local: str | None, card: str | None) -> bytes:
+    ident: dict[str, Any] = {"id_number": local} if local else {"card_no": card, "insuplc_admdvs": "440200"}
+    return json.dumps({"msg_id": uuid.uuid4().hex, **ident, "bill": {
+        "date": clock.local_date().isoformat(), "visit_type": "outpatient", "lines": LINES}}).encode()
+
+
+async def _closed(url: str, key: str, make: Any, seconds: float, clients: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    stop = time.monotonic() + seconds
+    headers = {"X-Institution-Key": key, "Content-Type": "application/json"}
+
+    async def worker(n: int) -> None:
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
+            i = n
+            while time.monotonic() < stop:
+                started = time.monotonic()
+                answer = await client.post(url, content=make(i), headers=headers)
+                if answer.status_code == 200:
+                    latencies.append(time.monotonic() - started)
+                else:
+                    errors[answer.status_code] = errors.get(answer.status_code, 0) + 1
+                i += clients
+
+    begun = time.monotonic()
+    await asyncio.gather(*(worker(n) for n in range(clients)))
+    return {**latency_summary(latencies, time.monotonic() - begun), "errors": errors}
+
+
+async def _rate(url: str, key: str, make: Any, seconds: float, rate: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    errors: dict[int, int] = {}
+    headers = {"X-Institution-Key": key, "Content-Type": "application/json"}
+    count = int(seconds * rate)
+    begun = time.monotonic()
+    async with httpx.AsyncClient(trust_env=False, timeout=30,
+                                 limits=httpx.Limits(max_connections=200)) as client:
+        async def one(i: int) -> None:
+            scheduled = begun + i / rate
+            await asyncio.sleep(max(0.0, scheduled - time.monotonic()))
+            answer = await client.post(url, content=make(i), headers=headers)
+            if answer.status_code == 200:
+                latencies.append(time.monotonic() - scheduled)  # from the scheduled start
+            else:
+                errors[answer.status_code] = errors.get(answer.status_code, 0) + 1
+
+        await asyncio.gather(*(one(i) for i in range(count)))
+    return {**latency_summary(latencies, time.monotonic() - begun), "errors": errors, "rate": rate}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short runs (< 60 s in all)")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=50)
+    parser.add_argument("--persons", type=int, default=40)
+    args = parser.parse_args()
+    seconds, persons = (3.0, 8) if args.quick else (args.seconds, args.persons)
+    began = time.monotonic()
+    admin = server_url()
+    with scratch_database(admin, "sscard_bench_qy") as qy_url, scratch_database(admin, "sscard_bench_hub") as hub_url, \
+            tempfile.TemporaryDirectory() as tmp:
+        migrate.upgrade(url_string(qy_url))
+        sg_url = qy_url.set(database=f"{qy_url.database}_sg")  # 韶关: a copy of the migrated schema
+        engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{sg_url.database}" TEMPLATE "{qy_url.database}"')
+        world = start_world(Database(url_string(qy_url)), Database(url_string(sg_url)), Path(tmp),
+                            {"SSCARD_LOG_JSON": "false"}, hub_db_url=url_string(hub_url))
+        try:
+            locals_, remotes = _bodies(world, persons)
+            settle_url = f"{world.qy.url}/api/v1/medical/settlements"
+            key = world.qy.hospital_key
+
+            def local(i: int) -> bytes:
+                return _body(locals_[i % len(locals_)], None)
+
+            def remote(i: int) -> bytes:
+                return _body(None, remotes[i % len(remotes)])
+
+            asyncio.run(_closed(settle_url, key, remote, 0.5, 4))  # warm both paths
+            asyncio.run(_closed(settle_url, key, local, 0.5, 4))
+            load = os.getloadavg()[0]
+            local_run = asyncio.run(_closed(settle_url, key, local, seconds, args.clients))
+            remote_run = asyncio.run(_closed(settle_url, key, remote, seconds, args.clients))
+            at_rate = asyncio.run(_rate(settle_url, key, remote, seconds, args.rate))
+            zero = world.qy.zero_sum() and world.sg.zero_sum()
+        finally:
+            world.stop()
+            for db in (world.qy.db, world.sg.db):
+                db.dispose()
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{sg_url.database}" WITH (FORCE)')
+    share = round(remote_run["per_second"] / local_run["per_second"], 3) if local_run["per_second"] else 0.0
+    result = {
+        "bench": "remote", "when": now_iso(), "machine": machine(), "quick": args.quick,
+        "load_average_1m_before": round(load, 2), "load_average_1m_after": round(os.getloadavg()[0], 2),
+        "setup": {"clients": args.clients, "seconds": seconds, "persons": persons, "centres": "2 × sscard serve "
+                  "(1 worker) and the hub, each on its own PostgreSQL database, loopback", "bill": LINES},
+        "local": local_run, "remote": remote_run, "remote_at_rate": at_rate,
+        "remote_share_of_local": share, "remote_share_target": 0.40,
+        "p99_ms_at_50": at_rate["p99_ms"], "p99_target_ms": 50, "ledgers_balance": zero,
+        "wall_seconds": round(time.monotonic() - began, 1),
+    }
+    RESULTS.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    print(json.dumps({k: result[k] for k in ("remote_share_of_local", "p99_ms_at_50", "wall_seconds")}))
+    print(f"local {local_run['per_second']}/s, remote {remote_run['per_second']}/s, "
+          f"p99 at {args.rate}/s {at_rate['p99_ms']} ms; load {result['load_average_1m_before']}")
+
+
+if __name__ == "__main__":
+    main()
