@@ -73,7 +73,6 @@ from sscard.production.models import (
                                    ProductionBatch,
 )
 from sscard.registry.models import Person, PersonIdAlias
-from sscard.registry.models import Person
 from sscard.remote.models import RemoteClearing, RemoteMessage, RemoteRegistration, RemoteSettlement
 from sscard.transfer.models import TransferCase, TransferMessage
 from sscard.transition.models import LegacyCard, LegacyImport

@@ -261,6 +261,9 @@ class GovernmentContribution(ChartAccount):
     category: str
     FORMAT: ClassVar[str] = "government:{}:contribution"
     kind: ClassVar[str] = "government_payer"
+
+
+@dataclass(frozen=True, slots=True)
 class RegionReceivable(ChartAccount):
     """应收异地统筹区款: what another 统筹区 owes this one for its insured treated here (debited when the treating
     centre pays its hospital, credited by the clearing)."""
