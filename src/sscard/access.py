@@ -28,6 +28,7 @@ class Role(enum.StrEnum):
     INSTITUTION = "institution"  # a designated hospital or pharmacy (API key); cannot log in
     CARDHOLDER = "cardholder"  # a resident in the portal or at a kiosk (query password); only their own data
     ACCOUNTANT = "accountant"  # 基金会计: the funds' bank accounts, statements and reconciliation (the maker)
+    DEPARTMENT = "department"  # another government department under a data-sharing agreement (signed requests)
 
 
 class Permission(enum.StrEnum):
@@ -80,6 +81,10 @@ class Permission(enum.StrEnum):
     EMPLOYMENT_READ = "employment.read"  # a person's employment registrations and subsidies
     EMPLOYMENT_SUBSIDY = "employment.subsidy"  # propose an employment-support subsidy (the maker)
     EMPLOYMENT_APPROVE = "employment.approve"  # approve or reject a subsidy another operator proposed (the checker)
+    EXCHANGE_ADMIN = "exchange.admin"  # departments, their keys, requests for data-sharing agreements (the maker)
+    EXCHANGE_APPROVE = "exchange.approve"  # approve or revoke an agreement another operator requested (the checker)
+    EXCHANGE_READ = "exchange.read"  # the catalogue, departments, agreements and usage reports
+    EXCHANGE_SERVE = "exchange.serve"  # a department's signed request under its agreement (exchange checks which)
 
 
 _COUNTER = {
@@ -118,6 +123,8 @@ _SUPERVISOR = _COUNTER | {
     Permission.TREASURY_APPROVE,
     Permission.TRANSFER_PAY,
     Permission.EMPLOYMENT_APPROVE,
+    Permission.EXCHANGE_APPROVE,
+    Permission.EXCHANGE_READ,
 }
 # The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
 _ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}
@@ -135,6 +142,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.TRANSITION_IMPORT,
     Permission.TREASURY_ADMIN,
     Permission.TREASURY_PROPOSE,
+    Permission.EXCHANGE_ADMIN,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -146,6 +154,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX, Permission.ECARD_VERIFY}),
     # The portal service checks that the card or person is the cardholder's own before using these.
     Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS, Permission.ECARD_USE}),
+    # A department reads only what its agreement names (sscard.exchange checks the agreement before any read).
+    Role.DEPARTMENT: frozenset({Permission.EXCHANGE_SERVE, Permission.PERSON_READ, Permission.CARD_READ,
+                                Permission.FUNDS_READ, Permission.HEALTH_STATS}),
 }
 
 

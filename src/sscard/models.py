@@ -9,6 +9,17 @@ from sscard.demo.models import InstanceMark
 from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
 from sscard.employment.models import Registration as EmploymentRegistration
 from sscard.employment.models import Subsidy as EmploymentSubsidy
+from sscard.exchange.models import (
+                                   ExchangeAccess,
+                                   ExchangeAgreement,
+                                   ExchangeAgreementItem,
+                                   ExchangeDepartment,
+                                   ExchangeItem,
+                                   ExchangeKey,
+                                   ExchangeNonce,
+                                   ExchangeOutbox,
+                                   ExchangeUsage,
+)
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
                                    Certification,
@@ -114,6 +125,15 @@ __all__ = [
                                    "EmploymentSubsidy",
                                    "Entitlement",
                                    "EntitlementAmount",
+                                   "ExchangeAccess",
+                                   "ExchangeAgreement",
+                                   "ExchangeAgreementItem",
+                                   "ExchangeDepartment",
+                                   "ExchangeItem",
+                                   "ExchangeKey",
+                                   "ExchangeNonce",
+                                   "ExchangeOutbox",
+                                   "ExchangeUsage",
                                    "FeeCharge",
                                    "FeeRate",
                                    "HealthDocument",

@@ -1,0 +1,1 @@
+"""Data sharing with other departments (docs/exchange.md)."""
