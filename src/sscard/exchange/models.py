@@ -42,7 +42,7 @@ class ExchangeItem(Base):
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
     name_zh: Mapped[str] = mapped_column(String(60))
     name_en: Mapped[str] = mapped_column(String(80))
-    sharing_class: Mapped[str] = mapped_column(String(12))
+    sharing_class: Mapped[str] = mapped_column(String(16))
     sensitivity: Mapped[int] = mapped_column(SmallInteger)  # 1 public … 4 most sensitive
     modes: Mapped[str] = mapped_column(String(60))
     fields: Mapped[str] = mapped_column(String(200))  # what a query answers (minimal), in order

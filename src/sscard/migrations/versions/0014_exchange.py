@@ -40,7 +40,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=40), nullable=False),
     sa.Column('name_zh', sa.String(length=60), nullable=False),
     sa.Column('name_en', sa.String(length=80), nullable=False),
-    sa.Column('sharing_class', sa.String(length=12), nullable=False),
+    sa.Column('sharing_class', sa.String(length=16), nullable=False),
     sa.Column('sensitivity', sa.SmallInteger(), nullable=False),
     sa.Column('modes', sa.String(length=60), nullable=False),
     sa.Column('fields', sa.String(length=200), nullable=False),
