@@ -60,7 +60,8 @@ def new_department(city: City, items: dict[str, list[str]], *, quota: int = 1000
     agreement = exchange.request_agreement(city.db, city.admin, AgreementIn(
         department=code, items=[AgreementItemIn(item=i, modes=m) for i, m in items.items()],
         purpose="核验社会保障卡状态以办理业务", legal_basis="《政务数据共享条例》", daily_quota=quota, masking=masking,
-        valid_from=valid_from or today - dt.timedelta(days=1), valid_until=valid_until or today + dt.timedelta(days=365)))
+        valid_from=valid_from or today - dt.timedelta(days=1),
+        valid_until=valid_until or today + dt.timedelta(days=365)))
     if approve:
         exchange.approve(city.db, city.supervisor, agreement.agreement_no)
     return Dept(code, key.key_id, bytes.fromhex(key.secret_hex), agreement.agreement_no)

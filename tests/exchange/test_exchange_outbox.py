@@ -32,7 +32,7 @@ from support.loopback import free_port
 
 def _up(url: str) -> bool:
     try:
-        urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=1)  # noqa: S310
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=1)
     except urllib.error.HTTPError:
         return True
     except OSError:
@@ -55,7 +55,8 @@ def _department(city: City, tmp_path: Path, fail_first: int) -> Iterator[tuple[D
         today = clock.local_date()
         agreement = exchange.request_agreement(city.db, city.admin, AgreementIn(
             department=code, items=[AgreementItemIn(item="card_status", modes=["subscription"])],
-            purpose="停发死亡人员待遇前核对卡状态", legal_basis="《社会救助暂行办法》", daily_quota=100, masking="clear",
+            purpose="停发死亡人员待遇前核对卡状态", legal_basis="《社会救助暂行办法》", daily_quota=100,
+            masking="clear",
             valid_from=today, valid_until=today + dt.timedelta(days=30)))
         exchange.approve(city.db, city.supervisor, agreement.agreement_no)
         yield Dept(code, key.key_id, bytes.fromhex(key.secret_hex), agreement.agreement_no), store
