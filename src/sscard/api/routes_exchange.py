@@ -7,6 +7,7 @@ approve, reject, revoke), usage report, outbox delivery, a person's data-use rec
 
 from __future__ import annotations
 
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -88,7 +89,7 @@ async def bulk_verify(request: Request, db: DB,
         await run_in_threadpool(exchange.refuse_bulk, db, req, err, item)
         raise err from exc
     granted = await run_in_threadpool(exchange.bulk_start, db, req, item)
-    return StreamingResponse(exchange.bulk_answer(db, granted, text.splitlines()), media_type="text/csv",
+    return StreamingResponse(exchange.bulk_answer(db, granted, io.StringIO(text)), media_type="text/csv",
                              headers={"X-Agreement": granted.agreement_no})
 
 

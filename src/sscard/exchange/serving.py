@@ -134,6 +134,14 @@ _KEY_QUERY = (select(ExchangeKey.secret_sealed, ExchangeKey.status, ExchangeDepa
               .where(ExchangeKey.key_id == bindparam("key_id")))
 
 
+_NONCE_INSERT = insert(ExchangeNonce).values(key_id=bindparam("key_id"), nonce=bindparam("nonce"),
+                                             ts=bindparam("ts"))
+_ACCESS_INSERT = insert(ExchangeAccess).values(
+    at=bindparam("at"), department_id=bindparam("department_id"), agreement_id=bindparam("agreement_id"),
+    item_code=bindparam("item_code"), mode=bindparam("mode"), person_id=bindparam("person_id"),
+    outcome=bindparam("outcome"))
+
+
 def authenticate(session: Session, request: SignedRequest, now: float | None = None) -> Caller:
     """The department behind a signed request: key known and active, clock within ±300 s, signature right,
     nonce not seen within the window (stored here: the primary key refuses it a second time)."""
@@ -150,10 +158,8 @@ def authenticate(session: Session, request: SignedRequest, now: float | None = N
         raise ExchangeDepartmentUnknown("the key's secret does not open") from exc
     query = signing.parse_query(request.query)
     signing.check_signature(secret, signed, request.method, request.path, query, request.body)
-    try:
-        with session.begin_nested():
-            session.execute(insert(ExchangeNonce).values(key_id=signed.key_id, nonce=signed.nonce,
-                                                         ts=signed.timestamp))
+    try:  # no savepoint: a replay ends the use case, whose transaction then rolls back
+        session.execute(_NONCE_INSERT, {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp})
     except IntegrityError as exc:
         raise ExchangeReplay(signed.nonce) from exc
     return Caller(int(department_id), str(code), signed.key_id)
@@ -274,8 +280,9 @@ def _model(kind: type[T], raw: bytes) -> T:
 
 
 def _record(session: Session, granted: Granted, person_id: int | None, outcome: str) -> None:
-    session.add(ExchangeAccess(department_id=granted.caller.department_id, agreement_id=granted.agreement_id,
-                               item_code=granted.item, mode=granted.mode, person_id=person_id, outcome=outcome))
+    session.execute(_ACCESS_INSERT, {"at": utcnow(), "department_id": granted.caller.department_id,
+                                     "agreement_id": granted.agreement_id, "item_code": granted.item,
+                                     "mode": granted.mode, "person_id": person_id, "outcome": outcome})
     audit.record_read(session, granted.caller.actor, f"exchange.{granted.mode}", "person" if person_id else "-",
                       person_id or "-", purpose=granted.purpose, agreement=granted.agreement_no, item=granted.item,
                       outcome=outcome)
