@@ -192,7 +192,8 @@ def main() -> None:
     share = round(100 * signed["per_second"] / bare["per_second"], 1) if bare["per_second"] else None
     result = {
         "when": now_iso(), "machine": machine(), "quick": args.quick, "uvicorn_workers": 2, "connections": 64,
-        "load_average_1m_before": round(load_before, 2), "persons": args.persons, "seed_seconds": round(seed_seconds, 1),
+        "load_average_1m_before": round(load_before, 2), "persons": args.persons,
+        "seed_seconds": round(seed_seconds, 1),
         "ceiling_bare_fastapi_tpcb": bare, "verifications_closed_loop": signed,
         "verifications_share_of_bare_percent": share, "bulk_verification": bulk,
         "targets": {"verifications_per_second": 1000, "bulk_lines": 1_000_000, "bulk_seconds": 60},
@@ -200,10 +201,11 @@ def main() -> None:
         "summary": [
             {"what": "signed verification requests (card_status) through the HTTP API, PostgreSQL, uvicorn 2 "
                      "workers, 64 connections",
-             "figure": f"**{signed['per_second']:,}/s**, p50 {signed['p50_ms']} ms, p99 {signed['p99_ms']} ms ({share} % "
-                       f"of the bare endpoint; server CPU {signed['server_cpu_ms_per_request']} ms per request; load "
-                       f"{signed['load_average_1m']}; errors {signed['errors']})",
-             "ceiling": f"bare FastAPI endpoint, one TPC-B-like transaction: {bare['per_second']:,}/s; target ≥ 1,000/s"},
+             "figure": f"**{signed['per_second']:,}/s**, p50 {signed['p50_ms']} ms, p99 {signed['p99_ms']} ms "
+                       f"({share} % of the bare endpoint; server CPU {signed['server_cpu_ms_per_request']} ms "
+                       f"per request; load {signed['load_average_1m']}; errors {signed['errors']})",
+             "ceiling": f"bare FastAPI endpoint, one TPC-B-like transaction: {bare['per_second']:,}/s; "
+                        "target ≥ 1,000/s"},
             {"what": f"bulk verification of a {bulk['lines']:,}-line file ({bulk['file_mib']} MiB; "
                      f"{args.persons} persons in turn, 1 line in 5 unregistered)",
              "figure": f"**{bulk['seconds']} s** ({bulk['lines_per_second']:,} lines/s), peak memory "

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote_plus
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
-from sscard.exchange.errors import ExchangeRequestMalformed, ExchangeSignatureInvalid
+from sscard.exchange.errors import ExchangeDepartmentUnknown, ExchangeRequestMalformed, ExchangeSignatureInvalid
 
 WINDOW_SECONDS = 300
 HEADERS = ("x-dept-key", "x-timestamp", "x-nonce", "x-signature")
@@ -103,19 +103,19 @@ def parse_headers(headers: Mapping[str, str]) -> SignedHeaders:
     """The four signed-request headers (names case-insensitive), each checked for its shape."""
     lowered = {k.lower(): v for k, v in headers.items()}
     values = {}
-    for name in HEADERS:
+    for name in HEADERS:  # an unsigned request is unauthenticated: 401, whichever header it lacks
         value = lowered.get(name)
         if value is None or value == "":
-            raise ExchangeRequestMalformed(f"header {name} is missing", header=name)
+            raise ExchangeSignatureInvalid(f"header {name} is missing: the request is not signed", header=name)
         values[name] = value
     if not KEY_ID_RE.fullmatch(values["x-dept-key"]):
-        raise ExchangeRequestMalformed("X-Dept-Key: 4-64 of A-Z a-z 0-9 _ -", header="x-dept-key")
+        raise ExchangeDepartmentUnknown("X-Dept-Key: 4-64 of A-Z a-z 0-9 _ -", header="x-dept-key")
     if not TIMESTAMP_RE.fullmatch(values["x-timestamp"]):
-        raise ExchangeRequestMalformed("X-Timestamp: Unix seconds, decimal digits", header="x-timestamp")
+        raise ExchangeSignatureInvalid("X-Timestamp: Unix seconds, decimal digits", header="x-timestamp")
     if not NONCE_RE.fullmatch(values["x-nonce"]):
-        raise ExchangeRequestMalformed("X-Nonce: 16-64 of A-Z a-z 0-9 - . _ ~", header="x-nonce")
+        raise ExchangeSignatureInvalid("X-Nonce: 16-64 of A-Z a-z 0-9 - . _ ~", header="x-nonce")
     if not SIGNATURE_RE.fullmatch(values["x-signature"]):
-        raise ExchangeSignatureInvalid("X-Signature: 64 lowercase hex digits")
+        raise ExchangeSignatureInvalid("X-Signature: 64 lowercase hex digits", header="x-signature")
     return SignedHeaders(values["x-dept-key"], int(values["x-timestamp"]), values["x-nonce"],
                          values["x-signature"], values["x-timestamp"])
 
