@@ -136,7 +136,7 @@ _KEY_QUERY = (select(ExchangeKey.secret_sealed, ExchangeKey.status, ExchangeDepa
 
 _NONCE_INSERT = insert(ExchangeNonce).values(key_id=bindparam("key_id"), nonce=bindparam("nonce"),
                                              ts=bindparam("ts"))
-_ACCESS_INSERT = insert(ExchangeAccess).values(
+_ACCESS_INSERT = insert(cast(Table, ExchangeAccess.__table__)).inline().values(
     at=bindparam("at"), department_id=bindparam("department_id"), agreement_id=bindparam("agreement_id"),
     item_code=bindparam("item_code"), mode=bindparam("mode"), person_id=bindparam("person_id"),
     outcome=bindparam("outcome"))
@@ -178,9 +178,10 @@ _USAGE_COUNT = text("UPDATE exchange_usage SET used = used + :n WHERE agreement_
 
 
 def grant(session: Session, caller: Caller, item: str, mode: str, today: dt.date | None = None,
-          units: int = 1) -> Granted:
+          units: int = 1, count: bool = True) -> Granted:
     """The agreement in force that covers ``item`` in ``mode`` for the caller's department, with ``units``
-    counted against its daily quota."""
+    counted against its daily quota (``count=False``: the caller counts them with ``count_quota`` later, as
+    late in its transaction as it can, for the counter's row lock is held until the commit)."""
     day = today or clock.local_date()
     rows = session.execute(_COVERING.where(ExchangeAgreement.department_id == caller.department_id,
                                            ExchangeAgreementItem.item_code == item)).all()
@@ -202,11 +203,18 @@ def grant(session: Session, caller: Caller, item: str, mode: str, today: dt.date
             raise ExchangeAgreementExpired(covering[-1][1], agreement=covering[-1][1])
         raise ExchangeAgreementMissing(f"no approved agreement in force covers {item} in mode {mode}")
     agreement_id, number, _, _, _, purpose, masking, _ = active[0]
-    params = {"a": agreement_id, "d": day, "n": units}
+    granted = Granted(caller, int(agreement_id), str(number), str(purpose), str(masking), item, mode)
+    if count:
+        count_quota(session, granted, units, day)
+    return granted
+
+
+def count_quota(session: Session, granted: Granted, units: int = 1, today: dt.date | None = None) -> None:
+    """``units`` more requests today under the agreement, or ``EXCHANGE_QUOTA_EXCEEDED``."""
+    params = {"a": granted.agreement_id, "d": today or clock.local_date(), "n": units}
     session.execute(_USAGE_ROW, params)
     if cast(Any, session.execute(_USAGE_COUNT, params)).rowcount != 1:
-        raise ExchangeQuotaExceeded(number, agreement=number)
-    return Granted(caller, int(agreement_id), str(number), str(purpose), str(masking), item, mode)
+        raise ExchangeQuotaExceeded(granted.agreement_no, agreement=granted.agreement_no)
 
 
 def grant_for_department(db: Database, department: str, item: str, mode: str = "bulk", units: int = 1) -> Granted:
@@ -238,15 +246,16 @@ def _refused(db: Database, request: SignedRequest, err: DomainError, item: str |
 
 
 def serve(db: Database, request: SignedRequest, mode: str, item_of: Callable[[], str],
-          answer: Callable[[Session, Granted], T], *, units: int = 1) -> T:
-    """One signed request: authenticate, grant, answer, in one transaction; a refusal is audited and re-raised."""
+          answer: Callable[[Session, Granted], T], *, units: int = 1, count: bool = True) -> T:
+    """One signed request: authenticate, grant, answer, in one transaction; a refusal is audited and re-raised.
+    With ``count=False`` the answer counts the quota itself (``_record`` does, last)."""
     _maybe_purge(db)
     item: str | None = None
     try:
         with db.unit_of_work() as session:
             caller = authenticate(session, request)
             item = item_of()
-            granted = grant(session, caller, item, mode, units=units)
+            granted = grant(session, caller, item, mode, units=units, count=count)
             return answer(session, granted)
     except DomainError as err:
         _refused(db, request, err, item, mode)
@@ -280,12 +289,15 @@ def _model(kind: type[T], raw: bytes) -> T:
 
 
 def _record(session: Session, granted: Granted, person_id: int | None, outcome: str) -> None:
-    session.execute(_ACCESS_INSERT, {"at": utcnow(), "department_id": granted.caller.department_id,
-                                     "agreement_id": granted.agreement_id, "item_code": granted.item,
-                                     "mode": granted.mode, "person_id": person_id, "outcome": outcome})
-    audit.record_read(session, granted.caller.actor, f"exchange.{granted.mode}", "person" if person_id else "-",
-                      person_id or "-", purpose=granted.purpose, agreement=granted.agreement_no, item=granted.item,
-                      outcome=outcome)
+    """The request's last step: count it against the quota, record the access and its audit record, commit
+    (the quota counter's and the audit chain's row locks are held from here to the commit only)."""
+    count_quota(session, granted)
+    access = {"at": utcnow(), "department_id": granted.caller.department_id, "agreement_id": granted.agreement_id,
+              "item_code": granted.item, "mode": granted.mode, "person_id": person_id, "outcome": outcome}
+    audit.record_with(session, granted.caller.actor, audit.Entry(
+        f"exchange.{granted.mode}", "person" if person_id else "-", person_id or "-", None,
+        audit.read_details(granted.purpose, agreement=granted.agreement_no, item=granted.item, outcome=outcome)),
+        [(_ACCESS_INSERT, access)], commit=True)
 
 
 def _person(session: Session, id_number: str) -> Any:
@@ -349,7 +361,7 @@ def verify(db: Database, request: SignedRequest) -> VerifyOut:
         return VerifyOut(item=granted.item, result=result, reason=reason, agreement=granted.agreement_no), (
             person.id if person is not None and reason == "PENDING" else None)
 
-    out, pending_person = serve(db, request, "verification", item_of, answer)
+    out, pending_person = serve(db, request, "verification", item_of, answer, count=False)
     if pending_person is not None:
         receiving = _pension_since(db, pending_person, out.agreement)
         out = out.model_copy(update={"result": receiving is not None,
@@ -413,7 +425,7 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
         _record(session, granted, person.id, "ANSWERED")
         return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=fields), pending
 
-    out, pending = serve(db, request, "query", item_of, answer)
+    out, pending = serve(db, request, "query", item_of, answer, count=False)
     if out.item == "health_encounter_stats":
         data = body[0]
         assert data.first is not None and data.last is not None
