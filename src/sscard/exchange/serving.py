@@ -172,9 +172,14 @@ _COVERING = (select(ExchangeAgreement.id, ExchangeAgreement.agreement_no, Exchan
                     ExchangeAgreement.masking, ExchangeAgreementItem.mode)
              .join(ExchangeAgreementItem, ExchangeAgreementItem.agreement_id == ExchangeAgreement.id)
              .order_by(ExchangeAgreement.id))
-_USAGE_ROW = text("INSERT INTO exchange_usage (agreement_id, day, used) VALUES (:a, :d, 0) ON CONFLICT DO NOTHING")
-_USAGE_COUNT = text("UPDATE exchange_usage SET used = used + :n WHERE agreement_id = :a AND day = :d "
-                    "AND used + :n <= (SELECT daily_quota FROM exchange_agreements WHERE id = :a)")
+# One statement: the day's first request makes the counter, later ones add to it, none passes the quota (no
+# row inserted or updated: the quota is used up). PostgreSQL and SQLite (3.24+) both read this upsert.
+_USAGE_COUNT = text(
+    "INSERT INTO exchange_usage (agreement_id, day, used) "
+    "SELECT :a, :d, :n WHERE :n <= (SELECT daily_quota FROM exchange_agreements WHERE id = :a) "
+    "ON CONFLICT (agreement_id, day) DO UPDATE SET used = exchange_usage.used + excluded.used "
+    "WHERE exchange_usage.used + excluded.used <= "
+    "(SELECT daily_quota FROM exchange_agreements WHERE id = excluded.agreement_id)")
 
 
 def grant(session: Session, caller: Caller, item: str, mode: str, today: dt.date | None = None,
@@ -212,7 +217,6 @@ def grant(session: Session, caller: Caller, item: str, mode: str, today: dt.date
 def count_quota(session: Session, granted: Granted, units: int = 1, today: dt.date | None = None) -> None:
     """``units`` more requests today under the agreement, or ``EXCHANGE_QUOTA_EXCEEDED``."""
     params = {"a": granted.agreement_id, "d": today or clock.local_date(), "n": units}
-    session.execute(_USAGE_ROW, params)
     if cast(Any, session.execute(_USAGE_COUNT, params)).rowcount != 1:
         raise ExchangeQuotaExceeded(granted.agreement_no, agreement=granted.agreement_no)
 
