@@ -23,8 +23,11 @@ def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     found = _MONTH.fullmatch(month)
     if found is None:
         raise ValidationFailed("month: YYYY-MM", month=month[:10])
-    first = dt.date(int(found.group(1)), int(found.group(2)), 1)
-    after = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    try:
+        first = dt.date(int(found.group(1)), int(found.group(2)), 1)
+        after = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    except ValueError as exc:  # year 0000, or 9999-12 (no month after it)
+        raise ValidationFailed("month: YYYY-MM of the years 0001-9998", month=month[:10]) from exc
     return first, after
 
 
