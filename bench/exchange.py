@@ -133,7 +133,7 @@ def write_bulk_file(path: Path, people: list[tuple[str, str]], lines: int) -> No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="< 60 s: short runs, 100,000 bulk lines")
+    parser.add_argument("--quick", action="store_true", help="< 60 s: 3 s runs, 60,000 bulk lines, 20 persons")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--persons", type=int, default=200)
@@ -145,7 +145,7 @@ def main() -> None:
         bulk_child(args.bulk_child[0], Path(args.bulk_child[1]), Path(args.bulk_child[2]))
         return
     if args.quick:
-        args.seconds, args.lines, args.persons = 4, min(args.lines, 100_000), min(args.persons, 30)
+        args.seconds, args.lines, args.persons = 3, min(args.lines, 60_000), min(args.persons, 20)
     began = time.perf_counter()
     load_before = os.getloadavg()[0]
     with scratch_database(server_url(args.url), "sscard_bench_exchange") as url:
