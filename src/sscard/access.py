@@ -174,6 +174,8 @@ class Actor:
     def can(self, permission: Permission) -> bool:
         if self.role is Role.CARDHOLDER and self.person_id is None:
             return False  # a cardholder is always someone: never an operator account given this role
+        if self.role is Role.DEPARTMENT and self.operator_id is not None:
+            return False  # a department acts only through its signed requests: never an operator account
         return permission in GRANTS[self.role]
 
     def require(self, permission: Permission) -> None:

@@ -132,3 +132,12 @@ def test_the_secret_is_stored_sealed_and_shown_once(city: City) -> None:
                                  ).scalar_one()
     assert sealed.startswith("s1:") and dept.secret.hex() not in sealed
     assert all(not hasattr(k, "secret_hex") for k in exchange.list_keys(city.db, city.admin, dept.code))
+
+
+def test_an_operator_account_given_the_department_role_can_do_nothing(city: City) -> None:
+    from sscard.access import Actor, Permission, Role
+    from sscard.exchange.keys import department_actor
+
+    assert not Actor(operator_id=99, username="x", role=Role.DEPARTMENT).can(Permission.PERSON_READ)
+    assert department_actor("PSB").can(Permission.PERSON_READ)
+    assert not department_actor("PSB").can(Permission.EXCHANGE_ADMIN)
