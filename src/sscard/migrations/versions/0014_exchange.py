@@ -203,7 +203,7 @@ CATALOGUE = [
      "verification,query,bulk,subscription", "card_no,card_status,issued_on",
      "Whether an ID number and name hold a card in normal use (正常); its status; status changes as events."),
     ("participation_status", "参保状态（按险种）", "Insurance participation per type", "conditional", 2,
-     "verification,query,bulk", "schemes",
+     "verification,query", "schemes",
      "The insurance schemes a person is enrolled in this month (pension, medical, unemployment)."),
     ("pension_receipt", "养老金领取状态", "Pension receipt", "conditional", 3, "verification,query",
      "receiving,since_period",
