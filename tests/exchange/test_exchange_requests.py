@@ -152,3 +152,20 @@ def test_a_missing_header_is_refused(city: City, client: TestClient, missing: st
     # without X-Dept-Key the API's credential check answers first; without another header the signature's
     assert r.json()["error"]["code"] == ("AUTH_FAILED" if missing == "X-Dept-Key" else "EXCHANGE_SIGNATURE_INVALID")
     assert _written(city) == before
+
+
+def test_participation_and_pension_answers_for_someone_without_either(city: City, client: TestClient) -> None:
+    dept = new_department(city, {"participation_status": ["verification", "query"],
+                                 "pension_receipt": ["verification", "query"]})
+    who = holder(city)
+    doc = {"item": "participation_status", "id_number": who.id_number, "name": who.name, "insurance": "pension"}
+    r = post(client, dept, VERIFY, doc)
+    assert r.status_code == 200 and (r.json()["result"], r.json()["reason"]) == (False, "NOT_ENROLLED"), r.text
+    no_type = post(client, dept, VERIFY, {**doc, "insurance": None})
+    assert no_type.status_code == 400 and no_type.json()["error"]["code"] == "EXCHANGE_REQUEST_MALFORMED"
+    r = post(client, dept, QUERY, {"item": "participation_status", "id_number": who.id_number})
+    assert r.json()["data"] == {"schemes": []}
+    r = post(client, dept, VERIFY, {"item": "pension_receipt", "id_number": who.id_number, "name": who.name})
+    assert (r.json()["result"], r.json()["reason"]) == (False, "NOT_RECEIVING"), r.text
+    r = post(client, dept, QUERY, {"item": "pension_receipt", "id_number": who.id_number})
+    assert r.json()["data"] == {"receiving": False, "since_period": None}, r.text
