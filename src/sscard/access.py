@@ -28,6 +28,7 @@ class Role(enum.StrEnum):
     INSTITUTION = "institution"  # a designated hospital or pharmacy (API key); cannot log in
     CARDHOLDER = "cardholder"  # a resident in the portal or at a kiosk (query password); only their own data
     ACCOUNTANT = "accountant"  # 基金会计: the funds' bank accounts, statements and reconciliation (the maker)
+    DEPARTMENT = "department"  # another government department under a data-sharing agreement (signed requests)
 
 
 class Permission(enum.StrEnum):
@@ -85,6 +86,10 @@ class Permission(enum.StrEnum):
     EXCHANGE_FEED_RESOLVE = "exchange.feed_resolve"  # resolve a feed exception or review case
     REMOTE_REGISTER = "remote.register"  # 异地就医备案 for an insured person; read cross-region settlements
     REMOTE_CLEAR = "remote.clear"  # close half-known cross-region messages, book the monthly clearing
+    EXCHANGE_ADMIN = "exchange.admin"  # departments, their keys, requests for data-sharing agreements (the maker)
+    EXCHANGE_APPROVE = "exchange.approve"  # approve or revoke an agreement another operator requested (the checker)
+    EXCHANGE_READ = "exchange.read"  # the catalogue, departments, agreements and usage reports
+    EXCHANGE_SERVE = "exchange.serve"  # a department's signed request under its agreement (exchange checks which)
 
 
 _COUNTER = {
@@ -126,6 +131,8 @@ _SUPERVISOR = _COUNTER | {
     Permission.EMPLOYMENT_APPROVE,
     Permission.EXCHANGE_FEED_READ,
     Permission.EXCHANGE_FEED_RESOLVE,
+    Permission.EXCHANGE_APPROVE,
+    Permission.EXCHANGE_READ,
 }
 # The fund accountant proposes and reconciles; a supervisor (another person) approves what moves money.
 _ACCOUNTANT = {Permission.TREASURY_READ, Permission.TREASURY_PROPOSE}
@@ -145,6 +152,7 @@ _ADMIN = _SUPERVISOR | {
     Permission.TREASURY_PROPOSE,
     Permission.EXCHANGE_FEED_IMPORT,
     Permission.REMOTE_CLEAR,
+    Permission.EXCHANGE_ADMIN,
 }
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -156,6 +164,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.INSTITUTION: frozenset({Permission.MEDICAL_SETTLE, Permission.HEALTH_INDEX, Permission.ECARD_VERIFY}),
     # The portal service checks that the card or person is the cardholder's own before using these.
     Role.CARDHOLDER: frozenset({Permission.PORTAL_SELF, Permission.CARD_TEMP_LOSS, Permission.ECARD_USE}),
+    # A department reads only what its agreement names (sscard.exchange checks the agreement before any read).
+    Role.DEPARTMENT: frozenset({Permission.EXCHANGE_SERVE, Permission.PERSON_READ, Permission.CARD_READ,
+                                Permission.FUNDS_READ, Permission.HEALTH_STATS}),
 }
 
 
@@ -173,6 +184,8 @@ class Actor:
     def can(self, permission: Permission) -> bool:
         if self.role is Role.CARDHOLDER and self.person_id is None:
             return False  # a cardholder is always someone: never an operator account given this role
+        if self.role is Role.DEPARTMENT and self.operator_id is not None:
+            return False  # a department acts only through its signed requests: never an operator account
         return permission in GRANTS[self.role]
 
     def require(self, permission: Permission) -> None:

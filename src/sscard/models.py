@@ -10,6 +10,17 @@ from sscard.ecard.models import Ecard, EcardCodeUse, EcardFamilyMember
 from sscard.employment.models import Registration as EmploymentRegistration
 from sscard.employment.models import Subsidy as EmploymentSubsidy
 from sscard.exchange.feeds.models import DeathReport, FeedCase, FeedFileRecord, FeedLine, StudentApplication
+from sscard.exchange.models import (
+                                   ExchangeAccess,
+                                   ExchangeAgreement,
+                                   ExchangeAgreementItem,
+                                   ExchangeDepartment,
+                                   ExchangeItem,
+                                   ExchangeKey,
+                                   ExchangeNonce,
+                                   ExchangeOutbox,
+                                   ExchangeUsage,
+)
 from sscard.fees.models import FeeCharge, FeeRate
 from sscard.funds.benefits.models import (
                                    Certification,
@@ -119,6 +130,15 @@ __all__ = [
                                    "EmploymentSubsidy",
                                    "Entitlement",
                                    "EntitlementAmount",
+                                   "ExchangeAccess",
+                                   "ExchangeAgreement",
+                                   "ExchangeAgreementItem",
+                                   "ExchangeDepartment",
+                                   "ExchangeItem",
+                                   "ExchangeKey",
+                                   "ExchangeNonce",
+                                   "ExchangeOutbox",
+                                   "ExchangeUsage",
                                    "FeeCharge",
                                    "FeeRate",
                                    "FeedCase",

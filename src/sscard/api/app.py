@@ -22,6 +22,7 @@ from sscard.api import (
     routes_debit,
     routes_ecard,
     routes_employment,
+    routes_exchange,
     routes_fhir,
     routes_funds,
     routes_medical,
@@ -150,7 +151,8 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     for router in (routes_medical.router, routes_auth.router, routes_persons.router, routes_cards.router,
                    routes_admin.router, routes_production.router, routes_funds.router,
                    routes_contributions.router, routes_fhir.admin_router, routes_ecard.router, routes_debit.router,
-                   routes_transfer.router, routes_employment.router, routes_treasury.router, routes_remote.router):
+                   routes_transfer.router, routes_employment.router, routes_treasury.router, routes_remote.router,
+                   routes_exchange.router, routes_exchange.signed):
         app.include_router(router, prefix="/api/v1", responses=errors.OPENAPI_ERRORS)
     app.include_router(routes_fhir.router, prefix="/api/v1", responses=routes_fhir.OPENAPI_OUTCOMES)
     app.include_router(routes_ecard.well_known, responses=errors.OPENAPI_ERRORS)

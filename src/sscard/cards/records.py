@@ -5,6 +5,7 @@ operation, auditing a change, and the person's valid card and open application.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,6 +45,17 @@ def edge_target(card: Card, operation: str) -> AppStatus:
     return target
 
 
+# Who else follows a card's status in the transaction of the change (sscard.exchange's subscriptions, which cards
+# cannot import: exchange reads cards): each registers itself with ``on_status_change`` when it is imported.
+StatusListener = Callable[[Session, Actor, Card], None]
+STATUS_LISTENERS: list[StatusListener] = []
+
+
+def on_status_change(listener: StatusListener) -> None:
+    if listener not in STATUS_LISTENERS:
+        STATUS_LISTENERS.append(listener)
+
+
 def mirror_ecard(session: Session, actor: Actor, card: Card) -> None:
     """The card's e-card follows its new status in the same transaction: in use (正常, PIN-locked) → active,
     cancelled → ended, anything else (lost, sealed) → suspended."""
@@ -51,6 +63,8 @@ def mirror_ecard(session: Session, actor: Actor, card: Card) -> None:
     signal = (CardSignal.ENDED if status is AppStatus.CANCELLED
               else CardSignal.IN_USE if status in IN_USE else CardSignal.NOT_IN_USE)
     ecard.follow_card_in(session, actor, card.id, signal)
+    for listener in STATUS_LISTENERS:
+        listener(session, actor, card)
 
 
 def today() -> dt.date:
@@ -68,6 +82,17 @@ def valid_card_of(session: Session, person_id: int) -> Card | None:
         select(Card).where(Card.person_id == person_id, Card.app_status.is_not(None),
                            Card.app_status != AppStatus.CANCELLED.value)
     ).scalar_one_or_none()
+
+
+def valid_cards_of_persons(session: Session, person_ids: list[int]) -> dict[int, Card]:
+    """Person id → that person's valid (issued, not cancelled) card, for those of ``person_ids`` who hold one."""
+    found: dict[int, Card] = {}
+    for start in range(0, len(person_ids), 500):
+        chunk = person_ids[start:start + 500]
+        found.update((c.person_id, c) for c in session.execute(
+            select(Card).where(Card.person_id.in_(chunk), Card.app_status.is_not(None),
+                               Card.app_status != AppStatus.CANCELLED.value)).scalars())
+    return found
 
 
 def open_application_of(session: Session, person_id: int) -> Application | None:

@@ -38,6 +38,7 @@ from sscard.cards.lifecycle import (
 )
 from sscard.cards.pins import PinCheck, change_own_pin, change_pin, verify_pin, verify_pin_at_settlement
 from sscard.cards.queries import cards_of_person, get_card, require_holder
+from sscard.cards.records import on_status_change, valid_card_of, valid_cards_of_persons
 
 __all__ = [
     "Applied",
@@ -65,12 +66,15 @@ __all__ = [
     "lapse_temporary_losses",
     "lift_loss",
     "lift_own_temporary_loss",
+    "on_status_change",
     "pick_up",
     "quote_fee",
     "report_formal_loss",
     "report_temporary_loss",
     "require_holder",
     "unlock",
+    "valid_card_of",
+    "valid_cards_of_persons",
     "verify_pin",
     "verify_pin_at_settlement",
 ]

@@ -25,6 +25,7 @@ from sscard.cli.common import JsonOpt, OperatorOpt, console, domain_errors, err,
 from sscard.cli.common import actor_for as _actor
 from sscard.cli.common import open_db as _db
 from sscard.cli.dr import dr_app
+from sscard.cli.exchange import exchange_app
 from sscard.cli.exchange_feeds import feeds_app
 from sscard.cli.funds import funds_app
 from sscard.cli.kms import kms_app
@@ -69,6 +70,7 @@ app.add_typer(hub_app, name="hub")
 app.add_typer(remote_app, name="remote")
 app.add_typer(treasury_app, name="treasury")
 app.add_typer(feeds_app, name="exchange-feeds")
+app.add_typer(exchange_app, name="exchange")
 
 
 # Commands that hold no secret and open no key: they run whatever the mode (doctor reports the unsafe settings).

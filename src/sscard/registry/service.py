@@ -168,6 +168,19 @@ def persons_by_id_numbers_in(session: Session, actor: Actor, numbers: Collection
     return found
 
 
+def names_of_persons_in(session: Session, actor: Actor, person_ids: Collection[int]) -> dict[int, str]:
+    """Person id → name for those of ``person_ids`` that exist (pages of ``IN``), for checking a name given with
+    each of many ID numbers (a department's bulk verification). The caller audits the read; nothing is written."""
+    actor.require(Permission.PERSON_READ)
+    wanted = sorted(set(person_ids))
+    found: dict[int, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found.update((int(i), str(n)) for i, n in session.execute(
+            select(Person.id, Person.name).where(Person.id.in_(chunk))))
+    return found
+
+
 def register_in(session: Session, actor: Actor, data: PersonIn) -> Person:
     """Register inside an existing transaction (used by bulk applications and the demo loader)."""
     actor.require(Permission.PERSON_WRITE)

@@ -19,6 +19,7 @@ from sscard.web import (
     routes_docs,
     routes_ecard,
     routes_employment,
+    routes_exchange,
     routes_exchange_feeds,
     routes_kiosk,
     routes_operator,
@@ -42,6 +43,7 @@ def install(app: FastAPI) -> None:
                    routes_portal.router, routes_ecard.router, routes_kiosk.router, routes_operator.router,
                    routes_transition.router, routes_transfer.router, routes_employment.router,
                    routes_treasury.router, routes_exchange_feeds.router, routes_remote.router,
+                   routes_exchange.router,
                    routes_docs.router):
         app.include_router(router)
     pages.install_handlers(app)

@@ -20,7 +20,7 @@ from alembic import op
 import sscard.db
 
 revision: str = '0015_feeds'
-down_revision: str | None = '0013_debit'
+down_revision: str | None = '0014_exchange'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

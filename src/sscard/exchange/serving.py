@@ -1,0 +1,555 @@
+"""A department's signed requests (docs/exchange.md): authenticate (key, clock, signature, nonce), find the
+agreement in force that covers the item and mode, count the day's quota, answer, and record the access.
+
+Every refusal raises an ``ExchangeError`` (or a registry input error) inside the use case's transaction, which
+rolls back: the only thing written is the refusal's audit record, in a transaction of its own.
+
+Data of other packages is read only through their public service functions: ``registry`` (persons, names),
+``cards`` (a person's valid card), ``funds.contributions`` (schemes in force), ``funds.benefits`` (entitlements)
+and ``health.stats`` (the de-identified statistics).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Table, bindparam, delete, insert, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from sscard import clock
+from sscard.access import Actor
+from sscard.audit import service as audit
+from sscard.bulksql import insert_rows
+from sscard.cards import service as cards
+from sscard.db import Database, utcnow
+from sscard.errors import DomainError
+from sscard.exchange import signing
+from sscard.exchange.errors import (
+    ExchangeAgreementExpired,
+    ExchangeAgreementMissing,
+    ExchangeClockSkew,
+    ExchangeDepartmentUnknown,
+    ExchangeError,
+    ExchangeItemNotAgreed,
+    ExchangeItemNotShareable,
+    ExchangeItemUnknown,
+    ExchangeQuotaExceeded,
+    ExchangeReplay,
+    ExchangeRequestMalformed,
+)
+from sscard.exchange.keys import SECRETS, department_actor
+from sscard.exchange.models import (
+    ExchangeAccess,
+    ExchangeAgreement,
+    ExchangeAgreementItem,
+    ExchangeDepartment,
+    ExchangeItem,
+    ExchangeKey,
+    ExchangeNonce,
+)
+from sscard.exchange.schemas import QueryIn, QueryOut, VerifyIn, VerifyOut
+from sscard.funds.benefits import entitlements as benefits
+from sscard.funds.contributions import service as contributions
+from sscard.health import stats as health_stats
+from sscard.kms.sealed import SealedInvalid
+from sscard.registry import idnumber
+from sscard.registry import service as registry
+from sscard.registry.errors import PersonNotFound
+from sscard.registry.schemas import LivingStatus
+
+T = TypeVar("T")
+MAX_BODY = 64 * 1024  # verification and query bodies (bulk files: the upload limit)
+INSURANCE_OF = {"flex_pension": "pension", "resident_pension": "pension", "employee_medical": "medical",
+                "resident_medical": "medical", "unemployment": "unemployment"}
+NORMAL = "1"  # the card's application status 正常
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """A request as received: what the signature covers."""
+
+    method: str
+    path: str
+    query: bytes
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    department_id: int
+    department: str
+    key_id: str
+
+    @property
+    def actor(self) -> Actor:
+        return department_actor(self.department)
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    """The agreement a request is answered under."""
+
+    caller: Caller
+    agreement_id: int
+    agreement_no: str
+    purpose: str
+    masking: str
+    item: str
+    mode: str
+
+
+# ------------------------------------------------------------------------------------------- authentication
+
+
+_LAST_PURGE = [0.0]
+PURGE_EVERY_SECONDS = 60
+
+
+def purge_nonces(db: Database, now: float | None = None) -> int:
+    """Forget the nonces that can no longer pass the clock check (older than the window, with a margin)."""
+    moment = time.time() if now is None else now
+    with db.unit_of_work() as session:
+        result = session.execute(delete(ExchangeNonce).where(
+            ExchangeNonce.ts < int(moment) - signing.WINDOW_SECONDS - 60))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _maybe_purge(db: Database) -> None:
+    moment = time.time()
+    if moment - _LAST_PURGE[0] >= PURGE_EVERY_SECONDS:
+        _LAST_PURGE[0] = moment
+        purge_nonces(db, moment)
+
+
+_KEY_QUERY = (select(ExchangeKey.secret_sealed, ExchangeKey.status, ExchangeDepartment.id, ExchangeDepartment.code,
+                     ExchangeDepartment.status)
+              .join(ExchangeDepartment, ExchangeDepartment.id == ExchangeKey.department_id)
+              .where(ExchangeKey.key_id == bindparam("key_id")))
+
+
+_NONCE_INSERT = insert(ExchangeNonce).values(key_id=bindparam("key_id"), nonce=bindparam("nonce"),
+                                             ts=bindparam("ts"))
+_ACCESS_INSERT = insert(cast(Table, ExchangeAccess.__table__)).inline().values(
+    at=bindparam("at"), department_id=bindparam("department_id"), agreement_id=bindparam("agreement_id"),
+    item_code=bindparam("item_code"), mode=bindparam("mode"), person_id=bindparam("person_id"),
+    outcome=bindparam("outcome"))
+
+
+def authenticate(session: Session, request: SignedRequest, now: float | None = None) -> Caller:
+    """The department behind a signed request: key known and active, clock within ±300 s, signature right,
+    nonce not seen within the window (stored here: the primary key refuses it a second time)."""
+    signed = signing.parse_headers(request.headers)
+    row = session.execute(_KEY_QUERY, {"key_id": signed.key_id}).first()
+    if row is None or row[1] != "active" or row[4] != "active":
+        raise ExchangeDepartmentUnknown(signed.key_id)
+    sealed, _, department_id, code, _ = row
+    if not signing.within_window(signed.timestamp, time.time() if now is None else now):
+        raise ExchangeClockSkew(f"timestamp {signed.timestamp}")
+    try:
+        secret = SECRETS.secret(signed.key_id, sealed)
+    except SealedInvalid as exc:  # sealed under another KEK: the key cannot sign anything here
+        raise ExchangeDepartmentUnknown("the key's secret does not open") from exc
+    query = signing.parse_query(request.query)
+    signing.check_signature(secret, signed, request.method, request.path, query, request.body)
+    try:  # no savepoint: a replay ends the use case, whose transaction then rolls back
+        session.execute(_NONCE_INSERT, {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp})
+    except IntegrityError as exc:
+        raise ExchangeReplay(signed.nonce) from exc
+    return Caller(int(department_id), str(code), signed.key_id)
+
+
+# ------------------------------------------------------------------------------------------------ agreement
+
+_COVERING = (select(ExchangeAgreement.id, ExchangeAgreement.agreement_no, ExchangeAgreement.status,
+                    ExchangeAgreement.valid_from, ExchangeAgreement.valid_until, ExchangeAgreement.purpose,
+                    ExchangeAgreement.masking, ExchangeAgreementItem.mode)
+             .join(ExchangeAgreementItem, ExchangeAgreementItem.agreement_id == ExchangeAgreement.id)
+             .order_by(ExchangeAgreement.id))
+# One statement: the day's first request makes the counter, later ones add to it, none passes the quota (no
+# row inserted or updated: the quota is used up). PostgreSQL and SQLite (3.24+) both read this upsert.
+_USAGE_COUNT = text(
+    "INSERT INTO exchange_usage (agreement_id, day, used) "
+    "SELECT :a, :d, :n WHERE :n <= (SELECT daily_quota FROM exchange_agreements WHERE id = :a) "
+    "ON CONFLICT (agreement_id, day) DO UPDATE SET used = exchange_usage.used + excluded.used "
+    "WHERE exchange_usage.used + excluded.used <= "
+    "(SELECT daily_quota FROM exchange_agreements WHERE id = excluded.agreement_id)")
+
+
+def grant(session: Session, caller: Caller, item: str, mode: str, today: dt.date | None = None,
+          units: int = 1, count: bool = True) -> Granted:
+    """The agreement in force that covers ``item`` in ``mode`` for the caller's department, with ``units``
+    counted against its daily quota (``count=False``: the caller counts them with ``count_quota`` later, as
+    late in its transaction as it can, for the counter's row lock is held until the commit)."""
+    day = today or clock.local_date()
+    rows = session.execute(_COVERING.where(ExchangeAgreement.department_id == caller.department_id,
+                                           ExchangeAgreementItem.item_code == item)).all()
+    if not rows:
+        if session.get(ExchangeItem, item) is None:
+            raise ExchangeItemUnknown(item[:40], item=item[:40])
+        any_agreement = session.execute(select(ExchangeAgreement.id).where(
+            ExchangeAgreement.department_id == caller.department_id,
+            ExchangeAgreement.status == "approved")).first()
+        if any_agreement is not None:
+            raise ExchangeItemNotAgreed(f"{item[:40]} is in none of the department's agreements", item=item[:40])
+        raise ExchangeAgreementMissing(f"the department has no approved agreement for {item[:40]}")
+    covering = [r for r in rows if r[7] == mode]
+    if not covering:
+        raise ExchangeItemNotAgreed(f"{item} is not agreed in mode {mode}", item=item, mode=mode)
+    active = [r for r in covering if r[2] == "approved" and r[3] <= day <= r[4]]
+    if not active:
+        if any(r[2] == "revoked" or (r[2] == "approved" and r[4] < day) for r in covering):
+            raise ExchangeAgreementExpired(covering[-1][1], agreement=covering[-1][1])
+        raise ExchangeAgreementMissing(f"no approved agreement in force covers {item} in mode {mode}")
+    agreement_id, number, _, _, _, purpose, masking, _ = active[0]
+    granted = Granted(caller, int(agreement_id), str(number), str(purpose), str(masking), item, mode)
+    if count:
+        count_quota(session, granted, units, day)
+    return granted
+
+
+def count_quota(session: Session, granted: Granted, units: int = 1, today: dt.date | None = None) -> None:
+    """``units`` more requests today under the agreement, or ``EXCHANGE_QUOTA_EXCEEDED``."""
+    params = {"a": granted.agreement_id, "d": today or clock.local_date(), "n": units}
+    if cast(Any, session.execute(_USAGE_COUNT, params)).rowcount != 1:
+        raise ExchangeQuotaExceeded(granted.agreement_no, agreement=granted.agreement_no)
+
+
+def grant_for_department(db: Database, department: str, item: str, mode: str = "bulk", units: int = 1) -> Granted:
+    """For a department's request that came another way than a signed HTTP request (a bulk file through the
+    spool, authenticated by the file's MAC): the agreement in force and its quota, committed and audited."""
+    with db.unit_of_work() as session:
+        found = session.execute(select(ExchangeDepartment.id, ExchangeDepartment.status)
+                                .where(ExchangeDepartment.code == department)).first()
+        if found is None or found[1] != "active":
+            raise ExchangeDepartmentUnknown(department[:20])
+        granted = grant(session, Caller(int(found[0]), department, "spool"), item, mode, units=units)
+        audit.record_read(session, granted.caller.actor, f"exchange.{mode}", "exchange_agreement",
+                          granted.agreement_no, purpose=granted.purpose, item=item, mode=mode, via="spool")
+        return granted
+
+
+# ------------------------------------------------------------------------------------------------- refusal
+
+
+def _refused(db: Database, request: SignedRequest, err: DomainError, item: str | None, mode: str) -> None:
+    key_id = {k.lower(): v for k, v in request.headers.items()}.get("x-dept-key", "")[:64] or "-"
+    with db.unit_of_work() as session:
+        code = session.execute(select(ExchangeDepartment.code)
+                               .join(ExchangeKey, ExchangeKey.department_id == ExchangeDepartment.id)
+                               .where(ExchangeKey.key_id == key_id)).scalar_one_or_none()
+        audit.record(session, department_actor(code or "unknown"), "exchange.refused", "exchange_key", key_id, None,
+                     {"code": err.code, "method": request.method[:10], "path": request.path[:100],
+                      "item": (item or "")[:40], "mode": mode})
+
+
+def serve(db: Database, request: SignedRequest, mode: str, item_of: Callable[[], str],
+          answer: Callable[[Session, Granted], T], *, units: int = 1, count: bool = True) -> T:
+    """One signed request: authenticate, grant, answer, in one transaction; a refusal is audited and re-raised.
+    With ``count=False`` the answer counts the quota itself (``_record`` does, last)."""
+    _maybe_purge(db)
+    item: str | None = None
+    try:
+        with db.unit_of_work() as session:
+            caller = authenticate(session, request)
+            item = item_of()
+            granted = grant(session, caller, item, mode, units=units, count=count)
+            return answer(session, granted)
+    except DomainError as err:
+        _refused(db, request, err, item, mode)
+        raise
+
+
+def _json_body(raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_BODY:
+        raise ExchangeRequestMalformed(f"the body is larger than {MAX_BODY} bytes")
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ExchangeRequestMalformed("the body is not a JSON object") from exc
+    if not isinstance(value, dict):
+        raise ExchangeRequestMalformed("the body is not a JSON object")
+    return value
+
+
+def _model(kind: type[T], raw: bytes) -> T:
+    import pydantic
+
+    try:
+        return cast(Any, kind).model_validate(_json_body(raw))  # type: ignore[no-any-return]
+    except pydantic.ValidationError as exc:
+        first = exc.errors()[0]
+        raise ExchangeRequestMalformed(f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', '')}"
+                                       [:200]) from exc
+
+
+# ------------------------------------------------------------------------------------------------ answers
+
+
+def _record(session: Session, granted: Granted, person_id: int | None, outcome: str) -> None:
+    """The request's last step: count it against the quota, record the access and its audit record, commit
+    (the quota counter's and the audit chain's row locks are held from here to the commit only)."""
+    count_quota(session, granted)
+    access = {"at": utcnow(), "department_id": granted.caller.department_id, "agreement_id": granted.agreement_id,
+              "item_code": granted.item, "mode": granted.mode, "person_id": person_id, "outcome": outcome}
+    audit.record_with(session, granted.caller.actor, audit.Entry(
+        f"exchange.{granted.mode}", "person" if person_id else "-", person_id or "-", None,
+        audit.read_details(granted.purpose, agreement=granted.agreement_no, item=granted.item, outcome=outcome)),
+        [(_ACCESS_INSERT, access)], commit=True)
+
+
+def _person(session: Session, id_number: str) -> Any:
+    try:
+        return registry.find_by_id_number(session, id_number)
+    except PersonNotFound:
+        return None
+
+
+def _card_reason(session: Session, person_id: int) -> tuple[bool, str]:
+    card = cards.valid_card_of(session, person_id)
+    if card is None:
+        return False, "NO_CARD"
+    return (True, "CARD_NORMAL") if card.app_status == NORMAL else (False, "CARD_NOT_NORMAL")
+
+
+def _name_matches(person: Any, name: str | None) -> bool:
+    if name is None:
+        return False
+    try:
+        return bool(registry.normalise_name(name) == person.name)
+    except DomainError:
+        return False
+
+
+def _period(day: dt.date | None = None) -> str:
+    return f"{day or clock.local_date():%Y-%m}"
+
+
+def verify(db: Database, request: SignedRequest) -> VerifyOut:
+    """核验: yes or no and a reason code, never the data itself."""
+    body: list[VerifyIn] = []
+
+    def item_of() -> str:
+        body.append(_model(VerifyIn, request.body))
+        return body[0].item
+
+    def answer(session: Session, granted: Granted) -> tuple[VerifyOut, int | None]:
+        data = body[0]
+        person = _person(session, data.id_number)
+        if person is None:
+            result, reason = False, "PERSON_UNKNOWN"
+        elif not _name_matches(person, data.name):
+            result, reason = False, "NAME_MISMATCH"
+        elif granted.item == "card_status":
+            result, reason = _card_reason(session, person.id)
+        elif granted.item == "person_basic":
+            result, reason = ((True, "REGISTERED") if person.living_status == LivingStatus.ALIVE.value
+                              else (False, "DECEASED"))
+        elif granted.item == "participation_status":
+            if data.insurance is None:
+                raise ExchangeRequestMalformed("insurance: pension, medical or unemployment")
+            schemes = contributions.schemes_in_force(session, person.id, _period())
+            enrolled = data.insurance in {INSURANCE_OF[s.value] for s in schemes}
+            result, reason = (True, "ENROLLED") if enrolled else (False, "NOT_ENROLLED")
+        elif granted.item == "pension_receipt":
+            result, reason = False, "PENDING"  # answered after the commit (benefits reads in its own transaction)
+        else:
+            raise ExchangeItemNotShareable(f"{granted.item} has no verification", item=granted.item)
+        _record(session, granted, person.id if person is not None else None, reason)
+        return VerifyOut(item=granted.item, result=result, reason=reason, agreement=granted.agreement_no), (
+            person.id if person is not None and reason == "PENDING" else None)
+
+    out, pending_person = serve(db, request, "verification", item_of, answer, count=False)
+    if pending_person is not None:
+        receiving = _pension_since(db, pending_person, out.agreement)
+        out = out.model_copy(update={"result": receiving is not None,
+                                     "reason": "RECEIVING" if receiving is not None else "NOT_RECEIVING"})
+    return out
+
+
+def _pension_since(db: Database, person_id: int, agreement_no: str) -> str | None:
+    actor = department_actor(f"agreement:{agreement_no}"[:40])
+    found = [e for e in benefits.entitlements_of(db, actor, person_id) if e.kind == "pension" and e.status == "active"]
+    return min(e.start_period for e in found) if found else None
+
+
+def _mask_name(name: str, masking: str) -> str:
+    return name if masking == "clear" else registry.mask_name(name)
+
+
+def _mask_card(card_no: str, masking: str) -> str:
+    return card_no if masking == "clear" else card_no[:3] + "*" * max(0, len(card_no) - 5) + card_no[-2:]
+
+
+def query(db: Database, request: SignedRequest) -> QueryOut:
+    """查询: the item's minimal fields, masked unless the agreement says otherwise."""
+    body: list[QueryIn] = []
+
+    def item_of() -> str:
+        body.append(_model(QueryIn, request.body))
+        return body[0].item
+
+    def answer(session: Session, granted: Granted) -> tuple[QueryOut, int | None]:
+        data = body[0]
+        if granted.item == "health_encounter_stats":
+            if data.first is None or data.last is None or data.last < data.first:
+                raise ExchangeRequestMalformed("first and last: the days of the statistics, first <= last")
+            _record(session, granted, None, "STATISTICS")
+            return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=[]), None
+        if data.id_number is None:
+            raise ExchangeRequestMalformed("id_number is required for this item")
+        person = _person(session, data.id_number)
+        if person is None:
+            _record(session, granted, None, "PERSON_UNKNOWN")
+            return QueryOut(item=granted.item, agreement=granted.agreement_no, found=False, data={}), None
+        fields: dict[str, object]
+        pending: int | None = None
+        if granted.item == "card_status":
+            card = cards.valid_card_of(session, person.id)
+            fields = ({"card_no": _mask_card(card.card_no, granted.masking), "card_status": card.app_status,
+                       "issued_on": card.issued_at.date().isoformat() if card.issued_at else None}
+                      if card is not None else {"card_no": None, "card_status": None, "issued_on": None})
+        elif granted.item == "person_basic":
+            fields = {"name": _mask_name(person.name, granted.masking), "sex": person.sex,
+                      "birth_date": person.birth_date.isoformat(), "region_code": person.region_code,
+                      "living_status": person.living_status}
+        elif granted.item == "participation_status":
+            schemes = contributions.schemes_in_force(session, person.id, _period())
+            fields = {"schemes": sorted({INSURANCE_OF[s.value] for s in schemes})}
+        elif granted.item == "pension_receipt":
+            fields, pending = {}, person.id
+        else:
+            raise ExchangeItemNotShareable(f"{granted.item} has no query", item=granted.item)
+        _record(session, granted, person.id, "ANSWERED")
+        return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=fields), pending
+
+    out, pending = serve(db, request, "query", item_of, answer, count=False)
+    if out.item == "health_encounter_stats":
+        data = body[0]
+        assert data.first is not None and data.last is not None
+        cells = health_stats.encounter_counts(db, department_actor(out.agreement[:40]), data.first, data.last)
+        return out.model_copy(update={"data": [{"division": c.division, "month": c.month,
+                                                 "encounter_type": c.encounter_type, "count": c.count}
+                                                for c in cells]})
+    if pending is not None:
+        since = _pension_since(db, pending, out.agreement)
+        return out.model_copy(update={"data": {"receiving": since is not None, "since_period": since}})
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- bulk
+
+BULK_ITEMS = ("card_status", "person_basic")
+CHUNK = 5000
+BULK_HEADER = "line,result,reason\n"
+_ACCESSES = cast(Table, ExchangeAccess.__table__)
+
+
+def bulk_start(db: Database, request: SignedRequest, item: str) -> Granted:
+    """Authenticate a bulk verification file (the signature covers the whole file) and grant it: one request
+    against the daily quota."""
+    def answer(session: Session, granted: Granted) -> Granted:
+        if granted.item not in BULK_ITEMS:
+            raise ExchangeItemNotShareable(f"{granted.item} has no bulk verification", item=granted.item)
+        audit.record_read(session, granted.caller.actor, "exchange.bulk", "exchange_agreement", granted.agreement_no,
+                          purpose=granted.purpose, item=granted.item, bytes=len(request.body))
+        return granted
+
+    return serve(db, request, "bulk", lambda: item, answer)
+
+
+def _parse_line(line: str) -> tuple[str, str] | None:
+    number, sep, name = line.partition(",")
+    if not sep:
+        return None
+    try:
+        return idnumber.parse(number.strip()).value, name.strip()
+    except DomainError:
+        return None
+
+
+def bulk_answer(db: Database, granted: Granted, lines: Iterable[str]) -> Iterator[str]:
+    """The answer file of a bulk verification, streamed: ``line,result,reason`` and one line per input line
+    (numbered from 1; blank lines and a first line ``id_number,name`` are answered as ``SKIPPED``). Input
+    lines are ``id_number,name``; each chunk is read and its accesses recorded in one transaction."""
+    if granted.item not in BULK_ITEMS:
+        raise ExchangeItemNotShareable(f"{granted.item} has no bulk verification", item=granted.item)
+    yield BULK_HEADER
+    chunk: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, start=1):
+        chunk.append((number, line))
+        if len(chunk) >= CHUNK:
+            yield _answer_chunk(db, granted, chunk)
+            chunk = []
+    if chunk:
+        yield _answer_chunk(db, granted, chunk)
+
+
+def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) -> str:
+    actor = granted.caller.actor
+    parsed: list[tuple[int, tuple[str, str] | None, str]] = []
+    for number, raw in chunk:
+        line = raw.rstrip("\r\n")
+        if not line.strip() or (number == 1 and line.strip().lower().startswith("id_number")):
+            parsed.append((number, None, "SKIPPED"))
+        else:
+            found = _parse_line(line)
+            parsed.append((number, found, "" if found else "LINE_MALFORMED"))
+    with db.unit_of_work() as session:
+        numbers = {p[0] for _, p, _ in parsed if p is not None}
+        persons = registry.persons_by_id_numbers_in(session, actor, numbers)
+        person_ids = [pid for pid, _ in persons.values()]
+        names = registry.names_of_persons_in(session, actor, person_ids)
+        valid = cards.valid_cards_of_persons(session, person_ids) if granted.item == "card_status" else {}
+        out: list[str] = []
+        accesses: list[dict[str, Any]] = []
+        at = utcnow()
+        for number, entry, reason in parsed:
+            if entry is None:
+                out.append(f"{number},0,{reason}\n")
+                continue
+            id_number, name = entry
+            person = persons.get(id_number)
+            if person is None:
+                result, reason = False, "PERSON_UNKNOWN"
+            else:
+                pid, living = person
+                try:
+                    same = registry.normalise_name(name) == names.get(pid)
+                except DomainError:
+                    same = False
+                if not same:
+                    result, reason = False, "NAME_MISMATCH"
+                elif granted.item == "card_status":
+                    card = valid.get(pid)
+                    result, reason = ((False, "NO_CARD") if card is None else
+                                      (True, "CARD_NORMAL") if card.app_status == NORMAL else
+                                      (False, "CARD_NOT_NORMAL"))
+                else:
+                    result, reason = ((True, "REGISTERED") if living == LivingStatus.ALIVE.value
+                                      else (False, "DECEASED"))
+                accesses.append({"at": at, "department_id": granted.caller.department_id,
+                                 "agreement_id": granted.agreement_id, "item_code": granted.item, "mode": "bulk",
+                                 "person_id": pid, "outcome": reason})
+            out.append(f"{number},{1 if result else 0},{reason}\n")
+        for start in range(0, len(accesses), 1000):
+            insert_rows(session, _ACCESSES, accesses[start:start + 1000])
+        audit.record_read(session, actor, "exchange.bulk.lines", "exchange_agreement", granted.agreement_no,
+                          purpose=granted.purpose, item=granted.item, first_line=chunk[0][0], lines=len(chunk),
+                          persons=len(accesses))
+        return "".join(out)
+
+
+def refuse_bulk(db: Database, request: SignedRequest, err: DomainError, item: str) -> None:
+    """Audit a bulk request refused before it was granted (the API's item parameter malformed)."""
+    _refused(db, request, err, item, "bulk")
+
+
+__all__ = ["BULK_HEADER", "Caller", "ExchangeError", "Granted", "SignedRequest", "authenticate", "bulk_answer",
+           "bulk_start", "grant", "grant_for_department", "purge_nonces", "query", "serve", "verify"]
