@@ -332,11 +332,14 @@ _PG_OPEN = ("WITH new AS (INSERT INTO ledger_accounts (code, kind, currency, deb
             "reference, timestamp) SELECT b.id, :debit, new.id, b.amount, 'posted', b.tcode, b.reference, :now "
             "FROM ledger_bulk_open b JOIN new ON new.code = b.code RETURNING amount) "
             "SELECT (SELECT count(*) FROM new), count(*), coalesce(sum(amount), 0) FROM ins")
-# The rules of ``_check`` and of the codes for rows staged by a query (``post_opening_selected``), in SQL: the
-# first row that breaks one, if any. A duplicate id is refused by the journal's unique index.
-_PG_OPEN_INVALID = ("SELECT id FROM ledger_bulk_open WHERE id !~ '^[A-Za-z0-9_.:-]{1,64}$' "
-                    "OR code !~ '^[A-Za-z0-9_.:-]{1,100}$' OR amount <= 0 OR code = :debit_code "
-                    "OR tcode ~ '[\\t\\r\\n]' OR reference ~ '[\\t\\r\\n]' LIMIT 1")
+# The rules of ``_check`` that cost little in SQL, for rows staged by a query (``post_opening_selected``): the
+# first row that breaks one, if any. (A regular expression per id and code cost 25 µs a row, ten seconds for
+# 200,000 rows: the characters of ids and codes are the caller's to guarantee, by building them from checked
+# parts; a duplicate id is refused by the journal's unique index.)
+_PG_OPEN_INVALID = ("SELECT id FROM ledger_bulk_open WHERE octet_length(id) NOT BETWEEN 1 AND 64 "
+                    "OR octet_length(code) NOT BETWEEN 1 AND 100 OR amount <= 0 OR code = :debit_code "
+                    "OR strpos(tcode, chr(9)) > 0 OR strpos(tcode, chr(10)) > 0 "
+                    "OR strpos(reference, chr(9)) > 0 OR strpos(reference, chr(10)) > 0 LIMIT 1")
 # Sorting and hashing millions of staged rows in memory rather than in temporary files (this transaction only).
 _PG_OPEN_MEMORY = "SELECT set_config('work_mem', '256MB', true)"
 
@@ -382,10 +385,12 @@ def post_opening_selected(session: Session, debit_code: str, query: Select[Any],
                           credit_never_negative: bool) -> BulkResult:
     """``post_opening`` for transfers a caller selects from its own tables: ``query`` returns (transfer id,
     credit account code, amount, transfer code, reference) rows, all from the account ``debit_code``. On
-    PostgreSQL the rows never leave the server — they are staged by ``INSERT … SELECT`` and checked by the same
-    rules in one SQL pass (ids and codes of A-Z a-z 0-9 _ . : -, amounts above zero, no tab or line break; a
-    duplicate id is refused by the journal's unique index) — so a migration of millions of rows spends no
-    Python and no COPY on them. SQLite: the rows are read and go through ``post_opening``."""
+    PostgreSQL the rows never leave the server — they are staged by ``INSERT … SELECT`` and checked in one SQL
+    pass (lengths of ids and codes, amounts above zero, debit ≠ credit, no tab or line break; a duplicate id is
+    refused by the journal's unique index) — so a migration of millions of rows spends no Python and no COPY on
+    them. The caller guarantees that ids and codes are of A-Z a-z 0-9 _ . : - by building them from checked
+    parts (a literal prefix, a column its own parser checked); SQLite checks that too, the rows being read and
+    going through ``post_opening``."""
     if session.get_bind().dialect.name != "postgresql":
         rows = session.execute(query).all()
         return post_opening(session, [BulkTransfer(str(i), debit_code, str(c), int(a), str(tc), r)
