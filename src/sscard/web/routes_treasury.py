@@ -22,10 +22,11 @@ from sscard.errors import DomainError
 from sscard.money import yuan
 from sscard.treasury import report as files
 from sscard.treasury import service
+from sscard.treasury.errors import TreasuryReportFontMissing
 from sscard.treasury.statements import MAX_BYTES
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.i18n import N_, gettext, language_of
-from sscard.web.pages import Form, WebActor, db_of, render, require
+from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 
 router = APIRouter(include_in_schema=False)
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -204,10 +205,20 @@ def _report(request: Request, actor: Actor, code: str, month: str) -> service.Re
     return service.reconciliation(db_of(request), actor, code, month if _MONTH.fullmatch(month) else "")
 
 
+def font_missing(request: Request, err: DomainError) -> HTMLResponse:
+    """503 with the error's code (the CSV still works): no font with Chinese glyphs on this server."""
+    return error_page(request, err.http_status, N_("PDF not available"),
+                      N_("No Chinese font is installed for PDF reports; download the CSV instead."), err.code)
+
+
 @router.get("/treasury/report/{code}/{month}.pdf")
 def report_pdf(request: Request, actor: WebActor, code: str, month: str) -> Response:
     found = _report(request, actor, code, month)
-    return Response(files.reconciliation_pdf(found, language_of(request)), media_type="application/pdf",
+    try:
+        body = files.reconciliation_pdf(found, language_of(request))
+    except TreasuryReportFontMissing as err:
+        return font_missing(request, err)
+    return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="recon-{found.account.code}-{month}.pdf"'})
 
 
