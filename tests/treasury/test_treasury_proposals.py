@@ -63,7 +63,8 @@ def test_a_term_deposit_placed_and_taken_back_through_the_pages(fresh_city: City
                 "certificate_no": "TD66100001", "tender_ref": "ZB-2026-UNE-1", "principal": "30,000.00",
                 "rate": "2.75", "term_months": "12", "placed_on": "2026-01-05", "request_key": "une-place-1"}
         for field, bad, message in (("rate", "2.755", "请输入年利率"), ("term_months", "121", "存期为 1 至 120 个月"),
-                                    ("principal", "-5", "请输入大于零的金额"), ("placed_on", "2026-13-01", "请输入日期")):
+                                    ("principal", "-5", "请输入大于零的金额"),
+                                    ("placed_on", "2026-13-01", "请输入日期")):
             refused = accountant.post("/treasury/deposits", {**form, field: bad})
             assert refused.status_code == 422 and message in refused.text, (field, refused.text[-500:])
             assert 'value="ZB-2026-UNE-1"' in refused.text  # what was typed is kept

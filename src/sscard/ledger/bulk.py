@@ -381,7 +381,7 @@ def post_opening(session: Session, transfers: Sequence[BulkTransfer], credit_kin
     return _open_staged(session, debit, debit_code, credit_kind, credit_never_negative)
 
 
-def post_opening_selected(session: Session, debit_code: str, query: Select[Any], credit_kind: str,
+def post_opening_selected(session: Session, debit_code: str, query: Select[*tuple[Any, ...]], credit_kind: str,
                           credit_never_negative: bool) -> BulkResult:
     """``post_opening`` for transfers a caller selects from its own tables: ``query`` returns (transfer id,
     credit account code, amount, transfer code, reference) rows, all from the account ``debit_code``. On

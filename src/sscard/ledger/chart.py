@@ -302,8 +302,8 @@ def credit_personal_medical_openings(session: Session, transfers: Sequence[BulkT
     return post_opening(session, transfers, PersonalMedical.kind, PersonalMedical.never_negative)
 
 
-def credit_personal_medical_openings_selected(session: Session, debit: ChartAccount, query: Select[Any]
-                                              ) -> BulkResult:
+def credit_personal_medical_openings_selected(session: Session, debit: ChartAccount,
+                                              query: Select[*tuple[Any, ...]]) -> BulkResult:
     """``credit_personal_medical_openings`` for rows the caller selects in SQL (``bulk.post_opening_selected``:
     (transfer id, ``PersonalMedical.code_sql(person id)``, amount, transfer code, reference))."""
     from sscard.ledger.bulk import post_opening_selected

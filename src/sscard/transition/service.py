@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import cast
 
 from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sscard import clock
 from sscard.access import Actor, Permission
@@ -200,8 +201,9 @@ def _carry(session: Session, import_id: int, source: str, file_id: str, account:
     """One posted transfer per carried card with a balance, selected from the register just written (on
     PostgreSQL the rows never leave the server: ``chart.credit_personal_medical_openings_selected``)."""
     before, after = transfer_id(source, "{}").split("{}")
+    person_id = cast("InstrumentedAttribute[int]", LegacyCard.person_id)  # carried cards always have one (CHECK)
     query = (select(literal(before) + LegacyCard.legacy_card_no + literal(after),
-                    chart.PersonalMedical.code_sql(LegacyCard.person_id), LegacyCard.balance_fen,
+                    chart.PersonalMedical.code_sql(person_id), LegacyCard.balance_fen,
                     literal(TRANSFER_CODE), literal(file_id))
              .where(LegacyCard.import_id == import_id, LegacyCard.state == CARRIED, LegacyCard.balance_fen > 0))
     done = chart.credit_personal_medical_openings_selected(session, account, query)
