@@ -112,6 +112,9 @@ def test_the_treasury_and_transition_journeys_are_accessible_and_speak_chinese(o
     supervisor.click(f'a[href="/treasury/instructions/{placement.id}/approve"]')
     supervisor.wait_for_selector("#confirm")
     assert "医保基金财政专户（浏览器）" in supervisor.inner_text("#confirm-from")
+    assert (supervisor.inner_text("#confirm-bank"), supervisor.inner_text("#confirm-rate"),
+            supervisor.inner_text("#confirm-maturity")) == ("中国工商银行", "2.75", f"{clock.local_date().year + 1}"
+                                                             f"-{clock.local_date():%m-%d}")
     _accessible(supervisor, "supervisor-confirm")
     supervisor.click("#confirm-yes")
     supervisor.wait_for_selector("#done")

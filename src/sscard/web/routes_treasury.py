@@ -215,9 +215,12 @@ def confirm(request: Request, actor: WebActor, instruction_id: int) -> Response:
         errors = FormErrors(language_of(request))
         errors.add(GENERAL, gettext(errors.language, N_("That instruction is not awaiting approval.")))
         return _page(request, actor, errors, status=404)
-    names = {a.code: a.name for a in service.list_accounts(db_of(request), actor)}
-    return render(request, "treasury_confirm.html", {"i": found, "yuan": yuan, "FLOW": FLOW, "names": names,
-                                                     "own": found.proposed_by == actor.username})
+    accounts = {a.code: a for a in service.list_accounts(db_of(request), actor)}
+    deposit = next((a for a in (accounts.get(found.to_code), accounts.get(found.from_code))
+                    if a is not None and a.deposit is not None and found.kind in ("placement", "maturity")), None)
+    return render(request, "treasury_confirm.html", {
+        "i": found, "yuan": yuan, "FLOW": FLOW, "BANK": BANK, "names": {c: a.name for c, a in accounts.items()},
+        "deposit": deposit, "own": found.proposed_by == actor.username})
 
 
 @router.post("/treasury/instructions/{instruction_id}/approve")
