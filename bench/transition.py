@@ -154,8 +154,8 @@ def main() -> None:
         "targets": {"seconds": TARGET_SECONDS},
         "summary": [
             {"what": f"{n:,}-card legacy medical card migration end to end (`sscard transition import`, "
-                     f"{args.encoding} file of {size_mb:,.0f} MB: MAC, parse, match, register, accounts, ledger "
-                     "post_many, audit), PostgreSQL",
+                     f"{args.encoding} file of {size_mb:,.0f} MB: MAC, parse, match, register, accounts and ledger "
+                     "transfers selected in SQL, audit), PostgreSQL",
              "figure": f"**{seconds:.1f} s** ({n / seconds:,.0f} cards/s), peak memory {peak_mb:,} MB RSS; "
                        f"{imported['carried_count']:,} carried, {imported['exception_count']:,} queued; report "
                        f"{report_seconds:.1f} s, difference {report['difference_fen']} fen (machine shared and "

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any, NamedTuple
 
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import Column, Executable, Table, Text, bindparam, column, func, insert, select, update, values
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSON
@@ -86,14 +87,18 @@ _CHUNK = 20_000
 
 
 def copy_text(session: Session, table: str, columns: Sequence[str], lines: Iterable[str],
-              empty_is_null: bool = False) -> None:
+              empty_is_null: bool = False, overlap: bool = False) -> None:
     """Append rows given as COPY text lines (fields joined by tabs, ending in a newline; no NULLs) to ``table``.
 
     PostgreSQL takes them as they are — the caller formats a row in one f-string, about four times cheaper
     than a tuple per row through ``write_row``; a backslash in a chunk is escaped first (COPY would read it as
     an escape), and a stray tab or line break inside a field makes COPY fail on the column count, never store
     a shifted row. SQLite gets the same rows split back into one prepared ``executemany``. ``empty_is_null``:
-    an empty field is NULL (``COPY … WITH (NULL '')``; for rows whose text columns are never empty)."""
+    an empty field is NULL (``COPY … WITH (NULL '')``; for rows whose text columns are never empty).
+
+    ``overlap``: a thread of psycopg's (``QueuedLibpqWriter``) sends the chunks while this one formats the next
+    (pass ``lines`` as a generator): the server stores rows while Python builds the following ones, two cores
+    busy instead of one in turn (a migration's millions of rows)."""
     it = iter(lines)
     if session.get_bind().dialect.name != "postgresql":
         statement = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
@@ -105,9 +110,9 @@ def copy_text(session: Session, table: str, columns: Sequence[str], lines: Itera
                 raise ValueError(f"{table}: a field holds a tab or a line break")
             executemany(session, statement, rows)
         return
-    with driver_connection(session).cursor() as cur, \
-            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN" + (" WITH (NULL '')" if empty_is_null else "")
-                     ) as copy:
+    cur = driver_connection(session).cursor()
+    with cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN" + (" WITH (NULL '')" if empty_is_null else ""),
+                       writer=QueuedLibpqWriter(cur) if overlap else None) as copy:
         while chunk := list(islice(it, _CHUNK)):
             text = "".join(chunk)
             copy.write(text.replace("\\", "\\\\") if "\\" in text else text)

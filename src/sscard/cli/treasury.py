@@ -1,10 +1,12 @@
 """``sscard treasury …``: the funds' bank accounts (docs/treasury.md) from the command line of the fund
 accountant's host — the accounts and positions, statement import (camt.053 or SSCSV1), the reconciliation queue,
-the daily balance checks, the instructions awaiting approval and their approval, and the monthly 余额调节表 as PDF
-and CSV. Rich tables by default, ``--json`` for machines; a refusal exits 2 with its stable code."""
+the daily balance checks, movements proposed (sweep, 用款计划 payment, term deposit placement and maturity) and
+approved or sent back by a second operator, and the monthly 余额调节表 as PDF and CSV. Rich tables by default,
+``--json`` for machines; a refusal exits 2 with its stable code."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -149,6 +151,73 @@ def _instructions(found: list[InstructionOut], as_json: bool) -> None:
         table.add_row(str(i.id), i.reference, i.kind, i.from_code, i.to_code, yuan(i.amount), yuan(i.interest),
                       i.plan_no or "", i.status, i.proposed_by, i.decided_by or "")
     console.print(table)
+
+
+propose_app = typer.Typer(help="经办: propose a movement; another operator approves it (treasury approve ID)",
+                          no_args_is_help=True)
+treasury_app.add_typer(propose_app, name="propose")
+KeyOpt = Annotated[str, typer.Option("--key", help="the request key: a retry with the same key proposes nothing twice")]
+FenArg = Annotated[int, typer.Argument(help="the amount in fen (分)", min=1)]
+
+
+@propose_app.command("sweep")
+@domain_errors
+def propose_sweep(from_code: Annotated[str, typer.Argument(help="the collection account (收入户)")],
+                  to_code: Annotated[str, typer.Argument(help="the finance special account (财政专户)")],
+                  amount: FenArg, key: KeyOpt, memo: str = "", operator: OperatorOpt = "system",
+                  as_json: JsonOpt = False) -> None:
+    """收入户 → 财政专户 (归集)."""
+    db, actor = db_and_actor(operator)
+    made = service.propose(db, actor, "sweep", from_code, to_code, amount, key, None, memo)
+    _instructions([InstructionOut.model_validate(made)], as_json)
+
+
+@propose_app.command("plan")
+@domain_errors
+def propose_plan(from_code: Annotated[str, typer.Argument(help="the finance special account (财政专户)")],
+                 to_code: Annotated[str, typer.Argument(help="the payment account (支出户)")],
+                 amount: FenArg, plan_no: Annotated[str, typer.Option(help="the approved 用款计划's number")],
+                 key: KeyOpt, memo: str = "", operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
+    """财政专户 → 支出户 on an approved 用款计划."""
+    db, actor = db_and_actor(operator)
+    made = service.propose(db, actor, "plan", from_code, to_code, amount, key, plan_no, memo)
+    _instructions([InstructionOut.model_validate(made)], as_json)
+
+
+@propose_app.command("placement")
+@domain_errors
+def propose_placement(special_code: Annotated[str, typer.Argument(help="the finance special account it leaves")],
+                      deposit_code: Annotated[str, typer.Argument(help="the code the deposit is registered under")],
+                      principal: FenArg,
+                      tender: Annotated[str, typer.Option(help="the tender result's reference (招标结果)")],
+                      certificate: Annotated[str, typer.Option(help="the bank's deposit certificate number")],
+                      rate_bp: Annotated[int, typer.Option(help="the rate won, in basis points a year (275 = 2.75 %)")],
+                      term_months: Annotated[int, typer.Option(help="the term, 1-120 months")],
+                      placed_on: Annotated[str, typer.Option(help="YYYY-MM-DD (maturity = placement + term)")],
+                      key: KeyOpt, bank: Annotated[str | None, typer.Option(help="the bank that won the tender "
+                                                                                  "(default the special account's)")]
+                      = None, operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
+    """财政专户 → a term deposit placed by tender result."""
+    db, actor = db_and_actor(operator)
+    made = service.propose_placement(db, actor, key, special_code, deposit_code, certificate, tender, principal,
+                                     rate_bp, term_months, _date(placed_on), bank)
+    _instructions([InstructionOut.model_validate(made)], as_json)
+
+
+@propose_app.command("maturity")
+@domain_errors
+def propose_maturity(deposit_code: Annotated[str, typer.Argument(help="the matured term deposit")], key: KeyOpt,
+                     operator: OperatorOpt = "system", as_json: JsonOpt = False) -> None:
+    """A matured deposit back to its 财政专户 with the interest its terms earn."""
+    db, actor = db_and_actor(operator)
+    _instructions([InstructionOut.model_validate(service.propose_maturity(db, actor, key, deposit_code))], as_json)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text[:20]!r} is not YYYY-MM-DD") from None
 
 
 @treasury_app.command("approve")

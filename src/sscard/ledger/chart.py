@@ -55,9 +55,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, String, cast, literal
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, literal
 from sqlalchemy.orm import Session
 
 from sscard.ledger.accounts import balance, get_or_create_account
@@ -354,6 +354,15 @@ def credit_personal_medical_openings(session: Session, transfers: Sequence[BulkT
     from sscard.ledger.bulk import post_opening
 
     return post_opening(session, transfers, PersonalMedical.kind, PersonalMedical.never_negative)
+
+
+def credit_personal_medical_openings_selected(session: Session, debit: ChartAccount,
+                                              query: Select[*tuple[Any, ...]]) -> BulkResult:
+    """``credit_personal_medical_openings`` for rows the caller selects in SQL (``bulk.post_opening_selected``:
+    (transfer id, ``PersonalMedical.code_sql(person id)``, amount, transfer code, reference))."""
+    from sscard.ledger.bulk import post_opening_selected
+
+    return post_opening_selected(session, debit.code, query, PersonalMedical.kind, PersonalMedical.never_negative)
 
 
 def open_missing(session: Session, accounts: Iterable[Account]) -> None:

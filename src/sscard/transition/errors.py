@@ -115,3 +115,14 @@ class LegacyExceptionNotFound(NotFound):
     code = "LEGACY_EXCEPTION_NOT_FOUND"
     message_zh = "异常队列中没有该旧医保卡"
     message_en = "That legacy card is not in the exceptions queue"
+
+
+class LegacyReportFontMissing(DomainError):
+    """The server has no font with Chinese glyphs (``sscard.pdffont``): the PDF cannot be made; the CSV can."""
+
+    code = "LEGACY_REPORT_FONT_MISSING"
+    http_status = 503
+    message_zh = ("服务器未安装中文字体，无法生成 PDF 迁移对账报告"
+                  "（可下载 CSV；管理员请安装 fonts-wqy-microhei 或设置 SSCARD_WEB_PDF_FONT）")
+    message_en = ("The server has no Chinese font, so the PDF migration reconciliation cannot be made (the CSV can; "
+                  "an administrator installs fonts-wqy-microhei or sets SSCARD_WEB_PDF_FONT)")

@@ -11,7 +11,8 @@ from fpdf import FPDF
 
 from sscard import clock
 from sscard.money import yuan
-from sscard.pdffont import PdfFontMissing, font_path  # noqa: F401  (re-exported)
+from sscard.pdffont import PdfFontMissing, font_path
+from sscard.transition.errors import LegacyReportFontMissing
 from sscard.transition.schemas import ReportOut
 
 # (Chinese, English) of every label the report prints.
@@ -90,7 +91,10 @@ def report_pdf(r: ReportOut, language: str = "zh_CN") -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"{_t('title', language)} {r.file_id}")
     pdf.add_page()
-    pdf.add_font("cjk", fname=str(font_path()))
+    try:
+        pdf.add_font("cjk", fname=str(font_path()))
+    except PdfFontMissing as exc:
+        raise LegacyReportFontMissing(str(exc)) from None
     pdf.set_font("cjk", size=14)
     pdf.cell(text=_t("title", language), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)

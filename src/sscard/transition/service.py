@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import cast
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sscard import clock
 from sscard.access import Actor, Permission
@@ -51,7 +52,6 @@ WINDOW_FROM = "transition.legacy_window_from"
 WINDOW_UNTIL = "transition.legacy_window_until"
 CARRIED, EXCEPTION = "carried", "exception"
 NO_PERSON, ID_INVALID, DECEASED = "NO_PERSON", "ID_INVALID", "PERSON_DECEASED"
-_POST_CHUNK = 1_000_000  # transfers per post_many call: bounds the memory of one call, same transaction
 _CHECK_CHUNK = 50_000
 _COLUMNS = ("legacy_card_no", "import_id", "line_no", "id_number", "name", "balance_fen", "legacy_status",
             "person_id", "state", "reason")
@@ -109,7 +109,7 @@ def import_file(db: Database, actor: Actor, data: bytes, source: str | None = No
         say("cards recorded")
         account = chart.LegacyTransition(h.source)
         chart.open_account(session, account)
-        posted, opened = _carry(session, h.source, h.file_id, account.code, parsed, person_ids, carried)
+        posted, opened = _carry(session, imp.id, h.source, h.file_id, account)
         say("balances carried (accounts opened with them)")
         zero = {person_ids[i] for i in carried if parsed.balances[i] == 0}
         opened += chart.open_personal_medical_many(session, sorted(p for p in zero if p is not None))
@@ -184,31 +184,30 @@ def _classify(numbers: Sequence[str], matched: dict[str, tuple[int, str]]
 
 def _insert_cards(session: Session, import_id: int, parsed: legacy_file.LegacyFile, person_ids: list[int | None],
                   states: list[str], reasons: list[str | None]) -> None:
-    """COPY text lines (PostgreSQL; an executemany on SQLite): names hold no tab or control character (the
-    parser refused those), and an empty person or reason is NULL."""
+    """COPY text lines (PostgreSQL; an executemany on SQLite), formatted while psycopg's thread sends the ones
+    before: names hold no tab or control character (the parser refused those), an empty person or reason is
+    NULL."""
     with no_gc():
-        lines = [f"{card}\t{import_id}\t{no}\t{number}\t{name}\t{balance}\t{status}\t{'' if pid is None else pid}"
+        lines = (f"{card}\t{import_id}\t{no}\t{number}\t{name}\t{balance}\t{status}\t{'' if pid is None else pid}"
                  f"\t{state}\t{reason or ''}\n"
                  for no, (card, number, name, balance, status, pid, state, reason) in enumerate(zip(
                      parsed.cards, parsed.id_numbers, parsed.names, parsed.balances, parsed.statuses, person_ids,
-                     states, reasons, strict=True), start=1)]
-        copy_text(session, "transition_cards", _COLUMNS, lines, empty_is_null=True)
+                     states, reasons, strict=True), start=1))
+        copy_text(session, "transition_cards", _COLUMNS, lines, empty_is_null=True, overlap=True)
 
 
-def _carry(session: Session, source: str, file_id: str, account: str, parsed: legacy_file.LegacyFile,
-           person_ids: list[int | None], carried: list[int]) -> tuple[int, int]:
-    """One posted transfer per carried card with a balance, in chunks of ``_POST_CHUNK`` (same transaction)."""
-    with_balance = [i for i in carried if parsed.balances[i] > 0]
-    codes = chart.personal_medical_codes([person_ids[i] for i in with_balance])  # type: ignore[misc]
-    posted = opened = 0
-    for start in range(0, len(with_balance), _POST_CHUNK):
-        part = with_balance[start:start + _POST_CHUNK]
-        with no_gc():
-            transfers = [BulkTransfer(transfer_id(source, parsed.cards[i]), account, codes[start + k],
-                                      parsed.balances[i], TRANSFER_CODE, file_id) for k, i in enumerate(part)]
-        done = chart.credit_personal_medical_openings(session, transfers)
-        posted, opened = posted + done.posted, opened + done.opened
-    return posted, opened
+def _carry(session: Session, import_id: int, source: str, file_id: str, account: chart.LegacyTransition
+           ) -> tuple[int, int]:
+    """One posted transfer per carried card with a balance, selected from the register just written (on
+    PostgreSQL the rows never leave the server: ``chart.credit_personal_medical_openings_selected``)."""
+    before, after = transfer_id(source, "{}").split("{}")
+    person_id = cast("InstrumentedAttribute[int]", LegacyCard.person_id)  # carried cards always have one (CHECK)
+    query = (select(literal(before) + LegacyCard.legacy_card_no + literal(after),
+                    chart.PersonalMedical.code_sql(person_id), LegacyCard.balance_fen,
+                    literal(TRANSFER_CODE), literal(file_id))
+             .where(LegacyCard.import_id == import_id, LegacyCard.state == CARRIED, LegacyCard.balance_fen > 0))
+    done = chart.credit_personal_medical_openings_selected(session, account, query)
+    return done.posted, done.opened
 
 
 # ---------------------------------------------------------------------------------------------------- reports

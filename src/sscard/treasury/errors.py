@@ -1,7 +1,7 @@
 """Treasury errors. A refused statement is refused whole (``TreasuryStatementRejected`` and its subclasses are
 raised before anything of it is written); catch that class for every statement defect, ``.code`` says which."""
 
-from sscard.errors import Conflict, NotFound, ValidationFailed
+from sscard.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 
 class TreasuryStatementRejected(ValidationFailed):
@@ -116,3 +116,14 @@ class TreasuryReportEmpty(NotFound):
     code = "TREASURY_REPORT_EMPTY"
     message_zh = "该账户该月没有已导入的对账单，无法编制余额调节表"
     message_en = "No statement was imported for the account and month; no reconciliation report can be made"
+
+
+class TreasuryReportFontMissing(DomainError):
+    """The server has no font with Chinese glyphs (``sscard.pdffont``): the PDF cannot be made; the CSV can."""
+
+    code = "TREASURY_REPORT_FONT_MISSING"
+    http_status = 503
+    message_zh = ("服务器未安装中文字体，无法生成 PDF 余额调节表"
+                  "（可下载 CSV；管理员请安装 fonts-wqy-microhei 或设置 SSCARD_WEB_PDF_FONT）")
+    message_en = ("The server has no Chinese font, so the PDF reconciliation report cannot be made (the CSV can; "
+                  "an administrator installs fonts-wqy-microhei or sets SSCARD_WEB_PDF_FONT)")

@@ -13,7 +13,8 @@ import io
 from fpdf import FPDF
 
 from sscard.money import yuan
-from sscard.pdffont import PdfFontMissing, font_path  # noqa: F401  (re-exported)
+from sscard.pdffont import PdfFontMissing, font_path
+from sscard.treasury.errors import TreasuryReportFontMissing
 from sscard.treasury.service import Reconciliation, ReconItem
 
 TEXT = {
@@ -73,7 +74,10 @@ def reconciliation_pdf(r: Reconciliation, language: str = "zh_CN") -> bytes:
     pdf = FPDF(format="A4")
     pdf.set_title(f"{t['title']} {r.account.code} {r.month}")
     pdf.add_page()
-    pdf.add_font("cjk", fname=str(font_path()))
+    try:
+        pdf.add_font("cjk", fname=str(font_path()))
+    except PdfFontMissing as exc:
+        raise TreasuryReportFontMissing(str(exc)) from None
     pdf.set_font("cjk", size=15)
     pdf.cell(text=t["title"], new_x="LMARGIN", new_y="NEXT", align="C", w=0)
     pdf.set_font_size(9)

@@ -96,10 +96,14 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     return HTMLResponse(html, status_code=status)
 
 
-def error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+def error_page(request: Request, status: int, title: str, message: str, code: str = "") -> HTMLResponse:
+    """An error page; ``code``: a domain error's stable code, shown on the page and sent as ``X-Error-Code``."""
     language = language_of(request)
-    return render(request, "error.html", {"status": status, "title": gettext(language, title),
-                                          "message": gettext(language, message)}, status=status)
+    page = render(request, "error.html", {"status": status, "title": gettext(language, title),
+                                          "message": gettext(language, message), "code": code}, status=status)
+    if code:
+        page.headers["X-Error-Code"] = code
+    return page
 
 
 def wants_html(request: Request) -> bool:

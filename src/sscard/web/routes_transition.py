@@ -15,9 +15,10 @@ from sscard.errors import DomainError
 from sscard.money import yuan
 from sscard.transition import report as report_files
 from sscard.transition import service as transition
+from sscard.transition.errors import LegacyReportFontMissing
 from sscard.web.forms import GENERAL, FormErrors
-from sscard.web.i18n import language_of
-from sscard.web.pages import Form, WebActor, db_of, render, require
+from sscard.web.i18n import N_, language_of
+from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 
 router = APIRouter(include_in_schema=False)
 
@@ -54,7 +55,12 @@ def report_csv(request: Request, actor: WebActor, import_id: int) -> Response:
 def report_pdf(request: Request, actor: WebActor, import_id: int) -> Response:
     require(actor, Permission.TRANSITION_READ)
     found = transition.report(db_of(request), actor, import_id)
-    return Response(report_files.report_pdf(found, language_of(request)), media_type="application/pdf",
+    try:
+        body = report_files.report_pdf(found, language_of(request))
+    except LegacyReportFontMissing as err:
+        return error_page(request, err.http_status, N_("PDF not available"),
+                          N_("No Chinese font is installed for PDF reports; download the CSV instead."), err.code)
+    return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="legacy-{import_id}.pdf"'})
 
 

@@ -6,6 +6,7 @@ checks and the 余额调节表 downloads. Each page calls one service of ``sscar
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -17,15 +18,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from sscard import clock
 from sscard.access import Actor, Permission
 from sscard.errors import DomainError
 from sscard.money import yuan
 from sscard.treasury import report as files
 from sscard.treasury import service
+from sscard.treasury.errors import TreasuryReportFontMissing
 from sscard.treasury.statements import MAX_BYTES
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.i18n import N_, gettext, language_of
-from sscard.web.pages import Form, WebActor, db_of, render, require
+from sscard.web.pages import Form, WebActor, db_of, error_page, render, require
 
 router = APIRouter(include_in_schema=False)
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
@@ -35,6 +38,15 @@ FLOW = {"sweep": N_("Sweep to the special account"), "plan": N_("Transfer on a s
         "placement": N_("Deposit placement"), "maturity": N_("Deposit maturity")}
 FUND = {"pension": N_("Pension"), "medical": N_("Medical"), "unemployment": N_("Unemployment"),
         "work_injury": N_("Work injury"), "employment": N_("Maternity and employment")}
+# Bank names, not codes, on the pages (the code stays in a title attribute); a bank outside this list shows its code.
+BANK = {"ICBC": N_("Industrial and Commercial Bank of China"), "ABC": N_("Agricultural Bank of China"),
+        "BOC": N_("Bank of China"), "CCB": N_("China Construction Bank"), "CGB": N_("China Guangfa Bank"),
+        "QYRCB": N_("Qingyuan Rural Commercial Bank"), "BOCOM": N_("Bank of Communications"),
+        "PSBC": N_("Postal Savings Bank of China")}
+ACCOUNT_STATUS = {"proposed": N_("Awaiting approval"), "open": N_("Open"), "closed": N_("Closed"),
+                  "rejected": N_("Sent back")}
+INSTRUCTION_STATUS = {"proposed": N_("Awaiting approval"), "approved": N_("Approved"), "rejected": N_("Sent back")}
+FORMAT = {"camt053": "camt.053", "csv": "CSV"}
 CHECK = {"ok": N_("Agrees"), "explained": N_("Difference explained"), "unexplained": N_("Difference unexplained")}
 
 
@@ -53,7 +65,7 @@ def _fen(text: str) -> int | None:
 
 
 def _page(request: Request, actor: Actor, errors: FormErrors | None = None, failed: str = "",
-          status: int = 200) -> HTMLResponse:
+          status: int = 200, values: dict[str, str] | None = None) -> HTMLResponse:
     db = db_of(request)
     accounts = service.list_accounts(db, actor)
     statements = service.statements_of(db, actor)
@@ -65,8 +77,10 @@ def _page(request: Request, actor: Actor, errors: FormErrors | None = None, fail
         "recent": service.list_instructions(db, actor, None, 20),
         "queue": service.queue(db, actor, None, 200), "checks": service.balance_checks(db, actor, limit=30),
         "months": months, "yuan": yuan, "mask": files.mask, "KIND": KIND, "FLOW": FLOW, "FUND": FUND,
-        "CHECK": CHECK, "request_key": uuid.uuid4().hex, "errors": errors or FormErrors(language_of(request)),
-        "failed": failed, "done": request.query_params.get("done", "")}, status=status)
+        "CHECK": CHECK, "BANK": BANK, "ACCOUNT_STATUS": ACCOUNT_STATUS, "INSTRUCTION_STATUS": INSTRUCTION_STATUS,
+        "FORMAT": FORMAT, "names": {a.code: a.name for a in accounts}, "today": clock.local_date(),
+        "request_key": uuid.uuid4().hex, "errors": errors or FormErrors(language_of(request)),
+        "failed": failed, "values": values or {}, "done": request.query_params.get("done", "")}, status=status)
 
 
 def _done(message: str) -> RedirectResponse:
@@ -124,6 +138,69 @@ def propose(request: Request, actor: WebActor, form: Form) -> Response:
                  f"{made.reference}")
 
 
+def _rate_bp(text: str) -> int | None:
+    """A yearly rate typed in per cent (``2.75``) in basis points (275); None unless 0-100 % in 0.01 % steps."""
+    try:
+        value = Decimal(text.strip().rstrip("%").strip()) * 100
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or not 0 <= value <= 10_000:
+        return None
+    return int(value)
+
+
+@router.post("/treasury/deposits")
+def propose_placement(request: Request, actor: WebActor, form: Form) -> Response:
+    """经办: a term deposit placed by tender result (bank, amount, rate, term; maturity = placement + term) from a
+    财政专户, awaiting another operator's approval."""
+    require(actor, Permission.TREASURY_PROPOSE)
+    errors = FormErrors(language_of(request))
+    errors.required(form, "special_code", "deposit_code", "bank", "certificate_no", "tender_ref", "principal",
+                    "rate", "term_months", "placed_on", "request_key")
+    principal, rate = _fen(form.get("principal", "")), _rate_bp(form.get("rate", ""))
+    if principal is None and not errors.get("principal"):
+        errors.add("principal", gettext(errors.language, N_("An amount in yuan above zero, at most two decimals.")))
+    if rate is None and not errors.get("rate"):
+        errors.add("rate", gettext(errors.language, N_("A yearly rate in per cent, e.g. 2.75.")))
+    term = form.get("term_months", "")
+    if not (term.isascii() and term.isdigit() and 0 < int(term) <= 120) and not errors.get("term_months"):
+        errors.add("term_months", gettext(errors.language, N_("A term of 1 to 120 months.")))
+    placed_on = None
+    try:
+        placed_on = dt.date.fromisoformat(form.get("placed_on", ""))
+    except ValueError:
+        if not errors.get("placed_on"):
+            errors.add("placed_on", gettext(errors.language, N_("A date as YYYY-MM-DD.")))
+    if errors or principal is None or rate is None or placed_on is None:
+        return _page(request, actor, errors, "placement", status=422, values=form)
+    try:
+        made = service.propose_placement(db_of(request), actor, form["request_key"], form["special_code"],
+                                         form["deposit_code"], form["certificate_no"], form["tender_ref"], principal,
+                                         rate, int(term), placed_on, form["bank"])
+    except DomainError as err:
+        errors.add_domain(err)
+        return _page(request, actor, errors, "placement", status=err.http_status, values=form)
+    return _done(gettext(errors.language, N_("Proposed, awaiting approval by another operator")) + f": "
+                 f"{made.reference}")
+
+
+@router.post("/treasury/deposits/maturity")
+def propose_maturity(request: Request, actor: WebActor, form: Form) -> Response:
+    """经办: a matured deposit back to its 财政专户 with the interest its terms earn, awaiting approval."""
+    require(actor, Permission.TREASURY_PROPOSE)
+    errors = FormErrors(language_of(request))
+    errors.required(form, "deposit_code", "request_key")
+    if errors:
+        return _page(request, actor, errors, "maturity", status=422)
+    try:
+        made = service.propose_maturity(db_of(request), actor, form["request_key"], form["deposit_code"])
+    except DomainError as err:
+        errors.add_domain(err)
+        return _page(request, actor, errors, "maturity", status=err.http_status)
+    return _done(gettext(errors.language, N_("Proposed, awaiting approval by another operator")) + f": "
+                 f"{made.reference}")
+
+
 def _instruction(request: Request, actor: Actor, instruction_id: int) -> service.InstructionView | None:
     return next((i for i in service.list_instructions(db_of(request), actor, "proposed", 1000)
                  if i.id == instruction_id), None)
@@ -138,8 +215,12 @@ def confirm(request: Request, actor: WebActor, instruction_id: int) -> Response:
         errors = FormErrors(language_of(request))
         errors.add(GENERAL, gettext(errors.language, N_("That instruction is not awaiting approval.")))
         return _page(request, actor, errors, status=404)
-    return render(request, "treasury_confirm.html", {"i": found, "yuan": yuan, "FLOW": FLOW,
-                                                     "own": found.proposed_by == actor.username})
+    accounts = {a.code: a for a in service.list_accounts(db_of(request), actor)}
+    deposit = next((a for a in (accounts.get(found.to_code), accounts.get(found.from_code))
+                    if a is not None and a.deposit is not None and found.kind in ("placement", "maturity")), None)
+    return render(request, "treasury_confirm.html", {
+        "i": found, "yuan": yuan, "FLOW": FLOW, "BANK": BANK, "names": {c: a.name for c, a in accounts.items()},
+        "deposit": deposit, "own": found.proposed_by == actor.username})
 
 
 @router.post("/treasury/instructions/{instruction_id}/approve")
@@ -204,10 +285,20 @@ def _report(request: Request, actor: Actor, code: str, month: str) -> service.Re
     return service.reconciliation(db_of(request), actor, code, month if _MONTH.fullmatch(month) else "")
 
 
+def font_missing(request: Request, err: DomainError) -> HTMLResponse:
+    """503 with the error's code (the CSV still works): no font with Chinese glyphs on this server."""
+    return error_page(request, err.http_status, N_("PDF not available"),
+                      N_("No Chinese font is installed for PDF reports; download the CSV instead."), err.code)
+
+
 @router.get("/treasury/report/{code}/{month}.pdf")
 def report_pdf(request: Request, actor: WebActor, code: str, month: str) -> Response:
     found = _report(request, actor, code, month)
-    return Response(files.reconciliation_pdf(found, language_of(request)), media_type="application/pdf",
+    try:
+        body = files.reconciliation_pdf(found, language_of(request))
+    except TreasuryReportFontMissing as err:
+        return font_missing(request, err)
+    return Response(body, media_type="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="recon-{found.account.code}-{month}.pdf"'})
 
 
