@@ -34,7 +34,7 @@ def request_hash(request: BaseModel) -> str:
     ``SettleIn.insuplc_admdvs``) is left out while it is absent: the hash is exactly that of what a client
     before the field sent, so a message stored before an upgrade and retried after it is still the same
     message (not MESSAGE_ID_REUSED)."""
-    omit = getattr(type(request), "HASH_OMIT_IF_NONE", frozenset())
+    omit: frozenset[str] = getattr(type(request), "HASH_OMIT_IF_NONE", frozenset())
     absent = {name for name in omit if getattr(request, name) is None}
     return hashlib.sha256(request.__pydantic_serializer__.to_json(request, exclude=absent or None)).hexdigest()
 
