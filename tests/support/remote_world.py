@@ -182,6 +182,11 @@ class Hub:
     proc: subprocess.Popen[bytes] | None = None
     client: httpx.Client = field(default_factory=lambda: httpx.Client(trust_env=False, timeout=60))
 
+    @property
+    def admin(self) -> dict[str, str]:
+        """The headers of the hub's administration routes (clearing, reconciliation queue)."""
+        return {"Authorization": f"Bearer {self.env['SSCARD_HUB_ADMIN_TOKEN']}"}
+
     def start(self, wait: bool = True) -> None:
         self.proc = launch(["hub", "serve", "--port", self.url.rsplit(":", 1)[1]], self.env, self.log)
         if wait:
@@ -249,6 +254,7 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
         migrate.upgrade(bank_db_url)
     hub = Hub(hub_url, {"SSCARD_HUB_DATABASE_URL": hub_db_url or f"sqlite:///{tmp / 'hub.db'}",
                         "SSCARD_HUB_FORWARD_SECONDS": str(FORWARD_SECONDS),
+                        "SSCARD_HUB_ADMIN_TOKEN": uuid.uuid4().hex,
                         "SSCARD_PARTNER_KEYSTORE": str(tmp / "partner-keys-hub.json"),
                         "SSCARD_HUB_CENTRES": json.dumps({
                             c.region: {"name": NAMES[c.region], "url": c.url, "bank_code": BANK,
