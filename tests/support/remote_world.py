@@ -262,19 +262,13 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
                             for c in (qy, sg)}, ensure_ascii=False)}, tmp / "hub.log")
     world = World(qy, sg, hub, bank_url, Database(bank_db_url))
     try:
-        # the four processes start side by side (each takes seconds to import): the hub and the bank now, each
-        # centre once its database is configured; then all are waited for
+        # the four processes start side by side and first (each takes seconds to import); the centres'
+        # databases are configured meanwhile (nothing reads them before the first request); then all are waited for
         bank = launch(["bank", "serve", "--port", bank_url.rsplit(":", 1)[1]], {"SSCARD_DATABASE_URL": bank_db_url},
                       tmp / "bank.log")
         world.procs.append(bank)
         hub.start(wait=False)
         for centre in (qy, sg):
-            _medical_config(centre.db)
-            code = f"H{centre.region}{uuid.uuid4().hex[:6].upper()}"
-            issued = institutions.create_institution(
-                centre.db, centre.world.admin, code, f"{NAMES[centre.region]}测试医院", "hospital", "3",
-                ["outpatient", "inpatient", "reconcile"])
-            centre.hospital, centre.hospital_key = code, issued.api_key
             centre.env = {"SSCARD_DATABASE_URL": centre.db.url, "SSCARD_REMOTE_REGION": centre.region,
                           "SSCARD_REMOTE_REGION_NAME": NAMES[centre.region], "SSCARD_REMOTE_HUB_URL": hub_url,
                           "SSCARD_REMOTE_ATTEMPT_SECONDS": str(ATTEMPT_SECONDS),
@@ -286,6 +280,13 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
             centre.proc = launch(["serve", "--port", centre.url.rsplit(":", 1)[1]], centre.env,
                                  tmp / f"centre-{centre.region}.log")
             world.procs.append(centre.proc)
+        for centre in (qy, sg):
+            _medical_config(centre.db)
+            code = f"H{centre.region}{uuid.uuid4().hex[:6].upper()}"
+            issued = institutions.create_institution(
+                centre.db, centre.world.admin, code, f"{NAMES[centre.region]}测试医院", "hospital", "3",
+                ["outpatient", "inpatient", "reconcile"])
+            centre.hospital, centre.hospital_key = code, issued.api_key
         _wait(bank_url, bank, tmp / "bank.log")
         for centre in (qy, sg):
             answer = httpx.post(f"{bank_url}/banks/{BANK}/accounts", trust_env=False, timeout=30,
