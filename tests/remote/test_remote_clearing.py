@@ -32,7 +32,15 @@ def test_a_month_clears_to_zero_and_matches_both_ledgers(world: World) -> None:
     excluded = row["fund_paid_fen"] + row["account_paid_fen"]
     bank0 = {r: world.bank_balance(f"SIF{r}") for r in (QY, SG)}
 
-    held = hub.client.post(f"{hub.url}/hub/v1/clearing/{month}").json()
+    # the hub's administration routes want its admin token: without it, or with another, nothing happens
+    for headers in ({}, {"Authorization": "Bearer not-the-token"}, {"Authorization": "Bearer sscard-demo-hub-admin"}):
+        for method, path in (("POST", f"/hub/v1/clearing/{month}"), ("GET", "/hub/v1/reconciliation"),
+                             ("POST", f"/hub/v1/reconciliation/{month}/{treating.region}/{row['msg_id']}")):
+            refused = hub.client.request(method, f"{hub.url}{path}", headers=headers, json={"decision": "exclude"})
+            assert refused.status_code == 401 and refused.json()["error"]["code"] == "HUB_ADMIN_UNAUTHORISED"
+    assert hub.client.get(f"{hub.url}/hub/v1/reconciliation", headers=hub.admin).status_code == 200
+
+    held = hub.client.post(f"{hub.url}/hub/v1/clearing/{month}", headers=hub.admin).json()
     assert held["positions"] == [] and held["province_net_fen"] == 0
     assert [q["msg_id"] for q in held["queued"]] == [row["msg_id"]]
     assert held["queued"][0]["treating_fen"] == excluded - 100 and held["queued"][0]["home_fen"] == excluded
@@ -40,9 +48,9 @@ def test_a_month_clears_to_zero_and_matches_both_ledgers(world: World) -> None:
     assert {r: world.bank_balance(f"SIF{r}") for r in (QY, SG)} == bank0
 
     resolved = hub.client.post(f"{hub.url}/hub/v1/reconciliation/{month}/{treating.region}/"
-                               f"{row['msg_id']}", json={"decision": "exclude"})
+                               f"{row['msg_id']}", json={"decision": "exclude"}, headers=hub.admin)
     assert resolved.status_code == 200, resolved.text
-    done = hub.client.post(f"{hub.url}/hub/v1/clearing/{month}").json()
+    done = hub.client.post(f"{hub.url}/hub/v1/clearing/{month}", headers=hub.admin).json()
     assert done["queued"] == [] and done["province_net_fen"] == 0 and sum(done["net_by_region"].values()) == 0
     (position,) = done["positions"]
     net = position["net_fen"]
@@ -60,6 +68,7 @@ def test_a_month_clears_to_zero_and_matches_both_ledgers(world: World) -> None:
     assert world.bank_balance(f"SIF{creditor}") - bank0[creditor] == net  # the debtor paid the net through the bank
     assert qy.zero_sum() and sg.zero_sum()
 
-    again = hub.client.post(f"{hub.url}/hub/v1/clearing/{month}").json()  # the pair is cleared for the month
+    # the pair is cleared for the month
+    again = hub.client.post(f"{hub.url}/hub/v1/clearing/{month}", headers=hub.admin).json()
     assert again["positions"] == []
     assert world.bank_balance(f"SIF{creditor}") - bank0[creditor] == net

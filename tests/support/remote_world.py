@@ -60,9 +60,14 @@ def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} did not start: {log.read_text()[-2000:]}")
 
 
-def start(args: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+def launch(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """The process started, not yet waited for (``_wait``): the world starts its processes side by side."""
     out = log.open("ab")
-    proc = subprocess.Popen([SSCARD, *args], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen([SSCARD, *args], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start(args: list[str], env: dict[str, str], url: str, log: Path) -> subprocess.Popen[bytes]:
+    proc = launch(args, env, log)
     _wait(url, proc, log)
     return proc
 
@@ -177,8 +182,15 @@ class Hub:
     proc: subprocess.Popen[bytes] | None = None
     client: httpx.Client = field(default_factory=lambda: httpx.Client(trust_env=False, timeout=60))
 
-    def start(self) -> None:
-        self.proc = start(["hub", "serve", "--port", self.url.rsplit(":", 1)[1]], self.env, self.url, self.log)
+    @property
+    def admin(self) -> dict[str, str]:
+        """The headers of the hub's administration routes (clearing, reconciliation queue)."""
+        return {"Authorization": f"Bearer {self.env['SSCARD_HUB_ADMIN_TOKEN']}"}
+
+    def start(self, wait: bool = True) -> None:
+        self.proc = launch(["hub", "serve", "--port", self.url.rsplit(":", 1)[1]], self.env, self.log)
+        if wait:
+            _wait(self.url, self.proc, self.log)
 
     def kill(self) -> None:
         """SIGKILL (the hub dies mid-request: nothing of it runs on)."""
@@ -231,15 +243,18 @@ def _medical_config(db: Database) -> None:
 
 
 def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str, str] | None = None,
-                hub_db_url: str | None = None) -> World:
+                hub_db_url: str | None = None, bank_db_url: str | None = None) -> World:
     """The three processes (and the bank) up, each centre with its hospital; stop with ``World.stop``. The hub's
-    database: a SQLite file in ``tmp`` unless ``hub_db_url`` names another (the bench gives PostgreSQL)."""
+    database: a SQLite file in ``tmp`` unless ``hub_db_url`` names another (the bench gives PostgreSQL); the
+    bank's: a SQLite file migrated here unless ``bank_db_url`` names an already migrated one."""
     qy_url, sg_url, hub_url, bank_url = (f"http://127.0.0.1:{free_port()}" for _ in range(4))
     qy, sg = Centre(QY, build_city(qy_db), qy_url), Centre(SG, build_city(sg_db), sg_url)
-    bank_db_url = f"sqlite:///{tmp / 'bank.db'}"
-    migrate.upgrade(bank_db_url)
+    if bank_db_url is None:
+        bank_db_url = f"sqlite:///{tmp / 'bank.db'}"
+        migrate.upgrade(bank_db_url)
     hub = Hub(hub_url, {"SSCARD_HUB_DATABASE_URL": hub_db_url or f"sqlite:///{tmp / 'hub.db'}",
                         "SSCARD_HUB_FORWARD_SECONDS": str(FORWARD_SECONDS),
+                        "SSCARD_HUB_ADMIN_TOKEN": uuid.uuid4().hex,
                         "SSCARD_PARTNER_KEYSTORE": str(tmp / "partner-keys-hub.json"),
                         "SSCARD_HUB_CENTRES": json.dumps({
                             c.region: {"name": NAMES[c.region], "url": c.url, "bank_code": BANK,
@@ -247,19 +262,13 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
                             for c in (qy, sg)}, ensure_ascii=False)}, tmp / "hub.log")
     world = World(qy, sg, hub, bank_url, Database(bank_db_url))
     try:
-        world.procs.append(start(["bank", "serve", "--port", bank_url.rsplit(":", 1)[1]],
-                                 {"SSCARD_DATABASE_URL": bank_db_url}, bank_url, tmp / "bank.log"))
+        # the four processes start side by side and first (each takes seconds to import); the centres'
+        # databases are configured meanwhile (nothing reads them before the first request); then all are waited for
+        bank = launch(["bank", "serve", "--port", bank_url.rsplit(":", 1)[1]], {"SSCARD_DATABASE_URL": bank_db_url},
+                      tmp / "bank.log")
+        world.procs.append(bank)
+        hub.start(wait=False)
         for centre in (qy, sg):
-            answer = httpx.post(f"{bank_url}/banks/{BANK}/accounts", trust_env=False, timeout=30,
-                                json={"account_no": f"SIF{centre.region}",
-                                      "holder_name": f"{NAMES[centre.region]}医疗保险基金"})
-            assert answer.status_code == 201, answer.text
-            _medical_config(centre.db)
-            code = f"H{centre.region}{uuid.uuid4().hex[:6].upper()}"
-            issued = institutions.create_institution(
-                centre.db, centre.world.admin, code, f"{NAMES[centre.region]}测试医院", "hospital", "3",
-                ["outpatient", "inpatient", "reconcile"])
-            centre.hospital, centre.hospital_key = code, issued.api_key
             centre.env = {"SSCARD_DATABASE_URL": centre.db.url, "SSCARD_REMOTE_REGION": centre.region,
                           "SSCARD_REMOTE_REGION_NAME": NAMES[centre.region], "SSCARD_REMOTE_HUB_URL": hub_url,
                           "SSCARD_REMOTE_ATTEMPT_SECONDS": str(ATTEMPT_SECONDS),
@@ -268,10 +277,27 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
                           "SSCARD_BANK_MODE": "http", "SSCARD_BANK_URL": bank_url,
                           "SSCARD_PARTNER_KEYSTORE": str(tmp / f"partner-keys-{centre.region}.json"),
                           **(extra_env or {})}
-            centre.proc = start(["serve", "--port", centre.url.rsplit(":", 1)[1]], centre.env, centre.url,
-                                tmp / f"centre-{centre.region}.log")
+            centre.proc = launch(["serve", "--port", centre.url.rsplit(":", 1)[1]], centre.env,
+                                 tmp / f"centre-{centre.region}.log")
             world.procs.append(centre.proc)
-        hub.start()
+        for centre in (qy, sg):
+            _medical_config(centre.db)
+            code = f"H{centre.region}{uuid.uuid4().hex[:6].upper()}"
+            issued = institutions.create_institution(
+                centre.db, centre.world.admin, code, f"{NAMES[centre.region]}测试医院", "hospital", "3",
+                ["outpatient", "inpatient", "reconcile"])
+            centre.hospital, centre.hospital_key = code, issued.api_key
+        _wait(bank_url, bank, tmp / "bank.log")
+        for centre in (qy, sg):
+            answer = httpx.post(f"{bank_url}/banks/{BANK}/accounts", trust_env=False, timeout=30,
+                                json={"account_no": f"SIF{centre.region}",
+                                      "holder_name": f"{NAMES[centre.region]}医疗保险基金"})
+            assert answer.status_code == 201, answer.text
+        for centre in (qy, sg):
+            assert centre.proc is not None
+            _wait(centre.url, centre.proc, tmp / f"centre-{centre.region}.log")
+        assert hub.proc is not None
+        _wait(hub.url, hub.proc, hub.log)
     except BaseException:
         world.stop()
         raise

@@ -28,8 +28,15 @@ from sscard.medical.terms import MessageKind
 def request_hash(request: BaseModel) -> str:
     """SHA-256 of the request's JSON as pydantic writes it (fields in declaration order): the same content
     gives the same text. Cheap: on the settlement path, hashing sorted-key ``json.dumps`` output instead cost
-    about a twentieth of the server's CPU (py-spy, bench/settlement.py)."""
-    return hashlib.sha256(request.__pydantic_serializer__.to_json(request)).hexdigest()
+    about a twentieth of the server's CPU (py-spy, bench/settlement.py).
+
+    A field added to a request after messages were stored (named in the model's ``HASH_OMIT_IF_NONE``, e.g.
+    ``SettleIn.insuplc_admdvs``) is left out while it is absent: the hash is exactly that of what a client
+    before the field sent, so a message stored before an upgrade and retried after it is still the same
+    message (not MESSAGE_ID_REUSED)."""
+    omit: frozenset[str] = getattr(type(request), "HASH_OMIT_IF_NONE", frozenset())
+    absent = {name for name in omit if getattr(request, name) is None}
+    return hashlib.sha256(request.__pydantic_serializer__.to_json(request, exclude=absent or None)).hexdigest()
 
 
 _TABLE = Message.metadata.tables[Message.__tablename__]

@@ -4,7 +4,7 @@ the administrator's reads. Amounts are integer fen; every request names the inst
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -56,6 +56,9 @@ class EligibilityIn(_In):
 
 class SettleIn(_In):
     """2206 预结算 and 2207 结算 share this body."""
+
+    # fields added after messages were journalled: left out of the request hash while absent (journal.request_hash)
+    HASH_OMIT_IF_NONE: ClassVar[frozenset[str]] = frozenset({"insuplc_admdvs"})
 
     msg_id: MsgId
     terminal_no: TerminalNo = None

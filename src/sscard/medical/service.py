@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -514,12 +515,17 @@ def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: st
 
 
 def settle_for_region(session: Session, person_id: int, bill: Bill, catalogue: Catalogue, counter_account: str,
-                      ref: str, use_account: bool = True) -> Split:
+                      ref: str, use_account: bool = True,
+                      before_posting: Callable[[Split, AccumulatorsOut], None] | None = None) -> Split:
     """The home centre's half of a remote settlement (sscard.remote, docs/cross-region.md), inside the caller's
     transaction: ``bill`` was classified by the treating city (``catalogue``: its items as it classified them,
     its price caps); this city's policy in effect on the bill's date splits it with the person's accumulators
     and personal account; the accumulators are written and the fund's and the account's parts move to
-    ``counter_account`` (what this city owes the treating city) as balanced ledger transfers ``rmed:<ref>:…``."""
+    ``counter_account`` (what this city owes the treating city) as balanced ledger transfers ``rmed:<ref>:…``.
+
+    ``before_posting(split, accumulators_after)`` runs after the accumulators are written and before the
+    transfers, so the caller's own rows are written first and the transfers (which lock the fund pool and the
+    counter account, busy rows every settlement touches) are the transaction's last statement before COMMIT."""
     insured = session.get(Insured, person_id)
     if insured is None:
         raise PersonNotInsured()
@@ -541,6 +547,8 @@ def settle_for_region(session: Session, person_id: int, bill: Bill, catalogue: C
     acc.settlements += 1
     _save_accumulators(session, acc)
     chart.open_missing(session, [_pool(scheme), chart.parse(counter_account)])
+    if before_posting is not None:
+        before_posting(split, _acc_out(acc))
     legs = []
     if split.fund_paid_fen:
         legs.append(TransferIn(id=f"rmed:{ref}:fund", debit_account=_pool(scheme).code,

@@ -47,3 +47,9 @@ class HubSettings(BaseSettings):
     forward_seconds: float = Field(default=1.5, gt=0, le=60)
     # centres registered at start: {"441800": {"name": "清远市", "url": "http://…"}, …} (also `sscard hub register`)
     centres: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # the token of the hub's administration routes (clearing, the reconciliation queue): `Authorization: Bearer
+    # <token>`; unset, only the documented DEMO_ADMIN_TOKEN works, and only outside production mode
+    admin_token: str = Field(default="", repr=False)
+
+
+DEMO_ADMIN_TOKEN = "sscard-demo-hub-admin"  # public (docs/cross-region.md): dev and demo modes only

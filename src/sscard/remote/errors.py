@@ -79,3 +79,10 @@ class ClearingDifference(Conflict):
     code = "REMOTE_CLEARING_DIFFERENCE"
     message_zh = "清算双方记录不一致，差异已进入对账队列，未付款"
     message_en = "The two sides' journals differ; the differences are queued and nothing was paid"
+
+
+class HubAdminUnauthorised(DomainError):
+    code = "HUB_ADMIN_UNAUTHORISED"
+    http_status = 401
+    message_zh = "省级平台管理操作需要管理令牌"
+    message_en = "The hub's administration needs its admin token (Authorization: Bearer …)"

@@ -20,6 +20,7 @@ and it must not share the centres' Alembic chain (a centre's database never hold
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
 import secrets
 import threading
@@ -33,14 +34,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from sscard import clock
+from sscard.config import get_settings
 from sscard.db import Database, utcnow
 from sscard.errors import DomainError
 from sscard.kms.partners import PartnerKeys, default_keys
 from sscard.remote import faults, messages
 from sscard.remote.client import CENTRE_PATH, Sender, http_send
-from sscard.remote.config import REGION_RE, HubSettings
+from sscard.remote.config import DEMO_ADMIN_TOKEN, REGION_RE, HubSettings
 from sscard.remote.errors import (
     ClearingDifference,
+    HubAdminUnauthorised,
     RemoteCentreUnavailable,
     RemoteMessageConflict,
     RemoteMessageMalformed,
@@ -188,7 +191,7 @@ class Hub:
         self._answered(row.id, env, answer)
         if faults.enabled() and faults.drop("hub_answer"):
             raise RemoteCentreUnavailable("test: the hub's answer to the origin was dropped")
-        return self._to_origin(env, answer_raw)
+        return messages.reseal(self.ring, answer, self.region, env.origin).raw  # checked above: not parsed again
 
     def _to_origin(self, env: messages.Envelope, answer_raw: bytes) -> bytes:
         stored = messages.parse(answer_raw, self.ring, receiver=self.region)
@@ -397,6 +400,16 @@ class Hub:
                              for k, o, n, a in rows]}
 
 
+def admin_allowed(configured: str, mode: str, authorization: str | None) -> bool:
+    """Whether ``Authorization`` carries the hub's admin token: the configured one (constant-time compare), or
+    with none configured the public demo token outside production mode; in production with none, nothing."""
+    token = configured or (DEMO_ADMIN_TOKEN if mode != "production" else "")
+    scheme, _, presented = (authorization or "").partition(" ")
+    if not token or scheme.lower() != "bearer" or not presented:
+        return False
+    return hmac.compare_digest(presented.strip().encode("utf-8"), token.encode("utf-8"))
+
+
 def _error(exc: DomainError) -> JSONResponse:
     return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status)
 
@@ -435,18 +448,25 @@ def create_hub_app(hub: Hub) -> FastAPI:
     def totals() -> dict[str, Any]:
         return hub.totals()
 
+    def admin(request: Request) -> None:
+        if not admin_allowed(hub.settings.admin_token, get_settings().mode, request.headers.get("authorization")):
+            raise HubAdminUnauthorised()
+
     @app.post("/hub/v1/clearing/{month}")
-    def clear(month: str) -> dict[str, Any]:
+    def clear(month: str, request: Request) -> dict[str, Any]:
+        admin(request)
         if not _MONTH.fullmatch(month):
             raise RemoteMessageMalformed("month: YYYY-MM")
         return hub.clear(month)
 
     @app.get("/hub/v1/reconciliation")
-    def queue(month: str | None = None) -> list[dict[str, Any]]:
+    def queue(request: Request, month: str | None = None) -> list[dict[str, Any]]:
+        admin(request)
         return hub.queue(month)
 
     @app.post("/hub/v1/reconciliation/{month}/{origin}/{msg_id}")
-    def resolve(month: str, origin: str, msg_id: str, body: dict[str, Any]) -> dict[str, str]:
+    def resolve(month: str, origin: str, msg_id: str, body: dict[str, Any], request: Request) -> dict[str, str]:
+        admin(request)
         amount = body.get("amount_fen")
         hub.resolve(month, origin, msg_id, str(body.get("decision", "")),
                     amount if isinstance(amount, int) and not isinstance(amount, bool) else None)

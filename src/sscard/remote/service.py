@@ -205,9 +205,12 @@ def _out_row(session: Session, peer: str, msg_id: str, lock: bool = False) -> Re
 
 
 def _stage(db: Database, ex: Exchange, peer: str, msg_id: str, kind: str, ref: str,
-           build: Any) -> RemoteMessage:
-    """The outgoing message row: the stored one (a retry), or ``build(session)``'s body sealed and stored."""
+           build: Any, check: InstitutionPrincipal | None = None) -> RemoteMessage:
+    """The outgoing message row: the stored one (a retry), or ``build(session)``'s body sealed and stored
+    (``check``: the institution's key is checked first, in the same transaction)."""
     with db.unit_of_work() as session:
+        if check is not None:
+            check_key(session, check)
         found = _out_row(session, peer, msg_id)
         if found is not None:
             session.expunge(found)
@@ -226,11 +229,11 @@ def _stage(db: Database, ex: Exchange, peer: str, msg_id: str, kind: str, ref: s
 
 
 def _stage_retrying(db: Database, ex: Exchange, peer: str, msg_id: str, kind: str, ref: str,
-                    build: Any) -> RemoteMessage:
+                    build: Any, check: InstitutionPrincipal | None = None) -> RemoteMessage:
     try:
-        return _stage(db, ex, peer, msg_id, kind, ref, build)
+        return _stage(db, ex, peer, msg_id, kind, ref, build, check)
     except IntegrityError:  # a twin of this request stored it first
-        return _stage(db, ex, peer, msg_id, kind, ref, build)
+        return _stage(db, ex, peer, msg_id, kind, ref, build, check)
 
 
 def _replay(row: RemoteMessage, model: type[Any]) -> Any:
@@ -257,10 +260,6 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn,
         raise BillDateInvalid(req.bill.date.isoformat(), date=req.bill.date.isoformat())
     deadline = time.monotonic() + ex.settings.deadline_seconds
     msg_id = remote_msg_id("S", ex.region, principal.code, req.msg_id)
-    if principal.key_sha256 is not None:  # a principal from the cache: its key is checked again here
-        with db.unit_of_work() as session:
-            check_key(session, principal)
-
     def build(session: Session) -> dict[str, Any]:
         check_terminal(session, principal, req.terminal_no)
         try:
@@ -279,7 +278,9 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn,
                           items=_classify(session, bill))
         return body.model_dump(mode="json")
 
-    row = _stage_retrying(db, ex, home, msg_id, "settle", req.msg_id, build)
+    # a principal from the cache: its key is checked again, in the staging transaction (retry or not)
+    row = _stage_retrying(db, ex, home, msg_id, "settle", req.msg_id, build,
+                          check=principal if principal.key_sha256 is not None else None)
     if row.status != "pending":
         return _replay(row, SettlementOut)  # type: ignore[no-any-return]
     answer = _answer_ok(ex.exchange(row.request.encode("utf-8"), deadline), msg_id)
@@ -312,10 +313,6 @@ def _book_settlement(db: Database, principal: InstitutionPrincipal, req: SettleI
                 account_paid_fen=split.account_paid_fen, cash_fen=split.cash_fen, split=json.dumps(answer["split"])))
             receivable, payable = chart.RegionReceivable(home), chart.InstitutionPayable(principal.code)
             chart.open_missing(session, [receivable, payable])
-            if owed:
-                ledger.transfer(session, TransferIn(id=f"rmt:{setl_id}:pay", debit_account=receivable.code,
-                                                    credit_account=payable.code, amount=owed,
-                                                    code="remote.settlement", reference=setl_id))
             out = SettlementOut(
                 msg_id=req.msg_id, setl_id=setl_id, institution=principal.code, identified_by="card",
                 card_no=req.card_no, settled_on=today, split=split,
@@ -323,6 +320,13 @@ def _book_settlement(db: Database, principal: InstitutionPrincipal, req: SettleI
                 account_balance_after_fen=int(answer["account_balance_after_fen"]))
             row.status, row.ref = "answered", setl_id
             row.local_answer = out.model_dump_json()
+            # the journal and settlement rows first; the transfer (it locks the hospital's payable and the
+            # receivable, busy rows every remote settlement touches) is the last statement before COMMIT
+            session.flush()
+            if owed:
+                ledger.transfer(session, TransferIn(id=f"rmt:{setl_id}:pay", debit_account=receivable.code,
+                                                    credit_account=payable.code, amount=owed,
+                                                    code="remote.settlement", reference=setl_id))
             return out
     raise error
 
@@ -426,15 +430,23 @@ def _on_settle(session: Session, ex: Exchange, env: messages.Envelope) -> dict[s
     today = clock.local_date()
     setl_id = f"H{ex.region}{today:%Y%m%d}{secrets.token_hex(4).upper()}"
     payable = chart.RegionPayable(env.origin).code
+    after: list[AccumulatorsOut] = []
+
+    def record(split: Split, position: AccumulatorsOut) -> None:
+        # written before the ledger transfers: they lock the busy fund pool and payable rows, and go last
+        session.add(RemoteSettlement(
+            setl_id=setl_id, role="home", peer=env.origin, msg_id=env.msg_id,
+            institution_code=body.institution.code, hospital_msg_id=body.hospital_msg_id,
+            person_id=subject.person.id, card_no=body.card_no, registration=reg_no, remote_care=care.value,
+            bill_no=split.bill_no, bill_date=split.date, settled_on=today, month=f"{today:%Y-%m}",
+            total_fen=split.total_fen, fund_paid_fen=split.fund_paid_fen, account_paid_fen=split.account_paid_fen,
+            cash_fen=split.cash_fen, split=split.model_dump_json()))
+        session.flush()
+        after.append(position)
+
     split = medical.settle_for_region(session, subject.person.id, bill, Catalogue(body.items), payable, setl_id,
-                                      body.use_account)
-    session.add(RemoteSettlement(
-        setl_id=setl_id, role="home", peer=env.origin, msg_id=env.msg_id, institution_code=body.institution.code,
-        hospital_msg_id=body.hospital_msg_id, person_id=subject.person.id, card_no=body.card_no,
-        registration=reg_no, remote_care=care.value, bill_no=split.bill_no, bill_date=split.date,
-        settled_on=today, month=f"{today:%Y-%m}", total_fen=split.total_fen, fund_paid_fen=split.fund_paid_fen,
-        account_paid_fen=split.account_paid_fen, cash_fen=split.cash_fen, split=split.model_dump_json()))
-    position = medical.accumulators_of(session, subject.person.id, split.date.year)
+                                      body.use_account, before_posting=record)
+    position = after[0]
     return {"ok": True, "home_setl_id": setl_id, "registration": reg_no, "remote_care": care.value,
             "name_masked": registry.mask_name(subject.person.name),
             "split": split.model_dump(mode="json"), "accumulators_after": position.model_dump(mode="json"),
