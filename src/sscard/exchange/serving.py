@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sscard import clock
 from sscard.access import Actor
 from sscard.audit import service as audit
-from sscard.bulksql import insert_rows
+from sscard.bulksql import execute, insert_rows
 from sscard.cards import service as cards
 from sscard.db import Database, utcnow
 from sscard.errors import DomainError
@@ -252,8 +252,113 @@ def _refused(db: Database, request: SignedRequest, err: DomainError, item: str |
 def serve(db: Database, request: SignedRequest, mode: str, item_of: Callable[[], str],
           answer: Callable[[Session, Granted], T], *, units: int = 1, count: bool = True) -> T:
     """One signed request: authenticate, grant, answer, in one transaction; a refusal is audited and re-raised.
-    With ``count=False`` the answer counts the quota itself (``_record`` does, last)."""
+    With ``count=False`` the answer counts the quota itself (``_record`` does, last).
+
+    The request's first statement stores the nonce and finds the key, its department and the first agreement in
+    force covering the item in the mode (``_first_statement``); the checks then run in the documented order
+    (key, clock, signature, nonce, body, agreement). A nonce already stored, or a request the one statement does
+    not grant, is answered by the step-by-step path (``_serve_stepwise``), which tells its refusal apart."""
     _maybe_purge(db)
+    signed = signing.parse_headers_or_none(request.headers)
+    if signed is None:
+        return _serve_stepwise(db, request, mode, item_of, answer, units, count)
+    item: str | None = None
+    body_error: DomainError | None = None
+    try:
+        item = item_of()
+    except DomainError as err:  # refused only once the request is known to be the department's own
+        body_error = err
+    try:
+        with db.unit_of_work() as session:
+            row = _first_statement(session, signed, item or "", mode)
+            if row is None:
+                raise _Stepwise
+            caller = _check(request, signed, row)
+            if body_error is not None:
+                raise body_error
+            assert item is not None
+            if row[5] is None:
+                raise _Stepwise
+            granted = Granted(caller, int(row[5]), str(row[6]), str(row[7]), str(row[8]), item, mode)
+            if count:
+                count_quota(session, granted, units)
+            return answer(session, granted)
+    except _Stepwise:
+        return _serve_stepwise(db, request, mode, item_of, answer, units, count)
+    except DomainError as err:
+        _refused(db, request, err, item, mode)
+        raise
+
+
+class _Stepwise(Exception):  # noqa: N818 - control flow inside ``serve`` only
+    """The one-statement path cannot tell this request's answer or refusal: take the step-by-step path."""
+
+
+_KEYS = cast(Table, ExchangeKey.__table__)
+_DEPARTMENTS = cast(Table, ExchangeDepartment.__table__)
+_AGREEMENTS = cast(Table, ExchangeAgreement.__table__)
+_AGREEMENT_ITEMS = cast(Table, ExchangeAgreementItem.__table__)
+_IN_FORCE = (select(_AGREEMENTS.c.id, _AGREEMENTS.c.agreement_no, _AGREEMENTS.c.purpose, _AGREEMENTS.c.masking,
+                    _AGREEMENTS.c.department_id)
+             .join(_AGREEMENT_ITEMS, _AGREEMENT_ITEMS.c.agreement_id == _AGREEMENTS.c.id)
+             .where(_AGREEMENTS.c.status == "approved", _AGREEMENTS.c.valid_from <= bindparam("day"),
+                    _AGREEMENTS.c.valid_until >= bindparam("day"), _AGREEMENT_ITEMS.c.item_code == bindparam("item"),
+                    _AGREEMENT_ITEMS.c.mode == bindparam("mode"))
+             .subquery("a"))
+_LOOKUP = (select(_KEYS.c.secret_sealed, _KEYS.c.status, _DEPARTMENTS.c.id, _DEPARTMENTS.c.code,
+                  _DEPARTMENTS.c.status, _IN_FORCE.c.id, _IN_FORCE.c.agreement_no, _IN_FORCE.c.purpose,
+                  _IN_FORCE.c.masking)
+           .select_from(_KEYS.join(_DEPARTMENTS, _DEPARTMENTS.c.id == _KEYS.c.department_id)
+                        .outerjoin(_IN_FORCE, _IN_FORCE.c.department_id == _DEPARTMENTS.c.id))
+           .where(_KEYS.c.key_id == bindparam("key_id"))
+           .order_by(_IN_FORCE.c.id).limit(1))
+# PostgreSQL: the nonce is stored by the same statement (a writable CTE runs whether or not it is read); a
+# request refused later rolls it back with everything else.
+_LOOKUP_STORING_NONCE = _LOOKUP.add_cte(
+    insert(cast(Table, ExchangeNonce.__table__)).values(key_id=bindparam("key_id"), nonce=bindparam("nonce"),
+                                                       ts=bindparam("ts")).cte("stored_nonce"))
+
+
+def _first_statement(session: Session, signed: signing.SignedHeaders, item: str,
+                     mode: str) -> tuple[Any, ...] | None:
+    """The key's row with its department and the first agreement in force covering ``item`` in ``mode`` (or
+    NULLs), the nonce stored; None when the key is unknown. ``_Stepwise`` when the nonce was stored before."""
+    params = {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp, "day": clock.local_date(),
+              "item": item[:40], "mode": mode}
+    if session.connection().dialect.name == "postgresql":
+        import psycopg
+
+        try:
+            rows = execute(session, _LOOKUP_STORING_NONCE, params)
+        except psycopg.errors.UniqueViolation as exc:
+            raise _Stepwise from exc
+        return rows[0] if rows else None
+    rows = execute(session, _LOOKUP, params)
+    try:
+        session.execute(_NONCE_INSERT, {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp})
+    except IntegrityError as exc:
+        raise _Stepwise from exc
+    return rows[0] if rows else None
+
+
+def _check(request: SignedRequest, signed: signing.SignedHeaders, row: tuple[Any, ...]) -> Caller:
+    """``authenticate``'s checks on the first statement's row (the nonce is stored already)."""
+    sealed, key_status, department_id, code, department_status = row[:5]
+    if key_status != "active" or department_status != "active":
+        raise ExchangeDepartmentUnknown(signed.key_id)
+    if not signing.within_window(signed.timestamp, time.time()):
+        raise ExchangeClockSkew(f"timestamp {signed.timestamp}")
+    try:
+        secret = SECRETS.secret(signed.key_id, sealed)
+    except SealedInvalid as exc:
+        raise ExchangeDepartmentUnknown("the key's secret does not open") from exc
+    signing.check_signature(secret, signed, request.method, request.path, signing.parse_query(request.query),
+                            request.body)
+    return Caller(int(department_id), str(code), signed.key_id)
+
+
+def _serve_stepwise(db: Database, request: SignedRequest, mode: str, item_of: Callable[[], str],
+                    answer: Callable[[Session, Granted], T], units: int, count: bool) -> T:
     item: str | None = None
     try:
         with db.unit_of_work() as session:
