@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
-from sscard.api.deps import DB, CurrentActor
+from sscard.api.deps import DB, CurrentActor, get_db
+from sscard.api.fast import FastRoute
 from sscard.exchange import service as exchange
 from sscard.exchange.errors import ExchangeRequestMalformed
 from sscard.exchange.schemas import (
@@ -65,6 +67,20 @@ def _body(model: type[VerifyIn] | type[QueryIn]) -> dict[str, object]:
 async def verify(request: Request, db: DB) -> VerifyOut:
     """核验: yes or no and a reason code (e.g. this ID number and name hold a card in normal use)."""
     return await run_in_threadpool(exchange.verify, db, await _signed_request(request))
+
+
+async def verify_fast(request: Request) -> Response:
+    """``verify`` as a plain route (``api.fast``; served in its place, same answer and errors): FastAPI matched
+    it through every included router and solved its dependencies, about half of a worker's CPU per request
+    (cProfile, bench/exchange.py's request in-process)."""
+    req = await _signed_request(request)
+    out = await to_thread.run_sync(exchange.verify, get_db(request), req)
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
+def fast_routes(prefix: str) -> list[FastRoute]:
+    """The departments' verification, the busiest signed request, first in the application's routes."""
+    return [FastRoute(f"{prefix}{signed.prefix}/verify", verify_fast, "POST")]
 
 
 @signed.post("/query", response_model=QueryOut, description=SIGNED_DOC,
