@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from sscard import clock
 from sscard.access import Actor
 from sscard.audit import service as audit
-from sscard.bulksql import execute, insert_rows
+from sscard.bulksql import copy_rows, execute, insert_rows
 from sscard.cards import service as cards
 from sscard.db import Database, utcnow
 from sscard.errors import DomainError
@@ -290,7 +291,7 @@ def serve(db: Database, request: SignedRequest, mode: str, item_of: Callable[[],
         raise
 
 
-class _Stepwise(Exception):  # noqa: N818 - control flow inside ``serve`` only
+class _Stepwise(Exception):
     """The one-statement path cannot tell this request's answer or refusal: take the step-by-step path."""
 
 
@@ -551,7 +552,7 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
 # --------------------------------------------------------------------------------------------------- bulk
 
 BULK_ITEMS = ("card_status", "person_basic")
-CHUNK = 5000
+CHUNK = 10_000  # lines per transaction: the answer holds one chunk's lines at a time
 BULK_HEADER = "line,result,reason\n"
 _ACCESSES = cast(Table, ExchangeAccess.__table__)
 
@@ -569,12 +570,12 @@ def bulk_start(db: Database, request: SignedRequest, item: str) -> Granted:
     return serve(db, request, "bulk", lambda: item, answer)
 
 
-def _parse_line(line: str) -> tuple[str, str] | None:
+def _parse_line(line: str, today: dt.date | None = None) -> tuple[str, str] | None:
     number, sep, name = line.partition(",")
     if not sep:
         return None
     try:
-        return idnumber.parse(number.strip()).value, name.strip()
+        return idnumber.parse(number.strip(), today).value, name.strip()
     except DomainError:
         return None
 
@@ -582,30 +583,63 @@ def _parse_line(line: str) -> tuple[str, str] | None:
 def bulk_answer(db: Database, granted: Granted, lines: Iterable[str]) -> Iterator[str]:
     """The answer file of a bulk verification, streamed: ``line,result,reason`` and one line per input line
     (numbered from 1; blank lines and a first line ``id_number,name`` are answered as ``SKIPPED``). Input
-    lines are ``id_number,name``; each chunk is read and its accesses recorded in one transaction."""
+    lines are ``id_number,name``; each chunk of ``CHUNK`` lines is looked up set-wise and its accesses recorded
+    in one transaction. While one chunk is with the database, a helper thread parses the next (ID numbers
+    checked, names normalised), so at most three chunks' lines are held at a time."""
     if granted.item not in BULK_ITEMS:
         raise ExchangeItemNotShareable(f"{granted.item} has no bulk verification", item=granted.item)
     yield BULK_HEADER
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchange-bulk") as parser:
+        ready: list[_Parsed] | None = None
+        for chunk in _chunks(lines):
+            parsing = parser.submit(_parse_chunk, chunk)
+            if ready is not None:
+                yield _answer_chunk(db, granted, ready)
+            ready = parsing.result()
+        if ready is not None:
+            yield _answer_chunk(db, granted, ready)
+
+
+# line number, (ID number, the name normalised or None when it is not a valid name) or None, refusal reason
+_Parsed = tuple[int, tuple[str, str | None] | None, str]
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
     chunk: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         chunk.append((number, line))
         if len(chunk) >= CHUNK:
-            yield _answer_chunk(db, granted, chunk)
+            yield chunk
             chunk = []
     if chunk:
-        yield _answer_chunk(db, granted, chunk)
+        yield chunk
 
 
-def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) -> str:
-    actor = granted.caller.actor
-    parsed: list[tuple[int, tuple[str, str] | None, str]] = []
+def _normalised(name: str) -> str | None:
+    try:
+        return registry.normalise_name(name)
+    except DomainError:
+        return None
+
+
+def _parse_chunk(chunk: list[tuple[int, str]]) -> list[_Parsed]:
+    parsed: list[_Parsed] = []
+    today = dt.date.today()
     for number, raw in chunk:
         line = raw.rstrip("\r\n")
         if not line.strip() or (number == 1 and line.strip().lower().startswith("id_number")):
             parsed.append((number, None, "SKIPPED"))
+            continue
+        found = _parse_line(line, today)
+        if found is None:
+            parsed.append((number, None, "LINE_MALFORMED"))
         else:
-            found = _parse_line(line)
-            parsed.append((number, found, "" if found else "LINE_MALFORMED"))
+            parsed.append((number, (found[0], _normalised(found[1])), ""))
+    return parsed
+
+
+def _answer_chunk(db: Database, granted: Granted, parsed: list[_Parsed]) -> str:
+    actor = granted.caller.actor
     with db.unit_of_work() as session:
         numbers = {p[0] for _, p, _ in parsed if p is not None}
         persons = registry.persons_by_id_numbers_in(session, actor, numbers)
@@ -613,8 +647,9 @@ def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) 
         names = registry.names_of_persons_in(session, actor, person_ids)
         valid = cards.valid_cards_of_persons(session, person_ids) if granted.item == "card_status" else {}
         out: list[str] = []
-        accesses: list[dict[str, Any]] = []
+        accesses: list[tuple[Any, ...]] = []
         at = utcnow()
+        department_id, agreement_id, item = granted.caller.department_id, granted.agreement_id, granted.item
         for number, entry, reason in parsed:
             if entry is None:
                 out.append(f"{number},0,{reason}\n")
@@ -625,13 +660,9 @@ def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) 
                 result, reason = False, "PERSON_UNKNOWN"
             else:
                 pid, living = person
-                try:
-                    same = registry.normalise_name(name) == names.get(pid)
-                except DomainError:
-                    same = False
-                if not same:
+                if name is None or name != names.get(pid):
                     result, reason = False, "NAME_MISMATCH"
-                elif granted.item == "card_status":
+                elif item == "card_status":
                     card = valid.get(pid)
                     result, reason = ((False, "NO_CARD") if card is None else
                                       (True, "CARD_NORMAL") if card.app_status == NORMAL else
@@ -639,16 +670,28 @@ def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) 
                 else:
                     result, reason = ((True, "REGISTERED") if living == LivingStatus.ALIVE.value
                                       else (False, "DECEASED"))
-                accesses.append({"at": at, "department_id": granted.caller.department_id,
-                                 "agreement_id": granted.agreement_id, "item_code": granted.item, "mode": "bulk",
-                                 "person_id": pid, "outcome": reason})
+                accesses.append((at, department_id, agreement_id, item, "bulk", pid, reason))
             out.append(f"{number},{1 if result else 0},{reason}\n")
-        for start in range(0, len(accesses), 1000):
-            insert_rows(session, _ACCESSES, accesses[start:start + 1000])
+        _insert_accesses(session, accesses)
         audit.record_read(session, actor, "exchange.bulk.lines", "exchange_agreement", granted.agreement_no,
-                          purpose=granted.purpose, item=granted.item, first_line=chunk[0][0], lines=len(chunk),
+                          purpose=granted.purpose, item=granted.item, first_line=parsed[0][0], lines=len(parsed),
                           persons=len(accesses))
         return "".join(out)
+
+
+_ACCESS_COLUMNS = ("at", "department_id", "agreement_id", "item_code", "mode", "person_id", "outcome")
+
+
+def _insert_accesses(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """A chunk's access records: COPY on PostgreSQL, pages of multi-row INSERTs on SQLite."""
+    if not rows:
+        return
+    if session.connection().dialect.name == "postgresql":
+        copy_rows(session, _ACCESSES.name, _ACCESS_COLUMNS, rows)
+        return
+    for start in range(0, len(rows), 1000):
+        insert_rows(session, _ACCESSES, [dict(zip(_ACCESS_COLUMNS, row, strict=True))
+                                         for row in rows[start:start + 1000]])
 
 
 def refuse_bulk(db: Database, request: SignedRequest, err: DomainError, item: str) -> None:
