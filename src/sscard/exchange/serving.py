@@ -264,17 +264,19 @@ def serve(db: Database, request: SignedRequest, mode: str, item_of: Callable[[],
     if signed is None:
         return _serve_stepwise(db, request, mode, item_of, answer, units, count)
     item: str | None = None
+    parsed: str | None = None
     body_error: DomainError | None = None
     try:
-        item = item_of()
+        parsed = item_of()
     except DomainError as err:  # refused only once the request is known to be the department's own
         body_error = err
     try:
         with db.unit_of_work() as session:
-            row = _first_statement(session, signed, item or "", mode)
+            row = _first_statement(session, signed, parsed or "", mode)
             if row is None:
                 raise _Stepwise
             caller = _check(request, signed, row)
+            item = parsed  # the refusal's audit record names the item once the request is authenticated
             if body_error is not None:
                 raise body_error
             assert item is not None
