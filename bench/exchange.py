@@ -106,6 +106,7 @@ def maker_of(requests: list[tuple[bytes, dict[str, str]]]) -> Make:
 def bulk_child(url: str, path: Path, out: Path) -> None:
     """In its own process: the bulk answer of the file at ``path`` (streamed), its time and peak memory."""
     db = Database(url)
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # the interpreter and sscard imported
     started = time.perf_counter()
     granted = exchange.grant_for_department(db, "BENCH", "card_status")
     lines = answered = 0
@@ -116,7 +117,8 @@ def bulk_child(url: str, path: Path, out: Path) -> None:
     lines = answered - 1
     elapsed = time.perf_counter() - started
     print(json.dumps({"lines": lines, "seconds": round(elapsed, 2), "lines_per_second": round(lines / elapsed),
-                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                      "rss_before_mib": round(baseline, 1)}))
 
 
 def write_bulk_file(path: Path, people: list[tuple[str, str]], lines: int) -> None:
@@ -211,7 +213,7 @@ def main() -> None:
             {"what": f"bulk verification of a {bulk['lines']:,}-line file ({bulk['file_mib']} MiB; "
                      f"{args.persons} persons in turn, 1 line in 5 unregistered)",
              "figure": f"**{bulk['seconds']} s** ({bulk['lines_per_second']:,} lines/s), peak memory "
-                       f"{bulk['peak_rss_mib']} MiB",
+                       f"{bulk['peak_rss_mib']} MiB ({bulk['rss_before_mib']} MiB before the file)",
              "ceiling": "target 1,000,000 lines ≤ 60 s"},
         ],
     }
