@@ -169,3 +169,22 @@ def test_participation_and_pension_answers_for_someone_without_either(city: City
     assert (r.json()["result"], r.json()["reason"]) == (False, "NOT_RECEIVING"), r.text
     r = post(client, dept, QUERY, {"item": "pension_receipt", "id_number": who.id_number})
     assert r.json()["data"] == {"receiving": False, "since_period": None}, r.text
+
+
+def test_a_seen_nonce_is_refused_in_the_documented_order(city: City, client: TestClient) -> None:
+    """The request's first statement stores the nonce before the signature is checked: a seen nonce under a
+    wrong signature or a stale clock is still refused for those, and a refused request spends no nonce."""
+    dept = new_department(city, {"card_status": ["verification"]})
+    who = holder(city)
+    body = body_of({"item": "card_status", "id_number": who.id_number, "name": who.name})
+    first = signed_headers(dept, "POST", VERIFY, None, body)
+    assert client.post(VERIFY, content=body, headers=first).status_code == 200
+    before = _written(city)
+    _refused(city, client.post(VERIFY, content=body, headers={**first, "X-Signature": "0" * 64}), 401,
+             "EXCHANGE_SIGNATURE_INVALID")
+    _refused(city, client.post(VERIFY, content=body, headers=first), 409, "EXCHANGE_REPLAY")
+    assert _written(city) == before
+    other = new_department(city, {"person_basic": ["verification"]})
+    refused = signed_headers(other, "POST", VERIFY, None, body)
+    _refused(city, client.post(VERIFY, content=body, headers=refused), 403, "EXCHANGE_ITEM_NOT_AGREED")
+    assert _written(city) == before  # the refused request's nonce was rolled back with the rest

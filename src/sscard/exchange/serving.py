@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Session
 from sscard import clock
 from sscard.access import Actor
 from sscard.audit import service as audit
-from sscard.bulksql import insert_rows
+from sscard.bulksql import copy_rows, execute, insert_rows
 from sscard.cards import service as cards
 from sscard.db import Database, utcnow
 from sscard.errors import DomainError
@@ -252,8 +253,115 @@ def _refused(db: Database, request: SignedRequest, err: DomainError, item: str |
 def serve(db: Database, request: SignedRequest, mode: str, item_of: Callable[[], str],
           answer: Callable[[Session, Granted], T], *, units: int = 1, count: bool = True) -> T:
     """One signed request: authenticate, grant, answer, in one transaction; a refusal is audited and re-raised.
-    With ``count=False`` the answer counts the quota itself (``_record`` does, last)."""
+    With ``count=False`` the answer counts the quota itself (``_record`` does, last).
+
+    The request's first statement stores the nonce and finds the key, its department and the first agreement in
+    force covering the item in the mode (``_first_statement``); the checks then run in the documented order
+    (key, clock, signature, nonce, body, agreement). A nonce already stored, or a request the one statement does
+    not grant, is answered by the step-by-step path (``_serve_stepwise``), which tells its refusal apart."""
     _maybe_purge(db)
+    signed = signing.parse_headers_or_none(request.headers)
+    if signed is None:
+        return _serve_stepwise(db, request, mode, item_of, answer, units, count)
+    item: str | None = None
+    parsed: str | None = None
+    body_error: DomainError | None = None
+    try:
+        parsed = item_of()
+    except DomainError as err:  # refused only once the request is known to be the department's own
+        body_error = err
+    try:
+        with db.unit_of_work() as session:
+            row = _first_statement(session, signed, parsed or "", mode)
+            if row is None:
+                raise _Stepwise
+            caller = _check(request, signed, row)
+            item = parsed  # the refusal's audit record names the item once the request is authenticated
+            if body_error is not None:
+                raise body_error
+            assert item is not None
+            if row[5] is None:
+                raise _Stepwise
+            granted = Granted(caller, int(row[5]), str(row[6]), str(row[7]), str(row[8]), item, mode)
+            if count:
+                count_quota(session, granted, units)
+            return answer(session, granted)
+    except _Stepwise:
+        return _serve_stepwise(db, request, mode, item_of, answer, units, count)
+    except DomainError as err:
+        _refused(db, request, err, item, mode)
+        raise
+
+
+class _Stepwise(Exception):
+    """The one-statement path cannot tell this request's answer or refusal: take the step-by-step path."""
+
+
+_KEYS = cast(Table, ExchangeKey.__table__)
+_DEPARTMENTS = cast(Table, ExchangeDepartment.__table__)
+_AGREEMENTS = cast(Table, ExchangeAgreement.__table__)
+_AGREEMENT_ITEMS = cast(Table, ExchangeAgreementItem.__table__)
+_IN_FORCE = (select(_AGREEMENTS.c.id, _AGREEMENTS.c.agreement_no, _AGREEMENTS.c.purpose, _AGREEMENTS.c.masking,
+                    _AGREEMENTS.c.department_id)
+             .join(_AGREEMENT_ITEMS, _AGREEMENT_ITEMS.c.agreement_id == _AGREEMENTS.c.id)
+             .where(_AGREEMENTS.c.status == "approved", _AGREEMENTS.c.valid_from <= bindparam("day"),
+                    _AGREEMENTS.c.valid_until >= bindparam("day"), _AGREEMENT_ITEMS.c.item_code == bindparam("item"),
+                    _AGREEMENT_ITEMS.c.mode == bindparam("mode"))
+             .subquery("a"))
+_LOOKUP = (select(_KEYS.c.secret_sealed, _KEYS.c.status, _DEPARTMENTS.c.id, _DEPARTMENTS.c.code,
+                  _DEPARTMENTS.c.status, _IN_FORCE.c.id, _IN_FORCE.c.agreement_no, _IN_FORCE.c.purpose,
+                  _IN_FORCE.c.masking)
+           .select_from(_KEYS.join(_DEPARTMENTS, _DEPARTMENTS.c.id == _KEYS.c.department_id)
+                        .outerjoin(_IN_FORCE, _IN_FORCE.c.department_id == _DEPARTMENTS.c.id))
+           .where(_KEYS.c.key_id == bindparam("key_id"))
+           .order_by(_IN_FORCE.c.id).limit(1))
+# PostgreSQL: the nonce is stored by the same statement (a writable CTE runs whether or not it is read); a
+# request refused later rolls it back with everything else.
+_LOOKUP_STORING_NONCE = _LOOKUP.add_cte(
+    insert(cast(Table, ExchangeNonce.__table__)).values(key_id=bindparam("key_id"), nonce=bindparam("nonce"),
+                                                       ts=bindparam("ts")).cte("stored_nonce"))
+
+
+def _first_statement(session: Session, signed: signing.SignedHeaders, item: str,
+                     mode: str) -> tuple[Any, ...] | None:
+    """The key's row with its department and the first agreement in force covering ``item`` in ``mode`` (or
+    NULLs), the nonce stored; None when the key is unknown. ``_Stepwise`` when the nonce was stored before."""
+    params = {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp, "day": clock.local_date(),
+              "item": item[:40], "mode": mode}
+    if session.connection().dialect.name == "postgresql":
+        import psycopg
+
+        try:
+            rows = execute(session, _LOOKUP_STORING_NONCE, params)
+        except psycopg.errors.UniqueViolation as exc:
+            raise _Stepwise from exc
+        return rows[0] if rows else None
+    rows = execute(session, _LOOKUP, params)
+    try:
+        session.execute(_NONCE_INSERT, {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp})
+    except IntegrityError as exc:
+        raise _Stepwise from exc
+    return rows[0] if rows else None
+
+
+def _check(request: SignedRequest, signed: signing.SignedHeaders, row: tuple[Any, ...]) -> Caller:
+    """``authenticate``'s checks on the first statement's row (the nonce is stored already)."""
+    sealed, key_status, department_id, code, department_status = row[:5]
+    if key_status != "active" or department_status != "active":
+        raise ExchangeDepartmentUnknown(signed.key_id)
+    if not signing.within_window(signed.timestamp, time.time()):
+        raise ExchangeClockSkew(f"timestamp {signed.timestamp}")
+    try:
+        secret = SECRETS.secret(signed.key_id, sealed)
+    except SealedInvalid as exc:
+        raise ExchangeDepartmentUnknown("the key's secret does not open") from exc
+    signing.check_signature(secret, signed, request.method, request.path, signing.parse_query(request.query),
+                            request.body)
+    return Caller(int(department_id), str(code), signed.key_id)
+
+
+def _serve_stepwise(db: Database, request: SignedRequest, mode: str, item_of: Callable[[], str],
+                    answer: Callable[[Session, Granted], T], units: int, count: bool) -> T:
     item: str | None = None
     try:
         with db.unit_of_work() as session:
@@ -446,7 +554,7 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
 # --------------------------------------------------------------------------------------------------- bulk
 
 BULK_ITEMS = ("card_status", "person_basic")
-CHUNK = 5000
+CHUNK = 10_000  # lines per transaction: the answer holds one chunk's lines at a time
 BULK_HEADER = "line,result,reason\n"
 _ACCESSES = cast(Table, ExchangeAccess.__table__)
 
@@ -464,12 +572,12 @@ def bulk_start(db: Database, request: SignedRequest, item: str) -> Granted:
     return serve(db, request, "bulk", lambda: item, answer)
 
 
-def _parse_line(line: str) -> tuple[str, str] | None:
+def _parse_line(line: str, today: dt.date | None = None) -> tuple[str, str] | None:
     number, sep, name = line.partition(",")
     if not sep:
         return None
     try:
-        return idnumber.parse(number.strip()).value, name.strip()
+        return idnumber.parse(number.strip(), today).value, name.strip()
     except DomainError:
         return None
 
@@ -477,30 +585,63 @@ def _parse_line(line: str) -> tuple[str, str] | None:
 def bulk_answer(db: Database, granted: Granted, lines: Iterable[str]) -> Iterator[str]:
     """The answer file of a bulk verification, streamed: ``line,result,reason`` and one line per input line
     (numbered from 1; blank lines and a first line ``id_number,name`` are answered as ``SKIPPED``). Input
-    lines are ``id_number,name``; each chunk is read and its accesses recorded in one transaction."""
+    lines are ``id_number,name``; each chunk of ``CHUNK`` lines is looked up set-wise and its accesses recorded
+    in one transaction. While one chunk is with the database, a helper thread parses the next (ID numbers
+    checked, names normalised), so at most three chunks' lines are held at a time."""
     if granted.item not in BULK_ITEMS:
         raise ExchangeItemNotShareable(f"{granted.item} has no bulk verification", item=granted.item)
     yield BULK_HEADER
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchange-bulk") as parser:
+        ready: list[_Parsed] | None = None
+        for chunk in _chunks(lines):
+            parsing = parser.submit(_parse_chunk, chunk)
+            if ready is not None:
+                yield _answer_chunk(db, granted, ready)
+            ready = parsing.result()
+        if ready is not None:
+            yield _answer_chunk(db, granted, ready)
+
+
+# line number, (ID number, the name normalised or None when it is not a valid name) or None, refusal reason
+_Parsed = tuple[int, tuple[str, str | None] | None, str]
+
+
+def _chunks(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
     chunk: list[tuple[int, str]] = []
     for number, line in enumerate(lines, start=1):
         chunk.append((number, line))
         if len(chunk) >= CHUNK:
-            yield _answer_chunk(db, granted, chunk)
+            yield chunk
             chunk = []
     if chunk:
-        yield _answer_chunk(db, granted, chunk)
+        yield chunk
 
 
-def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) -> str:
-    actor = granted.caller.actor
-    parsed: list[tuple[int, tuple[str, str] | None, str]] = []
+def _normalised(name: str) -> str | None:
+    try:
+        return registry.normalise_name(name)
+    except DomainError:
+        return None
+
+
+def _parse_chunk(chunk: list[tuple[int, str]]) -> list[_Parsed]:
+    parsed: list[_Parsed] = []
+    today = dt.date.today()
     for number, raw in chunk:
         line = raw.rstrip("\r\n")
         if not line.strip() or (number == 1 and line.strip().lower().startswith("id_number")):
             parsed.append((number, None, "SKIPPED"))
+            continue
+        found = _parse_line(line, today)
+        if found is None:
+            parsed.append((number, None, "LINE_MALFORMED"))
         else:
-            found = _parse_line(line)
-            parsed.append((number, found, "" if found else "LINE_MALFORMED"))
+            parsed.append((number, (found[0], _normalised(found[1])), ""))
+    return parsed
+
+
+def _answer_chunk(db: Database, granted: Granted, parsed: list[_Parsed]) -> str:
+    actor = granted.caller.actor
     with db.unit_of_work() as session:
         numbers = {p[0] for _, p, _ in parsed if p is not None}
         persons = registry.persons_by_id_numbers_in(session, actor, numbers)
@@ -508,8 +649,9 @@ def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) 
         names = registry.names_of_persons_in(session, actor, person_ids)
         valid = cards.valid_cards_of_persons(session, person_ids) if granted.item == "card_status" else {}
         out: list[str] = []
-        accesses: list[dict[str, Any]] = []
+        accesses: list[tuple[Any, ...]] = []
         at = utcnow()
+        department_id, agreement_id, item = granted.caller.department_id, granted.agreement_id, granted.item
         for number, entry, reason in parsed:
             if entry is None:
                 out.append(f"{number},0,{reason}\n")
@@ -520,13 +662,9 @@ def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) 
                 result, reason = False, "PERSON_UNKNOWN"
             else:
                 pid, living = person
-                try:
-                    same = registry.normalise_name(name) == names.get(pid)
-                except DomainError:
-                    same = False
-                if not same:
+                if name is None or name != names.get(pid):
                     result, reason = False, "NAME_MISMATCH"
-                elif granted.item == "card_status":
+                elif item == "card_status":
                     card = valid.get(pid)
                     result, reason = ((False, "NO_CARD") if card is None else
                                       (True, "CARD_NORMAL") if card.app_status == NORMAL else
@@ -534,16 +672,28 @@ def _answer_chunk(db: Database, granted: Granted, chunk: list[tuple[int, str]]) 
                 else:
                     result, reason = ((True, "REGISTERED") if living == LivingStatus.ALIVE.value
                                       else (False, "DECEASED"))
-                accesses.append({"at": at, "department_id": granted.caller.department_id,
-                                 "agreement_id": granted.agreement_id, "item_code": granted.item, "mode": "bulk",
-                                 "person_id": pid, "outcome": reason})
+                accesses.append((at, department_id, agreement_id, item, "bulk", pid, reason))
             out.append(f"{number},{1 if result else 0},{reason}\n")
-        for start in range(0, len(accesses), 1000):
-            insert_rows(session, _ACCESSES, accesses[start:start + 1000])
+        _insert_accesses(session, accesses)
         audit.record_read(session, actor, "exchange.bulk.lines", "exchange_agreement", granted.agreement_no,
-                          purpose=granted.purpose, item=granted.item, first_line=chunk[0][0], lines=len(chunk),
+                          purpose=granted.purpose, item=granted.item, first_line=parsed[0][0], lines=len(parsed),
                           persons=len(accesses))
         return "".join(out)
+
+
+_ACCESS_COLUMNS = ("at", "department_id", "agreement_id", "item_code", "mode", "person_id", "outcome")
+
+
+def _insert_accesses(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """A chunk's access records: COPY on PostgreSQL, pages of multi-row INSERTs on SQLite."""
+    if not rows:
+        return
+    if session.connection().dialect.name == "postgresql":
+        copy_rows(session, _ACCESSES.name, _ACCESS_COLUMNS, rows)
+        return
+    for start in range(0, len(rows), 1000):
+        insert_rows(session, _ACCESSES, [dict(zip(_ACCESS_COLUMNS, row, strict=True))
+                                         for row in rows[start:start + 1000]])
 
 
 def refuse_bulk(db: Database, request: SignedRequest, err: DomainError, item: str) -> None:

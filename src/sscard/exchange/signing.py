@@ -120,6 +120,14 @@ def parse_headers(headers: Mapping[str, str]) -> SignedHeaders:
                          values["x-signature"], values["x-timestamp"])
 
 
+def parse_headers_or_none(headers: Mapping[str, str]) -> SignedHeaders | None:
+    """``parse_headers``, or None when it would refuse them."""
+    try:
+        return parse_headers(headers)
+    except (ExchangeSignatureInvalid, ExchangeDepartmentUnknown):
+        return None
+
+
 def check_signature(secret: bytes, signed: SignedHeaders, method: str, path: str, query: list[tuple[str, str]],
                     body: bytes) -> None:
     """Raises ``EXCHANGE_SIGNATURE_INVALID`` unless the signature is the secret's over this request (compared in
