@@ -79,8 +79,10 @@ def person_path(id_number: str) -> str:
     return "/counter/person?ref=" + security.person_ref(id_number)
 
 
-def screenshot(page: Any, name: str) -> Path:
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """The page as a PNG in test-artifacts/ (``full_page=False``: the window only, for pages as tall as ReDoc's,
+    whose whole height takes Chromium longer to capture than its screenshot timeout on a loaded machine)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
