@@ -9,6 +9,7 @@ from typing import Literal
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hmac as crypto_hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 
@@ -117,6 +118,14 @@ def sm3(data: bytes) -> bytes:
     h = hashes.Hash(hashes.SM3())
     h.update(data)
     return h.finalize()
+
+
+def hmac_sm3_hex(key: bytes, data: bytes) -> str:
+    """HMAC-SM3 of ``data`` as lower-case hex (64 characters): the signature of the exchange's requests and of
+    the messages between centres (docs/exchange.md, docs/transfer.md, docs/cross-region.md)."""
+    h = crypto_hmac.HMAC(key, hashes.SM3())
+    h.update(data)
+    return h.finalize().hex()
 
 
 def diversify(master_key: bytes, factor: bytes, algorithm: str) -> bytes:

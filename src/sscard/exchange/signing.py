@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote_plus
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
 
+from sscard.crypto.primitives import hmac_sm3_hex
 from sscard.exchange.errors import ExchangeDepartmentUnknown, ExchangeRequestMalformed, ExchangeSignatureInvalid
 
 WINDOW_SECONDS = 300
@@ -39,12 +39,6 @@ def sm3_hex(data: bytes) -> str:
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
     return digest.finalize().hex()
-
-
-def hmac_sm3_hex(secret: bytes, data: bytes) -> str:
-    mac = crypto_hmac.HMAC(secret, hashes.SM3())
-    mac.update(data)
-    return mac.finalize().hex()
 
 
 def encode(value: str) -> str:

@@ -23,10 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-
 from sscard import clock
+from sscard.crypto.primitives import hmac_sm3_hex
 from sscard.kms.partners import FileMacError, PartnerKeys, PartnerKeyUnknown
 from sscard.remote.config import REGION_RE
 from sscard.remote.errors import RemoteMessageMalformed, RemoteRegionUnknown, RemoteSignatureInvalid
@@ -75,12 +73,6 @@ def hop_partner(a: str, b: str) -> str:
     return transfer_messages.pair_partner(a, b)
 
 
-def _mac(key: bytes, data: bytes) -> str:
-    h = crypto_hmac.HMAC(key, hashes.SM3())
-    h.update(data)
-    return h.finalize().hex()
-
-
 def seal(ring: PartnerKeys, kind: str, msg_id: str, origin: str, destination: str, sender: str, receiver: str,
          body: dict[str, Any], sent_at: dt.datetime | None = None) -> Envelope:
     """A signed envelope for the hop ``sender`` → ``receiver``."""
@@ -95,7 +87,7 @@ def seal(ring: PartnerKeys, kind: str, msg_id: str, origin: str, destination: st
     except PartnerKeyUnknown as exc:
         raise RemoteRegionUnknown(f"no message key for {partner}", region=receiver) from exc
     signed = {**unsigned, "signature": {"key_ref": f"{partner}:v{version}",
-                                        "mac": _mac(key, transfer_messages.canonical(unsigned))}}
+                                        "mac": hmac_sm3_hex(key, transfer_messages.canonical(unsigned))}}
     raw = transfer_messages.canonical(signed)
     decode(raw)  # what this side sends must pass the other side's parser
     return Envelope(kind, msg_id, origin, destination, sender, receiver, at, body, raw)
@@ -160,7 +152,7 @@ def parse(raw: bytes, ring: PartnerKeys, *, receiver: str, senders: set[str] | f
         raise RemoteSignatureInvalid(str(exc)[:100]) from exc
     env = Envelope(kind, msg_id, regions["origin"], regions["destination"], regions["sender"], receiver, sent_at,
                    body, bytes(raw))
-    if not hmac.compare_digest(_mac(key, transfer_messages.canonical(env.unsigned())), mac):
+    if not hmac.compare_digest(hmac_sm3_hex(key, transfer_messages.canonical(env.unsigned())), mac):
         raise RemoteSignatureInvalid("the MAC does not match")
     return env
 

@@ -28,10 +28,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-
 from sscard import clock
+from sscard.crypto.primitives import hmac_sm3_hex
 from sscard.kms.partners import FileMacError, PartnerKeys, PartnerKeyUnknown
 from sscard.transfer.config import CITY_RE
 from sscard.transfer.errors import TransferCityUnknown, TransferMessageMalformed, TransferSignatureInvalid
@@ -77,12 +75,6 @@ def canonical(value: Any) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
-def _mac(key: bytes, data: bytes) -> str:
-    h = crypto_hmac.HMAC(key, hashes.SM3())
-    h.update(data)
-    return h.finalize().hex()
-
-
 def seal(ring: PartnerKeys, kind: str, msg_id: str, from_city: str, to_city: str, body: dict[str, Any],
          sent_at: dt.datetime | None = None) -> Envelope:
     """A signed envelope from ``from_city`` to ``to_city``."""
@@ -96,7 +88,8 @@ def seal(ring: PartnerKeys, kind: str, msg_id: str, from_city: str, to_city: str
         version, key = ring.signing(partner)
     except PartnerKeyUnknown as exc:
         raise TransferCityUnknown(f"no message key for {partner}", city=to_city) from exc
-    signed = {**unsigned, "signature": {"key_ref": f"{partner}:v{version}", "mac": _mac(key, canonical(unsigned))}}
+    signed = {**unsigned, "signature": {"key_ref": f"{partner}:v{version}",
+                                        "mac": hmac_sm3_hex(key, canonical(unsigned))}}
     raw = canonical(signed)
     decode(raw)  # what this side sends must be what the other side's parser accepts (no float, depth, size)
     return Envelope(kind, msg_id, from_city, to_city, at, body, raw)
@@ -201,7 +194,7 @@ def parse(raw: bytes, ring: PartnerKeys, *, own_city: str, partners: set[str] | 
     except FileMacError as exc:
         raise TransferSignatureInvalid(str(exc)) from exc
     envelope = Envelope(kind, msg_id, from_city, to_city, sent_at, body, bytes(raw))
-    if not hmac.compare_digest(_mac(key, canonical(envelope.unsigned())), mac):
+    if not hmac.compare_digest(hmac_sm3_hex(key, canonical(envelope.unsigned())), mac):
         raise TransferSignatureInvalid("the MAC does not match")
     return envelope
 
