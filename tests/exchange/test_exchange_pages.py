@@ -54,6 +54,7 @@ def test_a_supervisor_approves_on_the_page_and_the_requester_cannot(city: City) 
     supervisor = web_client(city, "t-super")
     page = supervisor.http.get("/exchange")
     assert f'data-agreement="{dept.agreement_no}" data-status="requested"' in page.text
+    assert '<span title="card_status">社会保障卡状态</span>: 核验' in page.text  # items by name, not by code
     done = supervisor.post(f"/exchange/agreements/{dept.agreement_no}/approve", {})
     assert done.status_code == 200 and f'data-agreement="{dept.agreement_no}" data-status="approved"' in done.text
     no_reason = supervisor.post(f"/exchange/agreements/{dept.agreement_no}/revoke", {"reason": ""})

@@ -45,7 +45,8 @@ def _page(request: Request, actor: WebActor, error: str | None = None, status: i
     db = db_of(request)
     return render(request, "exchange.html", {
         "departments": exchange.list_departments(db, actor), "agreements": exchange.list_agreements(db, actor),
-        "mode": MODE, "done": request.query_params.get("done"), "error": error}, status=status)
+        "items": {i.code: i for i in exchange.catalogue(db, actor)}, "mode": MODE,
+        "done": request.query_params.get("done"), "error": error}, status=status)
 
 
 @router.get("/exchange", response_class=HTMLResponse)
