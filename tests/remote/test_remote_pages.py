@@ -36,6 +36,31 @@ def test_counter_and_portal_file_a_registration_and_the_dashboard_shows_the_figu
                                               "treating_region": "440200", "starts_on": today.isoformat()})
     assert filed.status_code == 200 and "异地长期居住" in filed.text and 'id="remote-done"' in filed.text
     assert filed.text.count('class="registration"') == 2
+    # the treating city is chosen by name, never this centre's own; the list names it too
+    assert '<option value="440200">韶关市 (440200)</option>' in page.text and 'value="441800"' not in page.text
+    assert 'title="440200">韶关市</td>' in filed.text
+
+    # the holder cancels one: a confirmation first, nothing changed until confirmed
+    reg_no = filed.text.split('id="remote-done"')[1].split('<span class="mono">')[1].split("</span>")[0]
+    asked = http.post(f"/portal/remote/{reg_no}/cancel", data={"csrf_token": csrf_of(filed.text)})
+    assert asked.status_code == 200 and 'id="remote-confirm"' in asked.text and "撤销这项备案？" in asked.text
+    assert asked.text.count('data-status="active"') == 2
+    gone = http.post(f"/portal/remote/{reg_no}/cancel", data={"csrf_token": csrf_of(asked.text), "confirmed": "yes"})
+    assert gone.status_code == 200 and 'id="remote-cancelled"' in gone.text and "备案已撤销" in gone.text
+    assert f'data-status="cancelled" data-reg="{reg_no}"' in gone.text and 'id="remote-confirm"' not in gone.text
+    again = http.post(f"/portal/remote/{reg_no}/cancel", data={"csrf_token": csrf_of(gone.text), "confirmed": "yes"},
+                      follow_redirects=False)
+    assert again.status_code == 303  # nothing left to cancel
+
+    # the counter cancels the other (the referral) for the person
+    referral = done.text.split('id="remote-done"')[1].split('<span class="mono">')[1].split("</span>")[0]
+    asked = counter.post(f"/counter/remote/{referral}/cancel", {})
+    assert asked.status_code == 200 and 'id="remote-confirm"' in asked.text and "异地转诊" in asked.text
+    assert who.id_number not in asked.text
+    gone = counter.post(f"/counter/remote/{referral}/cancel", {"confirmed": "yes"})
+    assert gone.status_code == 200 and 'id="remote-cancelled"' in gone.text
+    assert gone.text.count('data-status="cancelled"') == 2
+    assert counter.post("/counter/remote/GX-NO-SUCH/cancel", {"confirmed": "yes"}).status_code == 404
 
     dashboard = web_client(city, "t-super").http.get("/dashboard/remote")
     assert dashboard.status_code == 200 and 'id="remote-figures"' in dashboard.text and "清算头寸" in dashboard.text

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from sscard import clock
 from sscard.access import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.funds.benefits import entitlements
@@ -145,6 +146,24 @@ def test_the_cardholder_on_a_phone(open_device: Open, sqlite_city: City) -> None
     # The health records page and the English pages fit the phone too.
     page.goto("/portal/health")
     _check_phone(page, "health")
+    page.goto("/portal/data-use")
+    _check_phone(page, "data-use")
+
+    # 异地就医备案: the treating city by name, the registration stacked, its cancellation confirmed first.
+    page.goto("/portal/remote")
+    page.select_option("#kind", "long_term_resident")
+    page.select_option("#treating_region", "440200")
+    page.fill("#starts_on", clock.local_date().isoformat())
+    page.click("#remote-form button[type=submit]")
+    page.wait_for_selector("#remote-done")
+    assert "韶关市" in page.inner_text("#remote-rows")
+    _check_phone(page, "remote")
+    page.click("#remote-rows button[id^=cancel-]")
+    page.wait_for_selector("#remote-confirm")
+    _check_phone(page, "remote-confirm")
+    page.click("#remote-cancel-yes")
+    page.wait_for_selector("#remote-cancelled")
+    assert page.locator('#remote-rows tr[data-status="cancelled"]').count() == 1
     page.goto("/portal")
     page.click("#lang-switch")
     page.wait_for_selector("html[lang=en]")

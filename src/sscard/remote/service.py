@@ -789,6 +789,18 @@ def list_registrations(db: Database, actor: Actor, person_id: int | None = None,
         return rows
 
 
+def person_of_registration(db: Database, actor: Actor, reg_no: str) -> int:
+    """Whose registration (made here) ``reg_no`` is: the counter's way from a listed registration back to the
+    person, to show their registrations again after a cancellation."""
+    with db.unit_of_work() as session:
+        person_id = session.execute(select(RemoteRegistration.person_id).where(
+            RemoteRegistration.reg_no == reg_no, RemoteRegistration.role == "home")).scalar_one_or_none()
+        if person_id is None:
+            raise RegistrationNotFound(reg_no[:32], reg_no=reg_no[:32])
+        actor.require_own_or(Permission.REMOTE_REGISTER, person_id)
+        return person_id
+
+
 # ------------------------------------------------------------------------------------------------ reads, jobs
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.responses import Response
 
 from sscard.errors import DomainError
 from sscard.remote import service
+from sscard.remote.config import RemoteSettings
 from sscard.remote.models import KIND_NAMES
+from sscard.remote.regions import city_name, treating_city_choices
 from sscard.remote.schemas import RegistrationIn
 from sscard.web.forms import GENERAL, FormErrors
 from sscard.web.holder import PortalHolder
@@ -34,8 +36,15 @@ def _request(form: dict[str, str], person_id: int) -> RegistrationIn:
 
 
 def _page(request: Request, template: str, context: dict[str, Any], status: int = 200) -> Response:
-    return render(request, template, {"kinds": KINDS, "status_names": STATUS, "values": {},
-                                      "errors": FormErrors(language_of(request)), **context}, status=status)
+    language = language_of(request)
+    return render(request, template, {
+        "kinds": KINDS, "status_names": STATUS, "values": {}, "errors": FormErrors(language),
+        "cities": treating_city_choices(RemoteSettings().region, language),
+        "city_name": lambda code: city_name(code, language), **context}, status=status)
+
+
+def _confirmed(form: dict[str, str]) -> bool:
+    return form.get("confirmed") == "yes"
 
 
 def _failed(errors: FormErrors, err: DomainError | ValidationError) -> None:
@@ -71,6 +80,22 @@ def counter_register(request: Request, actor: WebActor, form: Form) -> Response:
     return _page(request, "counter_remote.html", {"regs": regs, "done": done})
 
 
+@router.post("/counter/remote/{reg_no}/cancel")
+def counter_cancel(request: Request, actor: WebActor, form: Form, reg_no: str) -> Response:
+    """撤销备案 at the counter: a confirmation first, then the cancellation sent to the treating city."""
+    db = db_of(request)
+    try:
+        person_id = service.person_of_registration(db, actor, reg_no)
+        cancelled = service.cancel_registration(db, actor, reg_no) if _confirmed(form) else None
+        regs = service.list_registrations(db, actor, person_id)
+    except DomainError as err:
+        errors = FormErrors(language_of(request))
+        _failed(errors, err)
+        return _page(request, "counter_remote.html", {"regs": None, "errors": errors}, err.http_status)
+    confirm = None if cancelled else next((r for r in regs if r.reg_no == reg_no and r.status == "active"), None)
+    return _page(request, "counter_remote.html", {"regs": regs, "cancelled": cancelled, "confirm": confirm})
+
+
 @router.get("/portal/remote", response_class=HTMLResponse)
 def holder_page(request: Request, actor: PortalHolder) -> Response:
     assert actor.person_id is not None
@@ -96,6 +121,22 @@ def holder_register(request: Request, actor: PortalHolder, form: Form) -> Respon
     status = 422 if errors else 200
     return _page(request, "portal_remote.html", {"regs": regs, "done": done, "errors": errors,
                                                  "values": form if errors else {}}, status)
+
+
+@router.post("/portal/remote/{reg_no}/cancel")
+def holder_cancel(request: Request, actor: PortalHolder, form: Form, reg_no: str) -> Response:
+    """The holder cancels their own registration, after a confirmation."""
+    assert actor.person_id is not None
+    db = db_of(request)
+    regs = service.list_registrations(db, actor, actor.person_id)
+    mine = next((r for r in regs if r.reg_no == reg_no and r.status == "active"), None)
+    if mine is None:
+        return RedirectResponse("/portal/remote", status_code=303)
+    if not _confirmed(form):
+        return _page(request, "portal_remote.html", {"regs": regs, "confirm": mine})
+    cancelled = service.cancel_registration(db, actor, reg_no)
+    return _page(request, "portal_remote.html", {"regs": service.list_registrations(db, actor, actor.person_id),
+                                                 "cancelled": cancelled})
 
 
 @router.get("/dashboard/remote", response_class=HTMLResponse)
