@@ -20,7 +20,7 @@ from sscard import clock
 from sscard.access import SYSTEM_ACTOR
 from sscard.cards import service as cards
 from sscard.cards.errors import CardStateInvalid
-from sscard.cards.states import CancelReason
+from sscard.cards.states import CancelReason, ProductionStatus
 from sscard.exchange import outbox
 from sscard.exchange import service as exchange
 from sscard.exchange.models import ExchangeOutbox
@@ -147,3 +147,23 @@ def test_the_event_rolls_back_with_the_change(city: City, department: Start) -> 
     with pytest.raises(CardStateInvalid):  # a second temporary loss is refused: its event is not written either
         cards.report_temporary_loss(city.db, city.counter, who.card_no)
     assert [json.loads(e.payload)["card_status"] for e in _events(city, dept.agreement_no)] == ["4"]
+
+
+def test_a_replacement_handed_over_and_a_pin_lock_are_events_too(city: City, department: Start) -> None:
+    who, other = holder(city), holder(city)
+    dept, _ = department()
+    assert who.card_no is not None and other.card_no is not None
+    cards.report_formal_loss(city.db, city.counter, who.card_no)
+    new_no = cards.apply_replacement(city.db, city.counter, who.card_no).card.card_no
+    for status in ("10", "20", "30"):
+        cards.advance_production(city.db, city.admin, new_no, ProductionStatus(status))
+    cards.advance_production(city.db, city.admin, new_no, ProductionStatus.AT_OUTLET, outlet_code="T01")
+    cards.pick_up(city.db, city.counter, new_no)
+    mine = [json.loads(e.payload) for e in _events(city, dept.agreement_no)]
+    assert [(p["card_status"], p["cancel_reason"]) for p in mine] == [("2", None), ("9", "replaced"), ("0", None)]
+
+    for _ in range(6):  # the configured limit of wrong tries, whatever it is, is reached within six
+        if cards.verify_pin(city.db, city.counter, other.card_no, "000000").locked:
+            break
+    last = json.loads(_events(city, dept.agreement_no)[-1].payload)
+    assert (last["card_status"], last["id_number"]) == ("3", other.id_number)

@@ -14,7 +14,7 @@ from sscard.auth.errors import OutletNotFound
 from sscard.auth.models import Outlet
 from sscard.cards.errors import CardNotAtOutlet, CardNotFound, ProductionTransitionInvalid
 from sscard.cards.models import Application, Card
-from sscard.cards.records import add_years, audit_change, find_card, today
+from sscard.cards.records import add_years, audit_change, find_card, notify_status, today
 from sscard.cards.states import PRODUCTION_EDGES, ApplicationStatus, AppStatus, Business, CancelReason, ProductionStatus
 from sscard.db import Database
 from sscard.ecard import service as ecard
@@ -98,6 +98,7 @@ def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
                 old.cancel_reason = (CancelReason.REPLACED if application.business == Business.REPLACEMENT
                                      else CancelReason.EXCHANGED).value
                 audit_change(session, actor, "card.cancel", old, old_before)  # flushes before the new card is valid
+                notify_status(session, actor, old)
         before = card.snapshot()
         card.production_status = ProductionStatus.PICKED_UP.value
         card.app_status = AppStatus.SEALED.value
@@ -107,6 +108,7 @@ def pick_up(db: Database, actor: Actor, card_no: str) -> Card:
         application.status = ApplicationStatus.COMPLETED.value
         application.completed_at = now
         audit_change(session, actor, "card.pick_up", card, before)
+        notify_status(session, actor, card)
         if application.old_card_id is not None:  # the holder's e-card moves to the new card, suspended until
             ecard.move_in(session, actor, application.old_card_id, card.id)  # the new card is activated
         return card

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from sscard.access import Actor, Permission
 from sscard.cards.errors import CardLocked, PinFormatInvalid, PinTooWeak
 from sscard.cards.models import Card
-from sscard.cards.records import audit_change, edge_target, find_card, today
+from sscard.cards.records import audit_change, edge_target, find_card, notify_status, today
 from sscard.cards.states import AppStatus
 from sscard.config import get_settings
 from sscard.db import Database
@@ -70,6 +70,8 @@ def check_pin(session: Session, actor: Actor, card: Card, pin: str) -> PinCheck:
     if locked:
         card.app_status = AppStatus.LOCKED.value
     audit_change(session, actor, "card.lock" if locked else "card.pin_wrong", card, before)
+    if locked:
+        notify_status(session, actor, card)
     return PinCheck(False, max(limit - card.pin_failures, 0), locked)
 
 

@@ -63,6 +63,13 @@ def mirror_ecard(session: Session, actor: Actor, card: Card) -> None:
     signal = (CardSignal.ENDED if status is AppStatus.CANCELLED
               else CardSignal.IN_USE if status in IN_USE else CardSignal.NOT_IN_USE)
     ecard.follow_card_in(session, actor, card.id, signal)
+    notify_status(session, actor, card)
+
+
+def notify_status(session: Session, actor: Actor, card: Card) -> None:
+    """Tell the listeners (``on_status_change``) of the card's new status, in the transaction of the change.
+    Every change of ``app_status`` ends here, through ``mirror_ecard`` or directly where the e-card follows
+    another way (the hand-over of a replacement moves it to the new card; a PIN lock leaves it in use)."""
     for listener in STATUS_LISTENERS:
         listener(session, actor, card)
 
