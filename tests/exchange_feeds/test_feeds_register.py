@@ -82,6 +82,9 @@ def test_an_id_number_correction_keeps_card_contributions_and_settlements_on_the
     assert medical.position(city.db, city.admin, new).accumulators.settlements == 2
     with city.db.unit_of_work() as s:
         assert registry.id_number_history(s, who.person_id) == [old]
+        # and in bulk (a department's bulk file, the legacy cards' register): both numbers match the person
+        matched = registry.persons_by_id_numbers_in(s, city.admin, [old, new, next_id_number()])
+        assert {n: p for n, (p, _) in matched.items()} == {old: who.person_id, new: who.person_id}
     # Registering the old number as somebody new is refused: it still belongs to this person.
     with pytest.raises(PersonExists):
         registry.register(city.db, city.admin, PersonIn(id_number=old, name="冒名", region_code="441802"))

@@ -137,12 +137,15 @@ def change_name_in(session: Session, actor: Actor, person_id: int, new_name: str
 _PG_MATCH_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS registry_match_in (id_number VARCHAR(18) NOT NULL) "
                    "ON COMMIT DELETE ROWS")
 _PG_MATCH = ("SELECT p.id_number, p.id, p.living_status FROM registry_match_in m "
-             "JOIN persons p ON p.id_number = m.id_number")
+             "JOIN persons p ON p.id_number = m.id_number "
+             "UNION ALL SELECT a.id_number, p.id, p.living_status FROM registry_match_in m "
+             "JOIN person_id_aliases a ON a.id_number = m.id_number JOIN persons p ON p.id = a.person_id")
 
 
 def persons_by_id_numbers_in(session: Session, actor: Actor, numbers: Collection[str]) -> dict[str, tuple[int, str]]:
     """ID number → (person id, living status) for those of ``numbers`` (already normalised: 18 characters, an
-    upper-case X) that are registered, for matching millions of records of another system in one go
+    upper-case X) that are registered — under their number or under one they held before (an alias: the old
+    number still finds the person) — for matching millions of records of another system in one go
     (PostgreSQL: COPY into a scratch table and one join; SQLite: pages of ``IN``). The caller audits the read
     (what it matched, how many); nothing here is written."""
     actor.require(Permission.PERSON_READ)
@@ -161,8 +164,11 @@ def persons_by_id_numbers_in(session: Session, actor: Actor, numbers: Collection
         rows = []
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
-            rows += fetch_all(session, "SELECT id_number, id, living_status FROM persons "
-                                       f"WHERE id_number IN ({', '.join('?' * len(chunk))})", chunk)
+            marks = ", ".join("?" * len(chunk))
+            rows += fetch_all(session, f"SELECT id_number, id, living_status FROM persons WHERE id_number IN ({marks})",
+                              chunk)
+            rows += fetch_all(session, "SELECT a.id_number, p.id, p.living_status FROM person_id_aliases a "
+                                       f"JOIN persons p ON p.id = a.person_id WHERE a.id_number IN ({marks})", chunk)
     for number, person_id, living in rows:
         found[number] = (int(person_id), str(living))
     return found
