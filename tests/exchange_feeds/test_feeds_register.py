@@ -123,6 +123,8 @@ def test_a_name_change_opens_the_card_exchange_and_a_move_out_is_recorded(feeds_
         assert (app.reason, app.status) == ("data_changed", "open")
     moved = [c for c in feeds.cases(city.db, city.supervisor, "review") if c.person_id == mover.person_id]
     assert [c.reason_code for c in moved] == ["MOVED_OUT"]
+    assert registry.get_by_person_id(city.db, city.admin, mover.person_id).region_code == "440106"  # 迁出 to 广州
+    assert len(cards.cards_of_person(city.db, city.admin, mover.id_number)) == 1  # the card stays valid
 
 
 def test_a_dibao_list_makes_the_government_pay_the_residents_contributions(feeds_city: City,

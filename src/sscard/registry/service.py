@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 from collections.abc import Collection
@@ -76,6 +77,24 @@ def find_by_id_number(session: Session, raw: str) -> Person:
     if person is None:
         raise PersonNotFound(idnumber.mask(number))
     return person
+
+
+def record_move_out_in(session: Session, actor: Actor, person_id: int, to_region: str, moved_on: dt.date,
+                       source: str) -> str:
+    """户籍迁出 as the public-security bureau reports it, inside the caller's transaction: the person's division of
+    residence becomes ``to_region`` (the destination's six-digit division code, outside the city); the record,
+    card, contributions and benefits stay on the person. Audited with the division before. Returns it."""
+    actor.require(Permission.PERSON_WRITE)
+    if not (len(to_region) == 6 and to_region.isdigit()):
+        raise ValueError("the destination is a 6-digit division code")
+    person = session.get(Person, person_id, with_for_update=True)
+    if person is None:
+        raise PersonNotFound(f"person {person_id}")
+    before = person.region_code
+    person.region_code = to_region
+    audit.record(session, actor, "person.moved_out", "person", person.id, {"region_code": before},
+                 {"region_code": to_region, "moved_on": moved_on.isoformat(), "source": source[:64]})
+    return before
 
 
 def correct_id_number_in(session: Session, actor: Actor, person_id: int, new_raw: str, source: str) -> str:

@@ -293,10 +293,10 @@ def _move(session: Session, actor: Actor, record: FeedFileRecord, line: Line, so
         return _Outcome(SKIPPED, "NO_PERSON")
     if not _same_name(person, name):
         return _case(session, "exception", "NAME_MISMATCH", person.id, record, line, "another name")
-    audit.record(session, actor, "person.moved_out", "person", person.id, None,
-                 {"moved_on": formats.parse_date(day).isoformat(), "to_region": dest, "source": source[:64]})
+    moved_on = formats.parse_date(day)
+    before = registry.record_move_out_in(session, actor, person.id, dest, moved_on, source)
     return _case(session, "review", "MOVED_OUT", person.id, record, line,
-                 f"户籍迁出 on {formats.parse_date(day).isoformat()} to {dest}: the card stays valid; the "
+                 f"户籍迁出 on {moved_on.isoformat()} from {before} to {dest}: the card stays valid; the "
                  "insurance relationship moves on the person's transfer application")
 
 
