@@ -63,6 +63,19 @@ SOURCE = {Source.PERSONAL.value: N_("Personal"), Source.EMPLOYER.value: N_("Thro
           Source.SCHOOL.value: N_("Through the school")}
 FEED_STATUS = {"imported": N_("Imported"), "rejected": N_("Refused")}
 FEED_QUEUE = {"exception": N_("Exception"), "review": N_("For review")}
+# Why a line of a department's feed waits for a supervisor (sscard.exchange.feeds.service).
+FEED_CASE_REASON = {
+    "DEATH_DATE_MISMATCH": N_("The two death records give different dates"),
+    "EXCHANGE_NOT_OPENED": N_("The card exchange for the new name could not be opened"),
+    "ID_NUMBER_CONFLICT": N_("The corrected ID number belongs to another person"),
+    "NAME_MISMATCH": N_("The name differs from the register"),
+    "NOT_REPORTED_DEAD": N_("Cremated, but not reported dead by public security"),
+    "FUNERAL_GRANT": N_("Funeral grant to review"),
+    "MOVED_OUT": N_("Moved out of the city"),
+    "OVERPAYMENT_RECOVERY": N_("Benefits paid after death, to recover"),
+    "SURVIVOR_BENEFIT": N_("Survivor benefit to review"),
+}
+FEED_RESOLUTION = {"done": N_("Handled"), "dismiss": N_("Nothing to do"), "apply_death": N_("Confirm the death")}
 SEX = {"1": N_("Male"), "2": N_("Female")}
 # Why an old medical card waits in the exceptions queue (sscard.transition.service).
 LEGACY_REASON = {"NO_PERSON": N_("No person with this ID number"),

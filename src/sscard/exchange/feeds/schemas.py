@@ -53,6 +53,8 @@ class CaseOut(BaseModel):
     amount_fen: int | None
     status: str
     resolution: str | None
+    person_name: str | None = None  # filled by ``cases`` for the supervisor's page
+    id_masked: str | None = None
 
 
 class SpoolOut(BaseModel):

@@ -454,6 +454,10 @@ def cases(db: Database, actor: Actor, queue: str | None = None, status: str | No
         if status:
             query = query.where(FeedCase.status == status)
         found = [CaseOut.model_validate(r) for r in session.execute(query).scalars()]
+        for case in found:  # who each case is about: the name and the masked ID number, as the counter shows them
+            if case.person_id is not None:
+                person = registry.find_by_person_id(session, case.person_id)
+                case.person_name, case.id_masked = person.name, idnumber.mask(person.id_number)
         audit.record_read(session, actor, "exchange.feed.cases_read", "exchange_feed_case", "*",
                           "feed exceptions and reviews", rows=len(found))
         return found
