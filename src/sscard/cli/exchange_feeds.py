@@ -101,3 +101,30 @@ def seal(plain: Annotated[Path, typer.Argument(help="a FEED1 plaintext", exists=
     from sscard.exchange.feeds import formats
 
     output.write_bytes(formats.seal(plain.read_bytes()))
+
+
+@feeds_app.command("bulk")
+@domain_errors
+def bulk(department: Annotated[str, typer.Option("--department", help="the department's code, e.g. PSB")],
+         spool: SpoolOpt = None, as_json: JsonOpt = False, operator: OperatorOpt = "system") -> None:
+    """Answer the department's bulk verification files waiting in <root>/dept-CODE/bulk/in/ (docs/exchange.md):
+    each answered whole under its agreement into bulk/out/, or refused whole into bulk/rejected/. Exit 1 if any
+    was refused."""
+    from sscard.exchange.feeds import bulk as bulk_ferry
+
+    db, actor = db_and_actor(operator)
+    result = bulk_ferry.run(db, actor, bulk_ferry.BulkSpool.under(department, spool))
+    show(result.model_dump(mode="json"), as_json,
+         f"{department}: {len(result.answered)} answered, {len(result.rejected)} refused")
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@feeds_app.command("bulk-seal")
+@domain_errors
+def bulk_seal(plain: Annotated[Path, typer.Argument(help="a BULK1 plaintext", exists=True, dir_okay=False)],
+              output: Annotated[Path, typer.Argument(help="where the FEEDX1 envelope goes")]) -> None:
+    """Encrypt and MAC a BULK1 plaintext under its partner's key (the keystore's, or the demo key)."""
+    from sscard.exchange.feeds import bulk as bulk_ferry
+
+    output.write_bytes(bulk_ferry.seal_request(plain.read_bytes()))

@@ -19,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -193,3 +194,26 @@ class ExchangeOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[dt.datetime | None]
+
+
+class ExchangeBulkFile(Base):
+    """A department's bulk verification file that came through the file ferry (``sscard.exchange.bulk_ferry``):
+    one row per (department, file id), so a file re-sent is refused rather than answered — and counted — twice.
+    ``started`` until its answer is written; a crash in between leaves it ``started`` for the next run."""
+
+    __tablename__ = "exchange_bulk_files"
+    __table_args__ = (
+        UniqueConstraint("department_id", "file_id", name="uq_exchange_bulk_files_dept_file"),
+        CheckConstraint("status IN ('started', 'answered')", name="status_known"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("exchange_departments.id"))
+    file_id: Mapped[str] = mapped_column(String(40))
+    sha256: Mapped[str] = mapped_column(String(64))
+    item_code: Mapped[str] = mapped_column(String(40))
+    agreement_no: Mapped[str] = mapped_column(String(40))
+    line_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="started")
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[dt.datetime | None]
