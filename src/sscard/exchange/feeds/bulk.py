@@ -27,9 +27,7 @@ then appear twice: each is a true use of the data)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -53,7 +51,7 @@ from sscard.exchange.feeds.errors import (
     FeedRejected,
     FeedTruncated,
 )
-from sscard.exchange.feeds.spool import DEFAULT_ROOT, SPOOL_ENV
+from sscard.exchange.feeds.spool import DEFAULT_ROOT, SPOOL_ENV, move_into, reject_into
 from sscard.exchange.keys import department_actor
 from sscard.exchange.models import ExchangeBulkFile, ExchangeDepartment
 from sscard.exchange.serving import bulk_answer, grant_for_department
@@ -281,7 +279,7 @@ def _answer(db: Database, spool: BulkSpool, ring: PartnerKeys, path: Path, reque
                                                              ExchangeBulkFile.file_id == request.file_id)
                               ).scalar_one()
         row.status, row.agreement_no, row.answered_at = "answered", granted.agreement_no, utcnow()
-    _move(path, spool.done)
+    move_into(path, spool.done)
     return BulkFileOut(file=path.name, file_id=request.file_id, status="answered", lines=len(request.lines),
                        agreement=granted.agreement_no, answer=name)
 
@@ -296,12 +294,7 @@ def _refuse(db: Database, actor: Actor, spool: BulkSpool, ring: PartnerKeys, pat
                                                        "run_by": actor.username})
     plain = answer_plain(spool.partner, file_id or "-", "-", "rejected", err.code, "", 0)
     name = _write(spool, ring, file_id or "-", plain, f"{path.name}.rejected.answer")
-    target = _move(path, spool.rejected)
-    reason = {"code": err.code, "message_zh": err.message_zh, "message_en": err.message_en, "detail": err.detail,
-              "file": path.name, "rejected_at": clock.now().isoformat(timespec="seconds")}
-    tmp = spool.rejected / f".{target.name}.reason.json.tmp"
-    tmp.write_text(json.dumps(reason, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, spool.rejected / f"{target.name}.reason.json")
+    reject_into(path, spool.rejected, err)
     return BulkFileOut(file=path.name, file_id=file_id, status="rejected", code=err.code, answer=name)
 
 
@@ -313,10 +306,3 @@ def _write(spool: BulkSpool, ring: PartnerKeys, file_id: str, plain: bytes, name
     os.replace(tmp, spool.outbox / name)
     return name
 
-
-def _move(path: Path, where: Path) -> Path:
-    target = where / path.name
-    if target.exists():
-        target = where / f"{path.name}.{dt.datetime.now():%Y%m%d%H%M%S%f}"
-    os.replace(path, target)
-    return target

@@ -24,6 +24,7 @@ from pathlib import Path
 from sscard import clock
 from sscard.access import Actor
 from sscard.db import Database
+from sscard.errors import DomainError
 from sscard.exchange.feeds import formats, service
 from sscard.exchange.feeds.errors import FeedRejected
 from sscard.exchange.feeds.schemas import FileOut, ImportOut, SpoolOut
@@ -94,7 +95,7 @@ def run(db: Database, actor: Actor, spool: Spool, keys: PartnerKeys | None = Non
         if left is not None:  # imported before a crash: finish the spool step only
             _answer(spool, ring, left.file_id or path.stem, left.seq or 0, "imported", "",
                     service.line_outcomes(db, left.id))
-            _move(path, spool.done)
+            move_into(path, spool.done)
             service.mark_finished(db, left.id)
             resumed += 1
             continue
@@ -105,11 +106,11 @@ def run(db: Database, actor: Actor, spool: Spool, keys: PartnerKeys | None = Non
             env = formats.peek(data)
             _answer(spool, ring, env.file_id if env else "-", env.seq if env else 0, "rejected", err.code, [],
                     name=f"{path.name}.rejected.answer")
-            _reject(path, spool.rejected, err)
+            reject_into(path, spool.rejected, err)
             continue
         crash("after_commit")
         _answer(spool, ring, out.file_id, out.seq, "imported", "", service.line_outcomes(db, out.file_pk))
-        _move(path, spool.done)
+        move_into(path, spool.done)
         service.mark_finished(db, out.file_pk)
         imported.append(out)
     return SpoolOut(partner=spool.partner, imported=imported, rejected=rejected, finished_after_crash=resumed)
@@ -139,14 +140,16 @@ def _answer(spool: Spool, ring: PartnerKeys, file_id: str, seq: int, status: str
     return target
 
 
-def _move(path: Path, where: Path) -> None:
+def move_into(path: Path, where: Path) -> Path:
     target = where / path.name
     if target.exists():
         target = where / f"{path.name}.{clock.now():%Y%m%d%H%M%S%f}"
     os.replace(path, target)
+    return target
 
 
-def _reject(path: Path, where: Path, err: FeedRejected) -> None:
+def reject_into(path: Path, where: Path, err: DomainError) -> None:
+    """Move a refused file into ``where`` beside ``<name>.reason.json`` (its code and messages)."""
     target = where / path.name
     if target.exists():
         target = where / f"{path.name}.{clock.now():%Y%m%d%H%M%S%f}"
