@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from exchange_world import holder, new_department
@@ -23,13 +25,14 @@ from sscard.exchange.feeds.errors import FeedRejected
 from sscard.exchange.models import ExchangeAccess, ExchangeBulkFile, ExchangeUsage
 from sscard.exchange.schemas import AgreementIn, AgreementItemIn, DepartmentIn
 from sscard.exchange.serving import grant_for_department
-from sscard.kms.partners import PartnerKeys
+from sscard.kms.partners import PartnerKeys, demo_key
 from support.city import City
 from support.factories import next_id_number
 
 RING = PartnerKeys.demo_ring()
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "exchange" / "bulk-request.txt"
+SCRIPT = ROOT / "docs" / "examples" / "exchange-feeds" / "feed_envelope.py"
 
 
 def _used(city: City, agreement_no: str) -> int:
@@ -139,11 +142,21 @@ def test_the_shipped_example_is_a_bulk_request_as_it_stands(city: City, tmp_path
         valid_until=today + dt.timedelta(days=30)))
     exchange.approve(city.db, city.supervisor, agreement.agreement_no)
     spool = bulk.BulkSpool.under("PSB", tmp_path)
-    _drop(spool, "example.bulk", bulk.seal_request(plain, RING))  # `sscard exchange-feeds bulk-seal` does this
+    # the department seals it with the stand-alone script of docs/examples/exchange-feeds, as sscard would
+    iv, key = bytes(range(16)), demo_key("dept:PSB").hex()
+    by_script = subprocess.run([sys.executable, str(SCRIPT), "seal", str(EXAMPLE), key, "1", iv.hex()],
+                               capture_output=True, check=True).stdout
+    assert by_script == bulk.seal_request(plain, RING, iv=iv)
+    _drop(spool, "example.bulk", by_script)
     out = bulk.run(city.db, SYSTEM_ACTOR, spool, RING)
     assert [(f.file_id, f.status) for f in out.answered] == [("PSB-BULK-20261204-01", "answered")]
-    _, _, answer = bulk.read_answer((spool.outbox / "PSB-BULK-20261204-01.answer").read_bytes(), "dept:PSB", RING)
+    answer_file = spool.outbox / "PSB-BULK-20261204-01.answer"
+    _, _, answer = bulk.read_answer(answer_file.read_bytes(), "dept:PSB", RING)
     assert answer == ["line,result,reason", "1,0,SKIPPED", "2,0,PERSON_UNKNOWN", "3,0,PERSON_UNKNOWN"]
+    opened = subprocess.run([sys.executable, str(SCRIPT), "open", str(answer_file), key], capture_output=True,
+                            check=True).stdout.decode("utf-8")
+    assert opened.startswith("H|BULKA1|dept:PSB|PSB-BULK-20261204-01|card_status|answered||3|")
+    assert "\n2,0,PERSON_UNKNOWN\n" in opened
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,5 +1,5 @@
 """A department's side of the file ferry (docs/exchange-feeds.md), in one file that needs only `cryptography`:
-seal a FEED1 plaintext into its FEEDX1 envelope, or open an envelope (ours: an answer) and print its plaintext.
+seal a FEED1 (or BULK1, docs/exchange.md) plaintext into its FEEDX1 envelope, or open an envelope (ours: an answer) and print its plaintext.
 
     python feed_envelope.py seal plain.txt KEY_HEX VERSION [IV_HEX] > file.feed
     python feed_envelope.py open file.feed KEY_HEX > plain.txt
@@ -34,6 +34,8 @@ def encryption_key(file_key: bytes, partner: str) -> bytes:
 def seal(plain: bytes, file_key: bytes, version: int, iv: bytes) -> bytes:
     header = plain.split(b"\n", 1)[0].decode("ascii").split("|")  # H|FEED1|partner|kind|file_id|seq|…
     partner, file_id, seq = header[2], header[4], header[5]
+    if header[1] == "BULK1":  # a bulk verification file: H|BULK1|partner|file_id|item|count|…, sequence 1
+        file_id, seq = header[3], "1"
     padder = padding.PKCS7(128).padder()
     padded = padder.update(plain) + padder.finalize()
     enc = Cipher(algorithms.SM4(encryption_key(file_key, partner)), modes.CBC(iv)).encryptor()
