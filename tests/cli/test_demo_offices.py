@@ -18,6 +18,7 @@ from sscard.demo.models import mark_demo
 from sscard.demo.money import HOSPITAL
 from sscard.demo.offices import ACCOUNTANT, LEGACY_FILE, SWEEP
 from sscard.employment import service as employment
+from sscard.exchange import service as exchange
 from sscard.health import consent
 from sscard.ledger import service as ledger
 from sscard.portal import service as portal
@@ -83,3 +84,16 @@ def test_the_demo_cardholders_health_page_shows_a_grant_and_a_read(demo: tuple[D
     [read] = overview.reads
     assert (read.institution_code, read.resource_type, read.entries) == (HOSPITAL[0], "Encounter", 2)
     assert overview.institution(HOSPITAL[0]) == HOSPITAL[1]
+
+
+def test_the_exchange_has_an_agreement_in_force_a_bulk_file_answered_and_one_to_approve(
+        demo: tuple[Database, DemoSummary]) -> None:
+    db, summary = demo
+    assert summary.issued is not None and summary.offices is not None
+    by_no = {a.agreement_no: a for a in exchange.list_agreements(db, SYSTEM_ACTOR)}
+    assert by_no[summary.offices.exchange_agreement].status == "approved"
+    assert by_no[summary.offices.exchange_pending].status == "requested"
+    holder = portal.login(db, DEMO_HOLDER_ID, DEMO_QUERY_PASSWORD).actor
+    uses = exchange.holder_uses(db, holder, summary.issued.demo.person_id)
+    assert [(u.department, u.mode, u.agreement) for u in uses] == [("PSB", "bulk", summary.offices.exchange_agreement)]
+    assert summary.offices.exchange_bulk_lines == 4 and "answered through the file ferry" in describe(summary)

@@ -139,7 +139,10 @@ def describe(summary: DemoSummary) -> str:
                   f"  legacy cards: {o.legacy_carried} carried, {o.legacy_exceptions} in the exceptions queue "
                   "(/transition)",
                   f"  health index: {o.health_encounters} encounters of {demo.name} published by {HOSPITAL[1]}, "
-                  "which holds a grant (his card and PIN) and read them (/portal/health)"]
+                  "which holds a grant (his card and PIN) and read them (/portal/health)",
+                  f"  data sharing (/exchange): PSB's agreement {o.exchange_agreement} in force, its bulk file of "
+                  f"{o.exchange_bulk_lines} lines answered through the file ferry ({demo.name}'s /portal/data-use); "
+                  f"CIVIL's agreement {o.exchange_pending} awaiting a supervisor"]
     return "\n".join(lines)
 
 

@@ -12,6 +12,10 @@ through its own package's services so that their pages (``/treasury``, ``/counte
   with his card in its terminal and his PIN, and reads his encounters under it (his ``/portal/health``).
 - Legacy cards: docs/examples/transition/legacy-cards-gb18030.lmc imported as shipped, after registering the
   four holders its first lines name; its last two lines land in the exceptions queue.
+- Data sharing: the public-security bureau (PSB) with an agreement in force for card status (verification and
+  bulk), whose bulk verification file of three issued holders — the demo cardholder among them — came through
+  the file ferry and was answered (``/exchange``, his ``/portal/data-use``); civil affairs (CIVIL) with an
+  agreement requested by the administrator, waiting for a supervisor's approval.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +35,12 @@ from sscard.demo.issued import DEMO_HOLDER_PIN, IssuedCards, IssuedHolder, key_m
 from sscard.employment import service as employment
 from sscard.employment.schemas import RegistrationIn
 from sscard.employment.states import RegistrationKind
+from sscard.exchange import service as exchange
+from sscard.exchange.feeds import bulk as bulk_ferry
+from sscard.exchange.schemas import AgreementIn, AgreementItemIn, DepartmentIn
 from sscard.health import consent, icd, profile
 from sscard.health import service as health
+from sscard.kms.partners import PartnerKeys
 from sscard.medical import institutions, presence
 from sscard.registry import service as registry
 from sscard.registry.idnumber import parse
@@ -64,6 +73,9 @@ class OfficesSummary:
     legacy_exceptions: int = 0
     health_encounters: int = 0
     health_grant: str = ""
+    exchange_agreement: str = ""
+    exchange_pending: str = ""
+    exchange_bulk_lines: int = 0
 
 
 def seed_treasury(db: Database, summary: OfficesSummary) -> None:
@@ -168,4 +180,35 @@ def seed_offices(db: Database, issued: IssuedCards, hospital_api_key: str) -> Of
     seed_employment(db, issued, summary, counter)
     seed_transition(db, summary, counter)
     seed_health(db, issued, hospital_api_key, summary)
+    seed_exchange(db, issued, summary)
     return summary
+
+
+def seed_exchange(db: Database, issued: IssuedCards, summary: OfficesSummary) -> None:
+    """Two departments: PSB's agreement in force and a bulk file of three holders answered through the file
+    ferry (a spool of its own, removed after); CIVIL's agreement requested, awaiting a supervisor."""
+    admin, supervisor = auth.actor_for_username(db, "admin"), auth.actor_for_username(db, "supervisor")
+    today = clock.local_date()
+    for code, name in (("PSB", "清远市公安局"), ("CIVIL", "清远市民政局")):
+        exchange.create_department(db, admin, DepartmentIn(code=code, name=name))
+        exchange.issue_key(db, admin, code)
+    psb = exchange.request_agreement(db, admin, AgreementIn(
+        department="PSB", items=[AgreementItemIn(item="card_status", modes=["verification", "bulk"])],
+        purpose="办理户籍业务时核验社会保障卡状态", legal_basis="《政务数据共享条例》第十四条",
+        valid_from=today - dt.timedelta(days=30), valid_until=today + dt.timedelta(days=335), daily_quota=10_000))
+    exchange.approve(db, supervisor, psb.agreement_no)
+    civil = exchange.request_agreement(db, admin, AgreementIn(
+        department="CIVIL", items=[AgreementItemIn(item="person_basic", modes=["verification"])],
+        purpose="核对低保对象的生存状态", legal_basis="《社会救助暂行办法》第十一条",
+        valid_from=today, valid_until=today + dt.timedelta(days=365), daily_quota=100))
+    holders = [issued.demo, *[h for h in issued.holders if h.person_id != issued.demo.person_id][:2]]
+    names = {h.person_id: registry.get_by_person_id(db, SYSTEM_ACTOR, h.person_id).name for h in holders}
+    lines = ["id_number,name"] + [f"{h.id_number},{names[h.person_id]}" for h in holders]
+    ring = PartnerKeys.demo_ring()
+    with tempfile.TemporaryDirectory(prefix="sscard-demo-ferry-") as root:
+        spool = bulk_ferry.BulkSpool.under("PSB", root).make()
+        plain = bulk_ferry.request_plain(spool.partner, f"PSB-BULK-{today:%Y%m%d}-01", "card_status", lines)
+        (spool.inbox / "psb-bulk.txt").write_bytes(bulk_ferry.seal_request(plain, ring))
+        done = bulk_ferry.run(db, SYSTEM_ACTOR, spool, ring)
+    summary.exchange_agreement, summary.exchange_pending = psb.agreement_no, civil.agreement_no
+    summary.exchange_bulk_lines = sum(f.lines for f in done.answered)
