@@ -10,13 +10,13 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
 from sscard.api.deps import DB, CurrentActor, get_db
 from sscard.api.fast import FastRoute
+from sscard.api.grouping import GroupCommit
 from sscard.exchange import service as exchange
 from sscard.exchange.errors import ExchangeRequestMalformed
 from sscard.exchange.schemas import (
@@ -74,8 +74,18 @@ async def verify_fast(request: Request) -> Response:
     it through every included router and solved its dependencies, about half of a worker's CPU per request
     (cProfile, bench/exchange.py's request in-process)."""
     req = await _signed_request(request)
-    out = await to_thread.run_sync(exchange.verify, get_db(request), req)
+    out = await _group_of(request).submit(req)
     return Response(out.model_dump_json(), media_type="application/json")
+
+
+def _group_of(request: Request) -> GroupCommit[exchange.SignedRequest, VerifyOut]:
+    """The application's group commit of verifications (``api.grouping``; ``exchange.verify_many``)."""
+    state = request.app.state
+    group: GroupCommit[exchange.SignedRequest, VerifyOut] | None = getattr(state, "exchange_verify_group", None)
+    if group is None:
+        db = get_db(request)
+        group = state.exchange_verify_group = GroupCommit(lambda reqs: exchange.verify_many(db, reqs))
+    return group
 
 
 def fast_routes(prefix: str) -> list[FastRoute]:

@@ -21,7 +21,7 @@ from sscard.bulksql import Write, execute, insert_rows, write_all
 from sscard.db import Database, utcnow
 
 __all__ = ["GENESIS", "Entry", "VerifyResult", "anchor", "anchoring", "history", "last_seq_by_actor", "read_details",
-           "record", "record_many", "record_read", "record_with", "verify"]
+           "record", "record_batch", "record_many", "record_read", "record_with", "verify"]
 
 
 def _locked_head(session: Session) -> AuditHead:
@@ -151,6 +151,33 @@ def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[W
     write_all(session, [*writes, (_RECORD_INSERT, {f"a_{k}": v for k, v in row.items()}),
                         (_HEAD_SAVE, {"a_head": 1, "a_last_seq": row["seq"], "a_last_hash": row["hash"]})],
               commit=commit)
+
+
+def record_batch(session: Session, entries: Sequence[tuple[Actor, Entry]]) -> int:
+    """Append one record per ``(actor, entry)``, in the given order, in the caller's transaction — exactly as
+    that many ``record`` calls would chain them, each with its own actor — locking the chain head once and
+    writing the rows in one INSERT (``insert_rows``). For a group commit of many requests answered in one
+    transaction (``exchange``'s verifications): call it last, the head stays locked until COMMIT. Returns the
+    number of records written."""
+    if not entries:
+        return 0
+    session.flush()  # a record of this transaction still pending in the session (a new head row) comes first
+    if identity_key(AuditHead, 1) in session.identity_map or not (found := execute(session, _HEAD_LOCK,
+                                                                                    {"a_head": 1})):
+        for actor, e in entries:  # the head held through the ORM, or none yet: record() makes it
+            record(session, actor, e.action, e.entity_type, e.entity_id, e.before, e.after)
+        session.flush()
+        return len(entries)
+    seq, prev = found[0]
+    at = utcnow()
+    rows: list[dict[str, Any]] = []
+    for actor, e in entries:
+        seq += 1
+        rows.append(_chained(prev, seq, at, actor, e.action, e.entity_type, str(e.entity_id), e.before, e.after))
+        prev = rows[-1]["hash"]
+    insert_rows(session, _RECORDS, rows)
+    write_all(session, [(_HEAD_SAVE, {"a_head": 1, "a_last_seq": seq, "a_last_hash": prev})])
+    return len(rows)
 
 
 @dataclass(frozen=True)

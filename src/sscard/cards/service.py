@@ -38,7 +38,7 @@ from sscard.cards.lifecycle import (
 )
 from sscard.cards.pins import PinCheck, change_own_pin, change_pin, verify_pin, verify_pin_at_settlement
 from sscard.cards.queries import cards_of_person, get_card, require_holder
-from sscard.cards.records import on_status_change, valid_card_of, valid_cards_of_persons
+from sscard.cards.records import on_status_change, valid_card_of, valid_card_statuses_of, valid_cards_of_persons
 
 __all__ = [
     "Applied",
@@ -74,6 +74,7 @@ __all__ = [
     "require_holder",
     "unlock",
     "valid_card_of",
+    "valid_card_statuses_of",
     "valid_cards_of_persons",
     "verify_pin",
     "verify_pin_at_settlement",

@@ -31,6 +31,7 @@ from sscard.exchange.serving import (
     query,
     refuse_bulk,
     verify,
+    verify_many,
 )
 
 __all__ = [
@@ -61,4 +62,5 @@ __all__ = [
     "set_endpoint",
     "usage_report",
     "verify",
+    "verify_many",
 ]
