@@ -17,7 +17,7 @@ from sscard.audit import anchors as anchor_files
 from sscard.audit.chain import GENESIS, canonical, key, keyed_material, legacy_digest, material
 from sscard.audit.masking import masked
 from sscard.audit.models import AuditHead, AuditRecord
-from sscard.bulksql import Write, execute, insert_rows, write_all
+from sscard.bulksql import Write, execute, insert_columns, insert_rows, write_all
 from sscard.db import Database, utcnow
 
 __all__ = ["GENESIS", "Entry", "VerifyResult", "anchor", "anchoring", "history", "last_seq_by_actor", "read_details",
@@ -153,12 +153,13 @@ def record_with(session: Session, actor: Actor, entry: Entry, writes: Sequence[W
               commit=commit)
 
 
-def record_batch(session: Session, entries: Sequence[tuple[Actor, Entry]]) -> int:
+def record_batch(session: Session, entries: Sequence[tuple[Actor, Entry]], commit: bool = False) -> int:
     """Append one record per ``(actor, entry)``, in the given order, in the caller's transaction — exactly as
     that many ``record`` calls would chain them, each with its own actor — locking the chain head once and
-    writing the rows in one INSERT (``insert_rows``). For a group commit of many requests answered in one
-    transaction (``exchange``'s verifications): call it last, the head stays locked until COMMIT. Returns the
-    number of records written."""
+    writing the rows in one prebuilt INSERT (``insert_columns``). For a group commit of many requests answered
+    in one transaction (``exchange``'s verifications): call it last, the head stays locked until COMMIT;
+    ``commit=True`` (nothing may follow) sends the head's update and COMMIT in one round trip, as
+    ``record_with`` does. Returns the number of records written."""
     if not entries:
         return 0
     session.flush()  # a record of this transaction still pending in the session (a new head row) comes first
@@ -175,8 +176,9 @@ def record_batch(session: Session, entries: Sequence[tuple[Actor, Entry]]) -> in
         seq += 1
         rows.append(_chained(prev, seq, at, actor, e.action, e.entity_type, str(e.entity_id), e.before, e.after))
         prev = rows[-1]["hash"]
-    insert_rows(session, _RECORDS, rows)
-    write_all(session, [(_HEAD_SAVE, {"a_head": 1, "a_last_seq": seq, "a_last_hash": prev})])
+    names = list(rows[0])
+    insert_columns(session, _RECORDS, names, [[row[n] for n in names] for row in rows])
+    write_all(session, [(_HEAD_SAVE, {"a_head": 1, "a_last_seq": seq, "a_last_hash": prev})], commit=commit)
     return len(rows)
 
 
