@@ -158,8 +158,9 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     app.include_router(routes_ecard.well_known, responses=errors.OPENAPI_ERRORS)
     app.include_router(routes_transfer.partner)
     app.include_router(routes_remote.partner)
-    fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1"),
-                       *routes_exchange.fast_routes("/api/v1")])
+    verification = routes_exchange.fast_routes("/api/v1")
+    fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1"), *verification])
+    fast.shortcut(app, verification)  # the departments' verification, answered a thousand times a second
     _errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
