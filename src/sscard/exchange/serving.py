@@ -11,6 +11,7 @@ and ``health.stats`` (the de-identified statistics).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -19,8 +20,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+import psycopg
 from sqlalchemy import Table, bindparam, delete, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sscard import clock
@@ -329,8 +331,6 @@ def _first_statement(session: Session, signed: signing.SignedHeaders, item: str,
     params = {"key_id": signed.key_id, "nonce": signed.nonce, "ts": signed.timestamp, "day": clock.local_date(),
               "item": item[:40], "mode": mode}
     if session.connection().dialect.name == "postgresql":
-        import psycopg
-
         try:
             rows = execute(session, _LOOKUP_STORING_NONCE, params)
         except psycopg.errors.UniqueViolation as exc:
@@ -538,13 +538,10 @@ def verify_many(db: Database, requests: list[SignedRequest]) -> list[VerifyOut |
         seen.add((found.signed.key_id, found.signed.nonce))
         grouped.append((index, found))
     if grouped:
-        try:
+        # Rolled back whole (a quota used up inside the group, a deadlock, the database gone): each of its
+        # requests is then answered on its own, as if it had come alone.
+        with contextlib.suppress(_Regroup, SQLAlchemyError, psycopg.Error):
             results[:] = _answer_group(db, grouped, results)
-        except _Regroup:
-            pass
-        except Exception as exc:  # the database failed the group: each of its requests is answered with it
-            for index, _ in grouped:
-                results[index] = exc
     for index, request in enumerate(requests):
         if results[index] is None:
             try:
@@ -632,6 +629,7 @@ def _store_nonces(session: Session, signed: list[signing.SignedHeaders]) -> set[
     """Stores the nonces not seen before, in one statement; the (key id, nonce) pairs it stored. PostgreSQL: one
     prebuilt statement over arrays on the driver connection (a multi-row VALUES built per group cost more CPU to
     compile than the database spent on it)."""
+    signed = sorted(signed, key=lambda s: (s.key_id, s.nonce))  # two groups meet their rows in one order
     if session.connection().dialect.name == "postgresql":
         return {(str(k), str(n)) for k, n in fetch_all(session, _PG_NONCES, (
             [s.key_id for s in signed], [s.nonce for s in signed], [s.timestamp for s in signed]))}
