@@ -466,18 +466,14 @@ def verify(db: Database, request: SignedRequest) -> VerifyOut:
             enrolled = data.insurance in {INSURANCE_OF[s.value] for s in schemes}
             result, reason = (True, "ENROLLED") if enrolled else (False, "NOT_ENROLLED")
         elif granted.item == "pension_receipt":
-            result, reason = False, "PENDING"  # answered after the commit (benefits reads in its own transaction)
+            receiving = _pension_since(session, person.id, granted.agreement_no) is not None
+            result, reason = receiving, "RECEIVING" if receiving else "NOT_RECEIVING"
         else:
             raise ExchangeItemNotShareable(f"{granted.item} has no verification", item=granted.item)
         _record(session, granted, person.id if person is not None else None, reason)
-        return VerifyOut(item=granted.item, result=result, reason=reason, agreement=granted.agreement_no), (
-            person.id if person is not None and reason == "PENDING" else None)
+        return VerifyOut(item=granted.item, result=result, reason=reason, agreement=granted.agreement_no), None
 
-    out, pending_person = serve(db, request, "verification", item_of, answer, count=False)
-    if pending_person is not None:
-        receiving = _pension_since(db, pending_person, out.agreement)
-        out = out.model_copy(update={"result": receiving is not None,
-                                     "reason": "RECEIVING" if receiving is not None else "NOT_RECEIVING"})
+    out, _ = serve(db, request, "verification", item_of, answer, count=False)
     return out
 
 
@@ -644,9 +640,10 @@ _PG_NONCES = ("INSERT INTO exchange_nonces (key_id, nonce, ts) SELECT * FROM unn
               "?::bigint[]) ON CONFLICT DO NOTHING RETURNING key_id, nonce")
 
 
-def _pension_since(db: Database, person_id: int, agreement_no: str) -> str | None:
+def _pension_since(session: Session, person_id: int, agreement_no: str) -> str | None:
     actor = department_actor(f"agreement:{agreement_no}"[:40])
-    found = [e for e in benefits.entitlements_of(db, actor, person_id) if e.kind == "pension" and e.status == "active"]
+    found = [e for e in benefits.entitlements_of_in(session, actor, person_id)
+             if e.kind == "pension" and e.status == "active"]
     return min(e.start_period for e in found) if found else None
 
 
@@ -672,7 +669,11 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
             if data.first is None or data.last is None or data.last < data.first:
                 raise ExchangeRequestMalformed("first and last: the days of the statistics, first <= last")
             _record(session, granted, None, "STATISTICS")
-            return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=[]), None
+            cells = health_stats.encounter_counts_in(session, department_actor(granted.agreement_no[:40]),
+                                                     data.first, data.last)
+            return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True,
+                            data=[{"division": c.division, "month": c.month, "encounter_type": c.encounter_type,
+                                   "count": c.count} for c in cells]), None
         if data.id_number is None:
             raise ExchangeRequestMalformed("id_number is required for this item")
         person = _person(session, data.id_number)
@@ -680,7 +681,6 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
             _record(session, granted, None, "PERSON_UNKNOWN")
             return QueryOut(item=granted.item, agreement=granted.agreement_no, found=False, data={}), None
         fields: dict[str, object]
-        pending: int | None = None
         if granted.item == "card_status":
             card = cards.valid_card_of(session, person.id)
             fields = ({"card_no": _mask_card(card.card_no, granted.masking), "card_status": card.app_status,
@@ -694,23 +694,14 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
             schemes = contributions.schemes_in_force(session, person.id, _period())
             fields = {"schemes": sorted({INSURANCE_OF[s.value] for s in schemes})}
         elif granted.item == "pension_receipt":
-            fields, pending = {}, person.id
+            since = _pension_since(session, person.id, granted.agreement_no)
+            fields = {"receiving": since is not None, "since_period": since}
         else:
             raise ExchangeItemNotShareable(f"{granted.item} has no query", item=granted.item)
         _record(session, granted, person.id, "ANSWERED")
-        return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=fields), pending
+        return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=fields), None
 
-    out, pending = serve(db, request, "query", item_of, answer, count=False)
-    if out.item == "health_encounter_stats":
-        data = body[0]
-        assert data.first is not None and data.last is not None
-        cells = health_stats.encounter_counts(db, department_actor(out.agreement[:40]), data.first, data.last)
-        return out.model_copy(update={"data": [{"division": c.division, "month": c.month,
-                                                 "encounter_type": c.encounter_type, "count": c.count}
-                                                for c in cells]})
-    if pending is not None:
-        since = _pension_since(db, pending, out.agreement)
-        return out.model_copy(update={"data": {"receiving": since is not None, "since_period": since}})
+    out, _ = serve(db, request, "query", item_of, answer, count=False)
     return out
 
 

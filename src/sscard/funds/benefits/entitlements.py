@@ -239,14 +239,20 @@ def certify_own_at_kiosk(db: Database, actor: Actor) -> int:
 
 
 def entitlements_of(db: Database, actor: Actor, person_id: int) -> list[EntitlementOut]:
-    actor.require(Permission.FUNDS_READ)
     with db.unit_of_work() as session:
-        rows = session.execute(select(Entitlement).where(Entitlement.person_id == person_id)
-                               .order_by(Entitlement.id)).scalars()
-        out = [EntitlementOut.model_validate(r) for r in rows]
-        audit.record_read(session, actor, "benefit.entitlements_read", "person", person_id,
-                          "benefit entitlements of a person", rows=len(out))
-        return out
+        return entitlements_of_in(session, actor, person_id)
+
+
+def entitlements_of_in(session: Session, actor: Actor, person_id: int) -> list[EntitlementOut]:
+    """A person's entitlements read (and the read audited) in the caller's transaction — a department's answer
+    about pension receipt is read in the same transaction as its access record."""
+    actor.require(Permission.FUNDS_READ)
+    rows = session.execute(select(Entitlement).where(Entitlement.person_id == person_id)
+                           .order_by(Entitlement.id)).scalars()
+    out = [EntitlementOut.model_validate(r) for r in rows]
+    audit.record_read(session, actor, "benefit.entitlements_read", "person", person_id,
+                      "benefit entitlements of a person", rows=len(out))
+    return out
 
 
 def _get(session: Session, entitlement_id: int) -> Entitlement:
