@@ -16,9 +16,11 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import json
+import re
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from itertools import islice
 from typing import Any, NamedTuple
 
@@ -317,7 +319,7 @@ def execute(session: Session, stmt: Executable, params: Mapping[str, Any]) -> Se
 Write = tuple[Executable, Mapping[str, Any]]  # a statement without RETURNING and its parameters
 
 
-def write_all(session: Session, writes: Sequence[Write], commit: bool = False) -> None:
+def write_all(session: Session, writes: Sequence[Write], commit: bool = False, numbered: bool = False) -> None:
     """Run ``writes`` (INSERT/UPDATE/DELETE, no rows returned) in one statement on PostgreSQL: all but the last
     become writable CTEs of the last (``WITH w0 AS (…), w1 AS (…) <last>``), so they cost one round trip
     instead of one each; a CTE that modifies data runs to completion whether or not it is read. Their order of
@@ -329,7 +331,10 @@ def write_all(session: Session, writes: Sequence[Write], commit: bool = False) -
     psycopg's pipeline mode (one round trip, not two), so a row lock the transaction holds is released without
     waiting for this thread to wake up between them; the session's own commit afterwards finds nothing to do.
     Pending ORM changes are flushed first, so they commit with the rest. On SQLite the session commits as
-    usual when the unit of work ends."""
+    usual when the unit of work ends.
+
+    ``numbered``: the writes may reuse parameter names (the same statements for several use cases at once,
+    ``audit.record_grouped``): on PostgreSQL write ``n``'s parameters are renamed ``<name>__<n>``."""
     conn = session.connection()
     if conn.dialect.name != "postgresql" or (len(writes) == 1 and not commit):
         for stmt, params in writes:
@@ -337,24 +342,54 @@ def write_all(session: Session, writes: Sequence[Write], commit: bool = False) -
         return
     if commit:
         session.flush()
+    send_prepared(session, prepare_all(session, writes, numbered), commit)
+
+
+class Prepared(NamedTuple):
+    """``write_all``'s one statement and its values, made before it is sent (``prepare_all``)."""
+
+    sql: str
+    values: dict[str, Any]  # a value may still be replaced before ``send_prepared``, not its kind or type
+
+
+def prepare_all(session: Session, writes: Sequence[Write], numbered: bool = False) -> Prepared:
+    """PostgreSQL: the one statement ``write_all`` sends for ``writes``, with its values (see there)."""
+    conn = session.connection()
     parts: list[str] = []
     merged: dict[str, Any] = {}
     for n, (stmt, params) in enumerate(writes):
         sql, values, returns_rows = _bound(conn, stmt, params)
+        if numbered:
+            sql = _numbered(sql, n)
+            values = {f"{name}__{n}": value for name, value in values.items()}
         if returns_rows or merged.keys() & values.keys():
             raise ValueError(f"bulksql.write_all: write {n} returns rows or reuses a parameter name")
         merged.update(values)
         parts.append(sql)
     sql = parts[-1] if len(parts) == 1 else \
         "WITH " + ", ".join(f"w{n} AS ({part})" for n, part in enumerate(parts[:-1])) + " " + parts[-1]
+    return Prepared(sql, merged)
+
+
+def send_prepared(session: Session, prepared: Prepared, commit: bool = False) -> None:
+    """Send a ``prepare_all`` statement in the session's transaction, with COMMIT in the same round trip if
+    ``commit`` (as ``write_all``)."""
     raw = driver_connection(session)
     if not commit:
         with raw.cursor() as cursor:
-            cursor.execute(sql, merged)
+            cursor.execute(prepared.sql, prepared.values)
         return
     with raw.pipeline(), raw.cursor() as cursor:
-        cursor.execute(sql, merged)
+        cursor.execute(prepared.sql, prepared.values)
         raw.commit()
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")  # psycopg's named placeholder in SQLAlchemy's compiled SQL
+
+
+@lru_cache(maxsize=1024)
+def _numbered(sql: str, n: int) -> str:
+    return _PLACEHOLDER.sub(rf"%(\1__{n})s", sql)
 
 
 def _bound(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:

@@ -83,7 +83,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
         return engine
     # pool_timeout: a request waits at most this long for a pooled connection, then is answered 503 (api.errors).
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=10, pool_timeout=10, hide_parameters=True)
+    # 20 connections at most, all kept (no overflow): an overflow connection is closed as soon as it is returned
+    # while 10 wait idle, and under a fluctuating load (the health index's grouped audit writes, whose callers
+    # return their connection while their batch is written) that opened and closed hundreds of PostgreSQL
+    # backends a minute, a fork and an authentication each (bench/health_index.py).
+    engine = create_engine(url, echo=echo, pool_size=20, max_overflow=0, pool_timeout=10, hide_parameters=True)
     _ping_when_idle(engine)
     _server_gone_is_a_disconnect(engine)
     return engine

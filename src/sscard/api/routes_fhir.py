@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -127,9 +126,8 @@ async def _publish(request: Request, use_case: Callable[..., service.Published],
     principal = await _institution(request)
     raw = await request.body()
     published = await to_thread.run_sync(use_case, get_db(request), principal, raw)
-    resource_id = json.loads(published.resource)["id"]
     return fhir_response(published.resource, 201 if published.created else 200,
-                         {"Location": f"{_base(request)}/{kind}/{resource_id}"})
+                         {"Location": f"{_base(request)}/{kind}/{published.resource_id}"})
 
 
 @router.post("/Encounter", summary="publish an encounter index entry", status_code=201, responses=_PUBLISHED,

@@ -60,6 +60,20 @@ def keyed_material(prev_hash: str, seq: int, at: dt.datetime, operator_id: int |
     ).encode("utf-8")
 
 
+def keyed_tail(operator_id: int | None, operator: str, role: str, outlet: str | None, action: str,
+               entity_type: str, entity_id: str, before: str | None, after: str | None) -> str:
+    """The part of ``keyed_material`` after the timestamp, as text, to be made before the record's place in the
+    chain is known (``keyed_material_from``; ``audit.record_grouped`` makes it before it locks the head)."""
+    return json.dumps([operator, role, outlet, action, entity_type, entity_id, before, after, operator_id],
+                      ensure_ascii=False, separators=(",", ":"))[1:]
+
+
+def keyed_material_from(prev_hash: str, seq: int, at: dt.datetime, tail: str) -> bytes:
+    """``keyed_material`` of a record whose other fields are in ``tail`` (``keyed_tail``): the same bytes."""
+    stamp = json.dumps(at.astimezone(dt.UTC).isoformat(timespec="microseconds"))
+    return f"[{json.dumps(prev_hash)},{seq},{stamp},{tail}".encode()
+
+
 def legacy_digest(data: bytes) -> str:
     """The unkeyed digest of the records written before the keyed chain."""
     return hashlib.sha256(data).hexdigest()

@@ -42,6 +42,7 @@ DOCUMENT_STATUS = frozenset({"current", "superseded", "entered-in-error"})
 MAX_TEXT = 50
 _URL = re.compile(r"^https?://[^\s]{1,490}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9._:/-]{1,64}$")
+_PLAIN = re.compile(r"[A-Za-z0-9_-]+")  # needs no escaping inside a JSON string (``bundle``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,9 +304,15 @@ def dumps(resource: dict[str, Any]) -> str:
 def bundle(resource_type: str, resources: list[tuple[str, str]], base: str, at: dt.datetime) -> str:
     """A searchset Bundle around resources already serialised (stored as emitted, joined as text), each given
     with its id: (id, resource)."""
-    entries = ",".join(
-        f'{{"fullUrl":{json.dumps(base + "/" + resource_type + "/" + rid)},'
-        f'"resource":{r},"search":{{"mode":"match"}}}}' for rid, r in resources)
+    # The JSON string of the URL prefix once, not of each whole URL: the ids the index gives are hex (``_PLAIN``),
+    # which need no escaping; any other id is encoded in full (bench/health_index.py, ~100 entries a search).
+    prefix = f"{base}/{resource_type}/"
+    quoted = json.dumps(prefix)[:-1]
+
+    def url(rid: str) -> str:
+        return f'{quoted}{rid}"' if _PLAIN.fullmatch(rid) else json.dumps(prefix + rid)
+
+    entries = ",".join(f'{{"fullUrl":{url(rid)},"resource":{r},"search":{{"mode":"match"}}}}' for rid, r in resources)
     return (f'{{"resourceType":"Bundle","meta":{{"lastUpdated":"{stamp(at)}"}},"type":"searchset",'
             f'"total":{len(resources)},"entry":[{entries}]}}')
 
