@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, utcnow
@@ -51,7 +51,9 @@ class LegacyCard(Base):
     )
 
     legacy_card_no: Mapped[str] = mapped_column(String(20), primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("transition_imports.id"))
+    # No foreign key either (migration 0018): the import is the row written just before, in the same
+    # transaction, and is never deleted; the key's trigger ran once per card, half of writing the register.
+    import_id: Mapped[int] = mapped_column(Integer)
     line_no: Mapped[int] = mapped_column(Integer)
     id_number: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(50))
