@@ -220,3 +220,18 @@ def test_a_card_twice_in_a_file_refuses_the_import_whole(fresh_city: City, new_i
     assert _refused(city, make_file(other, file_id="DU-2")) == "LEGACY_CARD_CONFLICT"
     result = transition.import_file(city.db, city.admin, make_file(base, file_id="DU-3"))
     assert (result.carried_count, result.exception_count, result.accounts_opened) == (2, 1, 1)
+
+
+def test_old_fifteen_digit_numbers_a_lower_case_x_and_a_backslash_are_recorded_as_read(fresh_city: City) -> None:
+    """Lines whose ID numbers the parser normalised (a 15-digit number upgraded, a lower-case x) are recorded
+    and matched as normalised, and a name with a backslash is stored as written — on both databases."""
+    city = fresh_city
+    upgraded, with_x = "441802193304040048", "44180219300101001X"
+    for number in (upgraded, with_x):
+        registry.register(city.db, city.counter, PersonIn(id_number=number, name="甲", region_code="441802"))
+    lines = [Line(1, "FT0001", "441802330404004", "陈\\欧", 700, "1"), Line(2, "FT0002", with_x.lower(), "乙", 0, "1")]
+    result = transition.import_file(city.db, city.admin, make_file(lines, file_id="FT-1", source="FTMED"))
+    assert (result.carried_count, result.carried_fen, result.accounts_opened) == (2, 700, 2)
+    with city.db.unit_of_work() as s:
+        cards = {c.legacy_card_no: (c.id_number, c.name, c.state) for c in s.execute(select(LegacyCard)).scalars()}
+    assert cards == {"FT0001": (upgraded, "陈\\欧", "carried"), "FT0002": (with_x, "乙", "carried")}
