@@ -105,13 +105,15 @@ def run_cli(url: str, *args: str) -> tuple[float, int, str, list[float], str]:
 
 
 def phases(stderr: str) -> list[dict[str, Any]]:
-    """The import's progress lines (``<seconds since start> s  <step>``) as the time each step took."""
+    """The import's progress lines (``<seconds since start> s  <peak RSS so far> MB  <step>``) as the time each
+    step took."""
     found, before = [], 0.0
     for line in stderr.splitlines():
-        match = re.match(r"\s*([0-9.]+) s  (.+)$", line.strip())
+        match = re.match(r"\s*([0-9.]+) s\s+([0-9]+) MB  (.+)$", line.strip())
         if match:
             at = float(match.group(1))
-            found.append({"step": match.group(2).strip(), "seconds": round(at - before, 2), "at": at})
+            found.append({"step": match.group(3).strip(), "seconds": round(at - before, 2), "at": at,
+                          "peak_rss_mb": int(match.group(2))})
             before = at
     return found
 
@@ -147,7 +149,7 @@ def main() -> None:
         seconds, peak_mb, out, loads, errors = run_cli(url_string(url), "transition", "import", str(path), "--json")
         steps = phases(errors)
         for step in steps:
-            print(f"{step['at']:8.2f} s  {step['seconds']:7.2f} s  {step['step']}", flush=True)
+            print(f"{step['at']:8.2f} s  {step['seconds']:7.2f} s  {step['peak_rss_mb']:6d} MB  {step['step']}", flush=True)
         imported = json.loads(out[out.index("{"):])
         report_seconds, _, report_out, _, _ = run_cli(url_string(url), "transition", "report", "QYMED-BENCH-1",
                                                    "--csv", str(Path(tmp) / "r.csv"), "--pdf",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, utcnow
@@ -47,7 +47,10 @@ class LegacyCard(Base):
         CheckConstraint("state IN ('carried', 'exception')", name="state"),
         CheckConstraint("state = 'exception' OR person_id IS NOT NULL", name="carried_has_person"),
         CheckConstraint("balance_fen >= 0", name="balance_not_negative"),
-        Index("ix_transition_cards_import_state", "import_id", "state"),
+        # The exceptions queue only (migration 0018): the carried millions need no entry — the register is read
+        # whole per import (report, carry) or by card number — and each entry cost its share of the import.
+        Index("ix_transition_cards_exceptions", "import_id", "line_no",
+              postgresql_where=text("state = 'exception'"), sqlite_where=text("state = 'exception'")),
     )
 
     legacy_card_no: Mapped[str] = mapped_column(String(20), primary_key=True)

@@ -402,9 +402,9 @@ def resolve(db: Database, actor: Actor, import_id: int, line_no: int, id_number:
     actor.require(Permission.TRANSITION_RESOLVE)
     with db.unit_of_work() as session:
         card = session.execute(select(LegacyCard).where(LegacyCard.import_id == import_id,
-                                                        LegacyCard.line_no == line_no)
-                               .with_for_update()).scalar_one_or_none()
-        if card is None or card.state != EXCEPTION:
+                                                        LegacyCard.line_no == line_no, LegacyCard.state == EXCEPTION)
+                               .with_for_update()).scalar_one_or_none()  # the exceptions' index
+        if card is None:
             raise LegacyExceptionNotFound(f"{import_id}:{line_no}", import_id=import_id, line_no=line_no)
         person = registry.find_by_id_number(session, id_number)
         if person.living_status != LivingStatus.ALIVE.value:
