@@ -149,7 +149,8 @@ def main() -> None:
         seconds, peak_mb, out, loads, errors = run_cli(url_string(url), "transition", "import", str(path), "--json")
         steps = phases(errors)
         for step in steps:
-            print(f"{step['at']:8.2f} s  {step['seconds']:7.2f} s  {step['peak_rss_mb']:6d} MB  {step['step']}", flush=True)
+            print(f"{step['at']:8.2f} s  {step['seconds']:7.2f} s  {step['peak_rss_mb']:6d} MB  {step['step']}",
+                  flush=True)
         imported = json.loads(out[out.index("{"):])
         report_seconds, _, report_out, _, _ = run_cli(url_string(url), "transition", "report", "QYMED-BENCH-1",
                                                    "--csv", str(Path(tmp) / "r.csv"), "--pdf",
