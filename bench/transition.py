@@ -22,7 +22,6 @@ import datetime as dt
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -92,16 +91,29 @@ def run_cli(url: str, *args: str) -> tuple[float, int, str, list[float], str]:
     env = {**os.environ, "SSCARD_DATABASE_URL": url, "SSCARD_MODE": "dev"}
     started = time.perf_counter()
     proc = subprocess.Popen([SSCARD, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    loads = []
+    loads, peak_kb = [], 0
     while proc.poll() is None:
         loads.append(os.getloadavg()[0])
+        peak_kb = max(peak_kb, _hwm_kb(proc.pid))
         time.sleep(1.0)
     out, errors = proc.communicate()
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{args[:2]} failed ({proc.returncode}): {errors[-2000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # the largest child so far: the import
-    return seconds, peak_kb // 1024, out, loads or [os.getloadavg()[0]], errors
+    # The child's own peak (VmHWM, sampled each second, and the peaks its progress lines state): not
+    # RUSAGE_CHILDREN's ru_maxrss, which counts this process's footprint at the fork (millions of rows here).
+    peak_mb = max([peak_kb // 1024, *(step["peak_rss_mb"] for step in phases(errors))])
+    return seconds, peak_mb, out, loads or [os.getloadavg()[0]], errors
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def phases(stderr: str) -> list[dict[str, Any]]:
