@@ -120,6 +120,19 @@ def copy_text(session: Session, table: str, columns: Sequence[str], lines: Itera
             copy.write(text.replace("\\", "\\\\") if "\\" in text else text)
 
 
+def copy_blocks(session: Session, table: str, columns: Sequence[str], blocks: Iterable[str],
+                overlap: bool = False) -> None:
+    """PostgreSQL: ``copy_text`` for rows already joined into blocks of many COPY text lines each (a checked
+    chunk of a file whose fields a caller turned into tab-separated ones with one ``str.replace``): each block is
+    sent as it is, a backslash in it escaped first. ``overlap``: as for ``copy_text`` — with ``blocks`` a
+    generator, the next block is made (e.g. parsed and checked) while psycopg's thread sends this one."""
+    cur = driver_connection(session).cursor()
+    with cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN",
+                       writer=QueuedLibpqWriter(cur) if overlap else None) as copy:
+        for block in blocks:
+            copy.write(block.replace("\\", "\\\\") if "\\" in block else block)
+
+
 # ------------------------------------------------------------------ set-based UPDATE / INSERT of mapped rows
 # On PostgreSQL one statement carries all rows as one JSON document (``UPDATE … FROM json_to_recordset(…)``,
 # ``INSERT … SELECT FROM json_to_recordset(…)``): a short statement, whatever the row count. On SQLite a page

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Integer, Select, String, column, select, values
 
 from ledger.books import Books
-from sscard.ledger.bulk import BulkTransfer, post_opening, post_opening_selected
+from sscard.ledger.bulk import BulkTransfer, open_accounts_selected, post_opening, post_opening_selected
 from sscard.ledger.errors import LedgerIdExistsDifferent
 from sscard.ledger.reads import accounts_not_matching_journal
 
@@ -71,3 +71,22 @@ def test_an_opening_id_already_in_the_journal_refuses_the_whole_batch(fresh_book
     assert books.run(accounts_not_matching_journal) == []
     with pytest.raises(Exception, match="LEDGER_ACCOUNT_NOT_FOUND"):
         books.balance("new2")  # nothing of the refused batch was written
+
+
+def test_accounts_selected_are_opened_once_and_existing_ones_left_as_they_are(fresh_books: Books) -> None:
+    """``open_accounts_selected`` (a migration's zero-balance accounts): a code selected twice is opened once, an
+    existing account keeps its kind and totals, a second run opens nothing — on both backends."""
+    books = fresh_books
+    source = books.open("legacy", "legacy_transition")
+    books.open("held", "asset")
+    books.run(lambda s: post_opening(s, [BulkTransfer(books.id("open:held"), source, books.code("held"), 5, "t",
+                                                      None)], KIND, True))
+    names = ["z1", "z2", "z1", "held"]
+    v = values(column("code", String), name="v").data([(books.code(n),) for n in names]).cte("v")
+    assert books.run(lambda s: open_accounts_selected(s, select(v.c.code), KIND, True)) == 2
+    assert books.run(lambda s: open_accounts_selected(s, select(v.c.code), KIND, True)) == 0
+    assert books.balance("z1").kind == KIND and books.totals("z2") == (0, 0, 0, 0)
+    assert books.balance("held").kind == "asset" and books.totals("held")[1] == 5
+    with pytest.raises(Exception, match="LEDGER_ACCOUNT_INVALID"):
+        books.run(lambda s: open_accounts_selected(s, select(v.c.code), "Not A Kind", True))
+    assert books.run(accounts_not_matching_journal) == []

@@ -182,3 +182,56 @@ def test_only_the_administrator_imports_and_bad_files_write_nothing(fresh_city: 
     assert (result.carried_count, result.exception_count) == (0, 3)  # nobody registered: all queued
     report = transition.report(city.db, city.supervisor, result.import_id)
     assert report.reconciled and report.journal_fen == 0 and report.queued_fen == report.old_fen
+
+
+def test_old_numbers_aliases_and_deaths_are_matched_as_the_registry_has_them(
+        fresh_city: City, new_id: Callable[..., str]) -> None:
+    """A card under a number the person held before (an alias) is carried to that person; a card of a person who
+    died waits in the queue (PERSON_DECEASED) — on both databases, whichever import path the database takes."""
+    city = fresh_city
+    old, new, gone = new_id(), new_id(), new_id()
+    moved = registry.register(city.db, city.counter, PersonIn(id_number=old, name="甲", region_code="441802"))
+    died = registry.register(city.db, city.counter, PersonIn(id_number=gone, name="丙", region_code="441802"))
+    with city.db.unit_of_work() as s:
+        registry.correct_id_number_in(s, city.admin, moved.id, new, "dept:PSB test")
+        registry.record_death_in(s, city.admin, died.id)
+    lines = [Line(1, "AL0001", old, "甲", 1_200, "1"), Line(2, "AL0002", new, "甲", 300, "1"),
+             Line(3, "AL0003", gone, "丙", 4_500, "1")]
+    result = transition.import_file(city.db, city.admin, make_file(lines, file_id="AL-1", source="ALMED"))
+    assert (result.carried_count, result.carried_fen, result.exception_count) == (2, 1_500, 1)
+    report = transition.report(city.db, city.supervisor, result.import_id)
+    assert report.reconciled and report.by_reason == {"PERSON_DECEASED": (1, 4_500)}
+    with city.db.unit_of_work() as s:
+        assert ledger.balance(s, PersonalMedical(moved.id).code).credit_balance == 1_500
+        cards = {c.legacy_card_no: (c.person_id, c.state) for c in s.execute(select(LegacyCard)).scalars()}
+    assert cards == {"AL0001": (moved.id, "carried"), "AL0002": (moved.id, "carried"),
+                     "AL0003": (died.id, "exception")}
+
+
+def test_a_card_twice_in_a_file_refuses_the_import_whole(fresh_city: City, new_id: Callable[..., str]) -> None:
+    city = fresh_city
+    one, two = new_id(), new_id()
+    registry.register(city.db, city.counter, PersonIn(id_number=one, name="甲", region_code="441802"))
+    base = [Line(1, "DU0001", one, "甲", 100, "1"), Line(2, "DU0002", two, "乙", 200, "1"),
+            Line(3, "DU0003", one, "甲", 0, "1")]
+    same = [*base[:2], base[2]._replace(legacy_card_no="DU0001")]
+    assert _refused(city, make_file(same, file_id="DU-1")) == "LEGACY_FILE_DUPLICATE_LINE"
+    other = [*base[:2], base[2]._replace(legacy_card_no="DU0002")]
+    assert _refused(city, make_file(other, file_id="DU-2")) == "LEGACY_CARD_CONFLICT"
+    result = transition.import_file(city.db, city.admin, make_file(base, file_id="DU-3"))
+    assert (result.carried_count, result.exception_count, result.accounts_opened) == (2, 1, 1)
+
+
+def test_old_fifteen_digit_numbers_a_lower_case_x_and_a_backslash_are_recorded_as_read(fresh_city: City) -> None:
+    """Lines whose ID numbers the parser normalised (a 15-digit number upgraded, a lower-case x) are recorded
+    and matched as normalised, and a name with a backslash is stored as written — on both databases."""
+    city = fresh_city
+    upgraded, with_x = "441802193304040048", "44180219300101001X"
+    for number in (upgraded, with_x):
+        registry.register(city.db, city.counter, PersonIn(id_number=number, name="甲", region_code="441802"))
+    lines = [Line(1, "FT0001", "441802330404004", "陈\\欧", 700, "1"), Line(2, "FT0002", with_x.lower(), "乙", 0, "1")]
+    result = transition.import_file(city.db, city.admin, make_file(lines, file_id="FT-1", source="FTMED"))
+    assert (result.carried_count, result.carried_fen, result.accounts_opened) == (2, 700, 2)
+    with city.db.unit_of_work() as s:
+        cards = {c.legacy_card_no: (c.id_number, c.name, c.state) for c in s.execute(select(LegacyCard)).scalars()}
+    assert cards == {"FT0001": (upgraded, "陈\\欧", "carried"), "FT0002": (with_x, "乙", "carried")}

@@ -3,6 +3,7 @@ reconciliation report (CSV / PDF), the exceptions queue and its resolution, the 
 
 from __future__ import annotations
 
+import resource
 import time
 from pathlib import Path
 from typing import Annotated
@@ -28,11 +29,23 @@ def import_file(path: Annotated[Path, typer.Argument(help="the LMC1 file (UTF-8 
     db, actor = db_and_actor(operator)
     started = time.perf_counter()
 
-    def progress(step: str) -> None:
-        err.print(f"[dim]{time.perf_counter() - started:8.2f} s  {step}[/dim]", highlight=False)
+    def progress(step: str) -> None:  # the time since the start and this process's peak memory so far
+        err.print(f"[dim]{time.perf_counter() - started:8.2f} s  {_peak_mb():6d} MB  {step}[/dim]", highlight=False)
 
     result = service.import_file(db, actor, path.read_bytes(), source=source, progress=progress)
     show(result.model_dump(mode="json"), as_json, "legacy file imported")
+
+
+def _peak_mb() -> int:
+    """This process's peak RSS: VmHWM of its own memory map (Linux). Not ``ru_maxrss``, which after an exec keeps
+    the peak of the process it was forked from (a bench holding millions of rows would be counted as ours)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
 @transition_app.command("report")

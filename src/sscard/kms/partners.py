@@ -366,7 +366,7 @@ def default_keys() -> PartnerKeys:
     return ring
 
 
-def content_digest(*parts: bytes) -> str:
+def content_digest(*parts: bytes | memoryview) -> str:
     """SHA-256 hex of the parts joined (a file's content identity, kept beside the MAC)."""
     h = hashlib.sha256()
     for part in parts:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from operator import eq
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, bindparam, column, insert, table, text
+from sqlalchemy import Select, bindparam, column, false, func, insert, literal, select, table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -88,6 +89,30 @@ def open_accounts(session: Session, accounts: Sequence[tuple[str, str, bool]]) -
     with no_gc():
         executemany(session, _SQLITE_ACCOUNTS_INSERT, [(code, kind, int(dnec), now) for code, kind, dnec in rows])
     return int(session.execute(text("SELECT count(*) FROM ledger_accounts")).scalar_one()) - before
+
+
+def open_accounts_selected(session: Session, query: Select[str], kind: str, never_negative: bool) -> int:
+    """``open_accounts`` for account codes a caller selects from its own tables (one column), all of one kind
+    and flag: on PostgreSQL one ``INSERT … SELECT … ON CONFLICT DO NOTHING`` — the codes never leave the
+    server — so the caller guarantees they are of A-Z a-z 0-9 _ . : - by building them from checked parts (as
+    for ``post_opening_selected``; a code over 100 characters is refused by the column). SQLite: the codes are
+    read and go through ``open_accounts`` (which checks them). Returns how many were opened now."""
+    if not KIND_RE.match(kind):
+        raise LedgerAccountInvalid("code: 1-100 of A-Z a-z 0-9 _ . : -; kind: lower case")
+    if session.get_bind().dialect.name != "postgresql":
+        return open_accounts(session, [(str(code), kind, never_negative) for (code,) in session.execute(query)])
+    session.flush()
+    codes = query.subquery("q")
+    code = codes.c[0]
+    rows = select(code, literal(kind), literal("CNY"), literal(never_negative), false(), literal(0), literal(0),
+                  literal(0), literal(0), literal(1), literal(clock.now(), Account.created_at.type)
+                  ).distinct().order_by(code)
+    stmt = pg_insert(Account).from_select(
+        ["code", "kind", "currency", "debits_must_not_exceed_credits", "credits_must_not_exceed_debits",
+         "debits_posted", "credits_posted", "debits_pending", "credits_pending", "version", "created_at"],
+        rows).on_conflict_do_nothing(index_elements=["code"]).returning(Account.id).cte("opened")
+    # counted in SQL (an INSERT … SELECT reports no rowcount through SQLAlchemy; the ids stay on the server)
+    return int(session.execute(select(func.count()).select_from(stmt)).scalar_one())
 
 
 class BulkTransfer(NamedTuple):

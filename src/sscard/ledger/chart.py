@@ -57,7 +57,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, literal
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, literal, select
 from sqlalchemy.orm import Session
 
 from sscard.ledger.accounts import balance, get_or_create_account
@@ -346,6 +346,17 @@ def open_personal_medical_many(session: Session, person_ids: Iterable[int]) -> i
 
     kind, flag = PersonalMedical.kind, PersonalMedical.never_negative
     return open_accounts(session, [(code, kind, flag) for code in personal_medical_codes(person_ids)])
+
+
+def open_personal_medical_selected(session: Session, person_ids: Select[Any]) -> int:
+    """``open_personal_medical_many`` for the person ids a caller selects from its own tables (one column), the
+    codes made in SQL (``PersonalMedical.code_sql``) and never leaving the server (``bulk.open_accounts_selected``).
+    Returns how many were opened now."""
+    from sscard.ledger.bulk import open_accounts_selected
+
+    ids = person_ids.subquery("ids")
+    codes = select(PersonalMedical.code_sql(ids.c[0])).where(ids.c[0] > 0)
+    return open_accounts_selected(session, codes, PersonalMedical.kind, PersonalMedical.never_negative)
 
 
 def credit_personal_medical_openings(session: Session, transfers: Sequence[BulkTransfer]) -> BulkResult:

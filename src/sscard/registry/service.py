@@ -7,7 +7,7 @@ import re
 import unicodedata
 from collections.abc import Collection
 
-from sqlalchemy import select, text
+from sqlalchemy import Subquery, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -223,6 +223,21 @@ def persons_to_verify_in(session: Session, actor: Actor, numbers: Collection[str
                 select(aliases.id_number, persons.id, persons.name, persons.living_status)
                 .join(Person.__table__, persons.id == aliases.person_id).where(aliases.id_number.in_(missing))))
     return found
+
+
+def id_number_matches(actor: Actor) -> Subquery:
+    """The registry's ID numbers as a subquery of (``id_number``, ``person_id``, ``living_status``) — each
+    person under their number and under every number they held before (an alias), exactly what
+    ``persons_by_id_numbers_in`` finds — for a caller that matches millions of staged numbers of its own in one
+    statement (a join on ``id_number``) without the rows ever leaving the server. A number is listed at most
+    once (an alias is never another person's number: ``correct_id_number``). The caller audits the read;
+    nothing here is written."""
+    actor.require(Permission.PERSON_READ)
+    by_number = select(Person.id_number.label("id_number"), Person.id.label("person_id"),
+                       Person.living_status.label("living_status"))
+    by_alias = (select(PersonIdAlias.id_number, Person.id, Person.living_status)
+                .join(Person, Person.id == PersonIdAlias.person_id))
+    return union_all(by_number, by_alias).subquery("registry_id_numbers")
 
 
 def names_of_persons_in(session: Session, actor: Actor, person_ids: Collection[int]) -> dict[int, str]:

@@ -194,10 +194,66 @@ def parse_file(data: bytes, keys: PartnerKeys | None = None, source: str | None 
     """Check and read a whole file: the MAC must be under the key of ``source`` (the old system the caller
     expects it from; default the one the header names)."""
     with no_gc():
-        return _parse(data, keys, source)
+        return parse_opened(open_file(data, keys, source))
 
 
-def _parse(data: bytes, keys: PartnerKeys | None, source: str | None) -> LegacyFile:
+def parse_opened(opened: Opened) -> LegacyFile:
+    """The detail lines of a checked file, read whole (``read_chunks``) and kept as columns; a card given twice
+    is refused here (LEGACY_FILE_DUPLICATE_LINE, or LEGACY_CARD_CONFLICT with two ID numbers)."""
+    with no_gc():
+        cards: list[str] = []
+        ids: list[str] = []
+        names: list[str] = []
+        balances: list[int] = []
+        statuses: list[str] = []
+        for chunk in read_chunks(opened):
+            cards += chunk.cards
+            ids += chunk.id_numbers
+            names += chunk.names
+            balances += chunk.balances
+            statuses += chunk.statuses
+        if len(set(cards)) != len(cards):
+            _duplicates(cards, ids)
+        return LegacyFile(opened.header, cards, ids, names, balances, statuses, opened.checksum)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A file whose MAC, checksum, header and trailer were checked; its detail lines not read yet
+    (``read_chunks``)."""
+
+    header: Header
+    checksum: str
+    data: bytes
+    body: tuple[int, int]  # the byte range of the detail lines
+    trailer: tuple[int, int]  # the trailer's count and total
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Consecutive checked detail lines, as columns; ``text`` is their decoded text as it stands in the file
+    (``|``-delimited lines) and ``as_written`` says that the columns are that text split (no ID number was
+    normalised), so a caller may hand the text on as it is instead of joining the columns again."""
+
+    first: int  # the line number of the first line
+    cards: list[str]
+    id_numbers: list[str]
+    names: list[str]
+    balances: list[int]
+    statuses: list[str]
+    text: str
+    as_written: bool
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+
+CHUNK_BYTES = 4 << 20  # about 70,000 lines a chunk: the columns of one chunk at a time, never the file's
+
+
+def open_file(data: bytes, keys: PartnerKeys | None = None, source: str | None = None) -> Opened:
+    """Check everything of a file but its detail lines: the MAC on the raw bytes first, then the checksum, the
+    header and the trailer (the refusals of ``parse_file`` that do not need the lines)."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise LegacyFileMalformed("a legacy card file is bytes")
     data = bytes(data)
@@ -225,67 +281,91 @@ def _parse(data: bytes, keys: PartnerKeys | None, source: str | None) -> LegacyF
     trailer = data[start:-1].decode("ascii", "replace").split(SEP)
     if len(trailer) != 6 or not _SHA_RE.fullmatch(trailer[3]):
         raise LegacyFileTruncated("the trailer is incomplete or its checksum is not a SHA-256 hex digest")
-    if partners.content_digest(data[:start]) != trailer[3]:
+    if partners.content_digest(memoryview(data)[:start]) != trailer[3]:
         raise LegacyFileChecksum("the content does not match the trailer checksum (changed, added or removed bytes)")
-    try:
-        text = data[head_end + 1:start].decode(encoding.lower(), errors="strict")
-    except UnicodeDecodeError as exc:
-        raise LegacyFileEncoding(f"not {encoding} text (byte {head_end + 1 + exc.start})") from None
-    if "\r" in text:
-        raise LegacyFileMalformed("lines end with LF only; a CR was found")
     header = Header(head_fields[2], head_fields[3], head_fields[4], encoding,
                     _digits(head_fields[6], "header count"), _digits(head_fields[7], "header total"), head_fields[8])
     _check_header(header)
     if header.source != expected:
         raise LegacyFileMac(f"the header names {header.source}, the file was expected from {expected}")
-    details = text.split("\n")[:-1] if text else []
-    tags, numbers, cards, raw_ids, names, raw_balances, statuses = _columns(details)
+    t_count, t_total = _digits(trailer[1], "trailer count"), _digits(trailer[2], "trailer total")
+    return Opened(header, trailer[3], data, (head_end + 1, start), (t_count, t_total))
+
+
+def read_chunks(opened: Opened, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    """The detail lines, checked, a chunk at a time (cut at line ends: no byte 0x0A is part of a multi-byte
+    character in UTF-8 or GB18030). After the last chunk the counts and totals of the header, the trailer and
+    the lines are compared (LEGACY_FILE_TOTALS): a caller that takes every chunk has a file checked whole.
+    A card given twice is the caller's to find (``parse_file`` does it in memory; an import, in its table)."""
+    data, encoding, h = opened.data, opened.header.encoding.lower(), opened.header
+    at, end = opened.body
+    n = total = 0
+    while at < end:
+        cut = end if end - at <= chunk_bytes else data.find(b"\n", at + chunk_bytes, end) + 1
+        try:
+            text = data[at:cut].decode(encoding, errors="strict")
+        except UnicodeDecodeError as exc:
+            raise LegacyFileEncoding(f"not {h.encoding} text (byte {at + exc.start})") from None
+        if "\r" in text:
+            raise LegacyFileMalformed("lines end with LF only; a CR was found")
+        chunk = _chunk(text, n + 1)
+        n += len(chunk)
+        total += sum(chunk.balances)
+        at = cut
+        yield chunk
+    t_count, t_total = opened.trailer
+    if not h.count == t_count == n or not h.total == t_total == total:
+        raise LegacyFileTotals(f"header {h.count} / {h.total} fen, trailer {t_count} / {t_total} fen, "
+                               f"lines {n} / {total} fen")
+
+
+def _chunk(text: str, first: int) -> Chunk:
+    """Lines ``first``… checked column-wise (one pass in C per rule; the loop naming the line runs only for a
+    defect), reported by their line number in the file."""
+    details = text.split("\n")[:-1]
+    tags, numbers, cards, raw_ids, names, raw_balances, statuses = _columns(details, first)
     n = len(details)
-    if numbers != [str(i) for i in range(1, n + 1)]:
+    if numbers != list(map(str, range(first, first + n))):
         raise LegacyFileMalformed("line numbers must run 1..count in order")
-    if not all(map(_CARD_RE.fullmatch, cards)):
+    joined = "".join(cards)
+    if not (joined.isascii() and joined.isalnum() and joined.upper() == joined
+            and min(map(len, cards)) >= 4 and max(map(len, cards)) <= 20):
         bad = next(i for i, c in enumerate(cards) if not _CARD_RE.fullmatch(c))
-        raise LegacyFileMalformed(f"line {bad + 1}: the legacy card number is not 4-20 of 0-9 A-Z")
-    ids = _id_numbers(raw_ids)
-    if names and (min(map(len, names)) == 0 or max(map(len, names)) > NAME_MAX):
+        raise LegacyFileMalformed(f"line {first + bad}: the legacy card number is not 4-20 of 0-9 A-Z")
+    ids = _id_numbers(raw_ids, first)
+    if min(map(len, names)) == 0 or max(map(len, names)) > NAME_MAX:
         bad = next(i for i, v in enumerate(names) if not 0 < len(v) <= NAME_MAX)
-        raise LegacyFileMalformed(f"line {bad + 1}: the name must be 1-{NAME_MAX} characters")
+        raise LegacyFileMalformed(f"line {first + bad}: the name must be 1-{NAME_MAX} characters")
     if _CONTROL_RE.search("".join(names)):
         bad = next(i for i, v in enumerate(names) if _CONTROL_RE.search(v))
-        raise LegacyFileMalformed(f"line {bad + 1}: the name holds a control character")
-    balances = _balances(raw_balances)
+        raise LegacyFileMalformed(f"line {first + bad}: the name holds a control character")
+    balances = _balances(raw_balances, first)
     if not set(statuses) <= STATUSES.keys():
         bad = next(i for i, s in enumerate(statuses) if s not in STATUSES)
-        raise LegacyFileMalformed(f"line {bad + 1}: status {statuses[bad][:3]!r} is not 1, 2 or 9")
-    if len(set(cards)) != n:
-        _duplicates(cards, ids)
-    total = sum(balances)
-    t_count, t_total = _digits(trailer[1], "trailer count"), _digits(trailer[2], "trailer total")
-    if not header.count == t_count == n or not header.total == t_total == total:
-        raise LegacyFileTotals(f"header {header.count} / {header.total} fen, trailer {t_count} / {t_total} fen, "
-                               f"lines {n} / {total} fen")
+        raise LegacyFileMalformed(f"line {first + bad}: status {statuses[bad][:3]!r} is not 1, 2 or 9")
     del tags
-    return LegacyFile(header, cards, ids, names, balances, statuses, trailer[3])
+    return Chunk(first, cards, ids, names, balances, statuses, text, ids is raw_ids)
 
 
-def _columns(details: list[str]) -> list[list[str]]:
-    if not details:
-        return [[] for _ in range(7)]
+def _columns(details: list[str], first: int) -> list[list[str]]:
     counts = set(map(str.count, details, repeat(SEP)))
     if counts != {6}:
         bad = next(i for i, line in enumerate(details) if line.count(SEP) != 6)
-        raise LegacyFileMalformed(f"detail {bad + 1} does not have 7 fields")
+        raise LegacyFileMalformed(f"detail {first + bad} does not have 7 fields")
     flat = SEP.join(details).split(SEP)
     columns = [flat[i::7] for i in range(7)]
     if set(columns[0]) != {"C"}:
         bad = next(i for i, t in enumerate(columns[0]) if t != "C")
-        raise LegacyFileMalformed(f"detail {bad + 1} is not a C| line")
+        raise LegacyFileMalformed(f"detail {first + bad} is not a C| line")
     return columns
 
 
-def _id_numbers(raw: list[str]) -> list[str]:
+def _id_numbers(raw: list[str], first: int) -> list[str]:
     """18 characters with an upper-case X; a 15-digit old number is upgraded (GB 11643-1999). The check digit is
-    not checked here: a number that matches nobody goes to the exceptions queue, with the reason."""
+    not checked here: a number that matches nobody goes to the exceptions queue, with the reason. ``raw`` itself
+    is returned when nothing needed normalising."""
+    if all(map(_ID18_RE.fullmatch, raw)):
+        return raw
     ids = [v.upper() for v in raw]
     if all(map(_ID18_RE.fullmatch, ids)):
         return ids
@@ -296,7 +376,7 @@ def _id_numbers(raw: list[str]) -> list[str]:
         elif _ID15_RE.fullmatch(v):
             out.append(idnumber.upgrade_15(v))
         else:
-            raise LegacyFileMalformed(f"line {i + 1}: the ID number is not 18 characters (or 15 digits)")
+            raise LegacyFileMalformed(f"line {first + i}: the ID number is not 18 characters (or 15 digits)")
     return out
 
 
@@ -318,12 +398,10 @@ def _digits(value: str, what: str) -> int:
     return int(value)
 
 
-def _balances(values: list[str]) -> list[int]:
+def _balances(values: list[str], first: int) -> list[int]:
     """Whole numbers ≥ 0, checked as one column (ASCII digits only, 1-18 of them)."""
-    if not values:
-        return []
     joined = "".join(values)
     if not (joined.isascii() and joined.isdigit()) or min(map(len, values)) == 0 or max(map(len, values)) > 18:
         bad = next(i for i, v in enumerate(values) if not (v.isascii() and v.isdigit()) or not 0 < len(v) <= 18)
-        raise LegacyFileMalformed(f"line {bad + 1}: the balance is not a whole number of fen")
+        raise LegacyFileMalformed(f"line {first + bad}: the balance is not a whole number of fen")
     return list(map(int, values))

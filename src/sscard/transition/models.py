@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Date, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from sscard.db import Base, utcnow
@@ -47,11 +47,16 @@ class LegacyCard(Base):
         CheckConstraint("state IN ('carried', 'exception')", name="state"),
         CheckConstraint("state = 'exception' OR person_id IS NOT NULL", name="carried_has_person"),
         CheckConstraint("balance_fen >= 0", name="balance_not_negative"),
-        Index("ix_transition_cards_import_state", "import_id", "state"),
+        # The exceptions queue only (migration 0018): the carried millions need no entry — the register is read
+        # whole per import (report, carry) or by card number — and each entry cost its share of the import.
+        Index("ix_transition_cards_exceptions", "import_id", "line_no",
+              postgresql_where=text("state = 'exception'"), sqlite_where=text("state = 'exception'")),
     )
 
     legacy_card_no: Mapped[str] = mapped_column(String(20), primary_key=True)
-    import_id: Mapped[int] = mapped_column(ForeignKey("transition_imports.id"))
+    # No foreign key either (migration 0018): the import is the row written just before, in the same
+    # transaction, and is never deleted; the key's trigger ran once per card, half of writing the register.
+    import_id: Mapped[int] = mapped_column(Integer)
     line_no: Mapped[int] = mapped_column(Integer)
     id_number: Mapped[str] = mapped_column(String(18))
     name: Mapped[str] = mapped_column(String(50))

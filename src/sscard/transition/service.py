@@ -12,16 +12,17 @@ on any refusal, nothing of it is written.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import cast
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import case, column, func, insert, literal, null, select, table, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sscard import clock
 from sscard.access import Actor, Permission
 from sscard.audit import service as audit
-from sscard.bulksql import copy_text, fetch_all, no_gc
+from sscard.bulksql import copy_blocks, copy_text, fetch_all, no_gc
 from sscard.db import Database
 from sscard.kms.partners import PartnerKeys
 from sscard.ledger import bulk, chart
@@ -42,6 +43,7 @@ from sscard.transition.errors import (
     LegacyCardWindowClosed,
     LegacyExceptionNotFound,
     LegacyFileDuplicate,
+    LegacyFileDuplicateLine,
     LegacyImportNotFound,
 )
 from sscard.transition.models import LegacyCard, LegacyImport
@@ -81,52 +83,159 @@ def import_file(db: Database, actor: Actor, data: bytes, source: str | None = No
     ``source``: the old system the file is expected from (its key must have made the MAC; default the one
     the header names). Refusals: every ``LegacyFileRejected`` code, LEGACY_FILE_DUPLICATE (the file id or
     content was imported already), LEGACY_CARD_ALREADY_IMPORTED / LEGACY_CARD_CONFLICT (an old card of an
-    earlier file, with the same or another ID number)."""
+    earlier file, with the same or another ID number).
+
+    PostgreSQL (``_record_staged``): the file is read a chunk at a time, each chunk checked and COPYed into a
+    scratch table while the next is read, and matched, recorded, carried and counted there in set-wise
+    statements — no object per card in this process, whatever the file's size. SQLite (``_record_plain``): the
+    file is read whole and matched in pages (the same results, for the sizes SQLite serves)."""
     actor.require(Permission.TRANSITION_IMPORT)
     say = progress or (lambda _step: None)
-    parsed = legacy_file.parse_file(data, keys, source)
-    say("parsed")
-    h = parsed.header
+    opened = legacy_file.open_file(data, keys, source)
+    say("checked (MAC, checksum, header, trailer)")
+    h = opened.header
     with db.unit_of_work() as session:
-        _refuse_duplicate(session, h.file_id, parsed.checksum)
-        _refuse_known_cards(session, parsed)
-        say("checked against earlier files")
-        matched = registry.persons_by_id_numbers_in(session, actor, parsed.id_numbers)
-        say("matched")
-        with no_gc():
-            person_ids, states, reasons = _classify(parsed.id_numbers, matched)
-        carried = [i for i, s in enumerate(states) if s == CARRIED]
-        carried_fen = sum(parsed.balances[i] for i in carried)
-        imp = LegacyImport(source=h.source, file_id=h.file_id, checksum=parsed.checksum,
+        _refuse_duplicate(session, h.file_id, opened.checksum)
+        imp = LegacyImport(source=h.source, file_id=h.file_id, checksum=opened.checksum,
                            as_of=dt.date(int(h.as_of[:4]), int(h.as_of[4:6]), int(h.as_of[6:])),
-                           encoding=h.encoding, line_count=len(parsed), total_fen=h.total,
-                           carried_count=len(carried), carried_fen=carried_fen,
-                           exception_count=len(parsed) - len(carried), exception_fen=h.total - carried_fen,
+                           encoding=h.encoding, line_count=h.count, total_fen=h.total,
+                           carried_count=0, carried_fen=0, exception_count=h.count, exception_fen=h.total,
                            imported_by=actor.username[:64], imported_at=clock.now())
         session.add(imp)
         session.flush()
-        _insert_cards(session, imp.id, parsed, person_ids, states, reasons)
-        say("cards recorded")
+        if session.get_bind().dialect.name == "postgresql":
+            carried_count, carried_fen = _record_staged(session, actor, opened, imp.id, say)
+        else:
+            carried_count, carried_fen = _record_plain(session, actor, opened, imp.id, say)
+        imp.carried_count, imp.carried_fen = carried_count, carried_fen
+        imp.exception_count, imp.exception_fen = h.count - carried_count, h.total - carried_fen
         account = chart.LegacyTransition(h.source)
         chart.open_account(session, account)
-        posted, opened = _carry(session, imp.id, h.source, h.file_id, account)
+        posted, opened_now = _carry(session, imp.id, h.source, h.file_id, account)
         say("balances carried (accounts opened with them)")
-        zero = {person_ids[i] for i in carried if parsed.balances[i] == 0}
-        opened += chart.open_personal_medical_many(session, sorted(p for p in zero if p is not None))
+        opened_now += chart.open_personal_medical_selected(session, select(LegacyCard.person_id).where(
+            LegacyCard.import_id == imp.id, LegacyCard.state == CARRIED, LegacyCard.balance_fen == 0))
         say("accounts of zero balances opened")
         audit.record_read(session, actor, "person.match", "legacy_import", imp.id, "legacy medical card migration",
-                          count=len(parsed), matched=len(carried))
+                          count=h.count, matched=carried_count)
         record = audit.record(session, actor, "transition.import", "legacy_import", imp.id, None,
-                              {"source": h.source, "file_id": h.file_id, "checksum": parsed.checksum,
-                               "lines": len(parsed), "total_fen": h.total, "carried": len(carried),
-                               "carried_fen": carried_fen, "exceptions": len(parsed) - len(carried),
+                              {"source": h.source, "file_id": h.file_id, "checksum": opened.checksum,
+                               "lines": h.count, "total_fen": h.total, "carried": carried_count,
+                               "carried_fen": carried_fen, "exceptions": h.count - carried_count,
                                "exception_fen": h.total - carried_fen, "transfers": posted})
         session.flush()
         return ImportOut(import_id=imp.id, source=h.source, file_id=h.file_id, as_of=imp.as_of,
                          encoding=h.encoding, line_count=imp.line_count, total_fen=imp.total_fen,
                          carried_count=imp.carried_count, carried_fen=imp.carried_fen,
                          exception_count=imp.exception_count, exception_fen=imp.exception_fen,
-                         accounts_opened=opened, transfers_posted=posted, audit_seq=record.seq)
+                         accounts_opened=opened_now, transfers_posted=posted, audit_seq=record.seq)
+
+
+# The file's detail lines as they stand (``C|line|card|id|name|balance|status`` with ``|`` made a tab): a temporary
+# table of this transaction only, no index, nothing logged — the match and the register are made from it.
+_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS transition_stage (tag VARCHAR(1) NOT NULL, line_no INTEGER NOT NULL, "
+          "legacy_card_no VARCHAR(20) NOT NULL, id_number VARCHAR(18) NOT NULL, name VARCHAR(50) NOT NULL, "
+          "balance_fen BIGINT NOT NULL, legacy_status VARCHAR(1) NOT NULL) ON COMMIT DROP")
+_STAGED = table("transition_stage", column("line_no"), column("legacy_card_no"), column("id_number"),
+                column("name"), column("balance_fen"), column("legacy_status"))
+# Sorting and hashing millions of staged rows in memory rather than in temporary files (this transaction only).
+_MEMORY = "SELECT set_config('work_mem', '256MB', true)"
+
+
+def _stage_blocks(opened: legacy_file.Opened) -> Iterator[str]:
+    """Each checked chunk as COPY text: the file's own text with ``|`` made a tab — one ``str.replace`` a
+    chunk, no string per field — unless an ID number was normalised (then the fields are joined again)."""
+    for chunk in legacy_file.read_chunks(opened):
+        if chunk.as_written:
+            yield chunk.text.replace(legacy_file.SEP, "\t")
+        else:
+            yield "".join(f"C\t{no}\t{card}\t{number}\t{name}\t{balance}\t{status}\n"
+                          for no, card, number, name, balance, status in zip(
+                              range(chunk.first, chunk.first + len(chunk)), chunk.cards, chunk.id_numbers,
+                              chunk.names, chunk.balances, chunk.statuses, strict=True))
+
+
+def _record_staged(session: Session, actor: Actor, opened: legacy_file.Opened, import_id: int, say: Progress
+                   ) -> tuple[int, int]:
+    """PostgreSQL: stage the checked lines (COPY, the next chunk parsed while one is sent), then write the
+    register in one ``INSERT … SELECT`` joining the registry's ID numbers (``registry.id_number_matches``, aliases
+    included) and counting what was carried. A card given twice in the file or taken by an earlier file breaks
+    the register's primary key: the statement is undone and the first such line named. Returns (carried
+    cards, their fen)."""
+    session.execute(text(_STAGE))
+    session.execute(text("TRUNCATE transition_stage"))
+    with no_gc():
+        copy_blocks(session, "transition_stage", ("tag", "line_no", "legacy_card_no", "id_number", "name",
+                                                  "balance_fen", "legacy_status"), _stage_blocks(opened),
+                    overlap=True)
+    say("parsed, checked and staged")
+    session.execute(text("ANALYZE transition_stage"))
+    session.execute(text(_MEMORY))
+    s = _STAGED.c
+    found = registry.id_number_matches(actor)
+    alive = LivingStatus.ALIVE.value
+    state = case((found.c.living_status == alive, literal(CARRIED)), else_=literal(EXCEPTION))
+    reason = case((found.c.person_id.is_(None),
+                   case((idnumber.check_digit_ok_sql(s.id_number), literal(NO_PERSON)), else_=literal(ID_INVALID))),
+                  (found.c.living_status != alive, literal(DECEASED)), else_=null())
+    rows = (select(s.legacy_card_no, literal(import_id), s.line_no, s.id_number, s.name, s.balance_fen,
+                   s.legacy_status, found.c.person_id, state, reason)
+            .select_from(_STAGED.outerjoin(found, found.c.id_number == s.id_number)))
+    written = (insert(LegacyCard).from_select(list(_COLUMNS), rows)
+               .returning(LegacyCard.state, LegacyCard.balance_fen).cte("written"))
+    split = select(written.c.state, func.count(), func.coalesce(func.sum(written.c.balance_fen), 0)).group_by(
+        written.c.state)
+    try:
+        with session.begin_nested():
+            counted = {str(st): (int(c), int(f)) for st, c, f in session.execute(split)}
+    except IntegrityError as exc:
+        if getattr(getattr(exc.orig, "diag", None), "constraint_name", None) == "pk_transition_cards":
+            _refuse_staged_duplicates(session)
+        raise
+    say("matched and recorded")
+    return counted.get(CARRIED, (0, 0))
+
+
+def _refuse_staged_duplicates(session: Session) -> None:
+    """The first line whose card came before (in this file, then in an earlier one), refused as
+    ``legacy_file`` and ``_refuse_known_cards`` would."""
+    twice = session.execute(text(
+        "SELECT d.first, f.id_number, d.line_no, d.id_number FROM (SELECT line_no, id_number, "
+        "min(line_no) OVER (PARTITION BY legacy_card_no) AS first FROM transition_stage) d "
+        "JOIN transition_stage f ON f.line_no = d.first WHERE d.line_no > d.first ORDER BY d.line_no LIMIT 1"
+    )).first()
+    if twice is not None:
+        first, first_number, line, number = twice
+        if first_number != number:
+            raise LegacyCardConflict(f"lines {first} and {line}: one legacy card is claimed by two ID numbers "
+                                     f"({idnumber.mask(first_number)}, {idnumber.mask(number)})")
+        raise LegacyFileDuplicateLine(f"lines {first} and {line}: the same legacy card twice")
+    earlier = session.execute(text(
+        "SELECT s.line_no, s.id_number, c.id_number FROM transition_stage s "
+        "JOIN transition_cards c ON c.legacy_card_no = s.legacy_card_no ORDER BY s.line_no LIMIT 1")).first()
+    if earlier is not None:
+        line, number, recorded = earlier
+        if recorded != number:
+            raise LegacyCardConflict(f"line {line}: the legacy card was recorded for another person "
+                                     f"({idnumber.mask(recorded)}) by an earlier file")
+        raise LegacyCardAlreadyImported(f"line {line}: the legacy card was migrated by an earlier file")
+
+
+def _record_plain(session: Session, actor: Actor, opened: legacy_file.Opened, import_id: int, say: Progress
+                  ) -> tuple[int, int]:
+    """SQLite: the file's columns in memory, matched in pages (``registry.persons_by_id_numbers_in``), the
+    register written by ``copy_text`` (an ``executemany``). Returns (carried cards, their fen)."""
+    parsed = legacy_file.parse_opened(opened)
+    say("parsed")
+    _refuse_known_cards(session, parsed)
+    matched = registry.persons_by_id_numbers_in(session, actor, parsed.id_numbers)
+    say("matched")
+    with no_gc():
+        person_ids, states, reasons = _classify(parsed.id_numbers, matched)
+    carried = [i for i, s in enumerate(states) if s == CARRIED]
+    _insert_cards(session, import_id, parsed, person_ids, states, reasons)
+    say("cards recorded")
+    return len(carried), sum(parsed.balances[i] for i in carried)
 
 
 def _refuse_duplicate(session: Session, file_id: str, checksum: str) -> None:
@@ -293,9 +402,9 @@ def resolve(db: Database, actor: Actor, import_id: int, line_no: int, id_number:
     actor.require(Permission.TRANSITION_RESOLVE)
     with db.unit_of_work() as session:
         card = session.execute(select(LegacyCard).where(LegacyCard.import_id == import_id,
-                                                        LegacyCard.line_no == line_no)
-                               .with_for_update()).scalar_one_or_none()
-        if card is None or card.state != EXCEPTION:
+                                                        LegacyCard.line_no == line_no, LegacyCard.state == EXCEPTION)
+                               .with_for_update()).scalar_one_or_none()  # the exceptions' index
+        if card is None:
             raise LegacyExceptionNotFound(f"{import_id}:{line_no}", import_id=import_id, line_no=line_no)
         person = registry.find_by_id_number(session, id_number)
         if person.living_status != LivingStatus.ALIVE.value:
