@@ -57,11 +57,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, literal
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, String, cast, literal, select
 from sqlalchemy.orm import Session
 
-from sscard.ledger.accounts import balance, get_or_create_account
-from sscard.ledger.errors import LedgerAccountInvalid, LedgerAccountNotFound
+from sscard.ledger.accounts import get_or_create_account
+from sscard.ledger.errors import LedgerAccountInvalid
+from sscard.ledger.models import LedgerAccount as LedgerAccountRow
 from sscard.ledger.schemas import Balance
 
 if TYPE_CHECKING:
@@ -368,8 +369,12 @@ def credit_personal_medical_openings_selected(session: Session, debit: ChartAcco
 def open_missing(session: Session, accounts: Iterable[Account]) -> None:
     """Open the accounts that do not exist yet, in code order; an existing account is used whatever kind its
     opener gave it."""
-    for account in sorted(set(accounts), key=lambda a: a.code):
-        try:
-            balance(session, account.code)
-        except LedgerAccountNotFound:
+    wanted = sorted(set(accounts), key=lambda a: a.code)
+    if not wanted:
+        return
+    # one query for all of them (the remote settlement path calls this on every message): which exist already
+    found = set(session.execute(select(LedgerAccountRow.code).where(
+        LedgerAccountRow.code.in_([a.code for a in wanted]))).scalars())
+    for account in wanted:
+        if account.code not in found:
             open_account(session, account)
