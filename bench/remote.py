@@ -13,7 +13,15 @@ its own PostgreSQL scratch database here) — and, in the same run:
 
 ``remote_share_of_local`` = remote/s ÷ local/s (target ≥ 0.40); ``p99_ms_at_50`` (target ≤ 50).
 
-    python bench/remote.py [--quick] [--seconds 10] [--clients 16] [--rate 50]
+Beside each closed-loop run: the CPU each process spent per settlement (the two centres, the hub and all of
+PostgreSQL's processes, from /proc), to say where a remote settlement's milliseconds go.
+
+``--workers`` (default 1): each centre's ``sscard serve --workers``. One by default: the remote path already
+runs on three server processes (two centres and the hub) besides PostgreSQL on two cores, while local 2207
+runs on one; with two workers per centre local 2207 gets a second process too (as bench/settlement.py runs
+it) and five server processes share the two cores. The JSON says which was run.
+
+    python bench/remote.py [--quick] [--seconds 10] [--clients 16] [--rate 50] [--workers 1]
 Writes bench/results/remote.json.
 """
 
@@ -48,6 +56,15 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "remote.json"
 LINES = [{"code": "EX-D-A001", "quantity": 3, "unit_price_fen": 2000},
          {"code": "EX-D-B001", "quantity": 1, "unit_price_fen": 9000}]
+
+
+WORKERS_CHOICE = {
+    1: "one worker per centre (the default): remote 2207 already runs on three server processes (two centres "
+       "and the hub) beside PostgreSQL on two cores, local 2207 on one, in the same processes; local's own "
+       "ceiling with more workers is bench/settlement.py's",
+    2: "two workers per centre, as bench/settlement.py serves local 2207: local gets a second process too, "
+       "and five server processes share the two cores with PostgreSQL",
+}
 
 
 def _local_people(centre: Centre, count: int) -> list[str]:
@@ -123,6 +140,54 @@ async def _rate(url: str, key: str, make: Any, seconds: float, rate: float) -> d
     return {**latency_summary(latencies, time.monotonic() - begun), "errors": errors, "rate": rate}
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and its direct children (uvicorn's workers), 0 where /proc is not there."""
+    total = 0.0
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def _postgres_cpu_seconds() -> float:
+    total = 0.0
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / _TICK
+        except OSError:
+            continue
+    return total
+
+
+def _measured(run: Any, pids: dict[str, int]) -> dict[str, Any]:
+    """``run()``'s result with the CPU milliseconds per settlement of each process (PostgreSQL: all of its)."""
+    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    pg_before = _postgres_cpu_seconds()
+    result: dict[str, Any] = run()
+    count = max(1, result["count"])
+    cpu = {name: round((_cpu_seconds(pid) - before[name]) * 1000 / count, 2) for name, pid in pids.items()}
+    cpu["postgresql"] = round((_postgres_cpu_seconds() - pg_before) * 1000 / count, 2)
+    cpu["total"] = round(sum(cpu.values()), 2)
+    return {**result, "cpu_ms_per_settlement": cpu}
+
+
+def _cpu_line(run: dict[str, Any]) -> str:
+    cpu = run["cpu_ms_per_settlement"]
+    parts = " / ".join(str(cpu[k]) for k in ("treating_centre", "home_centre", "hub", "postgresql"))
+    return f"{parts} = {cpu['total']}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short runs (< 60 s in all)")
@@ -130,6 +195,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=float, default=50)
     parser.add_argument("--persons", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=1, help="each centre's sscard serve --workers")
     args = parser.parse_args()
     seconds, persons = (3.0, 8) if args.quick else (args.seconds, args.persons)
     began = time.monotonic()
@@ -152,7 +218,7 @@ def main() -> None:
                 conn.exec_driver_sql(f'CREATE DATABASE "{copy.database}" TEMPLATE "{qy_url.database}"')
         world = start_world(Database(url_string(qy_url)), Database(url_string(sg_url)), Path(tmp),
                             {"SSCARD_LOG_JSON": "false"}, hub_db_url=url_string(hub_url),
-                            bank_db_url=url_string(bank_url))
+                            bank_db_url=url_string(bank_url), workers=args.workers)
         mark = phase("databases_and_processes", mark)
         try:
             locals_, remotes = _bodies(world, persons)
@@ -169,8 +235,12 @@ def main() -> None:
             asyncio.run(_closed(settle_url, key, remote, 0.5, 4))  # warm both paths
             asyncio.run(_closed(settle_url, key, local, 0.5, 4))
             load = os.getloadavg()[0]
-            local_run = asyncio.run(_closed(settle_url, key, local, seconds, args.clients))
-            remote_run = asyncio.run(_closed(settle_url, key, remote, seconds, args.clients))
+            assert world.qy.proc and world.sg.proc and world.hub.proc
+            pids = {"treating_centre": world.qy.proc.pid, "home_centre": world.sg.proc.pid,
+                    "hub": world.hub.proc.pid}
+            local_run = _measured(lambda: asyncio.run(_closed(settle_url, key, local, seconds, args.clients)), pids)
+            remote_run = _measured(lambda: asyncio.run(_closed(settle_url, key, remote, seconds, args.clients)),
+                                   pids)
             at_rate = asyncio.run(_rate(settle_url, key, remote, seconds, args.rate))
             mark = phase("runs", mark)
             zero = world.qy.zero_sum() and world.sg.zero_sum()
@@ -185,8 +255,10 @@ def main() -> None:
     result = {
         "bench": "remote", "when": now_iso(), "machine": machine(), "quick": args.quick,
         "load_average_1m_before": round(load, 2), "load_average_1m_after": round(os.getloadavg()[0], 2),
-        "setup": {"clients": args.clients, "seconds": seconds, "persons": persons, "centres": "2 × sscard serve "
-                  "(1 worker) and the hub, each on its own PostgreSQL database, loopback", "bill": LINES},
+        "setup": {"clients": args.clients, "seconds": seconds, "persons": persons,
+                  "centres": f"2 × sscard serve ({args.workers} worker{'s' if args.workers > 1 else ''} each) and "
+                             "the hub, each on its own PostgreSQL database, loopback", "bill": LINES,
+                  "workers_per_centre": args.workers, "workers_choice": WORKERS_CHOICE.get(args.workers, "")},
         "local": local_run, "remote": remote_run, "remote_at_rate": at_rate,
         "remote_share_of_local": share, "remote_share_target": 0.40,
         "p99_ms_at_50": at_rate["p99_ms"], "p99_target_ms": 50, "ledgers_balance": zero,
@@ -198,6 +270,8 @@ def main() -> None:
          "figure": f"**{remote_run['per_second']}/s** = {share} of local {local_run['per_second']}/s; "
                    f"p50 {remote_run['p50_ms']} ms ({load_note})",
          "ceiling": "target share ≥ 0.40 (local 2207 in the same run)"},
+        {"what": "CPU per settlement, ms (treating centre / home centre / hub / PostgreSQL)",
+         "figure": f"remote {_cpu_line(remote_run)}", "ceiling": f"local {_cpu_line(local_run)}"},
         {"what": f"remote 2207 at a fixed {args.rate:g}/s, p99 from the scheduled start",
          "figure": f"**{at_rate['p99_ms']} ms** (served {at_rate['per_second']}/s, errors {at_rate['errors']})",
          "ceiling": "target ≤ 50 ms"},

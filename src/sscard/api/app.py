@@ -159,7 +159,7 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     app.include_router(routes_transfer.partner)
     app.include_router(routes_remote.partner)
     fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1"),
-                       *routes_exchange.fast_routes("/api/v1")])
+                       *routes_exchange.fast_routes("/api/v1"), *routes_remote.fast_routes()])
     _errors_as_json(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

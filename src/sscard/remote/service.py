@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Date, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -241,15 +241,14 @@ def _stage(db: Database, ex: Exchange, peer: str, msg_id: str, kind: str, ref: s
     with db.unit_of_work() as session:
         if check is not None:
             check_key(session, check)
-        seen = _seen(session, "out", peer, msg_id)
-        if seen is None:
-            env = ex.seal(kind, msg_id, peer, build(session))
-            request = env.raw.decode("utf-8")
-            if _claim(session, {"direction": "out", "peer": peer, "msg_id": msg_id, "kind": kind, "ref": ref,
-                                "digest": env.digest, "request": request, "status": "pending"}) is not None:
-                return _Staged(msg_id, "pending", request, None)
-            seen = _seen(session, "out", peer, msg_id)  # a twin of this request stored it first
-            assert seen is not None
+        # built and claimed first (the usual case: a new message); a retry builds again and finds the first
+        env = ex.seal(kind, msg_id, peer, build(session))
+        request = env.raw.decode("utf-8")
+        if _claim(session, {"direction": "out", "peer": peer, "msg_id": msg_id, "kind": kind, "ref": ref,
+                            "digest": env.digest, "request": request, "status": "pending"}) is not None:
+            return _Staged(msg_id, "pending", request, None)
+        seen = _seen(session, "out", peer, msg_id)  # a retry, or a twin of this request stored it first
+        assert seen is not None
         status, _digest, _answer, local_answer, _ref = seen
         request = str(session.execute(select(RemoteMessage.request).where(
             RemoteMessage.direction == "out", RemoteMessage.peer == peer, RemoteMessage.msg_id == msg_id)
@@ -454,23 +453,28 @@ def _reverse_treating(session: Session, setl: RemoteSettlement, by: str, institu
 # ------------------------------------------------------------------------------------------------ home city
 
 
+_DAY = bindparam("day", type_=Date)
+# prebuilt (sscard.bulksql): read for every remote settlement at the home centre
+_REGISTRATION_ON = select(RemoteRegistration.kind, RemoteRegistration.reg_no).where(
+    RemoteRegistration.role == "home", RemoteRegistration.person_id == bindparam("person_id"),
+    RemoteRegistration.treating_region == bindparam("treating"), RemoteRegistration.status == "active",
+    RemoteRegistration.starts_on <= _DAY,
+    (RemoteRegistration.ends_on.is_(None)) | (RemoteRegistration.ends_on >= _DAY)).order_by(
+    RemoteRegistration.id.desc()).limit(1)
+
+
 def _care(session: Session, person_id: int, treating: str, day: dt.date) -> tuple[RemoteCare, str | None]:
     """The remote-care rule of this visit: the 备案 for ``treating`` covering ``day`` names a kind, the dated
     policy ``remote.care.<kind>`` the rule; without one ``remote.care.unregistered`` (0: refused)."""
-    reg = session.execute(select(RemoteRegistration).where(
-        RemoteRegistration.role == "home", RemoteRegistration.person_id == person_id,
-        RemoteRegistration.treating_region == treating, RemoteRegistration.status == "active",
-        RemoteRegistration.starts_on <= day,
-        (RemoteRegistration.ends_on.is_(None)) | (RemoteRegistration.ends_on >= day))
-        .order_by(RemoteRegistration.id.desc()).limit(1)).scalar_one_or_none()
-    kind = reg.kind if reg is not None else UNREGISTERED
+    rows = bulksql.execute(session, _REGISTRATION_ON, {"person_id": person_id, "treating": treating, "day": day})
+    kind, reg_no = (str(rows[0][0]), str(rows[0][1])) if rows else (UNREGISTERED, None)
     try:
         code = policy.get_int(session, f"remote.care.{kind}", day)
     except PolicyMissing:
         code = 0
     if code not in CARE_CODES:
         raise RemoteNotRegistered(f"remote.care.{kind} = {code} on {day.isoformat()}")
-    return CARE_CODES[code], reg.reg_no if reg is not None else None
+    return CARE_CODES[code], reg_no
 
 
 def _on_settle(session: Session, ex: Exchange, env: messages.Envelope) -> dict[str, Any]:
