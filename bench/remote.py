@@ -143,9 +143,10 @@ async def _rate(url: str, key: str, make: Any, seconds: float, rate: float) -> d
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` and its direct children (uvicorn's workers), 0 where /proc is not there."""
-    total = 0.0
+def _cpu_by_pid(pid: int) -> dict[int, float]:
+    """CPU seconds (utime + stime) so far of ``pid`` and of each of its direct children (uvicorn's workers),
+    by pid; empty where /proc is not there."""
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
         if not entry.name.isdigit():
             continue
@@ -154,8 +155,13 @@ def _cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / _TICK
-    return total
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return found
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds between two readings, per process (one started meanwhile counts from its start)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def _backend_cpu(engine: sa.Engine, databases: list[str]) -> dict[int, float]:
@@ -176,13 +182,12 @@ def _backend_cpu(engine: sa.Engine, databases: list[str]) -> dict[int, float]:
 def _measured(run: Any, pids: dict[str, int], backends: Any) -> dict[str, Any]:
     """``run()``'s result with the CPU milliseconds per settlement of each process (PostgreSQL: the backends
     of the run's three databases, each counted from its own start if it connected during the run)."""
-    before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    before = {name: _cpu_by_pid(pid) for name, pid in pids.items()}
     pg_before = backends()
     result: dict[str, Any] = run()
     count = max(1, result["count"])
-    cpu = {name: round((_cpu_seconds(pid) - before[name]) * 1000 / count, 2) for name, pid in pids.items()}
-    pg_after = backends()
-    cpu["postgresql"] = round(sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items()) * 1000 / count, 2)
+    cpu = {name: round(_spent(before[name], _cpu_by_pid(pid)) * 1000 / count, 2) for name, pid in pids.items()}
+    cpu["postgresql"] = round(_spent(pg_before, backends()) * 1000 / count, 2)
     cpu["total"] = round(sum(cpu.values()), 2)
     return {**result, "cpu_ms_per_settlement": cpu}
 
