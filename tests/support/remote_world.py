@@ -243,10 +243,11 @@ def _medical_config(db: Database) -> None:
 
 
 def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str, str] | None = None,
-                hub_db_url: str | None = None, bank_db_url: str | None = None) -> World:
+                hub_db_url: str | None = None, bank_db_url: str | None = None, workers: int = 1) -> World:
     """The three processes (and the bank) up, each centre with its hospital; stop with ``World.stop``. The hub's
     database: a SQLite file in ``tmp`` unless ``hub_db_url`` names another (the bench gives PostgreSQL); the
-    bank's: a SQLite file migrated here unless ``bank_db_url`` names an already migrated one."""
+    bank's: a SQLite file migrated here unless ``bank_db_url`` names an already migrated one. ``workers``: each
+    centre's ``sscard serve --workers`` (the bench; the tests' loss injection is per process and wants one)."""
     qy_url, sg_url, hub_url, bank_url = (f"http://127.0.0.1:{free_port()}" for _ in range(4))
     qy, sg = Centre(QY, build_city(qy_db), qy_url), Centre(SG, build_city(sg_db), sg_url)
     if bank_db_url is None:
@@ -277,7 +278,8 @@ def start_world(qy_db: Database, sg_db: Database, tmp: Path, extra_env: dict[str
                           "SSCARD_BANK_MODE": "http", "SSCARD_BANK_URL": bank_url,
                           "SSCARD_PARTNER_KEYSTORE": str(tmp / f"partner-keys-{centre.region}.json"),
                           **(extra_env or {})}
-            centre.proc = launch(["serve", "--port", centre.url.rsplit(":", 1)[1]], centre.env,
+            centre.proc = launch(["serve", "--port", centre.url.rsplit(":", 1)[1], "--workers", str(workers)],
+                                 centre.env,
                                  tmp / f"centre-{centre.region}.log")
             world.procs.append(centre.proc)
         for centre in (qy, sg):

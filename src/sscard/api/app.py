@@ -159,7 +159,8 @@ def create_app(db: Database | None = None, demo_info: dict[str, object] | None =
     app.include_router(routes_transfer.partner)
     app.include_router(routes_remote.partner)
     verification = routes_exchange.fast_routes("/api/v1")
-    fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1"), *verification])
+    fast.install(app, [*routes_medical.fast_routes("/api/v1"), *routes_fhir.fast_routes("/api/v1"), *verification,
+                       *routes_remote.fast_routes()])
     fast.shortcut(app, verification)  # the departments' verification, answered a thousand times a second
     _errors_as_json(app)
 

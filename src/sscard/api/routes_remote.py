@@ -9,12 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
+from anyio import CapacityLimiter, to_thread
+from anyio.lowlevel import RunVar
 from fastapi import APIRouter, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from sscard.api.deps import DB, CurrentActor
+from sscard.api.deps import DB, CurrentActor, get_db
+from sscard.api.fast import FastRoute
+from sscard.config import get_settings
 from sscard.remote import faults, service
 from sscard.remote.client import CENTRE_PATH
 from sscard.remote.messages import MAX_BYTES
@@ -79,16 +82,38 @@ def figures(actor: CurrentActor, db: DB, request: Request) -> Figures:
     return service.figures(db, actor, exchange(request))
 
 
+# The hub's messages run on a few threads of their own per event loop (as 2207 does, routes_medical): each
+# settles in one transaction that ends on the busy fund pool and payable rows, and a thread that waits for the
+# interpreter lock while holding them stalls the others.
+_receive_limiter: RunVar[CapacityLimiter] = RunVar("sscard_remote_receive_limiter")
+
+
+def _limiter() -> CapacityLimiter:
+    try:
+        return _receive_limiter.get()
+    except LookupError:
+        limiter = CapacityLimiter(get_settings().settle_threads)
+        _receive_limiter.set(limiter)
+        return limiter
+
+
 @partner.post(CENTRE_PATH, include_in_schema=False)
-async def partner_message(request: Request, db: DB) -> Response:
-    """The hub's relayed message; the answer is this centre's signed envelope."""
+async def partner_message(request: Request) -> Response:
+    """The hub's relayed message; the answer is this centre's signed envelope. Served by ``fast_routes``
+    (a plain route first in the application's routes: no dependencies to solve, no router to match through);
+    declared here as well so that the route is documented in one place."""
     raw = await request.body()
     if len(raw) > MAX_BYTES:
         raw = raw[:MAX_BYTES + 1]
-    answer = await run_in_threadpool(service.receive, db, raw, exchange(request))
+    answer = await to_thread.run_sync(service.receive, get_db(request), raw, exchange(request), limiter=_limiter())
     if faults.enabled() and faults.drop("home_answer"):
         return JSONResponse({"error": {"code": "TEST_ANSWER_DROPPED"}}, status_code=503)
     return Response(answer, media_type=JSON)
+
+
+def fast_routes() -> list[FastRoute]:
+    """The partner endpoint as a plain route (``api.fast``): every remote settlement passes it once."""
+    return [FastRoute(CENTRE_PATH, partner_message, "POST")]
 
 
 @partner.post(CENTRE_PATH.rsplit("/", 1)[0] + "/test/faults", include_in_schema=False)

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from sscard import bulksql
 from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.db import Database
@@ -230,10 +231,13 @@ def key_valid(principal: InstitutionPrincipal) -> tuple[ColumnElement[bool], dic
     return KEY_VALID, {"kv_key": principal.key_sha256, "kv_institution": principal.id}
 
 
+_CHECK_KEY = select(KEY_VALID)  # prebuilt (sscard.bulksql): the remote settlement path checks a cached key
+
+
 def check_key(session: Session, principal: InstitutionPrincipal) -> None:
     """INSTITUTION_AUTH_FAILED (and out of the cache) if the principal's key is no longer valid."""
     valid = key_valid(principal)
-    if valid is not None and not session.execute(select(valid[0]), valid[1]).scalar():
+    if valid is not None and not bulksql.execute(session, _CHECK_KEY, valid[1])[0][0]:
         forget(key_sha256=principal.key_sha256)
         raise InstitutionAuthFailed()
 

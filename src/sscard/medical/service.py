@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import psycopg
@@ -516,24 +516,30 @@ def settlement_record(db: Database, principal: InstitutionPrincipal, setl_id: st
 
 def settle_for_region(session: Session, person_id: int, bill: Bill, catalogue: Catalogue, counter_account: str,
                       ref: str, use_account: bool = True,
-                      before_posting: Callable[[Split, AccumulatorsOut], None] | None = None) -> Split:
+                      before_posting: Callable[[Split, AccumulatorsOut], Sequence[bulksql.Write]] | None = None,
+                      enrolment: tuple[str, str] | None = None) -> Split:
     """The home centre's half of a remote settlement (sscard.remote, docs/cross-region.md), inside the caller's
     transaction: ``bill`` was classified by the treating city (``catalogue``: its items as it classified them,
     its price caps); this city's policy in effect on the bill's date splits it with the person's accumulators
     and personal account; the accumulators are written and the fund's and the account's parts move to
     ``counter_account`` (what this city owes the treating city) as balanced ledger transfers ``rmed:<ref>:…``.
 
-    ``before_posting(split, accumulators_after)`` runs after the accumulators are written and before the
-    transfers, so the caller's own rows are written first and the transfers (which lock the fund pool and the
-    counter account, busy rows every settlement touches) are the transaction's last statement before COMMIT."""
-    insured = session.get(Insured, person_id)
-    if insured is None:
-        raise PersonNotInsured()
+    ``before_posting(split, accumulators_after)`` returns the caller's own writes (new rows, prebuilt
+    statements): they go with the accumulators' write in one round trip (``bulksql.write_all``), before the
+    transfers, which lock the fund pool and the counter account (busy rows every settlement touches) and are
+    the transaction's last statements before COMMIT. ``enrolment``: (scheme, person type) when the caller
+    read them already in this transaction (``identify``), else they are read here."""
+    if enrolment is None:
+        insured = session.get(Insured, person_id)
+        if insured is None:
+            raise PersonNotInsured()
+        enrolment = (insured.scheme, insured.person_type)
+    scheme_name, person_type = enrolment
     policy, _ = config.rules_on(session, bill.date, ())
     acc = _accumulators(session, person_id, bill.date.year, lock=True)
-    scheme = Scheme(insured.scheme)
+    scheme = Scheme(scheme_name)
     balance = available_balance(session, person_id) if scheme is Scheme.EMPLOYEE and use_account else 0
-    person = PersonContext(scheme=scheme, person_type=PersonType(insured.person_type), year=bill.date.year,
+    person = PersonContext(scheme=scheme, person_type=PersonType(person_type), year=bill.date.year,
                            fund_paid_ytd_fen=acc.fund_paid_fen, deductible_paid_ytd_fen=acc.deductible_paid_fen,
                            in_scope_ytd_fen=acc.in_scope_fen, account_balance_fen=balance,
                            admissions_this_year=acc.admissions)
@@ -545,10 +551,9 @@ def settle_for_region(session: Session, person_id: int, bill: Bill, catalogue: C
     acc.account_spent_fen += delta.account_spent_fen
     acc.admissions += delta.admissions
     acc.settlements += 1
-    _save_accumulators(session, acc)
     chart.open_missing(session, [_pool(scheme), chart.parse(counter_account)])
-    if before_posting is not None:
-        before_posting(split, _acc_out(acc))
+    writes = [_acc_write(acc), *(before_posting(split, _acc_out(acc)) if before_posting is not None else ())]
+    bulksql.write_all(session, writes)  # one round trip: the locked accumulator row and the caller's new rows
     legs = []
     if split.fund_paid_fen:
         legs.append(TransferIn(id=f"rmed:{ref}:fund", debit_account=_pool(scheme).code,

@@ -26,14 +26,16 @@ import hashlib
 import json
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Date, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sscard import clock
+from sscard import bulksql, clock
 from sscard.access import Actor, Permission, Role
 from sscard.audit import service as audit
 from sscard.banks.gateway import BankGateway, gateway_for
@@ -94,6 +96,23 @@ from sscard.remote.schemas import (
 
 CARE_CODES = {1: RemoteCare.LONG_TERM, 2: RemoteCare.REFERRED, 3: RemoteCare.UNREFERRED}
 UNREGISTERED = "unregistered"
+
+# The journal's hot statements, prebuilt Core (sscard.bulksql) rather than ORM units of work: every remote
+# settlement writes a message row at each centre, and the ORM's flush machinery was a measurable share of a
+# centre's CPU per message (bench/remote.py, py-spy). ``_CLAIM``: the message row inserted unless its id is
+# there already (a concurrent twin waits on the unique index and then inserts nothing).
+_MSG = RemoteMessage.metadata.tables[RemoteMessage.__tablename__]
+_SETTLEMENTS = RemoteSettlement.metadata.tables[RemoteSettlement.__tablename__]
+_INSERT_SETTLEMENT = insert(_SETTLEMENTS).inline()
+_CLAIM = {name: dialect_insert(_MSG).on_conflict_do_nothing(
+    index_elements=[_MSG.c.direction, _MSG.c.peer, _MSG.c.msg_id]).returning(_MSG.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+_SEEN = select(_MSG.c.status, _MSG.c.digest, _MSG.c.answer, _MSG.c.local_answer, _MSG.c.ref).where(
+    _MSG.c.direction == bindparam("direction"), _MSG.c.peer == bindparam("peer"),
+    _MSG.c.msg_id == bindparam("msg_id"))
+_ANSWERED = update(_MSG).where(_MSG.c.id == bindparam("b_id")).values(
+    answer=bindparam("b_answer"), status=bindparam("b_status"), answered_at=bindparam("b_at"),
+    ref=bindparam("b_ref"))
 
 
 class Exchange:
@@ -204,39 +223,48 @@ def _out_row(session: Session, peer: str, msg_id: str, lock: bool = False) -> Re
     return session.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """An outgoing message row as the sending side needs it."""
+
+    msg_id: str
+    status: str
+    request: str
+    local_answer: str | None
+
+
 def _stage(db: Database, ex: Exchange, peer: str, msg_id: str, kind: str, ref: str,
-           build: Any, check: InstitutionPrincipal | None = None) -> RemoteMessage:
+           build: Any, check: InstitutionPrincipal | None = None) -> _Staged:
     """The outgoing message row: the stored one (a retry), or ``build(session)``'s body sealed and stored
-    (``check``: the institution's key is checked first, in the same transaction)."""
+    (``check``: the institution's key is checked first, in the same transaction). Core statements (the
+    treating centre's hot path, see ``_CLAIM``)."""
     with db.unit_of_work() as session:
         if check is not None:
             check_key(session, check)
-        found = _out_row(session, peer, msg_id)
-        if found is not None:
-            session.expunge(found)
-            return found
+        # built and claimed first (the usual case: a new message); a retry builds again and finds the first
         env = ex.seal(kind, msg_id, peer, build(session))
-        row = RemoteMessage(direction="out", peer=peer, msg_id=msg_id, kind=kind, ref=ref, digest=env.digest,
-                            request=env.raw.decode("utf-8"), status="pending")
-        session.add(row)
-        try:
-            session.flush()
-        except IntegrityError:
-            session.rollback()
-            raise
-        session.expunge(row)
-        return row
+        request = env.raw.decode("utf-8")
+        if _claim(session, {"direction": "out", "peer": peer, "msg_id": msg_id, "kind": kind, "ref": ref,
+                            "digest": env.digest, "request": request, "status": "pending"}) is not None:
+            return _Staged(msg_id, "pending", request, None)
+        seen = _seen(session, "out", peer, msg_id)  # a retry, or a twin of this request stored it first
+        assert seen is not None
+        status, _digest, _answer, local_answer, _ref = seen
+        request = str(session.execute(select(RemoteMessage.request).where(
+            RemoteMessage.direction == "out", RemoteMessage.peer == peer, RemoteMessage.msg_id == msg_id)
+            ).scalar_one()) if status == "pending" else ""
+        return _Staged(msg_id, status, request, local_answer)
 
 
 def _stage_retrying(db: Database, ex: Exchange, peer: str, msg_id: str, kind: str, ref: str,
-                    build: Any, check: InstitutionPrincipal | None = None) -> RemoteMessage:
+                    build: Any, check: InstitutionPrincipal | None = None) -> _Staged:
     try:
         return _stage(db, ex, peer, msg_id, kind, ref, build, check)
-    except IntegrityError:  # a twin of this request stored it first
+    except IntegrityError:  # pragma: no cover - the claim inserts nothing for a twin; kept for other uniques
         return _stage(db, ex, peer, msg_id, kind, ref, build, check)
 
 
-def _replay(row: RemoteMessage, model: type[Any]) -> Any:
+def _replay(row: RemoteMessage | _Staged, model: type[Any]) -> Any:
     if row.status == "cancelled":
         raise RemoteSettlementCancelled(msg_id=row.msg_id)
     assert row.local_answer is not None
@@ -284,51 +312,81 @@ def settle(db: Database, principal: InstitutionPrincipal, req: SettleIn,
     if row.status != "pending":
         return _replay(row, SettlementOut)  # type: ignore[no-any-return]
     answer = _answer_ok(ex.exchange(row.request.encode("utf-8"), deadline), msg_id)
-    return _book_settlement(db, principal, req, home, msg_id, answer)
+    return _book_settlement(db, principal, req, home, msg_id, answer, ex.region)
+
+
+_FINISH = update(_MSG).where(
+    _MSG.c.direction == "out", _MSG.c.peer == bindparam("b_peer"), _MSG.c.msg_id == bindparam("b_msg_id"),
+    _MSG.c.status == "pending").values(
+    answer=bindparam("b_answer"), answered_at=bindparam("b_at"), status=bindparam("b_status"),
+    local_answer=bindparam("b_local"), ref=bindparam("b_ref")).returning(_MSG.c.id)
+
+
+def _finish(session: Session, peer: str, msg_id: str, answer: dict[str, Any], status: str, local: str,
+            ref: str) -> bool:
+    """The pending outgoing message marked answered (or refused) with what this centre answers its caller,
+    in one statement that also claims it (its row lock until COMMIT): False if it was not pending any more
+    (a twin or the nightly close finished it first)."""
+    return bool(bulksql.execute(session, _FINISH, {
+        "b_peer": peer, "b_msg_id": msg_id, "b_answer": json.dumps(answer, ensure_ascii=False), "b_at": utcnow(),
+        "b_status": status, "b_local": local, "b_ref": ref}))
+
+
+def _replay_finished(db: Database, home: str, msg_id: str) -> SettlementOut:
+    with db.unit_of_work() as session:
+        row = _out_row(session, home, msg_id)
+        assert row is not None
+        return _replay(row, SettlementOut)  # type: ignore[no-any-return]
 
 
 def _book_settlement(db: Database, principal: InstitutionPrincipal, req: SettleIn, home: str, msg_id: str,
-                     answer: dict[str, Any]) -> SettlementOut:
+                     answer: dict[str, Any], region: str) -> SettlementOut:
+    """The home city's answer booked here: the message finished, the settlement row, the hospital's payment
+    and the receivable on the home city, in one transaction (Core statements: the treating centre's hot path)."""
+    if not answer.get("ok"):
+        with db.unit_of_work() as session:
+            finished = _finish(session, home, msg_id, answer, "refused",
+                               json.dumps({"error": answer}, ensure_ascii=False), req.msg_id)
+        if not finished:
+            return _replay_finished(db, home, msg_id)
+        raise _refusal(answer)
+    split = Split.model_validate(answer["split"])
+    today = clock.local_date()
+    setl_id = f"R{region}{today:%Y%m%d}{secrets.token_hex(4).upper()}"
+    out = SettlementOut(
+        msg_id=req.msg_id, setl_id=setl_id, institution=principal.code, identified_by="card",
+        card_no=req.card_no, settled_on=today, split=split,
+        accumulators_after=AccumulatorsOut.model_validate(answer["accumulators_after"]),
+        account_balance_after_fen=int(answer["account_balance_after_fen"]))
     with db.unit_of_work() as session:
-        row = _out_row(session, home, msg_id, lock=True)
-        assert row is not None
-        if row.status != "pending":
-            return _replay(row, SettlementOut)  # type: ignore[no-any-return]
-        row.answer, row.answered_at = json.dumps(answer, ensure_ascii=False), utcnow()
-        if not answer.get("ok"):
-            row.status = "refused"
-            row.local_answer = json.dumps({"error": answer}, ensure_ascii=False)
-            error = _refusal(answer)
+        if not _finish(session, home, msg_id, answer, "answered", out.model_dump_json(), setl_id):
+            session.expunge_all()  # nothing was written: the unit of work ends without a change
+            replay = True
         else:
-            split = Split.model_validate(answer["split"])
-            today = clock.local_date()
-            setl_id = f"R{ex_region(row)}{today:%Y%m%d}{secrets.token_hex(4).upper()}"
-            owed = split.fund_paid_fen + split.account_paid_fen
-            session.add(RemoteSettlement(
-                setl_id=setl_id, role="treating", peer=home, msg_id=msg_id, institution_code=principal.code,
-                hospital_msg_id=req.msg_id, person_id=None, card_no=req.card_no,
-                registration=answer.get("registration"), remote_care=str(answer.get("remote_care", "")),
-                bill_no=split.bill_no, bill_date=split.date, settled_on=today, month=f"{today:%Y-%m}",
-                total_fen=split.total_fen, fund_paid_fen=split.fund_paid_fen,
-                account_paid_fen=split.account_paid_fen, cash_fen=split.cash_fen, split=json.dumps(answer["split"])))
-            receivable, payable = chart.RegionReceivable(home), chart.InstitutionPayable(principal.code)
-            chart.open_missing(session, [receivable, payable])
-            out = SettlementOut(
-                msg_id=req.msg_id, setl_id=setl_id, institution=principal.code, identified_by="card",
-                card_no=req.card_no, settled_on=today, split=split,
-                accumulators_after=AccumulatorsOut.model_validate(answer["accumulators_after"]),
-                account_balance_after_fen=int(answer["account_balance_after_fen"]))
-            row.status, row.ref = "answered", setl_id
-            row.local_answer = out.model_dump_json()
-            # the journal and settlement rows first; the transfer (it locks the hospital's payable and the
-            # receivable, busy rows every remote settlement touches) is the last statement before COMMIT
-            session.flush()
-            if owed:
-                ledger.transfer(session, TransferIn(id=f"rmt:{setl_id}:pay", debit_account=receivable.code,
-                                                    credit_account=payable.code, amount=owed,
-                                                    code="remote.settlement", reference=setl_id))
-            return out
-    raise error
+            replay = False
+            _book_treating(session, principal, req, home, msg_id, answer, split, setl_id, today)
+    return _replay_finished(db, home, msg_id) if replay else out
+
+
+def _book_treating(session: Session, principal: InstitutionPrincipal, req: SettleIn, home: str, msg_id: str,
+                   answer: dict[str, Any], split: Split, setl_id: str, today: dt.date) -> None:
+    owed = split.fund_paid_fen + split.account_paid_fen
+    receivable, payable = chart.RegionReceivable(home), chart.InstitutionPayable(principal.code)
+    chart.open_missing(session, [receivable, payable])
+    # the journal and settlement rows first; the transfer (it locks the hospital's payable and the
+    # receivable, busy rows every remote settlement touches) is the last statement before COMMIT
+    bulksql.execute(session, _INSERT_SETTLEMENT, dict(
+        setl_id=setl_id, role="treating", peer=home, msg_id=msg_id, institution_code=principal.code,
+        hospital_msg_id=req.msg_id, person_id=None, card_no=req.card_no,
+        registration=answer.get("registration"), remote_care=str(answer.get("remote_care", "")),
+        bill_no=split.bill_no, bill_date=split.date, settled_on=today, month=f"{today:%Y-%m}",
+        total_fen=split.total_fen, fund_paid_fen=split.fund_paid_fen,
+        account_paid_fen=split.account_paid_fen, cash_fen=split.cash_fen, split=json.dumps(answer["split"]),
+        status="settled", created_at=utcnow()))
+    if owed:
+        ledger.transfer(session, TransferIn(id=f"rmt:{setl_id}:pay", debit_account=receivable.code,
+                                            credit_account=payable.code, amount=owed,
+                                            code="remote.settlement", reference=setl_id))
 
 
 def ex_region(row: RemoteMessage) -> str:
@@ -395,23 +453,28 @@ def _reverse_treating(session: Session, setl: RemoteSettlement, by: str, institu
 # ------------------------------------------------------------------------------------------------ home city
 
 
+_DAY = bindparam("day", type_=Date)
+# prebuilt (sscard.bulksql): read for every remote settlement at the home centre
+_REGISTRATION_ON = select(RemoteRegistration.kind, RemoteRegistration.reg_no).where(
+    RemoteRegistration.role == "home", RemoteRegistration.person_id == bindparam("person_id"),
+    RemoteRegistration.treating_region == bindparam("treating"), RemoteRegistration.status == "active",
+    RemoteRegistration.starts_on <= _DAY,
+    (RemoteRegistration.ends_on.is_(None)) | (RemoteRegistration.ends_on >= _DAY)).order_by(
+    RemoteRegistration.id.desc()).limit(1)
+
+
 def _care(session: Session, person_id: int, treating: str, day: dt.date) -> tuple[RemoteCare, str | None]:
     """The remote-care rule of this visit: the 备案 for ``treating`` covering ``day`` names a kind, the dated
     policy ``remote.care.<kind>`` the rule; without one ``remote.care.unregistered`` (0: refused)."""
-    reg = session.execute(select(RemoteRegistration).where(
-        RemoteRegistration.role == "home", RemoteRegistration.person_id == person_id,
-        RemoteRegistration.treating_region == treating, RemoteRegistration.status == "active",
-        RemoteRegistration.starts_on <= day,
-        (RemoteRegistration.ends_on.is_(None)) | (RemoteRegistration.ends_on >= day))
-        .order_by(RemoteRegistration.id.desc()).limit(1)).scalar_one_or_none()
-    kind = reg.kind if reg is not None else UNREGISTERED
+    rows = bulksql.execute(session, _REGISTRATION_ON, {"person_id": person_id, "treating": treating, "day": day})
+    kind, reg_no = (str(rows[0][0]), str(rows[0][1])) if rows else (UNREGISTERED, None)
     try:
         code = policy.get_int(session, f"remote.care.{kind}", day)
     except PolicyMissing:
         code = 0
     if code not in CARE_CODES:
         raise RemoteNotRegistered(f"remote.care.{kind} = {code} on {day.isoformat()}")
-    return CARE_CODES[code], reg.reg_no if reg is not None else None
+    return CARE_CODES[code], reg_no
 
 
 def _on_settle(session: Session, ex: Exchange, env: messages.Envelope) -> dict[str, Any]:
@@ -432,20 +495,22 @@ def _on_settle(session: Session, ex: Exchange, env: messages.Envelope) -> dict[s
     payable = chart.RegionPayable(env.origin).code
     after: list[AccumulatorsOut] = []
 
-    def record(split: Split, position: AccumulatorsOut) -> None:
-        # written before the ledger transfers: they lock the busy fund pool and payable rows, and go last
-        session.add(RemoteSettlement(
+    def record(split: Split, position: AccumulatorsOut) -> list[bulksql.Write]:
+        # written before the ledger transfers (they lock the busy fund pool and payable rows, and go last), in
+        # the accumulators' round trip: a prebuilt Core insert (this is the home centre's hot path)
+        after.append(position)
+        return [(_INSERT_SETTLEMENT, dict(
             setl_id=setl_id, role="home", peer=env.origin, msg_id=env.msg_id,
             institution_code=body.institution.code, hospital_msg_id=body.hospital_msg_id,
             person_id=subject.person.id, card_no=body.card_no, registration=reg_no, remote_care=care.value,
             bill_no=split.bill_no, bill_date=split.date, settled_on=today, month=f"{today:%Y-%m}",
             total_fen=split.total_fen, fund_paid_fen=split.fund_paid_fen, account_paid_fen=split.account_paid_fen,
-            cash_fen=split.cash_fen, split=split.model_dump_json()))
-        session.flush()
-        after.append(position)
+            cash_fen=split.cash_fen, split=split.model_dump_json(), status="settled", created_at=utcnow()))]
 
+    assert subject.insured is not None  # identify refuses a person who is not insured
     split = medical.settle_for_region(session, subject.person.id, bill, Catalogue(body.items), payable, setl_id,
-                                      body.use_account, before_posting=record)
+                                      body.use_account, before_posting=record,
+                                      enrolment=(subject.insured.scheme, subject.insured.person_type))
     position = after[0]
     return {"ok": True, "home_setl_id": setl_id, "registration": reg_no, "remote_care": care.value,
             "name_masked": registry.mask_name(subject.person.name),
@@ -600,19 +665,41 @@ def _in_row(session: Session, peer: str, msg_id: str) -> RemoteMessage | None:
         .execution_options(populate_existing=True)).scalar_one_or_none()
 
 
-def _stored(seen: RemoteMessage, env: messages.Envelope, ex: Exchange) -> bytes:
-    if seen.status == "cancelled":
+def _stored(status: str, digest: str, answer: str | None, env: messages.Envelope, ex: Exchange) -> bytes:
+    if status == "cancelled":
         return ex.answer(env, {"ok": False, "code": RemoteSettlementCancelled.code,
                                "detail": "cancelled by the treating city"}).raw
-    if seen.digest != env.digest or seen.answer is None:
+    if digest != env.digest or answer is None:
         raise RemoteMessageConflict(f"message {env.msg_id} was another message", msg_id=env.msg_id)
-    return seen.answer.encode("utf-8")
+    return answer.encode("utf-8")
+
+
+def _claim(session: Session, row: dict[str, Any]) -> int | None:
+    """Insert the message row ``row`` (all its columns); its id, or None if the message id was there."""
+    found = bulksql.execute(session, _CLAIM[session.get_bind().dialect.name],
+                            {"ref": "", "answer": None, "local_answer": None, "answered_at": None,
+                             "created_at": utcnow(), **row})
+    return int(found[0][0]) if found else None
+
+
+def _seen(session: Session, direction: str, peer: str, msg_id: str) -> tuple[Any, ...] | None:
+    rows = bulksql.execute(session, _SEEN, {"direction": direction, "peer": peer, "msg_id": msg_id})
+    return tuple(rows[0]) if rows else None
+
+
+class _Refused(Exception):
+    """A handler's business refusal, carried out of its unit of work so that its writes are rolled back."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.code)
+        self.error = error
 
 
 def receive(db: Database, raw: bytes, exchange: Exchange | None = None) -> bytes:
     """A message the hub relays here: checked, handled and answered in one transaction; the answer (signed for
     the hub) is stored with it, so the same message again gets the same answer and changes nothing. A business
-    refusal is an answer too (``ok`` false with the stable code), stored the same way."""
+    refusal is an answer too (``ok`` false with the stable code), stored the same way: the handler's writes
+    are rolled back and the message row is written with the refusal in a transaction of its own."""
     ex = exchange or Exchange()
     env = messages.parse(raw, ex.ring, receiver=ex.region, senders={ex.hub})
     if env.destination != ex.region:
@@ -622,24 +709,39 @@ def receive(db: Database, raw: bytes, exchange: Exchange | None = None) -> bytes
         raise RemoteMessageMalformed(f"a centre does not take {env.kind} messages")
     if faults.enabled() and faults.delay_seconds():
         time.sleep(faults.delay_seconds())
+    row = {"direction": "in", "peer": env.origin, "msg_id": env.msg_id, "kind": env.kind, "digest": env.digest,
+           "request": raw.decode("utf-8")}
     for attempt in range(2):
         try:
-            with db.unit_of_work() as session:
-                seen = _in_row(session, env.origin, env.msg_id)
-                if seen is not None:
-                    return _stored(seen, env, ex)
-                row = RemoteMessage(direction="in", peer=env.origin, msg_id=env.msg_id, kind=env.kind,
-                                    ref="", digest=env.digest, request=raw.decode("utf-8"), status="pending")
-                session.add(row)
-                session.flush()  # a concurrent twin waits here on the unique index
-                try:
-                    with session.begin_nested():
+            try:
+                with db.unit_of_work() as session:
+                    row_id = _claim(session, {**row, "status": "pending"})  # a concurrent twin waits here
+                    if row_id is None:
+                        seen = _seen(session, "in", env.origin, env.msg_id)
+                        assert seen is not None
+                        return _stored(seen[0], seen[1], seen[2], env, ex)
+                    try:
                         body = handler(session, ex, env)
-                except DomainError as exc:
-                    body = {"ok": False, "code": exc.code, "detail": (exc.detail or "")[:200]}
+                    except DomainError as exc:
+                        raise _Refused(exc) from None
+                    answer = ex.answer(env, body)
+                    # the answer and COMMIT in one round trip (pipeline on PostgreSQL): the transfers' locks
+                    # on the busy pool and payable rows are released at once
+                    bulksql.write_all(session, [(_ANSWERED, {
+                        "b_id": row_id, "b_answer": answer.raw.decode("utf-8"), "b_status": "answered",
+                        "b_at": utcnow(), "b_ref": str(body.get("home_setl_id") or body.get("reg_no") or "")[:64]})],
+                        commit=True)
+                    return answer.raw
+            except _Refused as refused:
+                error = refused.error
+                body = {"ok": False, "code": error.code, "detail": (error.detail or "")[:200]}
                 answer = ex.answer(env, body)
-                row.answer, row.status, row.answered_at = answer.raw.decode("utf-8"), "answered", utcnow()
-                row.ref = str(body.get("home_setl_id") or body.get("reg_no") or "")[:64]
+                with db.unit_of_work() as session:
+                    if _claim(session, {**row, "status": "answered", "answer": answer.raw.decode("utf-8"),
+                                        "answered_at": utcnow()}) is None:
+                        seen = _seen(session, "in", env.origin, env.msg_id)
+                        assert seen is not None
+                        return _stored(seen[0], seen[1], seen[2], env, ex)
                 return answer.raw
         except IntegrityError:
             if attempt:
