@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sscard.config import get_settings
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -100,3 +104,20 @@ def shortcut(app: FastAPI, routes: Iterable[FastRoute]) -> None:
         return _Shortcut(full, stacks)
 
     app.build_middleware_stack = build_with_shortcuts  # type: ignore[method-assign]
+
+
+class LoopLimiter:
+    """``limiter()``: a CapacityLimiter of ``settings.settle_threads`` threads, one per event loop (a RunVar:
+    TestClient starts a loop per request), for a route whose work holds busy rows in its transaction — a thread
+    that waits for the GIL while holding them stalls the others (routes_medical says what was measured)."""
+
+    def __init__(self, name: str) -> None:
+        self._var: RunVar[CapacityLimiter] = RunVar(name)
+
+    def __call__(self) -> CapacityLimiter:
+        try:
+            return self._var.get()
+        except LookupError:
+            limiter = CapacityLimiter(get_settings().settle_threads)
+            self._var.set(limiter)
+            return limiter

@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from anyio import CapacityLimiter, to_thread
-from anyio.lowlevel import RunVar
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -20,9 +19,8 @@ from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sscard.api.deps import DB, CurrentActor, get_db
-from sscard.api.fast import FastRoute
+from sscard.api.fast import FastRoute, LoopLimiter
 from sscard.api.routes_remote import exchange as remote_exchange
-from sscard.config import get_settings
 from sscard.medical import config, institutions, presence, reconciliation, service
 from sscard.medical.catalogue import CatalogueItem
 from sscard.medical.errors import InstitutionAuthFailed
@@ -62,16 +60,7 @@ def current_institution(request: Request, key: Annotated[str | None, Depends(_ke
 # accounts, and a thread that waits for the GIL while holding those locks stalls all the others; with 4 threads
 # per worker instead of anyio's 40, bench/settlement.py measured about 30 % more settlements per second and a
 # lower p99, and 2 threads instead of 4 another 6 % with 17 % less PostgreSQL CPU per settlement (A/B medians).
-_settle_limiter: RunVar[CapacityLimiter] = RunVar("sscard_settle_limiter")
-
-
-def _limiter() -> CapacityLimiter:
-    try:
-        return _settle_limiter.get()
-    except LookupError:
-        limiter = CapacityLimiter(get_settings().settle_threads)
-        _settle_limiter.set(limiter)
-        return limiter
+_limiter = LoopLimiter("sscard_settle_limiter")
 
 
 Inst = Annotated[InstitutionPrincipal, Depends(current_institution)]

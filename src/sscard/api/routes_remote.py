@@ -9,15 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from anyio import CapacityLimiter, to_thread
-from anyio.lowlevel import RunVar
+from anyio import to_thread
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from sscard.api.deps import DB, CurrentActor, get_db
-from sscard.api.fast import FastRoute
-from sscard.config import get_settings
+from sscard.api.fast import FastRoute, LoopLimiter
 from sscard.remote import faults, service
 from sscard.remote.client import CENTRE_PATH
 from sscard.remote.messages import MAX_BYTES
@@ -85,16 +83,7 @@ def figures(actor: CurrentActor, db: DB, request: Request) -> Figures:
 # The hub's messages run on a few threads of their own per event loop (as 2207 does, routes_medical): each
 # settles in one transaction that ends on the busy fund pool and payable rows, and a thread that waits for the
 # interpreter lock while holding them stalls the others.
-_receive_limiter: RunVar[CapacityLimiter] = RunVar("sscard_remote_receive_limiter")
-
-
-def _limiter() -> CapacityLimiter:
-    try:
-        return _receive_limiter.get()
-    except LookupError:
-        limiter = CapacityLimiter(get_settings().settle_threads)
-        _receive_limiter.set(limiter)
-        return limiter
+_limiter = LoopLimiter("sscard_remote_receive_limiter")
 
 
 @partner.post(CENTRE_PATH, include_in_schema=False)
