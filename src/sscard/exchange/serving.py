@@ -419,11 +419,22 @@ def _person(session: Session, id_number: str) -> Any:
         return None
 
 
+def _card_answer(status: str | None) -> tuple[bool, str]:
+    """card_status's verification answer for the status of the person's valid card (None: none) — the one home
+    of the rule for a single request, a group and a bulk file."""
+    if status is None:
+        return False, "NO_CARD"
+    return (True, "CARD_NORMAL") if status == NORMAL else (False, "CARD_NOT_NORMAL")
+
+
+def _living_answer(living_status: str) -> tuple[bool, str]:
+    """person_basic's verification answer (one home, as ``_card_answer``)."""
+    return (True, "REGISTERED") if living_status == LivingStatus.ALIVE.value else (False, "DECEASED")
+
+
 def _card_reason(session: Session, person_id: int) -> tuple[bool, str]:
     card = cards.valid_card_of(session, person_id)
-    if card is None:
-        return False, "NO_CARD"
-    return (True, "CARD_NORMAL") if card.app_status == NORMAL else (False, "CARD_NOT_NORMAL")
+    return _card_answer(card.app_status if card is not None else None)
 
 
 def _name_matches(person: Any, name: str | None) -> bool:
@@ -447,7 +458,7 @@ def verify(db: Database, request: SignedRequest) -> VerifyOut:
         body.append(_model(VerifyIn, request.body))
         return body[0].item
 
-    def answer(session: Session, granted: Granted) -> tuple[VerifyOut, int | None]:
+    def answer(session: Session, granted: Granted) -> VerifyOut:
         data = body[0]
         person = _person(session, data.id_number)
         if person is None:
@@ -457,8 +468,7 @@ def verify(db: Database, request: SignedRequest) -> VerifyOut:
         elif granted.item == "card_status":
             result, reason = _card_reason(session, person.id)
         elif granted.item == "person_basic":
-            result, reason = ((True, "REGISTERED") if person.living_status == LivingStatus.ALIVE.value
-                              else (False, "DECEASED"))
+            result, reason = _living_answer(person.living_status)
         elif granted.item == "participation_status":
             if data.insurance is None:
                 raise ExchangeRequestMalformed("insurance: pension, medical or unemployment")
@@ -471,10 +481,9 @@ def verify(db: Database, request: SignedRequest) -> VerifyOut:
         else:
             raise ExchangeItemNotShareable(f"{granted.item} has no verification", item=granted.item)
         _record(session, granted, person.id if person is not None else None, reason)
-        return VerifyOut(item=granted.item, result=result, reason=reason, agreement=granted.agreement_no), None
+        return VerifyOut(item=granted.item, result=result, reason=reason, agreement=granted.agreement_no)
 
-    out, _ = serve(db, request, "verification", item_of, answer, count=False)
-    return out
+    return serve(db, request, "verification", item_of, answer, count=False)
 
 
 # ------------------------------------------------------------------------------------------ group commit
@@ -613,12 +622,8 @@ def _grouped_answer(c: _Candidate, person: tuple[int, str, str] | None,
     person_id, name, living = person
     if c.name is None or c.name != name:
         return False, "NAME_MISMATCH", person_id
-    if c.item == "card_status":
-        status = statuses.get(person_id)
-        if status is None:
-            return False, "NO_CARD", person_id
-        return (True, "CARD_NORMAL", person_id) if status == NORMAL else (False, "CARD_NOT_NORMAL", person_id)
-    return (True, "REGISTERED", person_id) if living == LivingStatus.ALIVE.value else (False, "DECEASED", person_id)
+    result, reason = _card_answer(statuses.get(person_id)) if c.item == "card_status" else _living_answer(living)
+    return result, reason, person_id
 
 
 def _store_nonces(session: Session, signed: list[signing.SignedHeaders]) -> set[tuple[str, str]]:
@@ -663,7 +668,7 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
         body.append(_model(QueryIn, request.body))
         return body[0].item
 
-    def answer(session: Session, granted: Granted) -> tuple[QueryOut, int | None]:
+    def answer(session: Session, granted: Granted) -> QueryOut:
         data = body[0]
         if granted.item == "health_encounter_stats":
             if data.first is None or data.last is None or data.last < data.first:
@@ -673,13 +678,13 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
                                                      data.first, data.last)
             return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True,
                             data=[{"division": c.division, "month": c.month, "encounter_type": c.encounter_type,
-                                   "count": c.count} for c in cells]), None
+                                   "count": c.count} for c in cells])
         if data.id_number is None:
             raise ExchangeRequestMalformed("id_number is required for this item")
         person = _person(session, data.id_number)
         if person is None:
             _record(session, granted, None, "PERSON_UNKNOWN")
-            return QueryOut(item=granted.item, agreement=granted.agreement_no, found=False, data={}), None
+            return QueryOut(item=granted.item, agreement=granted.agreement_no, found=False, data={})
         fields: dict[str, object]
         if granted.item == "card_status":
             card = cards.valid_card_of(session, person.id)
@@ -699,10 +704,9 @@ def query(db: Database, request: SignedRequest) -> QueryOut:
         else:
             raise ExchangeItemNotShareable(f"{granted.item} has no query", item=granted.item)
         _record(session, granted, person.id, "ANSWERED")
-        return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=fields), None
+        return QueryOut(item=granted.item, agreement=granted.agreement_no, found=True, data=fields)
 
-    out, _ = serve(db, request, "query", item_of, answer, count=False)
-    return out
+    return serve(db, request, "query", item_of, answer, count=False)
 
 
 # --------------------------------------------------------------------------------------------------- bulk
@@ -820,12 +824,9 @@ def _answer_chunk(db: Database, granted: Granted, parsed: list[_Parsed]) -> str:
                     result, reason = False, "NAME_MISMATCH"
                 elif item == "card_status":
                     card = valid.get(pid)
-                    result, reason = ((False, "NO_CARD") if card is None else
-                                      (True, "CARD_NORMAL") if card.app_status == NORMAL else
-                                      (False, "CARD_NOT_NORMAL"))
+                    result, reason = _card_answer(card.app_status if card is not None else None)
                 else:
-                    result, reason = ((True, "REGISTERED") if living == LivingStatus.ALIVE.value
-                                      else (False, "DECEASED"))
+                    result, reason = _living_answer(living)
                 accesses.append((at, department_id, agreement_id, item, "bulk", pid, reason))
             out.append(f"{number},{1 if result else 0},{reason}\n")
         _insert_accesses(session, accesses)
